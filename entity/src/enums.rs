@@ -1,0 +1,215 @@
+//! Enumerated column types shared by the entities.
+//!
+//! Every enum is stored as its upper-case key in a `varchar(24)` column rather than as a native
+//! PostgreSQL enum, so the same schema runs on SQLite and PostgreSQL and a new value needs no
+//! `ALTER TYPE`. Serde uses the same keys, so JSON snapshots and the database agree.
+
+use sea_orm::entity::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// What kind of administrative unit a district row is (GB/T 2260 区 / 县, or a management area).
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(24))")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum DistrictKind {
+    /// 区
+    #[sea_orm(string_value = "DISTRICT")]
+    District,
+    /// 县 (including autonomous counties)
+    #[sea_orm(string_value = "COUNTY")]
+    County,
+    /// 两江新区 and similar areas that manage permits without a GB/T 2260 code.
+    #[sea_orm(string_value = "MANAGEMENT_AREA")]
+    ManagementArea,
+}
+
+/// The function an agency performs.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(24))")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum AgencyKind {
+    /// 排污许可科 / 总量处: issues permits and registrations.
+    #[sea_orm(string_value = "PERMIT_OFFICE")]
+    PermitOffice,
+    /// 执法支队 / 执法总队: inspections, findings, cases.
+    #[sea_orm(string_value = "ENFORCEMENT")]
+    Enforcement,
+    /// 监测中心.
+    #[sea_orm(string_value = "MONITORING")]
+    Monitoring,
+    /// Municipal supervision groups (督导).
+    #[sea_orm(string_value = "SUPERVISION")]
+    Supervision,
+}
+
+/// Whether an agency acts for one district or for the whole municipality.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(24))")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum AgencyLevel {
+    #[sea_orm(string_value = "MUNICIPAL")]
+    Municipal,
+    #[sea_orm(string_value = "DISTRICT")]
+    District,
+}
+
+/// The four violation categories of the 2021 plan §3.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(24))")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ViolationCategory {
+    /// 无证排污 (NP-*).
+    #[sea_orm(string_value = "UNPERMITTED_DISCHARGE")]
+    UnpermittedDischarge,
+    /// 违反排污许可证 (EX-*, EV-*).
+    #[sea_orm(string_value = "PERMIT_VIOLATION")]
+    PermitViolation,
+    /// 违反自行监测要求 (SM-*, AM-*).
+    #[sea_orm(string_value = "SELF_MONITORING")]
+    SelfMonitoring,
+    /// 违反其他环境管理要求 (everything else).
+    #[sea_orm(string_value = "OTHER_MANAGEMENT")]
+    OtherManagement,
+}
+
+/// Permit management category (重点 / 简化 / 登记管理).
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(24))")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ManagementCategory {
+    #[sea_orm(string_value = "KEY")]
+    Key,
+    #[sea_orm(string_value = "SIMPLIFIED")]
+    Simplified,
+    /// Registration only (排污登记); such units hold no permit.
+    #[sea_orm(string_value = "REGISTRATION")]
+    Registration,
+}
+
+/// Local four-level credit rating (诚信 green, 良好 blue, 警示 yellow, 不良 red).
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(24))")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum CreditLevel {
+    #[sea_orm(string_value = "TRUSTWORTHY")]
+    Trustworthy,
+    #[sea_orm(string_value = "GOOD")]
+    Good,
+    #[sea_orm(string_value = "WARNING")]
+    Warning,
+    #[sea_orm(string_value = "POOR")]
+    Poor,
+}
+
+/// Permit status. `REVOKED` is 撤销 (obtained improperly), `CANCELLED` 注销, `WITHDRAWN` 吊销
+/// (as a penalty).
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(24))")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum PermitStatus {
+    #[sea_orm(string_value = "VALID")]
+    Valid,
+    #[sea_orm(string_value = "EXPIRED")]
+    Expired,
+    #[sea_orm(string_value = "REVOKED")]
+    Revoked,
+    #[sea_orm(string_value = "CANCELLED")]
+    Cancelled,
+    #[sea_orm(string_value = "WITHDRAWN")]
+    Withdrawn,
+}
+
+/// Why a permit version was written.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(24))")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum PermitChangeKind {
+    #[sea_orm(string_value = "ISSUED")]
+    Issued,
+    /// 变更
+    #[sea_orm(string_value = "CHANGED")]
+    Changed,
+    /// 延续
+    #[sea_orm(string_value = "RENEWED")]
+    Renewed,
+    #[sea_orm(string_value = "REVOKED")]
+    Revoked,
+    #[sea_orm(string_value = "CANCELLED")]
+    Cancelled,
+    #[sea_orm(string_value = "WITHDRAWN")]
+    Withdrawn,
+}
+
+/// The medium an outlet discharges into (`DA…` air, `DW…` water).
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(24))")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum OutletMedium {
+    #[sea_orm(string_value = "AIR")]
+    Air,
+    #[sea_orm(string_value = "WATER")]
+    Water,
+}
+
+/// 主要排放口 or 一般排放口.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(24))")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum OutletCategory {
+    #[sea_orm(string_value = "MAIN")]
+    Main,
+    #[sea_orm(string_value = "GENERAL")]
+    General,
+}
+
+/// Averaging period of a concentration limit.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(24))")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum AveragingPeriod {
+    #[sea_orm(string_value = "INSTANTANEOUS")]
+    Instantaneous,
+    #[sea_orm(string_value = "HOURLY")]
+    Hourly,
+    #[sea_orm(string_value = "DAILY")]
+    Daily,
+    #[sea_orm(string_value = "MONTHLY")]
+    Monthly,
+    #[sea_orm(string_value = "ANNUAL")]
+    Annual,
+}
+
+/// Status of a discharge registration (排污登记).
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(24))")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum RegistrationStatus {
+    #[sea_orm(string_value = "VALID")]
+    Valid,
+    #[sea_orm(string_value = "CANCELLED")]
+    Cancelled,
+}

@@ -1,0 +1,45 @@
+//! `outlets`: discharge outlets (排放口) named in a permit, e.g. `DA001` (air) or `DW001` (water).
+
+use crate::enums::{OutletCategory, OutletMedium};
+use sea_orm::entity::prelude::*;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize, Deserialize)]
+#[sea_orm(table_name = "outlets")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    pub permit_id: i64,
+    #[sea_orm(column_type = "String(StringLen::N(5))")]
+    pub code: String,
+    pub medium: OutletMedium,
+    pub category: OutletCategory,
+    #[sea_orm(column_type = "String(StringLen::N(100))", nullable)]
+    pub name: Option<String>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {
+    #[sea_orm(
+        belongs_to = "super::permits::Entity",
+        from = "Column::PermitId",
+        to = "super::permits::Column::Id"
+    )]
+    Permit,
+    #[sea_orm(has_many = "super::permit_limits::Entity")]
+    Limits,
+}
+
+impl Related<super::permits::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Permit.def()
+    }
+}
+
+impl Related<super::permit_limits::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Limits.def()
+    }
+}
+
+impl ActiveModelBehavior for ActiveModel {}

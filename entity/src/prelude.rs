@@ -1,0 +1,13 @@
+//! Entity types under short names, in the style of `sea-orm-cli` generated preludes.
+
+pub use super::agencies::Entity as Agencies;
+pub use super::districts::Entity as Districts;
+pub use super::enums::*;
+pub use super::idempotency_keys::Entity as IdempotencyKeys;
+pub use super::outlets::Entity as Outlets;
+pub use super::permit_limits::Entity as PermitLimits;
+pub use super::permit_versions::Entity as PermitVersions;
+pub use super::permits::Entity as Permits;
+pub use super::registrations::Entity as Registrations;
+pub use super::units::Entity as Units;
+pub use super::violation_codes::Entity as ViolationCodes;

@@ -1,0 +1,22 @@
+//! Schema migrations and reference data for permit-exchange.
+//!
+//! [`Migrator`] applies the schema (SQLite and PostgreSQL alike); [`reference::load`] then
+//! upserts the districts, agencies and violation codes. Both are idempotent and meant to run on
+//! every start, in that order.
+
+use sea_orm_migration::prelude::*;
+
+mod m20261128_000001_foundation;
+pub mod reference;
+
+pub use sea_orm_migration::MigratorTrait;
+
+/// All migrations, oldest first. `Migrator::up(&db, None)` applies whatever is pending.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261128_000001_foundation::Migration)]
+    }
+}

@@ -1,0 +1,113 @@
+//! Who is calling: a bearer token becomes a `Principal` (role, agency, district scope).
+//!
+//! Tokens are JWTs (CONTRACT: claims `sub`, `role`, `agency`, `district`, `exp`, `iat`, and
+//! `iss`/`aud` when configured). Every failure to verify is `UNAUTHENTICATED`; the reason is
+//! logged, and only a short, non-revealing reason goes to the client.
+
+pub mod keys;
+
+use serde::{Deserialize, Serialize};
+
+use crate::domain::codes::DistrictCode;
+use crate::error::AppError;
+
+/// Roles of BRIEF ("Who shares what").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Role {
+    PermitOfficer,
+    EnforcementOfficer,
+    Supervisor,
+    Monitoring,
+    Integrator,
+    Admin,
+}
+
+impl Role {
+    pub const ALL: [Role; 6] = [
+        Role::PermitOfficer,
+        Role::EnforcementOfficer,
+        Role::Supervisor,
+        Role::Monitoring,
+        Role::Integrator,
+        Role::Admin,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::PermitOfficer => "PERMIT_OFFICER",
+            Role::EnforcementOfficer => "ENFORCEMENT_OFFICER",
+            Role::Supervisor => "SUPERVISOR",
+            Role::Monitoring => "MONITORING",
+            Role::Integrator => "INTEGRATOR",
+            Role::Admin => "ADMIN",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        Role::ALL
+            .into_iter()
+            .find(|r| r.as_str().eq_ignore_ascii_case(s))
+    }
+}
+
+/// The verified caller. District `None` means municipal scope (all districts).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    pub subject: String,
+    pub role: Role,
+    pub agency_code: Option<String>,
+    pub district: Option<DistrictCode>,
+}
+
+/// JWT claims as they travel.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Claims {
+    pub sub: String,
+    pub role: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agency: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub district: Option<String>,
+    pub exp: i64,
+    pub iat: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iss: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aud: Option<String>,
+}
+
+impl Claims {
+    pub fn into_principal(self) -> Result<Principal, AppError> {
+        let role = Role::parse(&self.role)
+            .ok_or_else(|| AppError::Unauthenticated(format!("unknown role '{}'", self.role)))?;
+        if self.sub.trim().is_empty() {
+            return Err(AppError::Unauthenticated(
+                "token has an empty subject".to_owned(),
+            ));
+        }
+        let district = match self.district.as_deref().filter(|d| !d.is_empty()) {
+            Some(d) => Some(DistrictCode::parse(d).map_err(|e| {
+                AppError::Unauthenticated(format!("token district claim is invalid: {e}"))
+            })?),
+            None => None,
+        };
+        Ok(Principal {
+            subject: self.sub,
+            role,
+            agency_code: self.agency.filter(|a| !a.is_empty()),
+            district,
+        })
+    }
+}
+
+/// Extracts the token from an `Authorization: Bearer …` value.
+pub fn bearer_token(header_value: &str) -> Option<&str> {
+    let (scheme, token) = header_value.trim().split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
+}

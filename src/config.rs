@@ -1,0 +1,164 @@
+//! One `Config` from flags and environment, parsed once at start-up. Secrets are never printed.
+
+use std::path::{Path, PathBuf};
+
+use crate::auth::keys::{KeyConfig, VerificationKey};
+
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://permit-exchange.db?mode=rwc";
+pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
+
+/// Limits applied to every GraphQL request before any database work.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Deepest allowed selection nesting.
+    pub max_depth: usize,
+    /// Largest allowed static cost; list fields cost their page size.
+    pub max_complexity: usize,
+    /// Largest accepted request body in bytes.
+    pub max_body_bytes: usize,
+    /// Largest page a client may ask for with `first`/`last`.
+    pub max_page_size: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_depth: 12,
+            max_complexity: 20_000,
+            max_body_bytes: 256 * 1024,
+            max_page_size: 100,
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct Config {
+    pub bind: String,
+    pub database_url: String,
+    pub keys: KeyConfig,
+    pub limits: Limits,
+    /// Actix worker threads; `None` = one per core.
+    pub workers: Option<usize>,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("bind", &self.bind)
+            .field("database_url", &redact_url(&self.database_url))
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Hides a password in a database URL for logs.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let userinfo = &url[scheme_end + 3..at];
+            match userinfo.find(':') {
+                Some(colon) => {
+                    format!(
+                        "{}{}:***{}",
+                        &url[..scheme_end + 3],
+                        &userinfo[..colon],
+                        &url[at..]
+                    )
+                }
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// Where the generated HS256 secret lives when `JWT_SECRET` is not set: beside the SQLite file,
+/// or in the working directory for a server database.
+pub fn generated_secret_path(database_url: &str) -> PathBuf {
+    if let Some(rest) = database_url.strip_prefix("sqlite:") {
+        let path = rest.trim_start_matches("//");
+        let path = path.split('?').next().unwrap_or(path);
+        if !path.is_empty() && path != ":memory:" {
+            return PathBuf::from(format!("{path}.jwt-secret"));
+        }
+    }
+    PathBuf::from("permit-exchange.jwt-secret")
+}
+
+/// Reads the secret at `path`, or creates it (32 random bytes, hex, mode 0600) on first start so
+/// that `token` and `serve` agree on a fresh machine.
+pub fn load_or_create_secret(path: &Path) -> std::io::Result<Vec<u8>> {
+    if let Ok(existing) = std::fs::read_to_string(path) {
+        let trimmed = existing.trim();
+        if trimmed.len() >= 32 {
+            return Ok(trimmed.as_bytes().to_vec());
+        }
+    }
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|e| std::io::Error::other(e.to_string()))?;
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    write_private(path, &hex)?;
+    Ok(hex.into_bytes())
+}
+
+#[cfg(unix)]
+fn write_private(path: &Path, content: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(content.as_bytes())
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, content: &str) -> std::io::Result<()> {
+    std::fs::write(path, content)
+}
+
+/// Environment-derived key settings (CONTRACT: `JWT_SECRET`, `JWT_PUBLIC_KEY_FILE`,
+/// `JWT_ISSUER`, `JWT_AUDIENCE`).
+pub fn key_config_from_env(database_url: &str) -> Result<KeyConfig, String> {
+    let issuer = std::env::var("JWT_ISSUER").ok().filter(|s| !s.is_empty());
+    let audience = std::env::var("JWT_AUDIENCE").ok().filter(|s| !s.is_empty());
+    let secret = match std::env::var("JWT_SECRET").ok().filter(|s| !s.is_empty()) {
+        Some(secret) => {
+            if secret.len() < 32 {
+                return Err("JWT_SECRET must be at least 32 bytes long".to_owned());
+            }
+            Some(secret.into_bytes())
+        }
+        None => None,
+    };
+    let public_key = match std::env::var("JWT_PUBLIC_KEY_FILE")
+        .ok()
+        .filter(|s| !s.is_empty())
+    {
+        Some(file) => {
+            let pem = std::fs::read(&file)
+                .map_err(|e| format!("cannot read JWT_PUBLIC_KEY_FILE {file}: {e}"))?;
+            Some(VerificationKey::from_public_pem(&pem)?)
+        }
+        None => None,
+    };
+    let secret = match (secret, &public_key) {
+        (Some(secret), _) => Some(secret),
+        // An identity provider's key alone: no local secret, `token` cannot sign.
+        (None, Some(_)) => None,
+        (None, None) => {
+            let path = generated_secret_path(database_url);
+            Some(load_or_create_secret(&path).map_err(|e| {
+                format!("cannot create the JWT secret file {}: {e}", path.display())
+            })?)
+        }
+    };
+    Ok(KeyConfig {
+        secret,
+        public_key,
+        issuer,
+        audience,
+    })
+}

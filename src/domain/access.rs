@@ -1,0 +1,175 @@
+//! The access policy: who may read or write what, and the row filter for each role and scope.
+//! Every resolver and domain function asks here; nothing else decides access.
+//!
+//! BRIEF "Who shares what": district principals see and write only their district's units and
+//! permits; municipal principals (no `district` claim) see all. PERMIT_OFFICER writes units and
+//! permits in scope; ADMIN writes everything; the other roles read. INTEGRATOR is read-only and
+//! never receives personal data (legal representative, phone numbers).
+
+use sea_orm::sea_query::{Condition, Expr, ExprTrait, IntoColumnRef};
+
+use crate::auth::{Principal, Role};
+use crate::domain::codes::DistrictCode;
+use crate::error::{AppError, AppResult};
+
+/// What a request wants to do; the unit of the role × operation matrix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operation {
+    /// Agencies, districts, violation codes (districts and codes are public; agencies need a token).
+    ReadAgencies,
+    ReadUnits,
+    WriteUnits,
+    ReadPermits,
+    WritePermits,
+}
+
+/// Which districts a principal's reads and writes reach.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    All,
+    District(DistrictCode),
+}
+
+impl Principal {
+    pub fn scope(&self) -> Scope {
+        match &self.district {
+            Some(code) => Scope::District(code.clone()),
+            None => Scope::All,
+        }
+    }
+
+    pub fn is_municipal(&self) -> bool {
+        self.district.is_none()
+    }
+}
+
+/// The role × operation table. Scope is applied separately, by `row_filter` and `check_district`.
+pub fn role_allows(role: Role, operation: Operation) -> bool {
+    use Operation::*;
+    match operation {
+        ReadAgencies | ReadUnits | ReadPermits => true,
+        WriteUnits | WritePermits => matches!(role, Role::PermitOfficer | Role::Admin),
+    }
+}
+
+/// The principal of the request, or `UNAUTHENTICATED`; then the role check, or `FORBIDDEN`.
+pub fn authorize(principal: Option<&Principal>, operation: Operation) -> AppResult<&Principal> {
+    let principal = principal.ok_or_else(|| {
+        AppError::Unauthenticated("send a bearer token (see `permit-exchange token`)".to_owned())
+    })?;
+    if role_allows(principal.role, operation) {
+        Ok(principal)
+    } else {
+        Err(AppError::Forbidden(format!(
+            "role {} may not {}",
+            principal.role.as_str(),
+            describe(operation)
+        )))
+    }
+}
+
+fn describe(operation: Operation) -> &'static str {
+    match operation {
+        Operation::ReadAgencies => "read agencies",
+        Operation::ReadUnits => "read discharge units",
+        Operation::WriteUnits => "write discharge units",
+        Operation::ReadPermits => "read permits",
+        Operation::WritePermits => "write permits",
+    }
+}
+
+/// The SQL row filter for records that belong to a district: `column = principal's district`,
+/// or no restriction for municipal principals. Applied in SQL so counts and pages are right.
+pub fn district_filter(principal: &Principal, district_column: impl IntoColumnRef) -> Condition {
+    match principal.scope() {
+        Scope::All => Condition::all(),
+        Scope::District(code) => {
+            Condition::all().add(Expr::col(district_column).eq(code.as_str().to_owned()))
+        }
+    }
+}
+
+/// Whether a record in `district` is visible to / writable by the principal.
+pub fn in_scope(principal: &Principal, district: &str) -> bool {
+    match principal.scope() {
+        Scope::All => true,
+        Scope::District(code) => code.as_str() == district,
+    }
+}
+
+/// For writes: the target district must be in the principal's scope.
+pub fn check_district(principal: &Principal, district: &str) -> AppResult<()> {
+    if in_scope(principal, district) {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden(format!(
+            "district {district} is outside the caller's scope ({})",
+            principal
+                .district
+                .as_ref()
+                .map(DistrictCode::as_str)
+                .unwrap_or("municipal")
+        )))
+    }
+}
+
+/// Personal data (legal representative, phone numbers) is for the agencies that act on it.
+pub const PERSONAL_DATA_ROLES: [Role; 4] = [
+    Role::PermitOfficer,
+    Role::EnforcementOfficer,
+    Role::Supervisor,
+    Role::Admin,
+];
+
+pub fn may_see_personal_data(principal: Option<&Principal>) -> bool {
+    principal.is_some_and(|p| PERSONAL_DATA_ROLES.contains(&p.role))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn principal(role: Role, district: Option<&str>) -> Principal {
+        Principal {
+            subject: "t".into(),
+            role,
+            agency_code: None,
+            district: district.map(|d| DistrictCode::parse(d).expect("valid")),
+        }
+    }
+
+    #[test]
+    fn only_permit_officers_and_admins_write() {
+        for role in Role::ALL {
+            let writes = role_allows(role, Operation::WritePermits);
+            assert_eq!(
+                writes,
+                matches!(role, Role::PermitOfficer | Role::Admin),
+                "{role:?}"
+            );
+            assert!(role_allows(role, Operation::ReadUnits));
+        }
+    }
+
+    #[test]
+    fn district_scope_limits_writes() {
+        let p = principal(Role::PermitOfficer, Some("500103"));
+        assert!(check_district(&p, "500103").is_ok());
+        assert!(check_district(&p, "500112").is_err());
+        let m = principal(Role::PermitOfficer, None);
+        assert!(check_district(&m, "500112").is_ok());
+    }
+
+    #[test]
+    fn integrators_get_no_personal_data() {
+        assert!(!may_see_personal_data(Some(&principal(
+            Role::Integrator,
+            None
+        ))));
+        assert!(!may_see_personal_data(None));
+        assert!(may_see_personal_data(Some(&principal(
+            Role::EnforcementOfficer,
+            Some("500103")
+        ))));
+    }
+}

@@ -1,0 +1,12 @@
+//! The service's calendar: dates are those of Chongqing (UTC+8), whatever the server's zone.
+
+use chrono::{FixedOffset, NaiveDate, Utc};
+
+const CHINA_STANDARD_TIME_SECONDS: i32 = 8 * 3600;
+
+pub fn today() -> NaiveDate {
+    match FixedOffset::east_opt(CHINA_STANDARD_TIME_SECONDS) {
+        Some(china) => Utc::now().with_timezone(&china).date_naive(),
+        None => Utc::now().date_naive(),
+    }
+}

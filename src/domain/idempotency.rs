@@ -1,0 +1,81 @@
+//! Retried creates (CONTRACT: `idempotencyKey`). The same key and input returns the first
+//! result and writes nothing new; the same key with other input is `CONFLICT`. The key row is
+//! written in the same transaction as the record it stands for, so a failed write leaves no key.
+
+use chrono::Utc;
+use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, Set};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::auth::Principal;
+use crate::error::{AppError, AppResult};
+use entity::idempotency_keys;
+
+/// A validated key with the hash of the request it came with.
+#[derive(Debug, Clone)]
+pub struct IdempotentRequest {
+    pub operation: &'static str,
+    pub key: String,
+    pub request_hash: String,
+}
+
+impl IdempotentRequest {
+    pub fn new(operation: &'static str, key: &str, input: &impl Serialize) -> AppResult<Self> {
+        let key = key.trim();
+        if key.is_empty() || key.len() > 128 {
+            return Err(AppError::invalid(
+                "idempotencyKey",
+                "must be 1 to 128 characters",
+            ));
+        }
+        let json = serde_json::to_vec(input).map_err(AppError::internal)?;
+        let request_hash = format!("{:x}", Sha256::digest(&json));
+        Ok(Self {
+            operation,
+            key: key.to_owned(),
+            request_hash,
+        })
+    }
+
+    /// The id created by an earlier identical request, if any.
+    pub async fn replay(
+        &self,
+        db: &impl ConnectionTrait,
+        who: &Principal,
+    ) -> AppResult<Option<i64>> {
+        let found = idempotency_keys::Entity::find_by_id((
+            who.subject.clone(),
+            self.operation.to_owned(),
+            self.key.clone(),
+        ))
+        .one(db)
+        .await?;
+        match found {
+            None => Ok(None),
+            Some(row) if row.request_hash == self.request_hash => Ok(Some(row.result_id)),
+            Some(_) => Err(AppError::Conflict(format!(
+                "idempotencyKey '{}' was already used with different input for {}",
+                self.key, self.operation
+            ))),
+        }
+    }
+
+    pub async fn remember(
+        &self,
+        db: &impl ConnectionTrait,
+        who: &Principal,
+        result_id: i64,
+    ) -> AppResult<()> {
+        idempotency_keys::ActiveModel {
+            subject: Set(who.subject.clone()),
+            operation: Set(self.operation.to_owned()),
+            idempotency_key: Set(self.key.clone()),
+            request_hash: Set(self.request_hash.clone()),
+            result_id: Set(result_id),
+            created_at: Set(Utc::now().into()),
+        }
+        .insert(db)
+        .await?;
+        Ok(())
+    }
+}

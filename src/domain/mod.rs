@@ -1,0 +1,12 @@
+//! The rules, one module per concept. Functions take a connection and a `Principal`, validate,
+//! write, and return domain values or `AppError`; they know nothing of GraphQL or HTTP.
+
+pub mod access;
+pub mod clock;
+pub mod codes;
+pub mod idempotency;
+pub mod page;
+pub mod permits;
+pub mod reference;
+pub mod registrations;
+pub mod units;

@@ -1,0 +1,244 @@
+//! Keyset pagination, the one place where pages are cut (CONTRACT: Relay connections, `first`
+//! capped at 100).
+//!
+//! A page is ordered by one sort column plus the primary key as tie-breaker; a cursor carries
+//! both values, so the next page is `WHERE (sort, id) > (v, id0)` on an index instead of an
+//! `OFFSET` that grows with the page number. Cursors are opaque base64 strings and never expire.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::NaiveDate;
+use sea_orm::sea_query::{Condition, Expr, ExprTrait, IntoColumnRef, SimpleExpr};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, Order, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Select,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{AppError, AppResult};
+
+/// The documented cap on `first` and `last`.
+pub const MAX_PAGE_SIZE: u64 = 100;
+pub const DEFAULT_PAGE_SIZE: u64 = 20;
+
+/// Relay arguments as the client sent them.
+#[derive(Debug, Clone, Default)]
+pub struct PageArgs {
+    pub first: Option<i32>,
+    pub after: Option<String>,
+    pub last: Option<i32>,
+    pub before: Option<String>,
+}
+
+/// A sort value inside a cursor.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum SortValue {
+    Int(i64),
+    Text(String),
+    Date(NaiveDate),
+}
+
+impl From<SortValue> for SimpleExpr {
+    fn from(value: SortValue) -> Self {
+        match value {
+            SortValue::Int(v) => Expr::val(v).into(),
+            SortValue::Text(v) => Expr::val(v).into(),
+            SortValue::Date(v) => Expr::val(v).into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct CursorData {
+    v: SortValue,
+    id: i64,
+}
+
+pub fn encode_cursor(value: SortValue, id: i64) -> String {
+    let json = serde_json::to_vec(&CursorData { v: value, id }).unwrap_or_default();
+    URL_SAFE_NO_PAD.encode(json)
+}
+
+fn decode_cursor(field: &str, cursor: &str, date_sort: bool) -> AppResult<CursorData> {
+    let bad = || AppError::invalid(field, "not a cursor returned by this service");
+    let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| bad())?;
+    let mut data: CursorData = serde_json::from_slice(&bytes).map_err(|_| bad())?;
+    // Dates serialize as text; bring them back to dates so the comparison is typed.
+    if date_sort {
+        if let SortValue::Text(s) = &data.v {
+            data.v = SortValue::Date(s.parse().map_err(|_| bad())?);
+        }
+    }
+    Ok(data)
+}
+
+/// How a list is ordered: one sort column, ascending or descending, then the id.
+pub struct Ordering<E: EntityTrait> {
+    pub column: E::Column,
+    pub id_column: E::Column,
+    pub descending: bool,
+    pub date_sort: bool,
+    pub key: fn(&E::Model) -> (SortValue, i64),
+}
+
+/// One page of rows with the cursors of its edges.
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    pub items: Vec<(String, T)>,
+    pub has_next_page: bool,
+    pub has_previous_page: bool,
+}
+
+impl<T> Page<T> {
+    pub fn map<U>(self, f: impl Fn(T) -> U) -> Page<U> {
+        Page {
+            items: self.items.into_iter().map(|(c, t)| (c, f(t))).collect(),
+            has_next_page: self.has_next_page,
+            has_previous_page: self.has_previous_page,
+        }
+    }
+}
+
+fn page_size(field: &str, value: Option<i32>) -> AppResult<Option<u64>> {
+    match value {
+        None => Ok(None),
+        Some(n) if n < 0 => Err(AppError::invalid(field, "must not be negative")),
+        Some(n) if n as u64 > MAX_PAGE_SIZE => Err(AppError::invalid(
+            field,
+            format!("at most {MAX_PAGE_SIZE} items per page (the documented cap)"),
+        )),
+        Some(n) => Ok(Some(n as u64)),
+    }
+}
+
+/// Rows strictly after (or before) a cursor in the given direction.
+fn beyond<C: IntoColumnRef + Copy>(column: C, id: C, data: CursorData, greater: bool) -> Condition {
+    let value: SimpleExpr = data.v.into();
+    let (sort_cmp, id_cmp) = if greater {
+        (
+            Expr::col(column).gt(value.clone()),
+            Expr::col(id).gt(data.id),
+        )
+    } else {
+        (
+            Expr::col(column).lt(value.clone()),
+            Expr::col(id).lt(data.id),
+        )
+    };
+    Condition::any().add(sort_cmp).add(
+        Condition::all()
+            .add(Expr::col(column).eq(value))
+            .add(id_cmp),
+    )
+}
+
+/// Fetches one page of `select` (already filtered by scope and the client's filter).
+pub async fn fetch_page<E, C>(
+    db: &C,
+    select: Select<E>,
+    ordering: &Ordering<E>,
+    args: &PageArgs,
+) -> AppResult<Page<E::Model>>
+where
+    E: EntityTrait,
+    E::Column: ColumnTrait + Copy,
+    C: ConnectionTrait,
+{
+    let first = page_size("first", args.first)?;
+    let last = page_size("last", args.last)?;
+    if first.is_some() && last.is_some() {
+        return Err(AppError::invalid(
+            "last",
+            "send either first or last, not both",
+        ));
+    }
+    let backward = last.is_some();
+    let limit = first.or(last).unwrap_or(DEFAULT_PAGE_SIZE);
+
+    let mut select = select;
+    if let Some(after) = &args.after {
+        let data = decode_cursor("after", after, ordering.date_sort)?;
+        select = select.filter(beyond(
+            ordering.column,
+            ordering.id_column,
+            data,
+            !ordering.descending,
+        ));
+    }
+    if let Some(before) = &args.before {
+        let data = decode_cursor("before", before, ordering.date_sort)?;
+        select = select.filter(beyond(
+            ordering.column,
+            ordering.id_column,
+            data,
+            ordering.descending,
+        ));
+    }
+    // Walking backward reads the reversed order from the cursor, then flips the rows back.
+    let descending = ordering.descending != backward;
+    let order = if descending { Order::Desc } else { Order::Asc };
+    let mut rows = select
+        .order_by(ordering.column, order.clone())
+        .order_by(ordering.id_column, order)
+        .limit(limit + 1)
+        .all(db)
+        .await?;
+    let more = rows.len() as u64 > limit;
+    rows.truncate(limit as usize);
+    if backward {
+        rows.reverse();
+    }
+    let items = rows
+        .into_iter()
+        .map(|row| {
+            let (value, id) = (ordering.key)(&row);
+            (encode_cursor(value, id), row)
+        })
+        .collect();
+    Ok(Page {
+        items,
+        has_next_page: !backward && more,
+        has_previous_page: backward && more,
+    })
+}
+
+/// `totalCount` of a filtered select; computed only when the client asks for it.
+pub async fn count<E, C>(db: &C, select: Select<E>) -> AppResult<u64>
+where
+    E: EntityTrait,
+    E::Model: Sync,
+    C: ConnectionTrait,
+{
+    Ok(select.count(db).await?)
+}
+
+/// A deferred `totalCount`: built with the page's filter, run only if the client selects it.
+#[derive(Clone)]
+pub struct CountQuery(
+    std::sync::Arc<
+        dyn Fn(
+                sea_orm::DatabaseConnection,
+            ) -> futures_util::future::BoxFuture<'static, AppResult<u64>>
+            + Send
+            + Sync,
+    >,
+);
+
+impl CountQuery {
+    pub fn new<E>(select: Select<E>) -> Self
+    where
+        E: EntityTrait,
+        E::Model: Sync + Send,
+        Select<E>: Send + Sync + 'static,
+    {
+        Self(std::sync::Arc::new(move |db| {
+            let select = select.clone();
+            Box::pin(async move { count(&db, select).await })
+        }))
+    }
+
+    pub async fn run(&self, db: &sea_orm::DatabaseConnection) -> AppResult<u64> {
+        (self.0)(db.clone()).await
+    }
+}

@@ -1,0 +1,983 @@
+//! Pollutant-discharge permits (排污许可证) and their permitted items (Regulation Art 13–15).
+//!
+//! - Number per HJ 608: the unit's credit code + 3-digit sequence + `P`, checked against the unit.
+//! - Valid 5 years (Art 14); renewal is applied for 60 days before expiry.
+//! - Every change, renewal or status move writes a new version with its reason and a snapshot of
+//!   the outlets and limits: history is never overwritten.
+//! - Status moves go through `transition`, the one permit state machine. `EXPIRED` is also
+//!   derived from the date: a VALID permit past its `validTo` reads as EXPIRED.
+
+use chrono::{Months, NaiveDate, Utc};
+use sea_orm::sea_query::{Condition, Expr, ExprTrait};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
+    EntityTrait, QueryFilter, QueryOrder, Select, Set, TransactionTrait,
+};
+use serde::Serialize;
+
+use crate::auth::Principal;
+use crate::domain::access::{self, Operation};
+use crate::domain::clock;
+use crate::domain::codes::{CreditCode, OutletMediumCode, PermitNumber, parse_outlet_code};
+use crate::domain::idempotency::IdempotentRequest;
+use crate::domain::page::{self, Ordering, Page, PageArgs, SortValue};
+use crate::domain::units::like_pattern;
+use crate::error::{AppError, AppResult};
+use entity::enums::{
+    AgencyKind, AveragingPeriod, ManagementCategory, OutletCategory, OutletMedium,
+    PermitChangeKind, PermitStatus,
+};
+use entity::{agencies, outlets, permit_limits, permit_versions, permits, units};
+
+/// Art 14: a permit is valid for five years.
+pub const VALIDITY_YEARS: u32 = 5;
+/// Art 14: renewal is applied for at least 60 days before expiry.
+pub const RENEWAL_WINDOW_DAYS: i64 = 60;
+
+/// The status a reader sees: a VALID permit past its end date has expired.
+pub fn effective_status(permit: &permits::Model, today: NaiveDate) -> PermitStatus {
+    if permit.status == PermitStatus::Valid && permit.valid_to < today {
+        PermitStatus::Expired
+    } else {
+        permit.status
+    }
+}
+
+/// Whether the permit is within Art 14's renewal window (or past it while still VALID).
+pub fn renewal_due(permit: &permits::Model, today: NaiveDate) -> bool {
+    effective_status(permit, today) == PermitStatus::Valid
+        && (permit.valid_to - today).num_days() <= RENEWAL_WINDOW_DAYS
+}
+
+/// The last day of a full validity period starting on `from`.
+pub fn default_valid_to(from: NaiveDate) -> NaiveDate {
+    from.checked_add_months(Months::new(12 * VALIDITY_YEARS))
+        .and_then(|d| d.pred_opt())
+        .unwrap_or(from)
+}
+
+/// What an office does to a permit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PermitAction {
+    Change,
+    Renew,
+    /// 撤销: the permit was obtained improperly (Art 40) or issued unlawfully.
+    Revoke,
+    /// 注销: the unit closed, the permit expired unrenewed, or was otherwise ended by law.
+    Cancel,
+    /// 吊销: withdrawn as a penalty (Art 34, 41 and others).
+    Withdraw,
+}
+
+impl PermitAction {
+    fn target(self) -> PermitStatus {
+        match self {
+            Self::Change | Self::Renew => PermitStatus::Valid,
+            Self::Revoke => PermitStatus::Revoked,
+            Self::Cancel => PermitStatus::Cancelled,
+            Self::Withdraw => PermitStatus::Withdrawn,
+        }
+    }
+
+    fn change_kind(self) -> PermitChangeKind {
+        match self {
+            Self::Change => PermitChangeKind::Changed,
+            Self::Renew => PermitChangeKind::Renewed,
+            Self::Revoke => PermitChangeKind::Revoked,
+            Self::Cancel => PermitChangeKind::Cancelled,
+            Self::Withdraw => PermitChangeKind::Withdrawn,
+        }
+    }
+}
+
+pub fn status_name(status: PermitStatus) -> &'static str {
+    match status {
+        PermitStatus::Valid => "VALID",
+        PermitStatus::Expired => "EXPIRED",
+        PermitStatus::Revoked => "REVOKED",
+        PermitStatus::Cancelled => "CANCELLED",
+        PermitStatus::Withdrawn => "WITHDRAWN",
+    }
+}
+
+/// The permit state machine. `from` is the effective status.
+///
+/// VALID → VALID (change, renew) · VALID → REVOKED | CANCELLED | WITHDRAWN ·
+/// EXPIRED → CANCELLED · REVOKED, CANCELLED, WITHDRAWN are final. An expired permit cannot be
+/// renewed: the unit applies anew (Art 14–15).
+pub fn transition(from: PermitStatus, action: PermitAction) -> AppResult<PermitStatus> {
+    use PermitStatus::*;
+    let allowed = match (from, action) {
+        (Valid, _) => true,
+        (Expired, PermitAction::Cancel) => true,
+        _ => false,
+    };
+    if allowed {
+        return Ok(action.target());
+    }
+    let reason = match (from, action) {
+        (Expired, PermitAction::Renew) => {
+            "an expired permit cannot be renewed; apply for a new one"
+        }
+        (Expired, _) => "an expired permit can only be cancelled",
+        _ => "the permit's status is final",
+    };
+    Err(AppError::InvalidTransition {
+        from: status_name(from).to_owned(),
+        to: status_name(action.target()).to_owned(),
+        reason: reason.to_owned(),
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading
+
+#[derive(Debug, Clone, Default)]
+pub struct PermitFilter {
+    pub district: Option<String>,
+    pub category: Option<ManagementCategory>,
+    pub status: Option<PermitStatus>,
+    /// GB/T 4754 code or prefix, of the permit's unit.
+    pub industry: Option<String>,
+    pub unit_name_contains: Option<String>,
+    pub unit_id: Option<i64>,
+    pub credit_code: Option<String>,
+    pub valid_to_before: Option<NaiveDate>,
+    pub valid_to_after: Option<NaiveDate>,
+    pub renewal_due: Option<bool>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PermitOrderField {
+    #[default]
+    Id,
+    PermitNumber,
+    ValidTo,
+}
+
+fn scoped(principal: &Principal) -> Select<permits::Entity> {
+    permits::Entity::find().filter(access::district_filter(
+        principal,
+        permits::Column::DistrictCode,
+    ))
+}
+
+/// SQL form of `effective_status`.
+fn status_condition(status: PermitStatus, today: NaiveDate) -> Condition {
+    let col = permits::Column::Status;
+    match status {
+        PermitStatus::Valid => Condition::all()
+            .add(col.eq(PermitStatus::Valid))
+            .add(permits::Column::ValidTo.gte(today)),
+        PermitStatus::Expired => Condition::any().add(col.eq(PermitStatus::Expired)).add(
+            Condition::all()
+                .add(col.eq(PermitStatus::Valid))
+                .add(permits::Column::ValidTo.lt(today)),
+        ),
+        other => Condition::all().add(col.eq(other)),
+    }
+}
+
+fn units_matching(filter: &PermitFilter) -> Option<Select<units::Entity>> {
+    if filter.industry.is_none()
+        && filter.unit_name_contains.is_none()
+        && filter.credit_code.is_none()
+    {
+        return None;
+    }
+    let mut units_select = units::Entity::find();
+    if let Some(i) = &filter.industry {
+        units_select = units_select
+            .filter(units::Column::IndustryCode.starts_with(i.trim().to_ascii_uppercase()));
+    }
+    if let Some(text) = filter
+        .unit_name_contains
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+    {
+        units_select = units_select.filter(
+            Expr::expr(sea_orm::sea_query::Func::lower(Expr::col(
+                units::Column::Name,
+            )))
+            .like(
+                sea_orm::sea_query::LikeExpr::new(like_pattern(&text.to_lowercase())).escape('\\'),
+            ),
+        );
+    }
+    if let Some(code) = &filter.credit_code {
+        units_select =
+            units_select.filter(units::Column::CreditCode.eq(code.trim().to_ascii_uppercase()));
+    }
+    Some(units_select)
+}
+
+fn apply_filter(
+    mut select: Select<permits::Entity>,
+    filter: &PermitFilter,
+    today: NaiveDate,
+) -> Select<permits::Entity> {
+    use sea_orm::{QuerySelect, QueryTrait};
+    if let Some(d) = &filter.district {
+        select = select.filter(permits::Column::DistrictCode.eq(d.clone()));
+    }
+    if let Some(c) = filter.category {
+        select = select.filter(permits::Column::ManagementCategory.eq(c));
+    }
+    if let Some(s) = filter.status {
+        select = select.filter(status_condition(s, today));
+    }
+    if let Some(u) = filter.unit_id {
+        select = select.filter(permits::Column::UnitId.eq(u));
+    }
+    if let Some(before) = filter.valid_to_before {
+        select = select.filter(permits::Column::ValidTo.lt(before));
+    }
+    if let Some(after) = filter.valid_to_after {
+        select = select.filter(permits::Column::ValidTo.gt(after));
+    }
+    if let Some(due) = filter.renewal_due {
+        let window_end = today + chrono::Duration::days(RENEWAL_WINDOW_DAYS);
+        let due_condition = Condition::all()
+            .add(permits::Column::Status.eq(PermitStatus::Valid))
+            .add(permits::Column::ValidTo.gte(today))
+            .add(permits::Column::ValidTo.lte(window_end));
+        select = select.filter(if due {
+            due_condition
+        } else {
+            due_condition.not()
+        });
+    }
+    if let Some(units_select) = units_matching(filter) {
+        let ids = units_select
+            .select_only()
+            .column(units::Column::Id)
+            .into_query();
+        select = select.filter(permits::Column::UnitId.in_subquery(ids));
+    }
+    select
+}
+
+fn ordering(field: PermitOrderField, descending: bool) -> Ordering<permits::Entity> {
+    let (column, key, date_sort): (
+        permits::Column,
+        fn(&permits::Model) -> (SortValue, i64),
+        bool,
+    ) = match field {
+        PermitOrderField::Id => (permits::Column::Id, |m| (SortValue::Int(m.id), m.id), false),
+        PermitOrderField::PermitNumber => (
+            permits::Column::PermitNumber,
+            |m| (SortValue::Text(m.permit_number.clone()), m.id),
+            false,
+        ),
+        PermitOrderField::ValidTo => (
+            permits::Column::ValidTo,
+            |m| (SortValue::Date(m.valid_to), m.id),
+            true,
+        ),
+    };
+    Ordering {
+        column,
+        id_column: permits::Column::Id,
+        descending,
+        date_sort,
+        key,
+    }
+}
+
+pub struct PermitList {
+    select: Select<permits::Entity>,
+}
+
+impl PermitList {
+    pub async fn page(
+        &self,
+        db: &DatabaseConnection,
+        order: PermitOrderField,
+        descending: bool,
+        args: &PageArgs,
+    ) -> AppResult<Page<permits::Model>> {
+        page::fetch_page(db, self.select.clone(), &ordering(order, descending), args).await
+    }
+
+    pub fn count_query(&self) -> page::CountQuery {
+        page::CountQuery::new(self.select.clone())
+    }
+}
+
+pub fn list(principal: Option<&Principal>, filter: &PermitFilter) -> AppResult<PermitList> {
+    let principal = access::authorize(principal, Operation::ReadPermits)?;
+    Ok(PermitList {
+        select: apply_filter(scoped(principal), filter, clock::today()),
+    })
+}
+
+pub async fn get(
+    db: &DatabaseConnection,
+    principal: Option<&Principal>,
+    id: i64,
+) -> AppResult<Option<permits::Model>> {
+    let principal = access::authorize(principal, Operation::ReadPermits)?;
+    Ok(scoped(principal)
+        .filter(permits::Column::Id.eq(id))
+        .one(db)
+        .await?)
+}
+
+pub async fn by_number(
+    db: &DatabaseConnection,
+    principal: Option<&Principal>,
+    number: &str,
+) -> AppResult<Option<permits::Model>> {
+    let principal = access::authorize(principal, Operation::ReadPermits)?;
+    let number =
+        PermitNumber::parse(number).map_err(|e| AppError::code_error("permitNumber", e))?;
+    Ok(scoped(principal)
+        .filter(permits::Column::PermitNumber.eq(number.as_str()))
+        .one(db)
+        .await?)
+}
+
+/// Batch loads for DataLoaders: one statement per batch, whatever the page size.
+pub async fn by_unit_ids(
+    db: &impl ConnectionTrait,
+    principal: &Principal,
+    unit_ids: &[i64],
+) -> AppResult<Vec<permits::Model>> {
+    Ok(scoped(principal)
+        .filter(permits::Column::UnitId.is_in(unit_ids.iter().copied()))
+        .order_by_asc(permits::Column::Id)
+        .all(db)
+        .await?)
+}
+
+pub async fn outlets_of(
+    db: &impl ConnectionTrait,
+    permit_ids: &[i64],
+) -> AppResult<Vec<outlets::Model>> {
+    Ok(outlets::Entity::find()
+        .filter(outlets::Column::PermitId.is_in(permit_ids.iter().copied()))
+        .order_by_asc(outlets::Column::PermitId)
+        .order_by_asc(outlets::Column::Code)
+        .all(db)
+        .await?)
+}
+
+pub async fn limits_of(
+    db: &impl ConnectionTrait,
+    permit_ids: &[i64],
+) -> AppResult<Vec<permit_limits::Model>> {
+    Ok(permit_limits::Entity::find()
+        .filter(permit_limits::Column::PermitId.is_in(permit_ids.iter().copied()))
+        .order_by_asc(permit_limits::Column::Id)
+        .all(db)
+        .await?)
+}
+
+pub async fn versions_of(
+    db: &impl ConnectionTrait,
+    permit_ids: &[i64],
+) -> AppResult<Vec<permit_versions::Model>> {
+    Ok(permit_versions::Entity::find()
+        .filter(permit_versions::Column::PermitId.is_in(permit_ids.iter().copied()))
+        .order_by_asc(permit_versions::Column::PermitId)
+        .order_by_asc(permit_versions::Column::Version)
+        .all(db)
+        .await?)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Writing
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LimitInput {
+    pub pollutant: String,
+    pub concentration_limit: Option<f64>,
+    pub concentration_unit: Option<String>,
+    pub averaging_period: Option<AveragingPeriod>,
+    pub annual_quantity_tpa: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct OutletInput {
+    pub code: String,
+    pub category: OutletCategory,
+    pub name: Option<String>,
+    pub limits: Vec<LimitInput>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct IssuePermitInput {
+    pub unit_id: i64,
+    /// When absent, the next free sequence for the unit is assigned.
+    pub permit_number: Option<String>,
+    pub issuing_agency_code: Option<String>,
+    pub issued_on: Option<NaiveDate>,
+    pub valid_from: NaiveDate,
+    pub valid_to: Option<NaiveDate>,
+    pub outlets: Vec<OutletInput>,
+}
+
+/// Concentration units accepted per medium; anything else is refused at entry (BRIEF: "wrong
+/// units refused with a clear message").
+const AIR_UNITS: [&str; 5] = ["mg/m³", "mg/m3", "μg/m³", "ug/m3", "ng-TEQ/m³"];
+const WATER_UNITS: [&str; 3] = ["mg/L", "μg/L", "ug/L"];
+const DIMENSIONLESS: &str = "无量纲";
+/// Above this a concentration limit is not a plausible permit condition.
+const MAX_CONCENTRATION: f64 = 100_000.0;
+const MAX_ANNUAL_TONNES: f64 = 10_000_000.0;
+
+struct ValidOutlet {
+    code: String,
+    medium: OutletMedium,
+    input: OutletInput,
+}
+
+fn validate_outlets(
+    outlets: &[OutletInput],
+    category: ManagementCategory,
+) -> AppResult<Vec<ValidOutlet>> {
+    if outlets.is_empty() {
+        return Err(AppError::invalid(
+            "input.outlets",
+            "a permit names at least one outlet",
+        ));
+    }
+    if outlets.len() > 200 {
+        return Err(AppError::invalid("input.outlets", "at most 200 outlets"));
+    }
+    let mut seen = std::collections::HashSet::new();
+    let mut valid = Vec::with_capacity(outlets.len());
+    for (i, outlet) in outlets.iter().enumerate() {
+        let field = format!("input.outlets[{i}]");
+        let (code, medium) = parse_outlet_code(&outlet.code)
+            .map_err(|e| AppError::code_error(&format!("{field}.code"), e))?;
+        if !seen.insert(code.clone()) {
+            return Err(AppError::invalid(
+                format!("{field}.code"),
+                format!("{code} appears twice"),
+            ));
+        }
+        if outlet.limits.len() > 50 {
+            return Err(AppError::invalid(
+                format!("{field}.limits"),
+                "at most 50 limits per outlet",
+            ));
+        }
+        for (j, limit) in outlet.limits.iter().enumerate() {
+            validate_limit(&format!("{field}.limits[{j}]"), limit, medium)?;
+        }
+        let medium = match medium {
+            OutletMediumCode::Air => OutletMedium::Air,
+            OutletMediumCode::Water => OutletMedium::Water,
+        };
+        valid.push(ValidOutlet {
+            code,
+            medium,
+            input: outlet.clone(),
+        });
+    }
+    if category == ManagementCategory::Key
+        && !valid
+            .iter()
+            .any(|o| o.input.category == OutletCategory::Main)
+    {
+        return Err(AppError::invalid(
+            "input.outlets",
+            "a KEY unit's permit names at least one MAIN outlet",
+        ));
+    }
+    Ok(valid)
+}
+
+fn validate_limit(field: &str, limit: &LimitInput, medium: OutletMediumCode) -> AppResult<()> {
+    if limit.pollutant.trim().is_empty() || limit.pollutant.chars().count() > 64 {
+        return Err(AppError::invalid(
+            format!("{field}.pollutant"),
+            "1 to 64 characters",
+        ));
+    }
+    if limit.concentration_limit.is_none() && limit.annual_quantity_tpa.is_none() {
+        return Err(AppError::invalid(
+            field,
+            "give a concentration limit, an annual quantity, or both",
+        ));
+    }
+    if let Some(value) = limit.concentration_limit {
+        if !value.is_finite() || value <= 0.0 || value > MAX_CONCENTRATION {
+            return Err(AppError::invalid(
+                format!("{field}.concentrationLimit"),
+                format!("must be above 0 and at most {MAX_CONCENTRATION}"),
+            ));
+        }
+        let unit = limit
+            .concentration_unit
+            .as_deref()
+            .map(str::trim)
+            .unwrap_or_default();
+        let allowed: &[&str] = match medium {
+            OutletMediumCode::Air => &AIR_UNITS,
+            OutletMediumCode::Water => &WATER_UNITS,
+        };
+        if !allowed.contains(&unit) && unit != DIMENSIONLESS {
+            return Err(AppError::invalid(
+                format!("{field}.concentrationUnit"),
+                format!(
+                    "'{unit}' is not a concentration unit for this outlet; use one of {}",
+                    allowed.join(", ")
+                ),
+            ));
+        }
+        if limit.averaging_period.is_none() {
+            return Err(AppError::invalid(
+                format!("{field}.averagingPeriod"),
+                "a concentration limit needs its averaging period",
+            ));
+        }
+    }
+    if let Some(tonnes) = limit.annual_quantity_tpa {
+        if !tonnes.is_finite() || tonnes < 0.0 || tonnes > MAX_ANNUAL_TONNES {
+            return Err(AppError::invalid(
+                format!("{field}.annualQuantityTpa"),
+                format!("must be between 0 and {MAX_ANNUAL_TONNES} t/a"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn validate_validity(valid_from: NaiveDate, valid_to: NaiveDate) -> AppResult<()> {
+    if valid_to <= valid_from {
+        return Err(AppError::invalid(
+            "input.validTo",
+            "must be after validFrom",
+        ));
+    }
+    if valid_to > default_valid_to(valid_from) {
+        return Err(AppError::invalid(
+            "input.validTo",
+            format!("a permit is valid at most {VALIDITY_YEARS} years (Art 14)"),
+        ));
+    }
+    Ok(())
+}
+
+/// The issuing agency: given, or the principal's own; it must be a permit office in scope.
+async fn issuing_agency(
+    txn: &DatabaseTransaction,
+    principal: &Principal,
+    given: Option<&str>,
+    unit_district: &str,
+) -> AppResult<String> {
+    let code = match given.or(principal.agency_code.as_deref()) {
+        Some(code) => code.to_owned(),
+        None => format!("{unit_district}-PMT"),
+    };
+    let agency = agencies::Entity::find_by_id(code.clone())
+        .one(txn)
+        .await?
+        .ok_or_else(|| {
+            AppError::invalid(
+                "input.issuingAgencyCode",
+                format!("unknown agency '{code}'"),
+            )
+        })?;
+    if agency.kind != AgencyKind::PermitOffice {
+        return Err(AppError::invalid(
+            "input.issuingAgencyCode",
+            format!("{code} is not a permit office"),
+        ));
+    }
+    if let Some(district) = &agency.district_code {
+        if district != unit_district {
+            return Err(AppError::invalid(
+                "input.issuingAgencyCode",
+                format!("{code} is the permit office of district {district}, not {unit_district}"),
+            ));
+        }
+    }
+    Ok(code)
+}
+
+async fn insert_outlets(
+    txn: &DatabaseTransaction,
+    permit_id: i64,
+    outlets: &[ValidOutlet],
+) -> AppResult<serde_json::Value> {
+    let mut snapshot = Vec::with_capacity(outlets.len());
+    for outlet in outlets {
+        let saved = outlets::ActiveModel {
+            permit_id: Set(permit_id),
+            code: Set(outlet.code.clone()),
+            medium: Set(outlet.medium),
+            category: Set(outlet.input.category),
+            name: Set(outlet.input.name.clone().filter(|n| !n.trim().is_empty())),
+            ..Default::default()
+        }
+        .insert(txn)
+        .await?;
+        if !outlet.input.limits.is_empty() {
+            let rows = outlet
+                .input
+                .limits
+                .iter()
+                .map(|l| permit_limits::ActiveModel {
+                    permit_id: Set(permit_id),
+                    outlet_id: Set(saved.id),
+                    pollutant: Set(l.pollutant.trim().to_owned()),
+                    concentration_limit: Set(l.concentration_limit),
+                    concentration_unit: Set(l
+                        .concentration_unit
+                        .as_ref()
+                        .map(|u| u.trim().to_owned())),
+                    averaging_period: Set(l.averaging_period),
+                    annual_quantity_tpa: Set(l.annual_quantity_tpa),
+                    ..Default::default()
+                });
+            permit_limits::Entity::insert_many(rows).exec(txn).await?;
+        }
+        snapshot.push(serde_json::json!({
+            "code": outlet.code,
+            "medium": outlet.medium,
+            "category": outlet.input.category,
+            "name": outlet.input.name,
+            "limits": outlet.input.limits,
+        }));
+    }
+    Ok(serde_json::Value::Array(snapshot))
+}
+
+async fn current_snapshot(
+    txn: &DatabaseTransaction,
+    permit_id: i64,
+) -> AppResult<serde_json::Value> {
+    Ok(permit_versions::Entity::find()
+        .filter(permit_versions::Column::PermitId.eq(permit_id))
+        .order_by_desc(permit_versions::Column::Version)
+        .one(txn)
+        .await?
+        .map(|v| v.snapshot)
+        .unwrap_or(serde_json::Value::Null))
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn write_version(
+    txn: &DatabaseTransaction,
+    principal: &Principal,
+    permit: &permits::Model,
+    kind: PermitChangeKind,
+    reason: Option<String>,
+    snapshot: serde_json::Value,
+) -> AppResult<()> {
+    permit_versions::ActiveModel {
+        permit_id: Set(permit.id),
+        version: Set(permit.version),
+        change_kind: Set(kind),
+        reason: Set(reason),
+        status: Set(permit.status),
+        valid_from: Set(permit.valid_from),
+        valid_to: Set(permit.valid_to),
+        snapshot: Set(snapshot),
+        changed_by_subject: Set(principal.subject.clone()),
+        changed_by_agency: Set(principal.agency_code.clone()),
+        created_at: Set(Utc::now().into()),
+        ..Default::default()
+    }
+    .insert(txn)
+    .await?;
+    Ok(())
+}
+
+pub async fn issue(
+    db: &DatabaseConnection,
+    principal: Option<&Principal>,
+    input: IssuePermitInput,
+    idempotency_key: Option<&str>,
+) -> AppResult<permits::Model> {
+    let principal = access::authorize(principal, Operation::WritePermits)?;
+    let idempotent = idempotency_key
+        .map(|key| IdempotentRequest::new("issuePermit", key, &input))
+        .transpose()?;
+    let txn = db.begin().await?;
+    if let Some(request) = &idempotent {
+        if let Some(id) = request.replay(&txn, principal).await? {
+            txn.commit().await?;
+            return permits::Entity::find_by_id(id)
+                .one(db)
+                .await?
+                .ok_or_else(|| AppError::NotFound(format!("permit {id}")));
+        }
+    }
+    let unit = units::Entity::find_by_id(input.unit_id)
+        .filter(access::district_filter(
+            principal,
+            units::Column::DistrictCode,
+        ))
+        .one(&txn)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("unit {}", input.unit_id)))?;
+    access::check_district(principal, &unit.district_code)?;
+    if unit.management_category == ManagementCategory::Registration {
+        return Err(AppError::invalid(
+            "input.unitId",
+            "a REGISTRATION-tier unit is registered (registerDischarge), not permitted",
+        ));
+    }
+    let credit_code = CreditCode::parse(&unit.credit_code).map_err(AppError::internal)?;
+    let existing = permits::Entity::find()
+        .filter(permits::Column::UnitId.eq(unit.id))
+        .all(&txn)
+        .await?;
+    let number = match &input.permit_number {
+        Some(given) => {
+            let number = PermitNumber::parse(given)
+                .map_err(|e| AppError::code_error("input.permitNumber", e))?;
+            if number.credit_code() != credit_code.as_str() {
+                return Err(AppError::invalid(
+                    "input.permitNumber",
+                    format!(
+                        "starts with {}, but the unit's credit code is {credit_code} (HJ 608)",
+                        number.credit_code()
+                    ),
+                ));
+            }
+            if existing.iter().any(|p| p.permit_number == number.as_str()) {
+                return Err(AppError::Conflict(format!(
+                    "permit number {number} is already taken"
+                )));
+            }
+            number
+        }
+        None => {
+            let next = existing
+                .iter()
+                .filter_map(|p| PermitNumber::parse(&p.permit_number).ok())
+                .map(|n| n.sequence())
+                .max()
+                .unwrap_or(0)
+                + 1;
+            PermitNumber::new(&credit_code, next)
+                .map_err(|e| AppError::code_error("input.permitNumber", e))?
+        }
+    };
+    let valid_to = input
+        .valid_to
+        .unwrap_or_else(|| default_valid_to(input.valid_from));
+    validate_validity(input.valid_from, valid_to)?;
+    // One unit holds one permit at a time: validity periods of live permits must not overlap.
+    if let Some(clash) = existing.iter().find(|p| {
+        p.status == PermitStatus::Valid
+            && p.valid_from <= valid_to
+            && input.valid_from <= p.valid_to
+    }) {
+        return Err(AppError::Conflict(format!(
+            "validity {}..{} overlaps permit {} ({}..{}); change or renew that permit instead",
+            input.valid_from, valid_to, clash.permit_number, clash.valid_from, clash.valid_to
+        )));
+    }
+    let outlets = validate_outlets(&input.outlets, unit.management_category)?;
+    let agency = issuing_agency(
+        &txn,
+        principal,
+        input.issuing_agency_code.as_deref(),
+        &unit.district_code,
+    )
+    .await?;
+    let now = Utc::now();
+    let permit = permits::ActiveModel {
+        permit_number: Set(number.to_string()),
+        unit_id: Set(unit.id),
+        district_code: Set(unit.district_code.clone()),
+        issuing_agency_code: Set(agency),
+        management_category: Set(unit.management_category),
+        status: Set(PermitStatus::Valid),
+        issued_on: Set(input.issued_on.unwrap_or_else(clock::today)),
+        valid_from: Set(input.valid_from),
+        valid_to: Set(valid_to),
+        version: Set(1),
+        created_at: Set(now.into()),
+        updated_at: Set(now.into()),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    let snapshot = insert_outlets(&txn, permit.id, &outlets).await?;
+    write_version(
+        &txn,
+        principal,
+        &permit,
+        PermitChangeKind::Issued,
+        None,
+        snapshot,
+    )
+    .await?;
+    if let Some(request) = &idempotent {
+        request.remember(&txn, principal, permit.id).await?;
+    }
+    txn.commit().await?;
+    Ok(permit)
+}
+
+/// What a change or status move carries besides the action itself.
+#[derive(Debug, Clone, Default)]
+pub struct PermitChange {
+    pub reason: String,
+    /// Replaces the permitted items (change only).
+    pub outlets: Option<Vec<OutletInput>>,
+    /// New end of validity (renewal: defaults to a full period after the current end).
+    pub valid_to: Option<NaiveDate>,
+}
+
+/// Applies `action` to a permit: the state machine, the optimistic version check, the new
+/// version row and, for a change, the replaced outlets and limits — in one transaction.
+pub async fn apply(
+    db: &DatabaseConnection,
+    principal: Option<&Principal>,
+    permit_id: i64,
+    expected_version: i32,
+    action: PermitAction,
+    change: PermitChange,
+) -> AppResult<permits::Model> {
+    let principal = access::authorize(principal, Operation::WritePermits)?;
+    let reason = change.reason.trim().to_owned();
+    if reason.is_empty() || reason.chars().count() > 2000 {
+        return Err(AppError::invalid(
+            "input.reason",
+            "give the reason (1 to 2000 characters)",
+        ));
+    }
+    let txn = db.begin().await?;
+    let txn_ref = &txn;
+    let current = scoped(principal)
+        .filter(permits::Column::Id.eq(permit_id))
+        .one(txn_ref)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("permit {permit_id}")))?;
+    access::check_district(principal, &current.district_code)?;
+    if current.version != expected_version {
+        return Err(AppError::Conflict(format!(
+            "permit {} is at version {}, not {expected_version}: reload and retry",
+            current.permit_number, current.version
+        )));
+    }
+    let today = clock::today();
+    let new_status = transition(effective_status(&current, today), action)?;
+    let mut active: permits::ActiveModel = current.clone().into();
+    let mut snapshot = None;
+    match action {
+        PermitAction::Change => {
+            if let Some(valid_to) = change.valid_to {
+                validate_validity(current.valid_from, valid_to)?;
+                active.valid_to = Set(valid_to);
+            }
+            if let Some(new_outlets) = &change.outlets {
+                let outlets = validate_outlets(new_outlets, current.management_category)?;
+                permit_limits::Entity::delete_many()
+                    .filter(permit_limits::Column::PermitId.eq(permit_id))
+                    .exec(txn_ref)
+                    .await?;
+                outlets::Entity::delete_many()
+                    .filter(outlets::Column::PermitId.eq(permit_id))
+                    .exec(txn_ref)
+                    .await?;
+                snapshot = Some(insert_outlets(txn_ref, permit_id, &outlets).await?);
+            }
+            if change.valid_to.is_none() && change.outlets.is_none() {
+                return Err(AppError::invalid(
+                    "input",
+                    "a change names new outlets or a new validTo",
+                ));
+            }
+        }
+        PermitAction::Renew => {
+            let from = current.valid_to.succ_opt().unwrap_or(current.valid_to);
+            let to = change.valid_to.unwrap_or_else(|| default_valid_to(from));
+            validate_validity(from, to)?;
+            active.valid_from = Set(from);
+            active.valid_to = Set(to);
+        }
+        PermitAction::Revoke | PermitAction::Cancel | PermitAction::Withdraw => {}
+    }
+    active.status = Set(new_status);
+    active.version = Set(current.version + 1);
+    active.updated_at = Set(Utc::now().into());
+    let result = permits::Entity::update_many()
+        .set(active)
+        .filter(permits::Column::Id.eq(permit_id))
+        .filter(permits::Column::Version.eq(expected_version))
+        .exec(txn_ref)
+        .await?;
+    if result.rows_affected != 1 {
+        return Err(AppError::Conflict(format!(
+            "permit {permit_id} changed meanwhile: reload and retry"
+        )));
+    }
+    let updated = permits::Entity::find_by_id(permit_id)
+        .one(txn_ref)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("permit {permit_id}")))?;
+    let snapshot = match snapshot {
+        Some(s) => s,
+        None => current_snapshot(txn_ref, permit_id).await?,
+    };
+    write_version(
+        txn_ref,
+        principal,
+        &updated,
+        action.change_kind(),
+        Some(reason),
+        snapshot,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(updated)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn state_machine_table() {
+        use PermitAction::*;
+        use PermitStatus::*;
+        let cases = [
+            (Valid, Change, Some(Valid)),
+            (Valid, Renew, Some(Valid)),
+            (Valid, Revoke, Some(Revoked)),
+            (Valid, Cancel, Some(Cancelled)),
+            (Valid, Withdraw, Some(Withdrawn)),
+            (Expired, Cancel, Some(Cancelled)),
+            (Expired, Renew, None),
+            (Expired, Change, None),
+            (Expired, Withdraw, None),
+            (Revoked, Cancel, None),
+            (Cancelled, Renew, None),
+            (Withdrawn, Change, None),
+            (Withdrawn, Withdraw, None),
+        ];
+        for (from, action, expected) in cases {
+            let got = transition(from, action);
+            match expected {
+                Some(to) => assert_eq!(got.ok(), Some(to), "{from:?} {action:?}"),
+                None => assert!(
+                    matches!(got, Err(AppError::InvalidTransition { .. })),
+                    "{from:?} {action:?} should be refused"
+                ),
+            }
+        }
+    }
+
+    #[test]
+    fn five_year_validity() {
+        let from = NaiveDate::from_ymd_opt(2021, 3, 1).expect("date");
+        assert_eq!(
+            default_valid_to(from),
+            NaiveDate::from_ymd_opt(2026, 2, 28).expect("date")
+        );
+        assert!(
+            validate_validity(from, NaiveDate::from_ymd_opt(2026, 3, 1).expect("date")).is_err()
+        );
+        assert!(validate_validity(from, from).is_err());
+    }
+}

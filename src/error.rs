@@ -1,0 +1,167 @@
+//! The one error type of the service and the one place where GraphQL error codes are decided.
+//!
+//! Domain functions return `AppError`; resolvers return it unchanged; `into_graphql` turns it into
+//! a GraphQL error whose `extensions.code` clients branch on (CONTRACT: error codes). Variants
+//! name what went wrong *for the client*. `Internal` wraps everything the client cannot act on:
+//! its details are logged with the request id and masked in the response.
+
+use async_graphql::ErrorExtensions;
+
+use crate::domain::codes::CodeError;
+
+/// Deliberately not `Display`: async-graphql converts any `Display` type into an error without
+/// extensions, and a resolver must never lose the code that way (`?` goes through `to_graphql`).
+#[derive(Debug)]
+pub enum AppError {
+    /// No valid token (missing, malformed, expired, wrongly signed, wrong algorithm).
+    Unauthenticated(String),
+    /// The principal is known but may not do this.
+    Forbidden(String),
+    NotFound(String),
+    /// Input that can never succeed as sent; `field` is the offending input path.
+    InvalidInput {
+        field: String,
+        reason: String,
+    },
+    /// The request conflicts with the current state (stale version, reused idempotency key,
+    /// overlapping validity, duplicate natural key).
+    Conflict(String),
+    /// A state machine refused the move.
+    InvalidTransition {
+        from: String,
+        to: String,
+        reason: String,
+    },
+    Unavailable(String),
+    Internal(anyhow_like::BoxError),
+}
+
+/// A tiny boxed-error alias so `Internal` can wrap any source without another dependency.
+pub mod anyhow_like {
+    pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+}
+
+pub type AppResult<T> = Result<T, AppError>;
+
+impl AppError {
+    pub fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self::InvalidInput {
+            field: field.into(),
+            reason: reason.into(),
+        }
+    }
+
+    pub fn code_error(field: &str, err: CodeError) -> Self {
+        Self::invalid(field, err.to_string())
+    }
+
+    pub fn internal(err: impl Into<anyhow_like::BoxError>) -> Self {
+        Self::Internal(err.into())
+    }
+
+    /// The message a client reads.
+    pub fn message(&self) -> String {
+        match self {
+            Self::Unauthenticated(m) => format!("authentication required: {m}"),
+            Self::Forbidden(m) => format!("forbidden: {m}"),
+            Self::NotFound(what) => format!("{what} not found"),
+            Self::InvalidInput { field, reason } => format!("invalid {field}: {reason}"),
+            Self::Conflict(m) => format!("conflict: {m}"),
+            Self::InvalidTransition { from, to, reason } => {
+                format!("cannot move from {from} to {to}: {reason}")
+            }
+            Self::Unavailable(m) => format!("service unavailable: {m}"),
+            Self::Internal(_) => "internal error".to_owned(),
+        }
+    }
+
+    /// The `extensions.code` of this error (CONTRACT).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Unauthenticated(_) => "UNAUTHENTICATED",
+            Self::Forbidden(_) => "FORBIDDEN",
+            Self::NotFound(_) => "NOT_FOUND",
+            Self::InvalidInput { .. } => "BAD_USER_INPUT",
+            Self::Conflict(_) => "CONFLICT",
+            Self::InvalidTransition { .. } => "INVALID_TRANSITION",
+            Self::Unavailable(_) => "SERVICE_UNAVAILABLE",
+            Self::Internal(_) => "INTERNAL_SERVER_ERROR",
+        }
+    }
+}
+
+impl From<sea_orm::DbErr> for AppError {
+    fn from(err: sea_orm::DbErr) -> Self {
+        use sea_orm::{DbErr, SqlErr};
+        if let Some(SqlErr::UniqueConstraintViolation(detail)) = err.sql_err() {
+            return Self::Conflict(format!(
+                "a record with the same key already exists ({detail})"
+            ));
+        }
+        match err {
+            DbErr::ConnectionAcquire(e) => Self::Unavailable(format!("database unreachable: {e}")),
+            DbErr::Conn(e) => Self::Unavailable(format!("database unreachable: {e}")),
+            other => Self::internal(other),
+        }
+    }
+}
+
+impl From<AppError> for async_graphql::Error {
+    fn from(err: AppError) -> Self {
+        err.to_graphql()
+    }
+}
+
+/// DataLoader errors arrive shared.
+impl From<std::sync::Arc<AppError>> for AppError {
+    fn from(err: std::sync::Arc<AppError>) -> Self {
+        match std::sync::Arc::try_unwrap(err) {
+            Ok(err) => err,
+            Err(shared) => match &*shared {
+                Self::Unauthenticated(m) => Self::Unauthenticated(m.clone()),
+                Self::Forbidden(m) => Self::Forbidden(m.clone()),
+                Self::NotFound(m) => Self::NotFound(m.clone()),
+                Self::InvalidInput { field, reason } => {
+                    Self::invalid(field.clone(), reason.clone())
+                }
+                Self::Conflict(m) => Self::Conflict(m.clone()),
+                Self::InvalidTransition { from, to, reason } => Self::InvalidTransition {
+                    from: from.clone(),
+                    to: to.clone(),
+                    reason: reason.clone(),
+                },
+                Self::Unavailable(m) => Self::Unavailable(m.clone()),
+                Self::Internal(e) => Self::internal(e.to_string()),
+            },
+        }
+    }
+}
+
+impl AppError {
+    pub fn to_graphql(&self) -> async_graphql::Error {
+        let code = self.code();
+        let message = match self {
+            Self::Internal(source) => {
+                // The request id is attached by the HTTP layer's error pass; the details stay here.
+                tracing::error!(error = %source, debug = ?source, "internal error");
+                "internal error; quote the request id when reporting it".to_owned()
+            }
+            Self::Unavailable(detail) => {
+                tracing::warn!(%detail, "database unavailable");
+                "the service is temporarily unavailable; retry later".to_owned()
+            }
+            other => other.message(),
+        };
+        async_graphql::Error::new(message).extend_with(|_, ext| {
+            ext.set("code", code);
+            match self {
+                Self::InvalidInput { field, .. } => ext.set("field", field.as_str()),
+                Self::InvalidTransition { from, to, .. } => {
+                    ext.set("from", from.as_str());
+                    ext.set("to", to.as_str());
+                }
+                _ => {}
+            }
+        })
+    }
+}

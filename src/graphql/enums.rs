@@ -1,0 +1,146 @@
+//! GraphQL mirrors of the stored enums (values are the English keys the database holds).
+
+use async_graphql::Enum;
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "entity::enums::DistrictKind")]
+pub enum DistrictKind {
+    District,
+    County,
+    ManagementArea,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "entity::enums::AgencyKind")]
+pub enum AgencyKind {
+    PermitOffice,
+    Enforcement,
+    Monitoring,
+    Supervision,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "entity::enums::AgencyLevel")]
+pub enum AgencyLevel {
+    Municipal,
+    District,
+}
+
+/// The four categories of the 2021 plan §3.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "entity::enums::ViolationCategory")]
+pub enum ViolationCategory {
+    /// 无证排污 (NP-*)
+    UnpermittedDischarge,
+    /// 违反排污许可证 (EX-*, EV-*)
+    PermitViolation,
+    /// 违反自行监测要求 (SM-*, AM-*)
+    SelfMonitoring,
+    /// 违反其他环境管理要求
+    OtherManagement,
+}
+
+/// 重点管理 / 简易管理 / 登记管理
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "entity::enums::ManagementCategory")]
+pub enum ManagementCategory {
+    /// 重点管理
+    Key,
+    /// 简易管理
+    Simplified,
+    /// 登记管理 (registration, no permit)
+    Registration,
+}
+
+/// Local credit levels: 诚信 (green), 良好 (blue), 警示 (yellow), 不良 (red).
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "entity::enums::CreditLevel")]
+pub enum CreditLevel {
+    /// 诚信
+    Trustworthy,
+    /// 良好
+    Good,
+    /// 警示
+    Warning,
+    /// 不良
+    Poor,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "entity::enums::PermitStatus")]
+pub enum PermitStatus {
+    /// 有效
+    Valid,
+    /// 过期 (also any VALID permit past its validTo)
+    Expired,
+    /// 撤销: obtained improperly
+    Revoked,
+    /// 注销
+    Cancelled,
+    /// 吊销: withdrawn as a penalty
+    Withdrawn,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "entity::enums::PermitChangeKind")]
+pub enum PermitChangeKind {
+    Issued,
+    Changed,
+    Renewed,
+    Revoked,
+    Cancelled,
+    Withdrawn,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "entity::enums::OutletMedium")]
+pub enum OutletMedium {
+    /// 废气 (DA###)
+    Air,
+    /// 废水 (DW###)
+    Water,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "entity::enums::OutletCategory")]
+pub enum OutletCategory {
+    /// 主要排放口
+    Main,
+    /// 一般排放口
+    General,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "entity::enums::AveragingPeriod")]
+pub enum AveragingPeriod {
+    Instantaneous,
+    Hourly,
+    Daily,
+    Monthly,
+    Annual,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "entity::enums::RegistrationStatus")]
+pub enum RegistrationStatus {
+    Valid,
+    Cancelled,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "crate::auth::Role")]
+pub enum Role {
+    PermitOfficer,
+    EnforcementOfficer,
+    Supervisor,
+    Monitoring,
+    Integrator,
+    Admin,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug, Default)]
+pub enum OrderDirection {
+    #[default]
+    Asc,
+    Desc,
+}

@@ -1,0 +1,75 @@
+//! The GraphQL layer: schema building (limits), one module per concept mirroring `domain/`,
+//! DataLoaders and connection helpers. Resolvers are a few lines: parse, call domain, map.
+
+pub mod connection;
+pub mod enums;
+pub mod ids;
+pub mod loaders;
+pub mod permits;
+pub mod reference;
+pub mod units;
+
+use async_graphql::dataloader::DataLoader;
+use async_graphql::{Context, EmptySubscription, MergedObject, Schema};
+use sea_orm::DatabaseConnection;
+
+use crate::auth::Principal;
+use crate::config::Limits;
+use loaders::DbLoader;
+
+#[derive(MergedObject, Default)]
+pub struct Query(
+    reference::ReferenceQuery,
+    units::UnitQuery,
+    permits::PermitQuery,
+);
+
+#[derive(MergedObject, Default)]
+pub struct Mutation(units::UnitMutation, permits::PermitMutation);
+
+pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
+
+/// Per-request data the resolvers read.
+pub struct RequestData {
+    pub principal: Option<Principal>,
+}
+
+pub fn build_schema(db: DatabaseConnection, limits: &Limits) -> AppSchema {
+    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+        .data(db)
+        .limit_depth(limits.max_depth)
+        .limit_complexity(limits.max_complexity)
+        .finish()
+}
+
+/// The schema without data, for printing the SDL.
+pub fn sdl() -> String {
+    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+        .finish()
+        .sdl_with_options(
+            async_graphql::SDLExportOptions::new()
+                .sorted_fields()
+                .sorted_enum_items(),
+        )
+}
+
+/// Per-request loader, carrying the principal so batched reads are scoped.
+pub fn request_loader(
+    db: DatabaseConnection,
+    principal: Option<Principal>,
+) -> DataLoader<DbLoader> {
+    DataLoader::new(DbLoader { db, principal }, tokio::spawn)
+}
+
+pub(crate) fn principal<'a>(ctx: &'a Context<'_>) -> Option<&'a Principal> {
+    ctx.data_opt::<RequestData>()
+        .and_then(|d| d.principal.as_ref())
+}
+
+pub(crate) fn db<'a>(ctx: &'a Context<'_>) -> async_graphql::Result<&'a DatabaseConnection> {
+    ctx.data::<DatabaseConnection>()
+}
+
+pub(crate) fn loader<'a>(ctx: &'a Context<'_>) -> async_graphql::Result<&'a DataLoader<DbLoader>> {
+    ctx.data::<DataLoader<DbLoader>>()
+}

@@ -1,0 +1,571 @@
+//! Permits: `permits`, `permit`, `permitByNumber`, and the permit mutations (issue, change,
+//! renew, revoke, cancel, withdraw) plus `registerDischarge`.
+
+use async_graphql::{Context, ID, InputObject, Json, Object, Result};
+use chrono::{DateTime, NaiveDate, Utc};
+
+use super::connection::{self, Conn};
+use super::enums::{
+    AveragingPeriod, ManagementCategory, OrderDirection, OutletCategory, OutletMedium,
+    PermitChangeKind, PermitStatus,
+};
+use super::ids;
+use super::loaders::{LimitsOfPermit, OutletsOfPermit, UnitId, VersionsOfPermit};
+use super::reference::{Agency, District, load_agency, load_district};
+use super::units::{Registration, UNIT, Unit};
+use crate::domain::permits::{self as rules, PermitAction, PermitChange};
+use crate::domain::{clock, registrations};
+use crate::error::AppError;
+use entity::{outlets, permit_limits, permit_versions, permits};
+
+pub const PERMIT: &str = "Permit";
+
+/// A pollutant-discharge permit (排污许可证).
+pub struct Permit(pub permits::Model);
+
+#[Object]
+impl Permit {
+    async fn id(&self) -> ID {
+        ids::encode(PERMIT, self.0.id)
+    }
+    /// HJ 608: the unit's credit code + 3-digit sequence + `P`.
+    async fn permit_number(&self) -> &str {
+        &self.0.permit_number
+    }
+    /// The status today: a VALID permit past `validTo` reads EXPIRED.
+    async fn status(&self) -> PermitStatus {
+        rules::effective_status(&self.0, clock::today()).into()
+    }
+    async fn management_category(&self) -> ManagementCategory {
+        self.0.management_category.into()
+    }
+    async fn issued_on(&self) -> NaiveDate {
+        self.0.issued_on
+    }
+    async fn valid_from(&self) -> NaiveDate {
+        self.0.valid_from
+    }
+    async fn valid_to(&self) -> NaiveDate {
+        self.0.valid_to
+    }
+    /// Within 60 days of expiry and still valid: renewal must be applied for (Art 14).
+    async fn renewal_due(&self) -> bool {
+        rules::renewal_due(&self.0, clock::today())
+    }
+    /// Optimistic-locking version: pass it as `expectedVersion` when changing the permit.
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+    async fn unit(&self, ctx: &Context<'_>) -> Result<Unit> {
+        super::loader(ctx)?
+            .load_one(UnitId(self.0.unit_id))
+            .await
+            .map_err(AppError::from)?
+            .map(Unit)
+            .ok_or_else(|| {
+                AppError::NotFound(format!("unit of permit {}", self.0.permit_number)).into()
+            })
+    }
+    async fn district(&self, ctx: &Context<'_>) -> Result<Option<District>> {
+        load_district(ctx, Some(&self.0.district_code)).await
+    }
+    async fn issuing_agency(&self, ctx: &Context<'_>) -> Result<Option<Agency>> {
+        load_agency(ctx, Some(&self.0.issuing_agency_code)).await
+    }
+    /// Outlets (排放口) of the current version.
+    async fn outlets(&self, ctx: &Context<'_>) -> Result<Vec<Outlet>> {
+        let rows = super::loader(ctx)?
+            .load_one(OutletsOfPermit(self.0.id))
+            .await
+            .map_err(AppError::from)?
+            .unwrap_or_default();
+        Ok(rows.into_iter().map(Outlet).collect())
+    }
+    /// All permitted limits of the current version, across outlets.
+    async fn limits(&self, ctx: &Context<'_>) -> Result<Vec<PermitLimit>> {
+        Ok(limits_of(ctx, self.0.id)
+            .await?
+            .into_iter()
+            .map(PermitLimit)
+            .collect())
+    }
+    /// Every version, oldest first: history is never overwritten.
+    async fn versions(&self, ctx: &Context<'_>) -> Result<Vec<PermitVersion>> {
+        let rows = super::loader(ctx)?
+            .load_one(VersionsOfPermit(self.0.id))
+            .await
+            .map_err(AppError::from)?
+            .unwrap_or_default();
+        Ok(rows.into_iter().map(PermitVersion).collect())
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+}
+
+async fn limits_of(ctx: &Context<'_>, permit_id: i64) -> Result<Vec<permit_limits::Model>> {
+    Ok(super::loader(ctx)?
+        .load_one(LimitsOfPermit(permit_id))
+        .await
+        .map_err(AppError::from)?
+        .unwrap_or_default())
+}
+
+/// An outlet: `DA###` air, `DW###` water; main or general.
+pub struct Outlet(pub outlets::Model);
+
+#[Object]
+impl Outlet {
+    async fn id(&self) -> ID {
+        ids::encode("Outlet", self.0.id)
+    }
+    async fn code(&self) -> &str {
+        &self.0.code
+    }
+    async fn medium(&self) -> OutletMedium {
+        self.0.medium.into()
+    }
+    async fn category(&self) -> OutletCategory {
+        self.0.category.into()
+    }
+    async fn name(&self) -> Option<&str> {
+        self.0.name.as_deref()
+    }
+    async fn limits(&self, ctx: &Context<'_>) -> Result<Vec<PermitLimit>> {
+        let outlet_id = self.0.id;
+        Ok(limits_of(ctx, self.0.permit_id)
+            .await?
+            .into_iter()
+            .filter(|l| l.outlet_id == outlet_id)
+            .map(PermitLimit)
+            .collect())
+    }
+}
+
+/// A permitted limit (许可排放限值) for one pollutant at one outlet.
+pub struct PermitLimit(pub permit_limits::Model);
+
+#[Object]
+impl PermitLimit {
+    async fn id(&self) -> ID {
+        ids::encode("PermitLimit", self.0.id)
+    }
+    async fn outlet_id(&self) -> ID {
+        ids::encode("Outlet", self.0.outlet_id)
+    }
+    async fn pollutant(&self) -> &str {
+        &self.0.pollutant
+    }
+    /// Concentration limit, in `concentrationUnit`.
+    async fn concentration_limit(&self) -> Option<f64> {
+        self.0.concentration_limit
+    }
+    /// `mg/m³` (air), `mg/L` (water), …
+    async fn concentration_unit(&self) -> Option<&str> {
+        self.0.concentration_unit.as_deref()
+    }
+    async fn averaging_period(&self) -> Option<AveragingPeriod> {
+        self.0.averaging_period.map(Into::into)
+    }
+    /// Annual quantity limit in tonnes per year.
+    async fn annual_quantity_tpa(&self) -> Option<f64> {
+        self.0.annual_quantity_tpa
+    }
+}
+
+/// One version of a permit: issue, change (变更), renewal (延续) or a status move.
+pub struct PermitVersion(pub permit_versions::Model);
+
+#[Object]
+impl PermitVersion {
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+    async fn change_kind(&self) -> PermitChangeKind {
+        self.0.change_kind.into()
+    }
+    async fn reason(&self) -> Option<&str> {
+        self.0.reason.as_deref()
+    }
+    async fn status(&self) -> PermitStatus {
+        self.0.status.into()
+    }
+    async fn valid_from(&self) -> NaiveDate {
+        self.0.valid_from
+    }
+    async fn valid_to(&self) -> NaiveDate {
+        self.0.valid_to
+    }
+    /// The outlets and limits as they stood in this version.
+    async fn snapshot(&self) -> Json<serde_json::Value> {
+        Json(self.0.snapshot.clone())
+    }
+    /// The subject that made the change.
+    async fn changed_by(&self) -> &str {
+        &self.0.changed_by_subject
+    }
+    async fn changed_by_agency(&self, ctx: &Context<'_>) -> Result<Option<Agency>> {
+        load_agency(ctx, self.0.changed_by_agency.as_deref()).await
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}
+
+#[derive(InputObject, Default)]
+pub struct PermitFilter {
+    district: Option<String>,
+    category: Option<ManagementCategory>,
+    /// Effective status (a VALID permit past `validTo` counts as EXPIRED).
+    status: Option<PermitStatus>,
+    /// GB/T 4754 code or prefix of the unit's industry.
+    industry: Option<String>,
+    /// Substring of the unit's name; Chinese works.
+    unit_name_contains: Option<String>,
+    unit_id: Option<ID>,
+    credit_code: Option<String>,
+    valid_to_before: Option<NaiveDate>,
+    valid_to_after: Option<NaiveDate>,
+    /// Valid and within 60 days of expiry.
+    renewal_due: Option<bool>,
+}
+
+#[derive(async_graphql::Enum, Copy, Clone, Eq, PartialEq, Default)]
+pub enum PermitOrderField {
+    #[default]
+    Id,
+    PermitNumber,
+    ValidTo,
+}
+
+#[derive(InputObject, Default)]
+pub struct PermitOrder {
+    #[graphql(default)]
+    field: PermitOrderField,
+    #[graphql(default)]
+    direction: OrderDirection,
+}
+
+#[derive(Default)]
+pub struct PermitQuery;
+
+#[Object]
+impl PermitQuery {
+    /// Permits in the caller's scope. `first`/`last` at most 100 (default 20).
+    #[allow(clippy::too_many_arguments)]
+    async fn permits(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<PermitFilter>,
+        order_by: Option<PermitOrder>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Conn<Permit>> {
+        let f = filter.unwrap_or_default();
+        let filter = rules::PermitFilter {
+            district: f.district,
+            category: f.category.map(Into::into),
+            status: f.status.map(Into::into),
+            industry: f.industry,
+            unit_name_contains: f.unit_name_contains,
+            unit_id: f
+                .unit_id
+                .map(|id| ids::decode(UNIT, "filter.unitId", &id))
+                .transpose()?,
+            credit_code: f.credit_code,
+            valid_to_before: f.valid_to_before,
+            valid_to_after: f.valid_to_after,
+            renewal_due: f.renewal_due,
+        };
+        let order = order_by.unwrap_or_default();
+        let field = match order.field {
+            PermitOrderField::Id => rules::PermitOrderField::Id,
+            PermitOrderField::PermitNumber => rules::PermitOrderField::PermitNumber,
+            PermitOrderField::ValidTo => rules::PermitOrderField::ValidTo,
+        };
+        let list = rules::list(super::principal(ctx), &filter)?;
+        let args = connection::page_args(first, after, last, before);
+        let page = list
+            .page(
+                super::db(ctx)?,
+                field,
+                order.direction == OrderDirection::Desc,
+                &args,
+            )
+            .await?;
+        Ok(connection::from_page(page, list.count_query(), Permit))
+    }
+
+    /// One permit; null when it does not exist or is outside the caller's scope.
+    async fn permit(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Permit>> {
+        let id = ids::decode(PERMIT, "id", &id)?;
+        Ok(rules::get(super::db(ctx)?, super::principal(ctx), id)
+            .await?
+            .map(Permit))
+    }
+
+    /// One permit by its HJ 608 number; null when unknown or outside the caller's scope.
+    async fn permit_by_number(
+        &self,
+        ctx: &Context<'_>,
+        permit_number: String,
+    ) -> Result<Option<Permit>> {
+        Ok(
+            rules::by_number(super::db(ctx)?, super::principal(ctx), &permit_number)
+                .await?
+                .map(Permit),
+        )
+    }
+}
+
+#[derive(InputObject)]
+pub struct LimitInput {
+    pollutant: String,
+    concentration_limit: Option<f64>,
+    /// Air: `mg/m³` (or `mg/m3`), `μg/m³`, `ng-TEQ/m³`; water: `mg/L`, `μg/L`; pH: `无量纲`.
+    concentration_unit: Option<String>,
+    averaging_period: Option<AveragingPeriod>,
+    annual_quantity_tpa: Option<f64>,
+}
+
+#[derive(InputObject)]
+pub struct OutletInput {
+    /// `DA###` (air) or `DW###` (water).
+    code: String,
+    category: OutletCategory,
+    name: Option<String>,
+    #[graphql(default)]
+    limits: Vec<LimitInput>,
+}
+
+impl From<OutletInput> for rules::OutletInput {
+    fn from(o: OutletInput) -> Self {
+        Self {
+            code: o.code,
+            category: o.category.into(),
+            name: o.name,
+            limits: o
+                .limits
+                .into_iter()
+                .map(|l| rules::LimitInput {
+                    pollutant: l.pollutant,
+                    concentration_limit: l.concentration_limit,
+                    concentration_unit: l.concentration_unit,
+                    averaging_period: l.averaging_period.map(Into::into),
+                    annual_quantity_tpa: l.annual_quantity_tpa,
+                })
+                .collect(),
+        }
+    }
+}
+
+#[derive(InputObject)]
+pub struct IssuePermitInput {
+    unit_id: ID,
+    /// HJ 608 number; must start with the unit's credit code. Assigned when absent.
+    permit_number: Option<String>,
+    /// Defaults to the caller's agency (a permit office).
+    issuing_agency_code: Option<String>,
+    issued_on: Option<NaiveDate>,
+    valid_from: NaiveDate,
+    /// Defaults to five years (Art 14) from `validFrom`, which is also the maximum.
+    valid_to: Option<NaiveDate>,
+    outlets: Vec<OutletInput>,
+}
+
+#[derive(InputObject)]
+pub struct ChangePermitInput {
+    reason: String,
+    /// Replaces all outlets and limits.
+    outlets: Option<Vec<OutletInput>>,
+    valid_to: Option<NaiveDate>,
+}
+
+#[derive(InputObject)]
+pub struct RenewPermitInput {
+    reason: String,
+    /// Defaults to five years after the current end.
+    valid_to: Option<NaiveDate>,
+}
+
+#[derive(InputObject)]
+pub struct RegisterDischargeInput {
+    unit_id: ID,
+    registered_on: Option<NaiveDate>,
+}
+
+#[derive(Default)]
+pub struct PermitMutation;
+
+async fn apply(
+    ctx: &Context<'_>,
+    id: ID,
+    expected_version: i32,
+    action: PermitAction,
+    change: PermitChange,
+) -> Result<Permit> {
+    let id = ids::decode(PERMIT, "id", &id)?;
+    let permit = rules::apply(
+        super::db(ctx)?,
+        super::principal(ctx),
+        id,
+        expected_version,
+        action,
+        change,
+    )
+    .await?;
+    Ok(Permit(permit))
+}
+
+#[Object]
+impl PermitMutation {
+    /// Issues a permit with its outlets and limits, in one transaction. Retry-safe with
+    /// `idempotencyKey`. Refused when the validity overlaps a live permit of the unit.
+    async fn issue_permit(
+        &self,
+        ctx: &Context<'_>,
+        input: IssuePermitInput,
+        idempotency_key: Option<String>,
+    ) -> Result<Permit> {
+        let input = rules::IssuePermitInput {
+            unit_id: ids::decode(UNIT, "input.unitId", &input.unit_id)?,
+            permit_number: input.permit_number,
+            issuing_agency_code: input.issuing_agency_code,
+            issued_on: input.issued_on,
+            valid_from: input.valid_from,
+            valid_to: input.valid_to,
+            outlets: input.outlets.into_iter().map(Into::into).collect(),
+        };
+        let permit = rules::issue(
+            super::db(ctx)?,
+            super::principal(ctx),
+            input,
+            idempotency_key.as_deref(),
+        )
+        .await?;
+        Ok(Permit(permit))
+    }
+
+    /// Changes the permitted items (变更): a new version; history is kept.
+    async fn change_permit(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        expected_version: i32,
+        input: ChangePermitInput,
+    ) -> Result<Permit> {
+        let change = PermitChange {
+            reason: input.reason,
+            outlets: input
+                .outlets
+                .map(|o| o.into_iter().map(Into::into).collect()),
+            valid_to: input.valid_to,
+        };
+        apply(ctx, id, expected_version, PermitAction::Change, change).await
+    }
+
+    /// Renews a valid permit (延续) for a new period starting the day after it ends.
+    async fn renew_permit(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        expected_version: i32,
+        input: RenewPermitInput,
+    ) -> Result<Permit> {
+        let change = PermitChange {
+            reason: input.reason,
+            outlets: None,
+            valid_to: input.valid_to,
+        };
+        apply(ctx, id, expected_version, PermitAction::Renew, change).await
+    }
+
+    /// Revokes (撤销) a permit obtained improperly.
+    async fn revoke_permit(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        expected_version: i32,
+        reason: String,
+    ) -> Result<Permit> {
+        apply(
+            ctx,
+            id,
+            expected_version,
+            PermitAction::Revoke,
+            PermitChange {
+                reason,
+                ..Default::default()
+            },
+        )
+        .await
+    }
+
+    /// Cancels (注销) a permit: unit closed, or expired without renewal.
+    async fn cancel_permit(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        expected_version: i32,
+        reason: String,
+    ) -> Result<Permit> {
+        apply(
+            ctx,
+            id,
+            expected_version,
+            PermitAction::Cancel,
+            PermitChange {
+                reason,
+                ..Default::default()
+            },
+        )
+        .await
+    }
+
+    /// Withdraws (吊销) a permit as a penalty.
+    async fn withdraw_permit(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        expected_version: i32,
+        reason: String,
+    ) -> Result<Permit> {
+        apply(
+            ctx,
+            id,
+            expected_version,
+            PermitAction::Withdraw,
+            PermitChange {
+                reason,
+                ..Default::default()
+            },
+        )
+        .await
+    }
+
+    /// Registers a REGISTRATION-tier unit's discharge (排污登记). Retry-safe with `idempotencyKey`.
+    async fn register_discharge(
+        &self,
+        ctx: &Context<'_>,
+        input: RegisterDischargeInput,
+        idempotency_key: Option<String>,
+    ) -> Result<Registration> {
+        let input = registrations::RegisterDischargeInput {
+            unit_id: ids::decode(UNIT, "input.unitId", &input.unit_id)?,
+            registered_on: input.registered_on,
+        };
+        let saved = registrations::register(
+            super::db(ctx)?,
+            super::principal(ctx),
+            input,
+            idempotency_key.as_deref(),
+        )
+        .await?;
+        Ok(Registration(saved))
+    }
+}

@@ -1,0 +1,344 @@
+//! Discharge units: `units`, `unit`, `unitByCreditCode`, `registerUnit`, `updateUnit`.
+
+use async_graphql::{Context, ID, InputObject, Object, Result};
+use chrono::{DateTime, NaiveDate, Utc};
+
+use super::connection::{self, Conn};
+use super::enums::{
+    CreditLevel, ManagementCategory, OrderDirection, PermitStatus, RegistrationStatus,
+};
+use super::ids;
+use super::loaders::{PermitsOfUnit, RegistrationsOfUnit};
+use super::permits::Permit;
+use super::reference::{District, load_district};
+use crate::domain::{access, clock, permits as permit_rules, units};
+use crate::error::AppError;
+use entity::{registrations, units as unit_rows};
+
+pub const UNIT: &str = "Unit";
+
+/// A discharge unit (排污单位).
+pub struct Unit(pub unit_rows::Model);
+
+#[Object]
+impl Unit {
+    async fn id(&self) -> ID {
+        ids::encode(UNIT, self.0.id)
+    }
+    /// Unified social credit code (GB 32100, check character verified).
+    async fn credit_code(&self) -> &str {
+        &self.0.credit_code
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    async fn address(&self) -> &str {
+        &self.0.address
+    }
+    async fn district(&self, ctx: &Context<'_>) -> Result<District> {
+        load_district(ctx, Some(&self.0.district_code))
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("district {}", self.0.district_code)).into())
+    }
+    /// GB/T 4754 industry class, e.g. `C3670`.
+    async fn industry_code(&self) -> &str {
+        &self.0.industry_code
+    }
+    async fn management_category(&self) -> ManagementCategory {
+        self.0.management_category.into()
+    }
+    async fn credit_level(&self) -> CreditLevel {
+        self.0.credit_level.into()
+    }
+    /// Personal data: the legal representative. Null unless the caller's role is
+    /// PERMIT_OFFICER, ENFORCEMENT_OFFICER, SUPERVISOR or ADMIN (never for INTEGRATOR).
+    async fn legal_representative(&self, ctx: &Context<'_>) -> Option<&str> {
+        personal(ctx, self.0.legal_representative.as_deref())
+    }
+    /// Personal data: the contact phone. Null unless the caller's role is PERMIT_OFFICER,
+    /// ENFORCEMENT_OFFICER, SUPERVISOR or ADMIN (never for INTEGRATOR).
+    async fn contact_phone(&self, ctx: &Context<'_>) -> Option<&str> {
+        personal(ctx, self.0.contact_phone.as_deref())
+    }
+    /// On the positive list (正面清单) today: checked less often by random draws.
+    async fn positive_list(&self) -> bool {
+        self.0.positive_list
+            && self
+                .0
+                .positive_list_expires_on
+                .is_none_or(|d| d >= clock::today())
+    }
+    async fn positive_list_reason(&self) -> Option<&str> {
+        self.0.positive_list_reason.as_deref()
+    }
+    async fn positive_list_expires_on(&self) -> Option<NaiveDate> {
+        self.0.positive_list_expires_on
+    }
+    /// Optimistic-locking version: pass it as `expectedVersion` when updating.
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+    /// The unit's permits, newest first by id; optionally only those with this (effective) status.
+    async fn permits(
+        &self,
+        ctx: &Context<'_>,
+        status: Option<PermitStatus>,
+    ) -> Result<Vec<Permit>> {
+        let rows = super::loader(ctx)?
+            .load_one(PermitsOfUnit(self.0.id))
+            .await
+            .map_err(AppError::from)?
+            .unwrap_or_default();
+        let today = clock::today();
+        Ok(rows
+            .into_iter()
+            .rev()
+            .filter(|p| {
+                status.is_none_or(|s| {
+                    PermitStatus::from(permit_rules::effective_status(p, today)) == s
+                })
+            })
+            .map(Permit)
+            .collect())
+    }
+    /// Discharge registrations (排污登记), for REGISTRATION-tier units.
+    async fn registrations(&self, ctx: &Context<'_>) -> Result<Vec<Registration>> {
+        let rows = super::loader(ctx)?
+            .load_one(RegistrationsOfUnit(self.0.id))
+            .await
+            .map_err(AppError::from)?
+            .unwrap_or_default();
+        Ok(rows.into_iter().map(Registration).collect())
+    }
+}
+
+fn personal<'a>(ctx: &Context<'_>, value: Option<&'a str>) -> Option<&'a str> {
+    if access::may_see_personal_data(super::principal(ctx)) {
+        value
+    } else {
+        None
+    }
+}
+
+/// A discharge registration (排污登记): number = credit code + sequence + `W`.
+pub struct Registration(pub registrations::Model);
+
+#[Object]
+impl Registration {
+    async fn id(&self) -> ID {
+        ids::encode("Registration", self.0.id)
+    }
+    async fn registration_number(&self) -> &str {
+        &self.0.registration_number
+    }
+    async fn registered_on(&self) -> NaiveDate {
+        self.0.registered_on
+    }
+    async fn valid_to(&self) -> NaiveDate {
+        self.0.valid_to
+    }
+    async fn status(&self) -> RegistrationStatus {
+        self.0.status.into()
+    }
+}
+
+#[derive(InputObject, Default)]
+pub struct UnitFilter {
+    /// District code (municipal callers; a district caller sees only its own anyway).
+    district: Option<String>,
+    category: Option<ManagementCategory>,
+    credit_level: Option<CreditLevel>,
+    /// GB/T 4754 code or prefix, e.g. `C26`.
+    industry: Option<String>,
+    /// Substring of the unit's name; Chinese works (e.g. `化工`).
+    name_contains: Option<String>,
+    credit_code: Option<String>,
+    positive_list: Option<bool>,
+}
+
+#[derive(async_graphql::Enum, Copy, Clone, Eq, PartialEq, Default)]
+pub enum UnitOrderField {
+    /// Registration order.
+    #[default]
+    Id,
+    Name,
+    CreditCode,
+}
+
+#[derive(InputObject, Default)]
+pub struct UnitOrder {
+    #[graphql(default)]
+    field: UnitOrderField,
+    #[graphql(default)]
+    direction: OrderDirection,
+}
+
+#[derive(Default)]
+pub struct UnitQuery;
+
+#[Object]
+impl UnitQuery {
+    /// Units in the caller's scope. `first`/`last` at most 100 (default 20).
+    #[allow(clippy::too_many_arguments)]
+    async fn units(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<UnitFilter>,
+        order_by: Option<UnitOrder>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Conn<Unit>> {
+        let f = filter.unwrap_or_default();
+        let filter = units::UnitFilter {
+            district: f.district,
+            category: f.category.map(Into::into),
+            credit_level: f.credit_level.map(Into::into),
+            industry: f.industry,
+            name_contains: f.name_contains,
+            credit_code: f.credit_code,
+            positive_list: f.positive_list,
+        };
+        let order = order_by.unwrap_or_default();
+        let field = match order.field {
+            UnitOrderField::Id => units::UnitOrderField::Id,
+            UnitOrderField::Name => units::UnitOrderField::Name,
+            UnitOrderField::CreditCode => units::UnitOrderField::CreditCode,
+        };
+        let list = units::list(super::principal(ctx), &filter)?;
+        let args = connection::page_args(first, after, last, before);
+        let page = list
+            .page(
+                super::db(ctx)?,
+                field,
+                order.direction == OrderDirection::Desc,
+                &args,
+            )
+            .await?;
+        Ok(connection::from_page(page, list.count_query(), Unit))
+    }
+
+    /// One unit; null when it does not exist or is outside the caller's scope.
+    async fn unit(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Unit>> {
+        let id = ids::decode(UNIT, "id", &id)?;
+        Ok(units::get(super::db(ctx)?, super::principal(ctx), id)
+            .await?
+            .map(Unit))
+    }
+
+    /// One unit by credit code; null when unknown or outside the caller's scope.
+    async fn unit_by_credit_code(
+        &self,
+        ctx: &Context<'_>,
+        credit_code: String,
+    ) -> Result<Option<Unit>> {
+        Ok(
+            units::by_credit_code(super::db(ctx)?, super::principal(ctx), &credit_code)
+                .await?
+                .map(Unit),
+        )
+    }
+}
+
+#[derive(InputObject)]
+pub struct RegisterUnitInput {
+    /// 18 characters with a valid GB 32100 check character.
+    credit_code: String,
+    name: String,
+    legal_representative: Option<String>,
+    contact_phone: Option<String>,
+    address: String,
+    district_code: String,
+    /// GB/T 4754 class, e.g. `C3670`.
+    industry_code: String,
+    management_category: ManagementCategory,
+    credit_level: Option<CreditLevel>,
+}
+
+#[derive(InputObject, Default)]
+pub struct UpdateUnitInput {
+    name: Option<String>,
+    legal_representative: Option<String>,
+    contact_phone: Option<String>,
+    address: Option<String>,
+    industry_code: Option<String>,
+    management_category: Option<ManagementCategory>,
+    credit_level: Option<CreditLevel>,
+    positive_list: Option<bool>,
+    positive_list_reason: Option<String>,
+    positive_list_expires_on: Option<NaiveDate>,
+}
+
+#[derive(Default)]
+pub struct UnitMutation;
+
+#[Object]
+impl UnitMutation {
+    /// Registers a discharge unit (PERMIT_OFFICER in scope, ADMIN). Retry-safe with
+    /// `idempotencyKey`.
+    async fn register_unit(
+        &self,
+        ctx: &Context<'_>,
+        input: RegisterUnitInput,
+        idempotency_key: Option<String>,
+    ) -> Result<Unit> {
+        let input = units::RegisterUnitInput {
+            credit_code: input.credit_code,
+            name: input.name,
+            legal_representative: input.legal_representative,
+            contact_phone: input.contact_phone,
+            address: input.address,
+            district_code: input.district_code,
+            industry_code: input.industry_code,
+            management_category: input.management_category.into(),
+            credit_level: input.credit_level.map(Into::into),
+        };
+        let unit = units::register(
+            super::db(ctx)?,
+            super::principal(ctx),
+            input,
+            idempotency_key.as_deref(),
+        )
+        .await?;
+        Ok(Unit(unit))
+    }
+
+    /// Updates a unit; `expectedVersion` must be the version read, else `CONFLICT`.
+    async fn update_unit(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        expected_version: i32,
+        input: UpdateUnitInput,
+    ) -> Result<Unit> {
+        let id = ids::decode(UNIT, "id", &id)?;
+        let patch = units::UpdateUnitInput {
+            name: input.name,
+            legal_representative: input.legal_representative,
+            contact_phone: input.contact_phone,
+            address: input.address,
+            industry_code: input.industry_code,
+            management_category: input.management_category.map(Into::into),
+            credit_level: input.credit_level.map(Into::into),
+            positive_list: input.positive_list,
+            positive_list_reason: input.positive_list_reason,
+            positive_list_expires_on: input.positive_list_expires_on,
+        };
+        let unit = units::update(
+            super::db(ctx)?,
+            super::principal(ctx),
+            id,
+            expected_version,
+            patch,
+        )
+        .await?;
+        Ok(Unit(unit))
+    }
+}

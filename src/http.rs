@@ -1,0 +1,514 @@
+//! HTTP: `/graphql` (POST and GET, GraphQL over HTTP), `/graphiql`, `/healthz`, `/readyz`.
+//!
+//! The GraphQL endpoint is written out here rather than taken from the actix integration so
+//! that every CSRF and abuse rule is explicit: POST bodies must be JSON (no `text/plain` or form
+//! posts), bodies are capped, batched arrays are refused, a mutation over GET is 405, and the
+//! response media type follows `Accept` (`application/graphql-response+json` or
+//! `application/json`) with the status codes of the GraphQL-over-HTTP specification.
+
+use std::net::TcpListener;
+use std::time::Duration;
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderMap};
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer, dev::Server, web};
+use async_graphql::parser::types::OperationType;
+use async_graphql::{ErrorExtensionValues, ServerError, Value};
+use serde_json::json;
+use tracing::Instrument;
+
+use crate::auth::keys::KeyConfig;
+use crate::auth::{Principal, bearer_token};
+use crate::config::Limits;
+use crate::db::Database;
+use crate::graphql::{self, AppSchema, RequestData};
+
+pub struct AppState {
+    pub schema: AppSchema,
+    pub db: Database,
+    pub keys: KeyConfig,
+    pub limits: Limits,
+}
+
+const GRAPHQL_RESPONSE: &str = "application/graphql-response+json; charset=utf-8";
+const JSON: &str = "application/json; charset=utf-8";
+
+/// Which media type the client gets (GraphQL over HTTP §"Accept").
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Media {
+    GraphqlResponse,
+    Json,
+}
+
+fn negotiate(headers: &HeaderMap) -> Option<Media> {
+    let Some(accept) = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()) else {
+        return Some(Media::Json);
+    };
+    let types: Vec<String> = accept
+        .split(',')
+        .map(|t| {
+            t.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
+        .collect();
+    if types
+        .iter()
+        .any(|t| t == "application/graphql-response+json")
+    {
+        Some(Media::GraphqlResponse)
+    } else if types
+        .iter()
+        .any(|t| t == "application/json" || t == "*/*" || t == "application/*")
+    {
+        Some(Media::Json)
+    } else if accept.trim().is_empty() {
+        Some(Media::Json)
+    } else {
+        None
+    }
+}
+
+fn request_id() -> String {
+    let mut bytes = [0u8; 8];
+    if getrandom::fill(&mut bytes).is_err() {
+        return "unknown".to_owned();
+    }
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A response made of errors only (no `data`), for requests that never reached execution.
+fn request_error(
+    status: StatusCode,
+    media: Media,
+    request_id: &str,
+    code: &str,
+    message: &str,
+) -> HttpResponse {
+    HttpResponse::build(status)
+        .insert_header((header::CONTENT_TYPE, content_type(media)))
+        .insert_header(("x-request-id", request_id.to_owned()))
+        .json(json!({ "errors": [{ "message": message, "extensions": { "code": code, "requestId": request_id } }] }))
+}
+
+fn content_type(media: Media) -> &'static str {
+    match media {
+        Media::GraphqlResponse => GRAPHQL_RESPONSE,
+        Media::Json => JSON,
+    }
+}
+
+/// Verifies the bearer token, if any. `Err` is the response to send (401).
+fn authenticate(
+    state: &AppState,
+    req: &HttpRequest,
+    media: Media,
+    request_id: &str,
+) -> Result<Option<Principal>, HttpResponse> {
+    let Some(value) = req.headers().get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let refuse = |reason: &str| {
+        let mut response = request_error(
+            StatusCode::UNAUTHORIZED,
+            media,
+            request_id,
+            "UNAUTHENTICATED",
+            &format!("authentication failed: {reason}"),
+        );
+        response.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            header::HeaderValue::from_static("Bearer error=\"invalid_token\""),
+        );
+        response
+    };
+    let token = value
+        .to_str()
+        .ok()
+        .and_then(bearer_token)
+        .ok_or_else(|| refuse("expected 'Authorization: Bearer <token>'"))?;
+    match state.keys.verify(token) {
+        Ok(principal) => Ok(Some(principal)),
+        Err(err) => {
+            let reason = match &err {
+                crate::error::AppError::Unauthenticated(r) => r.clone(),
+                _ => "invalid token".to_owned(),
+            };
+            Err(refuse(&reason))
+        }
+    }
+}
+
+/// The GraphQL request parameters from a JSON body or a query string.
+struct Params {
+    query: String,
+    operation_name: Option<String>,
+    variables: serde_json::Map<String, serde_json::Value>,
+    extensions: serde_json::Map<String, serde_json::Value>,
+}
+
+fn params_from_json(value: serde_json::Value) -> Result<Params, &'static str> {
+    let serde_json::Value::Object(mut map) = value else {
+        return Err(if value.is_array() {
+            "batched requests are not supported: send one operation per request"
+        } else {
+            "the body must be a JSON object with a 'query'"
+        });
+    };
+    let query = match map.remove("query") {
+        Some(serde_json::Value::String(q)) => q,
+        Some(_) => return Err("'query' must be a string"),
+        None => return Err("'query' is required"),
+    };
+    let operation_name = match map.remove("operationName") {
+        None | Some(serde_json::Value::Null) => None,
+        Some(serde_json::Value::String(s)) => Some(s),
+        Some(_) => return Err("'operationName' must be a string"),
+    };
+    let variables = match map.remove("variables") {
+        None | Some(serde_json::Value::Null) => serde_json::Map::new(),
+        Some(serde_json::Value::Object(v)) => v,
+        Some(_) => return Err("'variables' must be an object"),
+    };
+    let extensions = match map.remove("extensions") {
+        None | Some(serde_json::Value::Null) => serde_json::Map::new(),
+        Some(serde_json::Value::Object(v)) => v,
+        Some(_) => return Err("'extensions' must be an object"),
+    };
+    Ok(Params {
+        query,
+        operation_name,
+        variables,
+        extensions,
+    })
+}
+
+fn is_json_content_type(req: &HttpRequest) -> bool {
+    req.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
+        .is_some_and(|t| t == "application/json" || t == "application/graphql-response+json")
+}
+
+async fn graphql_post(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> HttpResponse {
+    let request_id = request_id();
+    let Some(media) = negotiate(req.headers()) else {
+        return not_acceptable(&request_id);
+    };
+    if !is_json_content_type(&req) {
+        return request_error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            media,
+            &request_id,
+            "BAD_USER_INPUT",
+            "POST bodies must be 'Content-Type: application/json'",
+        );
+    }
+    let value: serde_json::Value = match serde_json::from_slice(&body) {
+        Ok(v) => v,
+        Err(_) => {
+            return request_error(
+                StatusCode::BAD_REQUEST,
+                media,
+                &request_id,
+                "BAD_USER_INPUT",
+                "the body is not valid JSON",
+            );
+        }
+    };
+    let params = match params_from_json(value) {
+        Ok(p) => p,
+        Err(message) => {
+            return request_error(
+                StatusCode::BAD_REQUEST,
+                media,
+                &request_id,
+                "BAD_USER_INPUT",
+                message,
+            );
+        }
+    };
+    execute(&state, &req, media, request_id, params, false).await
+}
+
+async fn graphql_get(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    let request_id = request_id();
+    let Some(media) = negotiate(req.headers()) else {
+        return not_acceptable(&request_id);
+    };
+    let pairs: Vec<(String, String)> = serde_urlencoded_pairs(req.query_string());
+    let get = |name: &str| {
+        pairs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    };
+    let Some(query) = get("query") else {
+        return request_error(
+            StatusCode::BAD_REQUEST,
+            media,
+            &request_id,
+            "BAD_USER_INPUT",
+            "'query' is required",
+        );
+    };
+    let parse_map = |name: &str| -> Result<serde_json::Map<String, serde_json::Value>, String> {
+        match get(name).filter(|s| !s.is_empty()) {
+            None => Ok(serde_json::Map::new()),
+            Some(text) => match serde_json::from_str::<serde_json::Value>(&text) {
+                Ok(serde_json::Value::Object(m)) => Ok(m),
+                Ok(serde_json::Value::Null) => Ok(serde_json::Map::new()),
+                _ => Err(format!("'{name}' must be a JSON object")),
+            },
+        }
+    };
+    let variables = match parse_map("variables") {
+        Ok(v) => v,
+        Err(m) => {
+            return request_error(
+                StatusCode::BAD_REQUEST,
+                media,
+                &request_id,
+                "BAD_USER_INPUT",
+                &m,
+            );
+        }
+    };
+    let extensions = match parse_map("extensions") {
+        Ok(v) => v,
+        Err(m) => {
+            return request_error(
+                StatusCode::BAD_REQUEST,
+                media,
+                &request_id,
+                "BAD_USER_INPUT",
+                &m,
+            );
+        }
+    };
+    let params = Params {
+        query,
+        operation_name: get("operationName").filter(|s| !s.is_empty()),
+        variables,
+        extensions,
+    };
+    execute(&state, &req, media, request_id, params, true).await
+}
+
+fn serde_urlencoded_pairs(query: &str) -> Vec<(String, String)> {
+    web::Query::<Vec<(String, String)>>::from_query(query)
+        .map(|q| q.into_inner())
+        .unwrap_or_default()
+}
+
+fn not_acceptable(request_id: &str) -> HttpResponse {
+    request_error(
+        StatusCode::NOT_ACCEPTABLE,
+        Media::Json,
+        request_id,
+        "BAD_USER_INPUT",
+        "accept application/graphql-response+json or application/json",
+    )
+}
+
+/// Whether the selected operation of a document is a mutation (GET must not run one).
+fn selects_mutation(query: &str, operation_name: Option<&str>) -> bool {
+    let Ok(document) = async_graphql::parser::parse_query(query) else {
+        return false;
+    };
+    let kind = match (&document.operations, operation_name) {
+        (async_graphql::parser::types::DocumentOperations::Single(op), _) => Some(op.node.ty),
+        (async_graphql::parser::types::DocumentOperations::Multiple(ops), Some(name)) => {
+            ops.get(name).map(|op| op.node.ty)
+        }
+        (async_graphql::parser::types::DocumentOperations::Multiple(ops), None) => {
+            if ops.len() == 1 {
+                ops.values().next().map(|op| op.node.ty)
+            } else {
+                None
+            }
+        }
+    };
+    kind == Some(OperationType::Mutation)
+}
+
+fn is_limit_error(message: &str) -> bool {
+    message.contains("nested too deep")
+        || message.contains("too complex")
+        || message.contains("too many")
+}
+
+/// Gives every error a code (CONTRACT), and internal ones the request id.
+fn finish_errors(errors: &mut [ServerError], request_id: &str) {
+    for error in errors.iter_mut() {
+        let extensions = error
+            .extensions
+            .get_or_insert_with(ErrorExtensionValues::default);
+        let code = match extensions.get("code") {
+            Some(Value::String(code)) => code.clone(),
+            _ => {
+                let code = if error.path.is_empty() {
+                    if is_limit_error(&error.message) {
+                        "QUERY_TOO_COMPLEX"
+                    } else {
+                        "BAD_USER_INPUT"
+                    }
+                } else {
+                    "INTERNAL_SERVER_ERROR"
+                };
+                extensions.set("code", code);
+                code.to_owned()
+            }
+        };
+        if code == "INTERNAL_SERVER_ERROR" || code == "SERVICE_UNAVAILABLE" {
+            extensions.set("requestId", request_id);
+        }
+    }
+}
+
+async fn execute(
+    state: &AppState,
+    req: &HttpRequest,
+    media: Media,
+    request_id: String,
+    params: Params,
+    via_get: bool,
+) -> HttpResponse {
+    if via_get && selects_mutation(&params.query, params.operation_name.as_deref()) {
+        let mut response = request_error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            media,
+            &request_id,
+            "BAD_USER_INPUT",
+            "mutations are only accepted over POST",
+        );
+        response
+            .headers_mut()
+            .insert(header::ALLOW, header::HeaderValue::from_static("POST"));
+        return response;
+    }
+    let principal = match authenticate(state, req, media, &request_id) {
+        Ok(p) => p,
+        Err(response) => return response,
+    };
+    let mut request = async_graphql::Request::new(params.query).variables(
+        async_graphql::Variables::from_json(serde_json::Value::Object(params.variables)),
+    );
+    if let Some(name) = params.operation_name {
+        request = request.operation_name(name);
+    }
+    for (key, value) in params.extensions {
+        if let Ok(value) = Value::from_json(value) {
+            request.extensions.insert(key, value);
+        }
+    }
+    let loader = graphql::request_loader(state.db.conn.clone(), principal.clone());
+    let span = tracing::info_span!(
+        "graphql",
+        request_id = %request_id,
+        subject = principal.as_ref().map(|p| p.subject.as_str()).unwrap_or("-"),
+        role = principal.as_ref().map(|p| p.role.as_str()).unwrap_or("-"),
+    );
+    let request = request.data(RequestData { principal }).data(loader);
+    let mut response = state.schema.execute(request).instrument(span).await;
+    finish_errors(&mut response.errors, &request_id);
+    // A response with no data at all is a request error (parse, validation, limits).
+    let request_failed = response.data == Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|e| e.path.is_empty());
+    let status = if request_failed && media == Media::GraphqlResponse {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    let mut body = serde_json::Map::new();
+    if !request_failed {
+        body.insert(
+            "data".into(),
+            serde_json::to_value(&response.data).unwrap_or(serde_json::Value::Null),
+        );
+    }
+    if !response.errors.is_empty() {
+        body.insert(
+            "errors".into(),
+            serde_json::to_value(&response.errors).unwrap_or_default(),
+        );
+    }
+    if !response.extensions.is_empty() {
+        body.insert(
+            "extensions".into(),
+            serde_json::to_value(&response.extensions).unwrap_or_default(),
+        );
+    }
+    HttpResponse::build(status)
+        .insert_header((header::CONTENT_TYPE, content_type(media)))
+        .insert_header(("x-request-id", request_id))
+        .body(serde_json::Value::Object(body).to_string())
+}
+
+async fn graphiql() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(
+            async_graphql::http::GraphiQLSource::build()
+                .endpoint("/graphql")
+                .title("permit-exchange")
+                .finish(),
+        )
+}
+
+async fn healthz() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; charset=utf-8")
+        .body("ok\n")
+}
+
+async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+    match tokio::time::timeout(Duration::from_secs(2), state.db.conn.ping()).await {
+        Ok(Ok(())) => HttpResponse::Ok()
+            .content_type("text/plain; charset=utf-8")
+            .body("ready\n"),
+        _ => HttpResponse::ServiceUnavailable()
+            .content_type("text/plain; charset=utf-8")
+            .body("database unreachable\n"),
+    }
+}
+
+/// Starts the HTTP server on an already bound listener (tests bind port 0).
+pub fn serve(
+    state: AppState,
+    listener: TcpListener,
+    workers: Option<usize>,
+) -> std::io::Result<Server> {
+    let max_body = state.limits.max_body_bytes;
+    let state = web::Data::new(state);
+    let mut server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .app_data(web::PayloadConfig::new(max_body))
+            .route("/graphql", web::post().to(graphql_post))
+            .route("/graphql", web::get().to(graphql_get))
+            .route("/graphiql", web::get().to(graphiql))
+            .route("/healthz", web::get().to(healthz))
+            .route("/readyz", web::get().to(readyz))
+    })
+    .shutdown_timeout(10)
+    .listen(listener)?;
+    if let Some(workers) = workers {
+        server = server.workers(workers);
+    }
+    Ok(server.run())
+}

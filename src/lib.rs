@@ -1,0 +1,14 @@
+//! permit-exchange: the shared permit–enforcement data service.
+//!
+//! Data flows one way: HTTP (`http`) → GraphQL (`graphql`) → rules (`domain`) → database
+//! (`entity`, `migration`). `auth` turns a token into a principal; `domain::access` decides
+//! what it may do; `error` decides the codes clients see.
+
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod graphql;
+pub mod http;
+pub mod server;

@@ -34,8 +34,9 @@ pub async fn connect(url: &str) -> Result<Database, DbErr> {
     let mut conn = SeaDatabase::connect(options).await?;
     let statements = Arc::new(AtomicU64::new(0));
     let counter = statements.clone();
-    conn.set_metric_callback(move |_info| {
+    conn.set_metric_callback(move |info| {
         counter.fetch_add(1, Ordering::Relaxed);
+        tracing::trace!(sql = %info.statement.sql, "statement");
     });
     Ok(Database { conn, statements })
 }

@@ -59,12 +59,11 @@ fn negotiate(headers: &HeaderMap) -> Option<Media> {
         .any(|t| t == "application/graphql-response+json")
     {
         Some(Media::GraphqlResponse)
-    } else if types
-        .iter()
-        .any(|t| t == "application/json" || t == "*/*" || t == "application/*")
+    } else if accept.trim().is_empty()
+        || types
+            .iter()
+            .any(|t| t == "application/json" || t == "*/*" || t == "application/*")
     {
-        Some(Media::Json)
-    } else if accept.trim().is_empty() {
         Some(Media::Json)
     } else {
         None
@@ -106,7 +105,7 @@ fn authenticate(
     req: &HttpRequest,
     media: Media,
     request_id: &str,
-) -> Result<Option<Principal>, HttpResponse> {
+) -> Result<Option<Principal>, Box<HttpResponse>> {
     let Some(value) = req.headers().get(header::AUTHORIZATION) else {
         return Ok(None);
     };
@@ -122,7 +121,7 @@ fn authenticate(
             header::WWW_AUTHENTICATE,
             header::HeaderValue::from_static("Bearer error=\"invalid_token\""),
         );
-        response
+        Box::new(response)
     };
     let token = value
         .to_str()
@@ -402,7 +401,7 @@ async fn execute(
     }
     let principal = match authenticate(state, req, media, &request_id) {
         Ok(p) => p,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let mut request = async_graphql::Request::new(params.query).variables(
         async_graphql::Variables::from_json(serde_json::Value::Object(params.variables)),

@@ -72,7 +72,7 @@ impl IdempotentRequest {
             idempotency_key: Set(self.key.clone()),
             request_hash: Set(self.request_hash.clone()),
             result_id: Set(result_id),
-            created_at: Set(Utc::now().into()),
+            created_at: Set(Utc::now()),
         }
         .insert(db)
         .await?;

@@ -42,9 +42,9 @@ pub enum SortValue {
 impl From<SortValue> for SimpleExpr {
     fn from(value: SortValue) -> Self {
         match value {
-            SortValue::Int(v) => Expr::val(v).into(),
-            SortValue::Text(v) => Expr::val(v).into(),
-            SortValue::Date(v) => Expr::val(v).into(),
+            SortValue::Int(v) => Expr::val(v),
+            SortValue::Text(v) => Expr::val(v),
+            SortValue::Date(v) => Expr::val(v),
         }
     }
 }
@@ -65,13 +65,14 @@ fn decode_cursor(field: &str, cursor: &str, date_sort: bool) -> AppResult<Cursor
     let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| bad())?;
     let mut data: CursorData = serde_json::from_slice(&bytes).map_err(|_| bad())?;
     // Dates serialize as text; bring them back to dates so the comparison is typed.
-    if date_sort {
-        if let SortValue::Text(s) = &data.v {
-            data.v = SortValue::Date(s.parse().map_err(|_| bad())?);
-        }
+    if date_sort && let SortValue::Text(s) = &data.v {
+        data.v = SortValue::Date(s.parse().map_err(|_| bad())?);
     }
     Ok(data)
 }
+
+/// Reads a row's sort value and id, for its cursor.
+pub type CursorKey<E> = fn(&<E as EntityTrait>::Model) -> (SortValue, i64);
 
 /// How a list is ordered: one sort column, ascending or descending, then the id.
 pub struct Ordering<E: EntityTrait> {
@@ -79,7 +80,7 @@ pub struct Ordering<E: EntityTrait> {
     pub id_column: E::Column,
     pub descending: bool,
     pub date_sort: bool,
-    pub key: fn(&E::Model) -> (SortValue, i64),
+    pub key: CursorKey<E>,
 }
 
 /// One page of rows with the cursors of its edges.

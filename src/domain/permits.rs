@@ -107,11 +107,7 @@ pub fn status_name(status: PermitStatus) -> &'static str {
 /// renewed: the unit applies anew (Art 14–15).
 pub fn transition(from: PermitStatus, action: PermitAction) -> AppResult<PermitStatus> {
     use PermitStatus::*;
-    let allowed = match (from, action) {
-        (Valid, _) => true,
-        (Expired, PermitAction::Cancel) => true,
-        _ => false,
-    };
+    let allowed = matches!((from, action), (Valid, _) | (Expired, PermitAction::Cancel));
     if allowed {
         return Ok(action.target());
     }
@@ -259,23 +255,20 @@ fn apply_filter(
 }
 
 fn ordering(field: PermitOrderField, descending: bool) -> Ordering<permits::Entity> {
-    let (column, key, date_sort): (
-        permits::Column,
-        fn(&permits::Model) -> (SortValue, i64),
-        bool,
-    ) = match field {
-        PermitOrderField::Id => (permits::Column::Id, |m| (SortValue::Int(m.id), m.id), false),
-        PermitOrderField::PermitNumber => (
-            permits::Column::PermitNumber,
-            |m| (SortValue::Text(m.permit_number.clone()), m.id),
-            false,
-        ),
-        PermitOrderField::ValidTo => (
-            permits::Column::ValidTo,
-            |m| (SortValue::Date(m.valid_to), m.id),
-            true,
-        ),
-    };
+    let (column, key, date_sort): (permits::Column, page::CursorKey<permits::Entity>, bool) =
+        match field {
+            PermitOrderField::Id => (permits::Column::Id, |m| (SortValue::Int(m.id), m.id), false),
+            PermitOrderField::PermitNumber => (
+                permits::Column::PermitNumber,
+                |m| (SortValue::Text(m.permit_number.clone()), m.id),
+                false,
+            ),
+            PermitOrderField::ValidTo => (
+                permits::Column::ValidTo,
+                |m| (SortValue::Date(m.valid_to), m.id),
+                true,
+            ),
+        };
     Ordering {
         column,
         id_column: permits::Column::Id,
@@ -421,7 +414,7 @@ pub struct IssuePermitInput {
 /// Concentration units accepted per medium; anything else is refused at entry (BRIEF: "wrong
 /// units refused with a clear message").
 const AIR_UNITS: [&str; 5] = ["mg/m³", "mg/m3", "μg/m³", "ug/m3", "ng-TEQ/m³"];
-const WATER_UNITS: [&str; 3] = ["mg/L", "μg/L", "ug/L"];
+const WATER_UNITS: [&str; 6] = ["mg/L", "μg/L", "ug/L", "MPN/L", "个/L", "个/100mL"];
 const DIMENSIONLESS: &str = "无量纲";
 /// Above this a concentration limit is not a plausible permit condition.
 const MAX_CONCENTRATION: f64 = 100_000.0;
@@ -535,13 +528,13 @@ fn validate_limit(field: &str, limit: &LimitInput, medium: OutletMediumCode) -> 
             ));
         }
     }
-    if let Some(tonnes) = limit.annual_quantity_tpa {
-        if !tonnes.is_finite() || tonnes < 0.0 || tonnes > MAX_ANNUAL_TONNES {
-            return Err(AppError::invalid(
-                format!("{field}.annualQuantityTpa"),
-                format!("must be between 0 and {MAX_ANNUAL_TONNES} t/a"),
-            ));
-        }
+    if let Some(tonnes) = limit.annual_quantity_tpa
+        && (!tonnes.is_finite() || !(0.0..=MAX_ANNUAL_TONNES).contains(&tonnes))
+    {
+        return Err(AppError::invalid(
+            format!("{field}.annualQuantityTpa"),
+            format!("must be between 0 and {MAX_ANNUAL_TONNES} t/a"),
+        ));
     }
     Ok(())
 }
@@ -588,13 +581,13 @@ async fn issuing_agency(
             format!("{code} is not a permit office"),
         ));
     }
-    if let Some(district) = &agency.district_code {
-        if district != unit_district {
-            return Err(AppError::invalid(
-                "input.issuingAgencyCode",
-                format!("{code} is the permit office of district {district}, not {unit_district}"),
-            ));
-        }
+    if let Some(district) = &agency.district_code
+        && district != unit_district
+    {
+        return Err(AppError::invalid(
+            "input.issuingAgencyCode",
+            format!("{code} is the permit office of district {district}, not {unit_district}"),
+        ));
     }
     Ok(code)
 }
@@ -680,7 +673,7 @@ async fn write_version(
         snapshot: Set(snapshot),
         changed_by_subject: Set(principal.subject.clone()),
         changed_by_agency: Set(principal.agency_code.clone()),
-        created_at: Set(Utc::now().into()),
+        created_at: Set(Utc::now()),
         ..Default::default()
     }
     .insert(txn)
@@ -699,14 +692,14 @@ pub async fn issue(
         .map(|key| IdempotentRequest::new("issuePermit", key, &input))
         .transpose()?;
     let txn = db.begin().await?;
-    if let Some(request) = &idempotent {
-        if let Some(id) = request.replay(&txn, principal).await? {
-            txn.commit().await?;
-            return permits::Entity::find_by_id(id)
-                .one(db)
-                .await?
-                .ok_or_else(|| AppError::NotFound(format!("permit {id}")));
-        }
+    if let Some(request) = &idempotent
+        && let Some(id) = request.replay(&txn, principal).await?
+    {
+        txn.commit().await?;
+        return permits::Entity::find_by_id(id)
+            .one(db)
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("permit {id}")));
     }
     let unit = units::Entity::find_by_id(input.unit_id)
         .filter(access::district_filter(
@@ -795,8 +788,8 @@ pub async fn issue(
         valid_from: Set(input.valid_from),
         valid_to: Set(valid_to),
         version: Set(1),
-        created_at: Set(now.into()),
-        updated_at: Set(now.into()),
+        created_at: Set(now),
+        updated_at: Set(now),
         ..Default::default()
     }
     .insert(&txn)
@@ -900,7 +893,7 @@ pub async fn apply(
     }
     active.status = Set(new_status);
     active.version = Set(current.version + 1);
-    active.updated_at = Set(Utc::now().into());
+    active.updated_at = Set(Utc::now());
     let result = permits::Entity::update_many()
         .set(active)
         .filter(permits::Column::Id.eq(permit_id))

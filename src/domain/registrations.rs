@@ -35,14 +35,14 @@ pub async fn register(
         .map(|key| IdempotentRequest::new("registerDischarge", key, &input))
         .transpose()?;
     let txn = db.begin().await?;
-    if let Some(request) = &idempotent {
-        if let Some(id) = request.replay(&txn, principal).await? {
-            txn.commit().await?;
-            return registrations::Entity::find_by_id(id)
-                .one(db)
-                .await?
-                .ok_or_else(|| AppError::NotFound(format!("registration {id}")));
-        }
+    if let Some(request) = &idempotent
+        && let Some(id) = request.replay(&txn, principal).await?
+    {
+        txn.commit().await?;
+        return registrations::Entity::find_by_id(id)
+            .one(db)
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("registration {id}")));
     }
     let unit = units::Entity::find_by_id(input.unit_id)
         .filter(access::district_filter(
@@ -82,7 +82,7 @@ pub async fn register(
         registered_on: Set(registered_on),
         valid_to: Set(default_valid_to(registered_on)),
         status: Set(RegistrationStatus::Valid),
-        created_at: Set(Utc::now().into()),
+        created_at: Set(Utc::now()),
         ..Default::default()
     }
     .insert(&txn)

@@ -98,7 +98,7 @@ fn apply_filter(mut select: Select<units::Entity>, filter: &UnitFilter) -> Selec
 }
 
 fn ordering(field: UnitOrderField, descending: bool) -> Ordering<units::Entity> {
-    let (column, key): (units::Column, fn(&units::Model) -> (SortValue, i64)) = match field {
+    let (column, key): (units::Column, page::CursorKey<units::Entity>) = match field {
         UnitOrderField::Id => (units::Column::Id, |m| (SortValue::Int(m.id), m.id)),
         UnitOrderField::Name => (units::Column::Name, |m| {
             (SortValue::Text(m.name.clone()), m.id)
@@ -263,14 +263,14 @@ pub async fn register(
         .transpose()?;
 
     let txn = db.begin().await?;
-    if let Some(request) = &idempotent {
-        if let Some(id) = request.replay(&txn, principal).await? {
-            txn.commit().await?;
-            return units::Entity::find_by_id(id)
-                .one(db)
-                .await?
-                .ok_or_else(|| AppError::NotFound(format!("unit {id}")));
-        }
+    if let Some(request) = &idempotent
+        && let Some(id) = request.replay(&txn, principal).await?
+    {
+        txn.commit().await?;
+        return units::Entity::find_by_id(id)
+            .one(db)
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("unit {id}")));
     }
     reference::require_district(&txn, &input.district_code, "input.districtCode").await?;
     if units::Entity::find()
@@ -298,8 +298,8 @@ pub async fn register(
         positive_list_reason: Set(None),
         positive_list_expires_on: Set(None),
         version: Set(1),
-        created_at: Set(now.into()),
-        updated_at: Set(now.into()),
+        created_at: Set(now),
+        updated_at: Set(now),
         ..Default::default()
     }
     .insert(&txn)
@@ -384,7 +384,7 @@ pub async fn update(
         });
     }
     active.version = Set(current.version + 1);
-    active.updated_at = Set(Utc::now().into());
+    active.updated_at = Set(Utc::now());
     // The version in the WHERE clause makes the check and the write one atomic step.
     let result = units::Entity::update_many()
         .set(active)

@@ -30,10 +30,16 @@ const fn d(
     weight: u32,
     towns: &'static [&'static str],
 ) -> DistrictInfo {
-    DistrictInfo { code, name, weight, towns }
+    DistrictInfo {
+        code,
+        name,
+        weight,
+        towns,
+    }
 }
 
 /// The 41 districts of the reference data: the 38 of GB/T 2260 and the three management areas.
+#[rustfmt::skip]
 pub const DISTRICTS: &[DistrictInfo] = &[
     d("500101", "万州区", 6, &["龙都街道", "五桥街道", "百安坝街道", "天城镇", "高峰镇", "新田镇"]),
     d("500102", "涪陵区", 6, &["李渡街道", "龙桥街道", "白涛街道", "义和街道", "清溪镇", "马武镇"]),
@@ -87,6 +93,7 @@ pub fn district_info(code: &str) -> Option<&'static DistrictInfo> {
 }
 
 /// Roads for addresses; industrial-park names dominate because that is where permitted units sit.
+#[rustfmt::skip]
 pub const ROADS: &[&str] = &[
     "工业园路", "创新大道", "兴业路", "园区大道", "滨江路", "金山路", "工业大道", "环城路",
     "科技路", "民营路", "长江路", "发展大道", "金桥路", "龙腾大道", "新华路", "建设路",
@@ -96,6 +103,7 @@ pub const ROADS: &[&str] = &[
 
 /// Surnames with rough relative frequencies (per mille of the population, Sichuan-Chongqing
 /// skews towards 陈, 刘, 李, 张, 王, 杨, 黄, 周, 何, 罗).
+#[rustfmt::skip]
 pub const SURNAMES: &[(&str, u32)] = &[
     ("王", 70), ("李", 74), ("张", 68), ("刘", 62), ("陈", 72), ("杨", 45), ("黄", 30),
     ("赵", 20), ("吴", 20), ("周", 26), ("徐", 15), ("孙", 13), ("马", 10), ("朱", 12),
@@ -110,6 +118,7 @@ pub const SURNAMES: &[(&str, u32)] = &[
 ];
 
 /// Characters for given names (one or two of them).
+#[rustfmt::skip]
 pub const GIVEN_CHARS: &[&str] = &[
     "伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛",
     "明", "超", "秀", "霞", "平", "刚", "桂", "英", "华", "建", "国", "文", "辉", "力", "斌",
@@ -119,6 +128,7 @@ pub const GIVEN_CHARS: &[&str] = &[
 ];
 
 /// Characters for shop names (字号): the auspicious ones Chinese company names are made of.
+#[rustfmt::skip]
 pub const SHOP_CHARS: &[&str] = &[
     "鑫", "达", "华", "金", "源", "恒", "泰", "兴", "隆", "盛", "昌", "宏", "鼎", "丰", "瑞",
     "祥", "和", "嘉", "信", "宇", "航", "海", "天", "龙", "凯", "新", "联", "通", "众", "诚",
@@ -127,15 +137,26 @@ pub const SHOP_CHARS: &[&str] = &[
     "飞", "优", "益", "润", "泽", "立", "科", "银", "晟", "弘", "禾", "庆", "万", "百", "盈",
     "协", "合", "同", "卓", "越", "星", "洋", "亿", "邦", "豪", "锦", "程", "伟", "民", "中",
     "元", "久", "长", "青", "乾", "坤", "宝", "玉", "翔", "辰", "锐", "威", "尚", "品", "云",
-    "东", "南", "西", "北", "荣", "旺", "高", "峡", "涪", "璧", "綦", "嘉陵", "缙云", "歌乐",
+    "东", "南", "西", "北", "荣", "旺", "高", "峡", "涪", "璧", "綦", "渝", "蜀", "川",
+];
+
+/// Two-character place names used whole as a 字号 (重庆嘉陵…, 重庆缙云…).
+#[rustfmt::skip]
+pub const SHOP_PLACES: &[&str] = &[
+    "嘉陵", "缙云", "歌乐", "巴山", "渝州", "长江", "三峡", "武陵", "大巴", "金佛", "华蓥", "乌江",
 ];
 
 /// Company-form suffixes with their rough shares.
-pub const COMPANY_SUFFIXES: &[(&str, u32)] =
-    &[("有限公司", 70), ("有限责任公司", 18), ("股份有限公司", 8), ("厂", 4)];
+pub const COMPANY_SUFFIXES: &[(&str, u32)] = &[
+    ("有限公司", 70),
+    ("有限责任公司", 18),
+    ("股份有限公司", 8),
+    ("厂", 4),
+];
 
 /// Mobile-number prefixes of the three carriers (the contact phone of a small unit is almost
 /// always the owner's mobile).
+#[rustfmt::skip]
 pub const MOBILE_PREFIXES: &[&str] = &[
     "130", "131", "132", "133", "135", "136", "137", "138", "139", "150", "151", "152", "153",
     "155", "156", "157", "158", "159", "173", "177", "180", "181", "182", "183", "185", "186",
@@ -234,7 +255,13 @@ const fn air(
     limits: &'static [f64],
     annual_tpa: Option<(f64, f64)>,
 ) -> Pollutant {
-    Pollutant { name, unit: MG_M3, limits, period: AveragingPeriod::Hourly, annual_tpa }
+    Pollutant {
+        name,
+        unit: MG_M3,
+        limits,
+        period: AveragingPeriod::Hourly,
+        annual_tpa,
+    }
 }
 
 const fn water(
@@ -242,7 +269,13 @@ const fn water(
     limits: &'static [f64],
     annual_tpa: Option<(f64, f64)>,
 ) -> Pollutant {
-    Pollutant { name, unit: MG_L, limits, period: AveragingPeriod::Daily, annual_tpa }
+    Pollutant {
+        name,
+        unit: MG_L,
+        limits,
+        period: AveragingPeriod::Daily,
+        annual_tpa,
+    }
 }
 
 const fn other(
@@ -252,7 +285,13 @@ const fn other(
     period: AveragingPeriod,
     annual_tpa: Option<(f64, f64)>,
 ) -> Pollutant {
-    Pollutant { name, unit, limits, period, annual_tpa }
+    Pollutant {
+        name,
+        unit,
+        limits,
+        period,
+        annual_tpa,
+    }
 }
 
 /// An industry class of GB/T 4754-2017 with what its permits typically contain.
@@ -323,6 +362,7 @@ const INDIRECT_WATER: &[Pollutant] = &[
     water(OIL, &[20.0], None),
 ];
 
+#[rustfmt::skip]
 pub const INDUSTRIES: &[Industry] = &[
     Industry {
         code: "C3670",
@@ -1027,10 +1067,22 @@ mod tests {
         codes.sort_unstable();
         codes.dedup();
         assert_eq!(codes.len(), 41, "district codes are unique");
-        assert!(DISTRICTS.iter().all(|d| d.weight > 0 && !d.towns.is_empty()));
-        for list in [ROADS, GIVEN_CHARS, SHOP_CHARS, MOBILE_PREFIXES, POSITIVE_LIST_REASONS] {
+        assert!(
+            DISTRICTS
+                .iter()
+                .all(|d| d.weight > 0 && !d.towns.is_empty())
+        );
+        for list in [
+            ROADS,
+            GIVEN_CHARS,
+            SHOP_PLACES,
+            MOBILE_PREFIXES,
+            POSITIVE_LIST_REASONS,
+        ] {
             assert!(!list.is_empty());
         }
+        // `shop_name` draws two different single characters.
+        assert!(SHOP_CHARS.len() > 2 && SHOP_CHARS.iter().all(|c| c.chars().count() == 1));
         for list in [
             ADMIN_CHANGE_REASONS,
             RENEWAL_REASONS,
@@ -1060,10 +1112,24 @@ mod tests {
                 Media::Water => (false, true),
                 Media::AirThenWater | Media::WaterThenAir => (true, true),
             };
-            assert_eq!(has_air, !i.air.is_empty() && !i.air_sources.is_empty(), "{}", i.code);
-            assert_eq!(has_water, !i.water.is_empty() && !i.water_sources.is_empty(), "{}", i.code);
+            assert_eq!(
+                has_air,
+                !i.air.is_empty() && !i.air_sources.is_empty(),
+                "{}",
+                i.code
+            );
+            assert_eq!(
+                has_water,
+                !i.water.is_empty() && !i.water_sources.is_empty(),
+                "{}",
+                i.code
+            );
             for p in i.air.iter().chain(i.water) {
-                assert!(!p.limits.is_empty() && p.limits.iter().all(|&l| l > 0.0), "{}", p.name);
+                assert!(
+                    !p.limits.is_empty() && p.limits.iter().all(|&l| l > 0.0),
+                    "{}",
+                    p.name
+                );
                 // The column is varchar(16) and varchar(64).
                 assert!(p.unit.chars().count() <= 16 && p.name.chars().count() <= 64);
                 if let Some((lo, hi)) = p.annual_tpa {

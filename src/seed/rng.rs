@@ -51,7 +51,9 @@ impl Rng {
         // SplitMix64 never yields four zero words from one seed, but the all-zero state is the one
         // state xoshiro cannot leave, so guard it anyway rather than rely on that.
         if s == [0; 4] {
-            return Self { s: [GOLDEN_GAMMA, 1, 2, 3] };
+            return Self {
+                s: [GOLDEN_GAMMA, 1, 2, 3],
+            };
         }
         Self { s }
     }

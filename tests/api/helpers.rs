@@ -1,0 +1,248 @@
+//! `TestApp`: the real server on a random port with a fresh database, SQLite always and
+//! PostgreSQL when `TEST_DATABASE_URL` is set (a fresh database per test, dropped after).
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use permit_exchange::auth::Role;
+use permit_exchange::auth::keys::KeyConfig;
+use permit_exchange::config::{Config, Limits};
+use permit_exchange::db::Database;
+use permit_exchange::server;
+use sea_orm::{ConnectionTrait, Database as SeaDatabase, Statement};
+use serde_json::{Value, json};
+
+pub const TEST_SECRET: &str = "test-secret-that-is-long-enough-for-hs256!";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs a test body against SQLite, and against PostgreSQL when `TEST_DATABASE_URL` is set.
+#[macro_export]
+macro_rules! db_test {
+    ($name:ident, |$app:ident| $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            async fn run($app: $crate::helpers::TestApp) $body
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                run($crate::helpers::TestApp::spawn($crate::helpers::Backend::Sqlite).await).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if let Some(app) = $crate::helpers::TestApp::spawn_postgres().await {
+                    run(app).await;
+                }
+            }
+        }
+    };
+}
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+enum Cleanup {
+    Sqlite(#[allow(dead_code)] tempfile::TempDir),
+    Postgres { admin_url: String, name: String },
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub db: Database,
+    pub client: reqwest::Client,
+    keys: KeyConfig,
+    cleanup: Option<Cleanup>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(Cleanup::Postgres { admin_url, name }) = self.cleanup.take() {
+            // Drop runs outside async context guarantees: use a runtime of our own.
+            let _ = std::thread::spawn(move || {
+                let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                else {
+                    return;
+                };
+                rt.block_on(async move {
+                    if let Ok(admin) = SeaDatabase::connect(&admin_url).await {
+                        let _ = admin
+                            .execute_unprepared(&format!(
+                                "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+                            ))
+                            .await;
+                        let _ = admin.close().await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
+}
+
+fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let scheme_end = base.find("://").map(|i| i + 3).unwrap_or(0);
+    let path_start = base[scheme_end..]
+        .find('/')
+        .map(|i| i + scheme_end)
+        .unwrap_or(base.len());
+    let mut out = format!("{}/{}", &base[..path_start], name);
+    if let Some(q) = query {
+        out.push('?');
+        out.push_str(q);
+    }
+    out
+}
+
+impl TestApp {
+    pub async fn spawn_postgres() -> Option<TestApp> {
+        match std::env::var("TEST_DATABASE_URL") {
+            Ok(url) if !url.is_empty() => Some(Self::spawn(Backend::Postgres).await),
+            _ => {
+                eprintln!("TEST_DATABASE_URL not set: PostgreSQL variant not run");
+                None
+            }
+        }
+    }
+
+    pub async fn spawn(backend: Backend) -> TestApp {
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let (url, cleanup) = match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let url = format!("sqlite://{}?mode=rwc", dir.path().join("test.db").display());
+                (url, Cleanup::Sqlite(dir))
+            }
+            Backend::Postgres => {
+                let admin_url = std::env::var("TEST_DATABASE_URL").expect("TEST_DATABASE_URL");
+                let name = format!("pe_test_{}_{}_{}", std::process::id(), n, rand_suffix());
+                let admin = SeaDatabase::connect(&admin_url)
+                    .await
+                    .expect("connect TEST_DATABASE_URL");
+                admin
+                    .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+                    .await
+                    .expect("create test database");
+                admin.close().await.expect("close admin connection");
+                (
+                    with_database(&admin_url, &name),
+                    Cleanup::Postgres { admin_url, name },
+                )
+            }
+        };
+        let keys = KeyConfig::with_secret(TEST_SECRET.as_bytes().to_vec());
+        let database = server::prepare_database(&url)
+            .await
+            .expect("prepare database");
+        let config = Config {
+            bind: "127.0.0.1:0".to_owned(),
+            database_url: url,
+            keys: keys.clone(),
+            limits: Limits::default(),
+            workers: Some(1),
+        };
+        let running = server::start(&config, database).expect("start server");
+        let base = format!("http://{}", running.addr);
+        let db = running.db.clone();
+        tokio::spawn(running.server);
+        TestApp {
+            base,
+            db,
+            client: reqwest::Client::new(),
+            keys,
+            cleanup: Some(cleanup),
+        }
+    }
+
+    pub fn token(&self, role: Role, district: Option<&str>) -> String {
+        let agency = match role {
+            Role::PermitOfficer => Some(format!("{}-PMT", district.unwrap_or("500000"))),
+            Role::EnforcementOfficer => Some(format!("{}-ENF", district.unwrap_or("500000"))),
+            Role::Supervisor => Some("500000-SUP".to_owned()),
+            Role::Monitoring => Some("500000-MON".to_owned()),
+            _ => None,
+        };
+        self.keys
+            .sign(
+                "tester",
+                role,
+                agency.as_deref(),
+                district,
+                chrono::Duration::hours(1),
+            )
+            .expect("sign")
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// POSTs a GraphQL request and returns the JSON body.
+    pub async fn gql(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
+        let mut request = self
+            .client
+            .post(self.url("/graphql"))
+            .json(&json!({ "query": query, "variables": variables }));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.expect("request");
+        response.json().await.expect("json body")
+    }
+
+    /// Like `gql`, but asserts no errors and returns `data`.
+    pub async fn data(&self, token: &str, query: &str, variables: Value) -> Value {
+        let body = self.gql(Some(token), query, variables).await;
+        assert!(body.get("errors").is_none(), "unexpected errors: {body:#}");
+        body["data"].clone()
+    }
+
+    pub async fn seed_demo(&self, units: usize) {
+        let options = permit_exchange::seed::SeedOptions {
+            units,
+            seed: 7,
+            ..Default::default()
+        };
+        permit_exchange::seed::seed_demo(&self.db.conn, &options)
+            .await
+            .expect("seed");
+    }
+
+    pub async fn scalar_i64(&self, sql: &str) -> i64 {
+        let backend = self.db.conn.get_database_backend();
+        let row = self
+            .db
+            .conn
+            .query_one_raw(Statement::from_string(backend, sql.to_owned()))
+            .await
+            .expect("query")
+            .expect("row");
+        row.try_get_by_index::<i64>(0).expect("i64")
+    }
+}
+
+fn rand_suffix() -> u32 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0)
+}
+
+/// The first error's `extensions.code`.
+pub fn error_code(body: &Value) -> Option<&str> {
+    body["errors"][0]["extensions"]["code"].as_str()
+}
+
+pub fn error_field(body: &Value) -> Option<&str> {
+    body["errors"][0]["extensions"]["field"].as_str()
+}

@@ -1,0 +1,165 @@
+//! GraphQL over HTTP: media types, methods, CSRF refusals, batches, size cap, health.
+
+use permit_exchange::auth::Role;
+use serde_json::json;
+
+use crate::db_test;
+use crate::helpers::error_code;
+
+db_test!(post_requires_json_and_refuses_batches, |app| {
+    let token = app.token(Role::Supervisor, None);
+    // text/plain and form posts are CSRF paths: refused.
+    for content_type in [
+        "text/plain",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data; boundary=x",
+    ] {
+        let response = app
+            .client
+            .post(app.url("/graphql"))
+            .bearer_auth(&token)
+            .header("content-type", content_type)
+            .body(r#"{"query":"{ __typename }"}"#)
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(response.status(), 415, "{content_type}");
+    }
+    let batch = app
+        .client
+        .post(app.url("/graphql"))
+        .bearer_auth(&token)
+        .json(&json!([{ "query": "{ __typename }" }, { "query": "{ __typename }" }]))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(batch.status(), 400);
+    let body: serde_json::Value = batch.json().await.expect("json");
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("batched"),
+        "{body}"
+    );
+
+    let huge = "x".repeat(300 * 1024);
+    let too_big = app
+        .client
+        .post(app.url("/graphql"))
+        .header("content-type", "application/json")
+        .body(format!(
+            r#"{{"query":"{{ __typename }}","extensions":{{"pad":"{huge}"}}}}"#
+        ))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(too_big.status(), 413);
+});
+
+db_test!(get_runs_queries_but_not_mutations, |app| {
+    let token = app.token(Role::Admin, None);
+    let ok = app
+        .client
+        .get(app.url("/graphql"))
+        .query(&[("query", "{ districts { code } }")])
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(ok.status(), 200);
+    let mutation = app
+        .client
+        .get(app.url("/graphql"))
+        .bearer_auth(&token)
+        .query(&[(
+            "query",
+            "mutation { revokePermit(id: \"x\", expectedVersion: 1, reason: \"r\") { id } }",
+        )])
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(mutation.status(), 405);
+    assert_eq!(
+        mutation
+            .headers()
+            .get("allow")
+            .and_then(|v| v.to_str().ok()),
+        Some("POST")
+    );
+});
+
+db_test!(media_types_follow_accept, |app| {
+    let send = |accept: &'static str, query: &'static str| {
+        app.client
+            .post(app.url("/graphql"))
+            .header("accept", accept)
+            .json(&json!({ "query": query }))
+            .send()
+    };
+    let modern = send(
+        "application/graphql-response+json",
+        "{ districts { code } }",
+    )
+    .await
+    .expect("send");
+    assert_eq!(modern.status(), 200);
+    assert!(
+        modern.headers()["content-type"]
+            .to_str()
+            .unwrap_or("")
+            .starts_with("application/graphql-response+json")
+    );
+    let invalid = send("application/graphql-response+json", "{ nope }")
+        .await
+        .expect("send");
+    assert_eq!(
+        invalid.status(),
+        400,
+        "a validation failure is a 4xx with graphql-response+json"
+    );
+    let body: serde_json::Value = invalid.json().await.expect("json");
+    assert!(body.get("data").is_none());
+    assert_eq!(error_code(&body), Some("BAD_USER_INPUT"));
+    let legacy = send("application/json", "{ nope }").await.expect("send");
+    assert_eq!(legacy.status(), 200);
+    assert!(
+        legacy.headers()["content-type"]
+            .to_str()
+            .unwrap_or("")
+            .starts_with("application/json")
+    );
+    let deep = send("application/json", "{ units { edges { node { permits { unit { permits { unit { permits { unit { permits { unit { permits { id } } } } } } } } } } } } }").await.expect("send");
+    let body: serde_json::Value = deep.json().await.expect("json");
+    assert_eq!(error_code(&body), Some("QUERY_TOO_COMPLEX"), "{body}");
+});
+
+db_test!(health_and_readiness, |app| {
+    let health = app
+        .client
+        .get(app.url("/healthz"))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(health.status(), 200);
+    let ready = app
+        .client
+        .get(app.url("/readyz"))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(ready.status(), 200);
+    let graphiql = app
+        .client
+        .get(app.url("/graphiql"))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(graphiql.status(), 200);
+    assert!(
+        graphiql
+            .text()
+            .await
+            .unwrap_or_default()
+            .contains("graphiql")
+    );
+});

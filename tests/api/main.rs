@@ -1,0 +1,12 @@
+//! Integration tests: one binary (links once), the real server, both databases.
+
+mod helpers;
+
+mod access;
+mod auth;
+mod fixtures;
+mod http;
+mod n_plus_one;
+mod permits;
+mod schema;
+mod units;

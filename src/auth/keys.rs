@@ -62,15 +62,23 @@ impl KeyConfig {
         validation.leeway = LEEWAY_SECONDS;
         validation.validate_exp = true;
         validation.validate_nbf = true;
-        validation.set_required_spec_claims(&["exp", "sub"]);
+        // A configured issuer or audience must be present, not merely equal when present.
+        let mut required = vec!["exp", "sub"];
         match &self.issuer {
-            Some(iss) => validation.set_issuer(&[iss]),
+            Some(iss) => {
+                validation.set_issuer(&[iss]);
+                required.push("iss");
+            }
             None => validation.iss = None,
         }
         match &self.audience {
-            Some(aud) => validation.set_audience(&[aud]),
+            Some(aud) => {
+                validation.set_audience(&[aud]);
+                required.push("aud");
+            }
             None => validation.validate_aud = false,
         }
+        validation.set_required_spec_claims(&required);
         validation
     }
 
@@ -137,5 +145,124 @@ impl KeyConfig {
             &EncodingKey::from_secret(secret),
         )
         .map_err(|e| e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::AppError;
+
+    const EC_PRIVATE: &[u8] = include_bytes!("../../tests/keys/ec-private.pem");
+    const EC_PUBLIC: &[u8] = include_bytes!("../../tests/keys/ec-public.pem");
+    const RSA_PRIVATE: &[u8] = include_bytes!("../../tests/keys/rsa-private.pem");
+    const RSA_PUBLIC: &[u8] = include_bytes!("../../tests/keys/rsa-public.pem");
+
+    fn claims(extra: serde_json::Value) -> serde_json::Value {
+        let now = chrono::Utc::now().timestamp();
+        let mut base = serde_json::json!({
+            "sub": "idp-user", "role": "PERMIT_OFFICER", "agency": "500103-PMT",
+            "district": "500103", "iat": now, "exp": now + 600
+        });
+        if let (Some(base), Some(extra)) = (base.as_object_mut(), extra.as_object()) {
+            base.extend(extra.clone());
+        }
+        base
+    }
+
+    fn sign(alg: Algorithm, key: &EncodingKey, claims: &serde_json::Value) -> String {
+        jsonwebtoken::encode(&Header::new(alg), claims, key).expect("sign")
+    }
+
+    fn provider(pem: &[u8]) -> KeyConfig {
+        KeyConfig {
+            secret: None,
+            public_key: Some(VerificationKey::from_public_pem(pem).expect("public key")),
+            issuer: Some("https://idp.example".into()),
+            audience: Some("permit-exchange".into()),
+        }
+    }
+
+    fn unauthenticated(result: Result<crate::auth::Principal, AppError>) -> bool {
+        matches!(result, Err(AppError::Unauthenticated(_)))
+    }
+
+    #[test]
+    fn identity_provider_keys_pin_their_algorithm() {
+        let idp = serde_json::json!({ "iss": "https://idp.example", "aud": "permit-exchange" });
+        let ec = provider(EC_PUBLIC);
+        let ec_key = EncodingKey::from_ec_pem(EC_PRIVATE).expect("ec key");
+        let principal = ec
+            .verify(&sign(Algorithm::ES256, &ec_key, &claims(idp.clone())))
+            .expect("valid");
+        assert_eq!(principal.role, Role::PermitOfficer);
+        assert_eq!(
+            principal.district.as_ref().map(|d| d.as_str()),
+            Some("500103")
+        );
+
+        let rsa = provider(RSA_PUBLIC);
+        let rsa_key = EncodingKey::from_rsa_pem(RSA_PRIVATE).expect("rsa key");
+        assert!(
+            rsa.verify(&sign(Algorithm::RS256, &rsa_key, &claims(idp.clone())))
+                .is_ok()
+        );
+        // An RS256 token against the EC key, and the HS256-with-public-key confusion attack.
+        assert!(unauthenticated(ec.verify(&sign(
+            Algorithm::RS256,
+            &rsa_key,
+            &claims(idp.clone())
+        ))));
+        let confused = EncodingKey::from_secret(RSA_PUBLIC);
+        assert!(unauthenticated(rsa.verify(&sign(
+            Algorithm::HS256,
+            &confused,
+            &claims(idp.clone())
+        ))));
+        // Issuer and audience are enforced when configured.
+        let wrong_iss =
+            serde_json::json!({ "iss": "https://evil.example", "aud": "permit-exchange" });
+        assert!(unauthenticated(ec.verify(&sign(
+            Algorithm::ES256,
+            &ec_key,
+            &claims(wrong_iss)
+        ))));
+        let no_aud = serde_json::json!({ "iss": "https://idp.example" });
+        assert!(unauthenticated(ec.verify(&sign(
+            Algorithm::ES256,
+            &ec_key,
+            &claims(no_aud)
+        ))));
+    }
+
+    #[test]
+    fn time_claims_with_bounded_leeway() {
+        let keys = KeyConfig::with_secret(b"0123456789abcdef0123456789abcdef".to_vec());
+        let key = EncodingKey::from_secret(b"0123456789abcdef0123456789abcdef");
+        let now = chrono::Utc::now().timestamp();
+        let within_leeway = serde_json::json!({ "exp": now - 10 });
+        assert!(
+            keys.verify(&sign(Algorithm::HS256, &key, &claims(within_leeway)))
+                .is_ok()
+        );
+        let expired = serde_json::json!({ "exp": now - 120 });
+        assert!(unauthenticated(keys.verify(&sign(
+            Algorithm::HS256,
+            &key,
+            &claims(expired)
+        ))));
+        let not_yet = serde_json::json!({ "nbf": now + 300 });
+        assert!(unauthenticated(keys.verify(&sign(
+            Algorithm::HS256,
+            &key,
+            &claims(not_yet)
+        ))));
+        let mut no_exp = claims(serde_json::json!({}));
+        no_exp.as_object_mut().map(|c| c.remove("exp"));
+        assert!(unauthenticated(keys.verify(&sign(
+            Algorithm::HS256,
+            &key,
+            &no_exp
+        ))));
     }
 }

@@ -79,3 +79,26 @@ impl IdempotentRequest {
         Ok(())
     }
 }
+
+/// The record an earlier identical request created, read in the caller's transaction.
+pub async fn replayed<E>(
+    request: Option<&IdempotentRequest>,
+    db: &impl ConnectionTrait,
+    who: &Principal,
+) -> AppResult<Option<E::Model>>
+where
+    E: EntityTrait,
+    <E::PrimaryKey as sea_orm::PrimaryKeyTrait>::ValueType: From<i64>,
+{
+    let Some(request) = request else {
+        return Ok(None);
+    };
+    match request.replay(db, who).await? {
+        Some(id) => E::find_by_id(id)
+            .one(db)
+            .await?
+            .map(Some)
+            .ok_or_else(|| AppError::NotFound(format!("record {id} of {}", request.operation))),
+        None => Ok(None),
+    }
+}

@@ -19,7 +19,7 @@ use crate::auth::Principal;
 use crate::domain::access::{self, Operation};
 use crate::domain::clock;
 use crate::domain::codes::{CreditCode, OutletMediumCode, PermitNumber, parse_outlet_code};
-use crate::domain::idempotency::IdempotentRequest;
+use crate::domain::idempotency::{self, IdempotentRequest};
 use crate::domain::page::{self, Ordering, Page, PageArgs, SortValue};
 use crate::domain::units::like_pattern;
 use crate::error::{AppError, AppResult};
@@ -692,14 +692,11 @@ pub async fn issue(
         .map(|key| IdempotentRequest::new("issuePermit", key, &input))
         .transpose()?;
     let txn = db.begin().await?;
-    if let Some(request) = &idempotent
-        && let Some(id) = request.replay(&txn, principal).await?
+    if let Some(existing) =
+        idempotency::replayed::<permits::Entity>(idempotent.as_ref(), &txn, principal).await?
     {
         txn.commit().await?;
-        return permits::Entity::find_by_id(id)
-            .one(db)
-            .await?
-            .ok_or_else(|| AppError::NotFound(format!("permit {id}")));
+        return Ok(existing);
     }
     let unit = units::Entity::find_by_id(input.unit_id)
         .filter(access::district_filter(

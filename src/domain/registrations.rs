@@ -12,7 +12,7 @@ use crate::auth::Principal;
 use crate::domain::access::{self, Operation};
 use crate::domain::clock;
 use crate::domain::codes::{CreditCode, registration_number};
-use crate::domain::idempotency::IdempotentRequest;
+use crate::domain::idempotency::{self, IdempotentRequest};
 use crate::domain::permits::default_valid_to;
 use crate::error::{AppError, AppResult};
 use entity::enums::{ManagementCategory, RegistrationStatus};
@@ -35,14 +35,11 @@ pub async fn register(
         .map(|key| IdempotentRequest::new("registerDischarge", key, &input))
         .transpose()?;
     let txn = db.begin().await?;
-    if let Some(request) = &idempotent
-        && let Some(id) = request.replay(&txn, principal).await?
+    if let Some(existing) =
+        idempotency::replayed::<registrations::Entity>(idempotent.as_ref(), &txn, principal).await?
     {
         txn.commit().await?;
-        return registrations::Entity::find_by_id(id)
-            .one(db)
-            .await?
-            .ok_or_else(|| AppError::NotFound(format!("registration {id}")));
+        return Ok(existing);
     }
     let unit = units::Entity::find_by_id(input.unit_id)
         .filter(access::district_filter(

@@ -13,7 +13,7 @@ use serde::Serialize;
 use crate::auth::Principal;
 use crate::domain::access::{self, Operation};
 use crate::domain::codes::{CreditCode, parse_industry_code};
-use crate::domain::idempotency::IdempotentRequest;
+use crate::domain::idempotency::{self, IdempotentRequest};
 use crate::domain::page::{self, Ordering, Page, PageArgs, SortValue};
 use crate::domain::reference;
 use crate::error::{AppError, AppResult};
@@ -263,14 +263,11 @@ pub async fn register(
         .transpose()?;
 
     let txn = db.begin().await?;
-    if let Some(request) = &idempotent
-        && let Some(id) = request.replay(&txn, principal).await?
+    if let Some(existing) =
+        idempotency::replayed::<units::Entity>(idempotent.as_ref(), &txn, principal).await?
     {
         txn.commit().await?;
-        return units::Entity::find_by_id(id)
-            .one(db)
-            .await?
-            .ok_or_else(|| AppError::NotFound(format!("unit {id}")));
+        return Ok(existing);
     }
     reference::require_district(&txn, &input.district_code, "input.districtCode").await?;
     if units::Entity::find()

@@ -213,3 +213,126 @@ pub enum RegistrationStatus {
     #[sea_orm(string_value = "CANCELLED")]
     Cancelled,
 }
+
+/// Why an inspection took place (the plan's inspection sources).
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(24))")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum InspectionSource {
+    /// 日常检查
+    #[sea_orm(string_value = "ROUTINE")]
+    Routine,
+    /// 专项行动 (a campaign; `campaign_id` names it).
+    #[sea_orm(string_value = "SPECIAL_CAMPAIGN")]
+    SpecialCampaign,
+    /// 双随机 draw.
+    #[sea_orm(string_value = "RANDOM_DRAW")]
+    RandomDraw,
+    /// 投诉举报
+    #[sea_orm(string_value = "COMPLAINT")]
+    Complaint,
+    /// 转办 (referred by another authority).
+    #[sea_orm(string_value = "REFERRAL")]
+    Referral,
+    /// 证后核查
+    #[sea_orm(string_value = "POST_PERMIT_CHECK")]
+    PostPermitCheck,
+    /// Municipal joint spot check (市级联合抽查).
+    #[sea_orm(string_value = "JOINT_MUNICIPAL")]
+    JointMunicipal,
+}
+
+/// Whether the inspectors went to the site or checked remotely.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(24))")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum InspectionMode {
+    /// 现场检查
+    #[sea_orm(string_value = "ON_SITE")]
+    OnSite,
+    /// 非现场检查: online monitoring data, video, documents.
+    #[sea_orm(string_value = "NON_SITE")]
+    NonSite,
+}
+
+/// How serious a finding is (情节轻微 / 一般 / 严重).
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(24))")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum FindingSeverity {
+    #[sea_orm(string_value = "MINOR")]
+    Minor,
+    #[sea_orm(string_value = "GENERAL")]
+    General,
+    #[sea_orm(string_value = "SERIOUS")]
+    Serious,
+}
+
+/// Where a finding stands. Every change is recorded in `finding_transitions`.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(24))")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum FindingStatus {
+    /// Recorded, nothing decided yet.
+    #[sea_orm(string_value = "OPEN")]
+    Open,
+    /// 责令改正 issued, rectification pending.
+    #[sea_orm(string_value = "RECTIFICATION_ORDERED")]
+    RectificationOrdered,
+    /// Rectification confirmed (usually by a re-inspection, 复查).
+    #[sea_orm(string_value = "RECTIFIED")]
+    Rectified,
+    /// 立案
+    #[sea_orm(string_value = "CASE_FILED")]
+    CaseFiled,
+    /// Penalty decided.
+    #[sea_orm(string_value = "PENALISED")]
+    Penalised,
+    #[sea_orm(string_value = "CLOSED")]
+    Closed,
+    /// Not a violation after all.
+    #[sea_orm(string_value = "DISMISSED")]
+    Dismissed,
+}
+
+/// Kind of enforcement action taken on a finding (the Regulation's penalty articles; daily
+/// continuous penalty per Art 38).
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(24))")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum EnforcementActionKind {
+    /// 责令改正
+    #[sea_orm(string_value = "CORRECTION_ORDER")]
+    CorrectionOrder,
+    /// 限制生产
+    #[sea_orm(string_value = "PRODUCTION_RESTRICTION")]
+    ProductionRestriction,
+    /// 停产整治
+    #[sea_orm(string_value = "SUSPENSION")]
+    Suspension,
+    /// 罚款
+    #[sea_orm(string_value = "FINE")]
+    Fine,
+    /// 吊销排污许可证
+    #[sea_orm(string_value = "PERMIT_WITHDRAWAL")]
+    PermitWithdrawal,
+    /// 移送公安 (detention, Art 44).
+    #[sea_orm(string_value = "POLICE_REFERRAL")]
+    PoliceReferral,
+    /// 按日连续处罚 (Art 38).
+    #[sea_orm(string_value = "DAILY_CONTINUOUS_PENALTY")]
+    DailyContinuousPenalty,
+    /// 查封扣押
+    #[sea_orm(string_value = "SEAL_UP")]
+    SealUp,
+}

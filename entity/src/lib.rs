@@ -9,7 +9,15 @@ pub mod prelude;
 
 pub mod agencies;
 pub mod districts;
+pub mod enforcement_actions;
+pub mod finding_evidence;
+pub mod finding_transitions;
+pub mod findings;
 pub mod idempotency_keys;
+pub mod inspection_inspectors;
+pub mod inspections;
+pub mod inspector_conflicts;
+pub mod inspectors;
 pub mod outlets;
 pub mod permit_limits;
 pub mod permit_versions;

@@ -56,6 +56,8 @@ pub enum Relation {
     Outlets,
     #[sea_orm(has_many = "super::permit_limits::Entity")]
     Limits,
+    #[sea_orm(has_many = "super::findings::Entity")]
+    Findings,
 }
 
 impl Related<super::units::Entity> for Entity {
@@ -91,6 +93,12 @@ impl Related<super::outlets::Entity> for Entity {
 impl Related<super::permit_limits::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::Limits.def()
+    }
+}
+
+impl Related<super::findings::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Findings.def()
     }
 }
 

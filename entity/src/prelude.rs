@@ -2,8 +2,16 @@
 
 pub use super::agencies::Entity as Agencies;
 pub use super::districts::Entity as Districts;
+pub use super::enforcement_actions::Entity as EnforcementActions;
 pub use super::enums::*;
+pub use super::finding_evidence::Entity as FindingEvidence;
+pub use super::finding_transitions::Entity as FindingTransitions;
+pub use super::findings::Entity as Findings;
 pub use super::idempotency_keys::Entity as IdempotencyKeys;
+pub use super::inspection_inspectors::Entity as InspectionInspectors;
+pub use super::inspections::Entity as Inspections;
+pub use super::inspector_conflicts::Entity as InspectorConflicts;
+pub use super::inspectors::Entity as Inspectors;
 pub use super::outlets::Entity as Outlets;
 pub use super::permit_limits::Entity as PermitLimits;
 pub use super::permit_versions::Entity as PermitVersions;

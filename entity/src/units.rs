@@ -49,6 +49,10 @@ pub enum Relation {
     Permits,
     #[sea_orm(has_many = "super::registrations::Entity")]
     Registrations,
+    #[sea_orm(has_many = "super::inspections::Entity")]
+    Inspections,
+    #[sea_orm(has_many = "super::findings::Entity")]
+    Findings,
 }
 
 impl Related<super::districts::Entity> for Entity {
@@ -66,6 +70,18 @@ impl Related<super::permits::Entity> for Entity {
 impl Related<super::registrations::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::Registrations.def()
+    }
+}
+
+impl Related<super::inspections::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Inspections.def()
+    }
+}
+
+impl Related<super::findings::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Findings.def()
     }
 }
 

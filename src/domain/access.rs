@@ -6,6 +6,7 @@
 //! permits in scope; ADMIN writes everything; the other roles read. INTEGRATOR is read-only and
 //! never receives personal data (legal representative, phone numbers).
 
+use sea_orm::ActiveEnum;
 use sea_orm::sea_query::{Condition, Expr, ExprTrait, IntoColumnRef};
 
 use crate::auth::{Principal, Role};
@@ -21,6 +22,12 @@ pub enum Operation {
     WriteUnits,
     ReadPermits,
     WritePermits,
+    /// Inspections, findings, enforcement actions and violation patterns.
+    ReadEnforcement,
+    /// Record inspections, findings and actions; advance findings.
+    WriteEnforcement,
+    /// Register inspectors and declare their conflicts of interest.
+    ManageInspectors,
 }
 
 /// Which districts a principal's reads and writes reach.
@@ -49,6 +56,9 @@ pub fn role_allows(role: Role, operation: Operation) -> bool {
     match operation {
         ReadAgencies | ReadUnits | ReadPermits => true,
         WriteUnits | WritePermits => matches!(role, Role::PermitOfficer | Role::Admin),
+        // Monitoring submits measurements and reads limits; it has no part in cases.
+        ReadEnforcement => role != Role::Monitoring,
+        WriteEnforcement | ManageInspectors => matches!(role, Role::EnforcementOfficer | Role::Admin),
     }
 }
 
@@ -75,6 +85,9 @@ fn describe(operation: Operation) -> &'static str {
         Operation::WriteUnits => "write discharge units",
         Operation::ReadPermits => "read permits",
         Operation::WritePermits => "write permits",
+        Operation::ReadEnforcement => "read inspections and findings",
+        Operation::WriteEnforcement => "record inspections, findings or enforcement actions",
+        Operation::ManageInspectors => "manage inspectors",
     }
 }
 
@@ -113,6 +126,26 @@ pub fn check_district(principal: &Principal, district: &str) -> AppResult<()> {
     }
 }
 
+/// The row filter for findings: district scope, and for INTEGRATOR only closed findings (open
+/// cases are not published).
+pub fn finding_filter(
+    principal: &Principal,
+    district_column: impl IntoColumnRef,
+    status_column: impl IntoColumnRef,
+) -> Condition {
+    let scoped = district_filter(principal, district_column);
+    if principal.role == Role::Integrator {
+        scoped.add(Expr::col(status_column).eq(entity::enums::FindingStatus::Closed.to_value()))
+    } else {
+        scoped
+    }
+}
+
+/// Inspector names are for the agencies; integrators see inspections without them.
+pub fn may_see_inspector_names(principal: Option<&Principal>) -> bool {
+    principal.is_some_and(|p| p.role != Role::Integrator)
+}
+
 /// Personal data (legal representative, phone numbers) is for the agencies that act on it.
 pub const PERSONAL_DATA_ROLES: [Role; 4] = [
     Role::PermitOfficer,
@@ -141,6 +174,11 @@ mod tests {
     #[test]
     fn only_permit_officers_and_admins_write() {
         for role in Role::ALL {
+            assert_eq!(
+                role_allows(role, Operation::ReadEnforcement),
+                role != Role::Monitoring,
+                "{role:?}"
+            );
             let writes = role_allows(role, Operation::WritePermits);
             assert_eq!(
                 writes,

@@ -10,3 +10,11 @@ pub fn today() -> NaiveDate {
         None => Utc::now().date_naive(),
     }
 }
+
+/// The Chongqing calendar date of an instant.
+pub fn date_of(instant: chrono::DateTime<Utc>) -> NaiveDate {
+    match FixedOffset::east_opt(CHINA_STANDARD_TIME_SECONDS) {
+        Some(china) => instant.with_timezone(&china).date_naive(),
+        None => instant.date_naive(),
+    }
+}

@@ -8,5 +8,6 @@ pub mod idempotency;
 pub mod page;
 pub mod permits;
 pub mod reference;
+pub mod taxonomy;
 pub mod registrations;
 pub mod units;

@@ -971,3 +971,67 @@ mod tests {
         assert!(validate_validity(from, from).is_err());
     }
 }
+
+/// What a permit was on `date`, from its versions (history is never overwritten); `None` when
+/// it had not yet been issued. A termination (revoke, cancel, withdraw) counts from the day it
+/// was decided; validity from the periods the versions carried.
+pub fn status_on(
+    permit: &permits::Model,
+    versions: &[permit_versions::Model],
+    date: NaiveDate,
+) -> Option<PermitStatus> {
+    let ended = versions
+        .iter()
+        .filter(|v| {
+            matches!(
+                v.change_kind,
+                PermitChangeKind::Revoked | PermitChangeKind::Cancelled | PermitChangeKind::Withdrawn
+            )
+        })
+        .map(|v| (crate::domain::clock::date_of(v.created_at), v.status))
+        .min_by_key(|(day, _)| *day);
+    if let Some((day, status)) = ended
+        && day <= date
+    {
+        return Some(status);
+    }
+    let periods = versions
+        .iter()
+        .map(|v| (v.valid_from, v.valid_to))
+        .chain(std::iter::once((permit.valid_from, permit.valid_to)));
+    let mut first_from = None::<NaiveDate>;
+    for (from, to) in periods {
+        if from <= date && date <= to {
+            return Some(PermitStatus::Valid);
+        }
+        first_from = Some(first_from.map_or(from, |f| std::cmp::min(f, from)));
+    }
+    match first_from {
+        Some(from) if date >= from => Some(PermitStatus::Expired),
+        _ => None,
+    }
+}
+
+/// The unit's permits with their status on `date`.
+pub async fn standing_on(
+    db: &impl ConnectionTrait,
+    unit_id: i64,
+    date: NaiveDate,
+) -> AppResult<Vec<(permits::Model, Option<PermitStatus>)>> {
+    let unit_permits = permits::Entity::find()
+        .filter(permits::Column::UnitId.eq(unit_id))
+        .order_by_asc(permits::Column::Id)
+        .all(db)
+        .await?;
+    let ids: Vec<i64> = unit_permits.iter().map(|p| p.id).collect();
+    let versions = versions_of(db, &ids).await?;
+    Ok(unit_permits
+        .into_iter()
+        .map(|p| {
+            let own: Vec<permit_versions::Model> =
+                versions.iter().filter(|v| v.permit_id == p.id).cloned().collect();
+            let status = status_on(&p, &own, date);
+            (p, status)
+        })
+        .collect())
+}

@@ -1,0 +1,109 @@
+//! The violation taxonomy (BRIEF; the Regulation's penalty articles, Order No. 736): what each
+//! code demands of the facts, and the fine range its article sets. The codes themselves are
+//! reference data loaded by the migration crate.
+
+use sea_orm::{ConnectionTrait, EntityTrait};
+
+use crate::error::{AppError, AppResult};
+use entity::violation_codes;
+
+/// What a code requires of the unit's permit on the inspection date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PermitRequirement {
+    /// NP-1 (Art 33(1)): no valid permit at all; the finding names none.
+    NoPermit,
+    /// NP-2 (Art 33(2)): names a permit that had expired.
+    ExpiredPermit,
+    /// NP-3 (Art 33(3)): names a permit that had been revoked, cancelled or withdrawn.
+    EndedPermit,
+    /// RG-1 (Art 43): a REGISTRATION-tier unit that had not registered; no permit.
+    RegistrationTier,
+    /// Every other code breaches a condition of a permit valid on that date.
+    ValidPermit,
+}
+
+pub fn permit_requirement(code: &str) -> PermitRequirement {
+    match code {
+        "NP-1" => PermitRequirement::NoPermit,
+        "NP-2" => PermitRequirement::ExpiredPermit,
+        "NP-3" => PermitRequirement::EndedPermit,
+        "RG-1" => PermitRequirement::RegistrationTier,
+        _ => PermitRequirement::ValidPermit,
+    }
+}
+
+/// EX-1 (Art 34(1)): exceeding a permitted concentration; needs the measurement.
+pub fn is_exceedance(code: &str) -> bool {
+    code == "EX-1"
+}
+
+pub async fn find(db: &impl ConnectionTrait, code: &str, field: &str) -> AppResult<violation_codes::Model> {
+    let code = code.trim().to_ascii_uppercase();
+    violation_codes::Entity::find_by_id(code.clone())
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::invalid(field, format!("'{code}' is not a violation code (see violationCodes)")))
+}
+
+/// A fine must lie in the range of the article behind the code.
+pub fn check_fine(code: &violation_codes::Model, amount_yuan: i64, field: &str) -> AppResult<()> {
+    let min = code.fine_min.unwrap_or(0);
+    let Some(max) = code.fine_max else {
+        return Err(AppError::invalid(
+            field,
+            format!("Art {} sets no fine for {}", code.article, code.code),
+        ));
+    };
+    if amount_yuan < min || amount_yuan > max {
+        return Err(AppError::invalid(
+            field,
+            format!(
+                "{amount_yuan} yuan is outside {min}–{max} yuan, the range of Art {} for {}",
+                code.article, code.code
+            ),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn code(min: Option<i64>, max: Option<i64>) -> violation_codes::Model {
+        violation_codes::Model {
+            code: "EX-1".into(),
+            category: entity::enums::ViolationCategory::PermitViolation,
+            article: "34(1)".into(),
+            label_zh: String::new(),
+            label_en: String::new(),
+            fine_min: min,
+            fine_max: max,
+            penalty_note: String::new(),
+            sort_order: 5,
+        }
+    }
+
+    #[test]
+    fn fines_outside_the_article_range_name_it() {
+        let ex1 = code(Some(200_000), Some(1_000_000));
+        assert!(check_fine(&ex1, 200_000, "f").is_ok());
+        assert!(check_fine(&ex1, 1_000_000, "f").is_ok());
+        match check_fine(&ex1, 150_000, "input.amountYuan") {
+            Err(AppError::InvalidInput { field, reason }) => {
+                assert_eq!(field, "input.amountYuan");
+                assert!(reason.contains("200000–1000000") && reason.contains("Art 34(1)"), "{reason}");
+            }
+            other => panic!("expected a range error, got {other:?}"),
+        }
+        assert!(check_fine(&code(None, None), 10, "f").is_err());
+    }
+
+    #[test]
+    fn permit_requirements() {
+        assert_eq!(permit_requirement("NP-1"), PermitRequirement::NoPermit);
+        assert_eq!(permit_requirement("NP-3"), PermitRequirement::EndedPermit);
+        assert_eq!(permit_requirement("LG-1"), PermitRequirement::ValidPermit);
+        assert!(is_exceedance("EX-1") && !is_exceedance("EV-1"));
+    }
+}

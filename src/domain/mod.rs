@@ -2,10 +2,15 @@
 //! write, and return domain values or `AppError`; they know nothing of GraphQL or HTTP.
 
 pub mod access;
+pub mod cases;
 pub mod clock;
 pub mod codes;
+pub mod findings;
 pub mod idempotency;
+pub mod inspections;
+pub mod inspectors;
 pub mod page;
+pub mod patterns;
 pub mod permits;
 pub mod reference;
 pub mod taxonomy;

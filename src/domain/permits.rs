@@ -829,6 +829,23 @@ pub async fn apply(
     change: PermitChange,
 ) -> AppResult<permits::Model> {
     let principal = access::authorize(principal, Operation::WritePermits)?;
+    let txn = db.begin().await?;
+    let updated = apply_in(&txn, principal, permit_id, Some(expected_version), action, change).await?;
+    txn.commit().await?;
+    Ok(updated)
+}
+
+/// `apply` inside the caller's transaction, for callers that authorised the move themselves
+/// (an enforcement decision withdrawing a permit as a penalty). `expected_version` `None`
+/// means "as read in this transaction".
+pub(crate) async fn apply_in(
+    txn: &DatabaseTransaction,
+    principal: &Principal,
+    permit_id: i64,
+    expected_version: Option<i32>,
+    action: PermitAction,
+    change: PermitChange,
+) -> AppResult<permits::Model> {
     let reason = change.reason.trim().to_owned();
     if reason.is_empty() || reason.chars().count() > 2000 {
         return Err(AppError::invalid(
@@ -836,14 +853,14 @@ pub async fn apply(
             "give the reason (1 to 2000 characters)",
         ));
     }
-    let txn = db.begin().await?;
-    let txn_ref = &txn;
+    let txn_ref = txn;
     let current = scoped(principal)
         .filter(permits::Column::Id.eq(permit_id))
         .one(txn_ref)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("permit {permit_id}")))?;
     access::check_district(principal, &current.district_code)?;
+    let expected_version = expected_version.unwrap_or(current.version);
     if current.version != expected_version {
         return Err(AppError::Conflict(format!(
             "permit {} is at version {}, not {expected_version}: reload and retry",
@@ -919,7 +936,6 @@ pub async fn apply(
         snapshot,
     )
     .await?;
-    txn.commit().await?;
     Ok(updated)
 }
 

@@ -1,0 +1,189 @@
+//! Enforcement actions on a finding (行政处罚 and other measures): correction orders,
+//! production restriction, suspension, fines within the article's range, permit withdrawal
+//! (吊销, moved through the permit state machine in the same transaction), police referral,
+//! daily continuous penalty (按日连续处罚, Art 38) and seal-up. Decision numbers are unique.
+
+use chrono::{NaiveDate, Utc};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, Set, TransactionTrait,
+};
+use serde::Serialize;
+
+use crate::auth::Principal;
+use crate::domain::access::{self, Operation};
+use crate::domain::clock;
+use crate::domain::findings;
+use crate::domain::idempotency::{self, IdempotentRequest};
+use crate::domain::permits::{self, PermitAction, PermitChange};
+use crate::domain::taxonomy;
+use crate::error::{AppError, AppResult};
+use entity::enums::{EnforcementActionKind, FindingStatus};
+use entity::enforcement_actions;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RecordActionInput {
+    pub finding_id: i64,
+    pub kind: EnforcementActionKind,
+    pub decision_number: String,
+    pub decided_on: NaiveDate,
+    pub amount_yuan: Option<i64>,
+    pub days: Option<i32>,
+    pub typical_case: bool,
+    pub notes: Option<String>,
+}
+
+/// Measures that are penalties: they need a filed case and move it to PENALISED.
+fn is_penalty(kind: EnforcementActionKind) -> bool {
+    use EnforcementActionKind::*;
+    matches!(kind, ProductionRestriction | Suspension | Fine | PermitWithdrawal | DailyContinuousPenalty | SealUp)
+}
+
+pub async fn record(
+    db: &DatabaseConnection,
+    principal: Option<&Principal>,
+    input: RecordActionInput,
+    idempotency_key: Option<&str>,
+) -> AppResult<enforcement_actions::Model> {
+    let principal = access::authorize(principal, Operation::WriteEnforcement)?;
+    let decision_number = input.decision_number.trim().to_owned();
+    if decision_number.is_empty() || decision_number.chars().count() > 64 {
+        return Err(AppError::invalid("input.decisionNumber", "1 to 64 characters"));
+    }
+    if input.decided_on > clock::today() {
+        return Err(AppError::invalid("input.decidedOn", "a decision cannot be dated in the future"));
+    }
+    let idempotent = idempotency_key
+        .map(|key| IdempotentRequest::new("recordEnforcementAction", key, &input))
+        .transpose()?;
+    let txn = db.begin().await?;
+    if let Some(existing) =
+        idempotency::replayed::<enforcement_actions::Entity>(idempotent.as_ref(), &txn, principal).await?
+    {
+        txn.commit().await?;
+        return Ok(existing);
+    }
+    let finding = findings::for_update(&txn, principal, input.finding_id, None).await?;
+    if input.decided_on < finding.found_on {
+        return Err(AppError::invalid("input.decidedOn", "a decision follows the finding"));
+    }
+    let code = taxonomy::find(&txn, &finding.violation_code, "input.findingId").await?;
+    let earlier = enforcement_actions::Entity::find()
+        .filter(enforcement_actions::Column::FindingId.eq(finding.id))
+        .order_by_asc(enforcement_actions::Column::Id)
+        .all(&txn)
+        .await?;
+
+    // What each kind demands of the amount, the days and the finding's state.
+    use EnforcementActionKind::*;
+    match input.kind {
+        Fine => {
+            let amount = input
+                .amount_yuan
+                .ok_or_else(|| AppError::invalid("input.amountYuan", "a fine states its amount"))?;
+            taxonomy::check_fine(&code, amount, "input.amountYuan")?;
+        }
+        DailyContinuousPenalty => {
+            // Art 38 (and Environmental Protection Law Art 59): the original fine, per day, after
+            // an order to correct was refused.
+            let fine = earlier.iter().find(|a| a.kind == Fine).ok_or_else(|| {
+                AppError::invalid("input.kind", "a daily continuous penalty follows a fine on the same finding")
+            })?;
+            let per_day = fine.amount_yuan.unwrap_or_default();
+            if input.amount_yuan != Some(per_day) {
+                return Err(AppError::invalid(
+                    "input.amountYuan",
+                    format!("the daily amount is the original fine, {per_day} yuan (Art 38)"),
+                ));
+            }
+            if !input.days.is_some_and(|d| (1..=3650).contains(&d)) {
+                return Err(AppError::invalid("input.days", "the number of days, 1 or more"));
+            }
+        }
+        _ => {
+            if input.amount_yuan.is_some() {
+                return Err(AppError::invalid("input.amountYuan", "only fines carry an amount"));
+            }
+        }
+    }
+    if input.kind != DailyContinuousPenalty && input.days.is_some() {
+        return Err(AppError::invalid("input.days", "only a daily continuous penalty counts days"));
+    }
+    let needed: &[FindingStatus] = if is_penalty(input.kind) || input.kind == PoliceReferral {
+        &[FindingStatus::CaseFiled, FindingStatus::Penalised]
+    } else {
+        &[FindingStatus::Open, FindingStatus::RectificationOrdered, FindingStatus::CaseFiled]
+    };
+    if !needed.contains(&finding.status) {
+        return Err(AppError::InvalidTransition {
+            from: findings::status_name(finding.status).to_owned(),
+            to: findings::status_name(if is_penalty(input.kind) { FindingStatus::Penalised } else { finding.status })
+                .to_owned(),
+            reason: format!(
+                "{:?} needs a finding in {}",
+                input.kind,
+                needed.iter().map(|s| findings::status_name(*s)).collect::<Vec<_>>().join(" or ")
+            ),
+        });
+    }
+    if input.kind == PermitWithdrawal {
+        let permit_id = finding
+            .permit_id
+            .ok_or_else(|| AppError::invalid("input.kind", "the finding names no permit to withdraw"))?;
+        permits::apply_in(
+            &txn,
+            principal,
+            permit_id,
+            None,
+            PermitAction::Withdraw,
+            PermitChange { reason: format!("吊销：处罚决定 {decision_number}"), ..Default::default() },
+        )
+        .await?;
+    }
+    let saved = enforcement_actions::ActiveModel {
+        finding_id: Set(finding.id),
+        kind: Set(input.kind),
+        decision_number: Set(decision_number.clone()),
+        decided_on: Set(input.decided_on),
+        amount_yuan: Set(input.amount_yuan),
+        days: Set(input.days),
+        typical_case: Set(input.typical_case),
+        notes: Set(input.notes.clone().filter(|n| !n.trim().is_empty())),
+        agency_code: Set(principal
+            .agency_code
+            .clone()
+            .unwrap_or_else(|| format!("{}-ENF", finding.district_code))),
+        recorded_by_subject: Set(principal.subject.clone()),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    if is_penalty(input.kind) && finding.status == FindingStatus::CaseFiled {
+        findings::move_in(
+            &txn,
+            principal,
+            &finding,
+            FindingStatus::Penalised,
+            Some(format!("处罚决定 {decision_number}")),
+            None,
+        )
+        .await?;
+    }
+    if let Some(request) = &idempotent {
+        request.remember(&txn, principal, saved.id).await?;
+    }
+    txn.commit().await?;
+    Ok(saved)
+}
+
+pub async fn of_findings(
+    db: &impl ConnectionTrait,
+    finding_ids: &[i64],
+) -> AppResult<Vec<enforcement_actions::Model>> {
+    Ok(enforcement_actions::Entity::find()
+        .filter(enforcement_actions::Column::FindingId.is_in(finding_ids.iter().copied()))
+        .order_by_asc(enforcement_actions::Column::Id)
+        .all(db)
+        .await?)
+}

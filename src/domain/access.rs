@@ -58,7 +58,9 @@ pub fn role_allows(role: Role, operation: Operation) -> bool {
         WriteUnits | WritePermits => matches!(role, Role::PermitOfficer | Role::Admin),
         // Monitoring submits measurements and reads limits; it has no part in cases.
         ReadEnforcement => role != Role::Monitoring,
-        WriteEnforcement | ManageInspectors => matches!(role, Role::EnforcementOfficer | Role::Admin),
+        WriteEnforcement | ManageInspectors => {
+            matches!(role, Role::EnforcementOfficer | Role::Admin)
+        }
     }
 }
 

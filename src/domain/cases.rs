@@ -18,8 +18,8 @@ use crate::domain::idempotency::{self, IdempotentRequest};
 use crate::domain::permits::{self, PermitAction, PermitChange};
 use crate::domain::taxonomy;
 use crate::error::{AppError, AppResult};
-use entity::enums::{EnforcementActionKind, FindingStatus};
 use entity::enforcement_actions;
+use entity::enums::{EnforcementActionKind, FindingStatus};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct RecordActionInput {
@@ -36,7 +36,15 @@ pub struct RecordActionInput {
 /// Measures that are penalties: they need a filed case and move it to PENALISED.
 fn is_penalty(kind: EnforcementActionKind) -> bool {
     use EnforcementActionKind::*;
-    matches!(kind, ProductionRestriction | Suspension | Fine | PermitWithdrawal | DailyContinuousPenalty | SealUp)
+    matches!(
+        kind,
+        ProductionRestriction
+            | Suspension
+            | Fine
+            | PermitWithdrawal
+            | DailyContinuousPenalty
+            | SealUp
+    )
 }
 
 pub async fn record(
@@ -48,24 +56,34 @@ pub async fn record(
     let principal = access::authorize(principal, Operation::WriteEnforcement)?;
     let decision_number = input.decision_number.trim().to_owned();
     if decision_number.is_empty() || decision_number.chars().count() > 64 {
-        return Err(AppError::invalid("input.decisionNumber", "1 to 64 characters"));
+        return Err(AppError::invalid(
+            "input.decisionNumber",
+            "1 to 64 characters",
+        ));
     }
     if input.decided_on > clock::today() {
-        return Err(AppError::invalid("input.decidedOn", "a decision cannot be dated in the future"));
+        return Err(AppError::invalid(
+            "input.decidedOn",
+            "a decision cannot be dated in the future",
+        ));
     }
     let idempotent = idempotency_key
         .map(|key| IdempotentRequest::new("recordEnforcementAction", key, &input))
         .transpose()?;
     let txn = db.begin().await?;
     if let Some(existing) =
-        idempotency::replayed::<enforcement_actions::Entity>(idempotent.as_ref(), &txn, principal).await?
+        idempotency::replayed::<enforcement_actions::Entity>(idempotent.as_ref(), &txn, principal)
+            .await?
     {
         txn.commit().await?;
         return Ok(existing);
     }
     let finding = findings::for_update(&txn, principal, input.finding_id, None).await?;
     if input.decided_on < finding.found_on {
-        return Err(AppError::invalid("input.decidedOn", "a decision follows the finding"));
+        return Err(AppError::invalid(
+            "input.decidedOn",
+            "a decision follows the finding",
+        ));
     }
     let code = taxonomy::find(&txn, &finding.violation_code, "input.findingId").await?;
     let earlier = enforcement_actions::Entity::find()
@@ -87,7 +105,10 @@ pub async fn record(
             // Art 38 (and Environmental Protection Law Art 59): the original fine, per day, after
             // an order to correct was refused.
             let fine = earlier.iter().find(|a| a.kind == Fine).ok_or_else(|| {
-                AppError::invalid("input.kind", "a daily continuous penalty follows a fine on the same finding")
+                AppError::invalid(
+                    "input.kind",
+                    "a daily continuous penalty follows a fine on the same finding",
+                )
             })?;
             let per_day = fine.amount_yuan.unwrap_or_default();
             if input.amount_yuan != Some(per_day) {
@@ -97,46 +118,70 @@ pub async fn record(
                 ));
             }
             if !input.days.is_some_and(|d| (1..=3650).contains(&d)) {
-                return Err(AppError::invalid("input.days", "the number of days, 1 or more"));
+                return Err(AppError::invalid(
+                    "input.days",
+                    "the number of days, 1 or more",
+                ));
             }
         }
         _ => {
             if input.amount_yuan.is_some() {
-                return Err(AppError::invalid("input.amountYuan", "only fines carry an amount"));
+                return Err(AppError::invalid(
+                    "input.amountYuan",
+                    "only fines carry an amount",
+                ));
             }
         }
     }
     if input.kind != DailyContinuousPenalty && input.days.is_some() {
-        return Err(AppError::invalid("input.days", "only a daily continuous penalty counts days"));
+        return Err(AppError::invalid(
+            "input.days",
+            "only a daily continuous penalty counts days",
+        ));
     }
     let needed: &[FindingStatus] = if is_penalty(input.kind) || input.kind == PoliceReferral {
         &[FindingStatus::CaseFiled, FindingStatus::Penalised]
     } else {
-        &[FindingStatus::Open, FindingStatus::RectificationOrdered, FindingStatus::CaseFiled]
+        &[
+            FindingStatus::Open,
+            FindingStatus::RectificationOrdered,
+            FindingStatus::CaseFiled,
+        ]
     };
     if !needed.contains(&finding.status) {
         return Err(AppError::InvalidTransition {
             from: findings::status_name(finding.status).to_owned(),
-            to: findings::status_name(if is_penalty(input.kind) { FindingStatus::Penalised } else { finding.status })
-                .to_owned(),
+            to: findings::status_name(if is_penalty(input.kind) {
+                FindingStatus::Penalised
+            } else {
+                finding.status
+            })
+            .to_owned(),
             reason: format!(
                 "{:?} needs a finding in {}",
                 input.kind,
-                needed.iter().map(|s| findings::status_name(*s)).collect::<Vec<_>>().join(" or ")
+                needed
+                    .iter()
+                    .map(|s| findings::status_name(*s))
+                    .collect::<Vec<_>>()
+                    .join(" or ")
             ),
         });
     }
     if input.kind == PermitWithdrawal {
-        let permit_id = finding
-            .permit_id
-            .ok_or_else(|| AppError::invalid("input.kind", "the finding names no permit to withdraw"))?;
+        let permit_id = finding.permit_id.ok_or_else(|| {
+            AppError::invalid("input.kind", "the finding names no permit to withdraw")
+        })?;
         permits::apply_in(
             &txn,
             principal,
             permit_id,
             None,
             PermitAction::Withdraw,
-            PermitChange { reason: format!("吊销：处罚决定 {decision_number}"), ..Default::default() },
+            PermitChange {
+                reason: format!("吊销：处罚决定 {decision_number}"),
+                ..Default::default()
+            },
         )
         .await?;
     }

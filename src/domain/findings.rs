@@ -112,19 +112,34 @@ fn validate_evidence(evidence: &[EvidenceInput]) -> AppResult<()> {
             return Err(AppError::invalid(field("fileName"), "1 to 255 characters"));
         }
         let media_ok = e.media_type.split_once('/').is_some_and(|(t, s)| {
-            !t.is_empty() && !s.is_empty() && e.media_type.len() <= 100 && !e.media_type.contains(' ')
+            !t.is_empty()
+                && !s.is_empty()
+                && e.media_type.len() <= 100
+                && !e.media_type.contains(' ')
         });
         if !media_ok {
-            return Err(AppError::invalid(field("mediaType"), "a media type such as image/jpeg"));
+            return Err(AppError::invalid(
+                field("mediaType"),
+                "a media type such as image/jpeg",
+            ));
         }
         if e.size_bytes <= 0 || e.size_bytes > MAX_EVIDENCE_BYTES {
-            return Err(AppError::invalid(field("sizeBytes"), "above 0 and at most 2 GiB"));
+            return Err(AppError::invalid(
+                field("sizeBytes"),
+                "above 0 and at most 2 GiB",
+            ));
         }
         if e.sha256.len() != 64 || !e.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(AppError::invalid(field("sha256"), "64 hexadecimal characters"));
+            return Err(AppError::invalid(
+                field("sha256"),
+                "64 hexadecimal characters",
+            ));
         }
         if e.captured_at.is_some_and(|t| t > Utc::now()) {
-            return Err(AppError::invalid(field("capturedAt"), "cannot be in the future"));
+            return Err(AppError::invalid(
+                field("capturedAt"),
+                "cannot be in the future",
+            ));
         }
     }
     Ok(())
@@ -144,14 +159,13 @@ async fn check_permit(
     date: NaiveDate,
 ) -> AppResult<Option<permit_rows::Model>> {
     let standing = permits::standing_on(txn, unit.id, date).await?;
-    let valid_one = standing.iter().find(|(_, s)| *s == Some(PermitStatus::Valid));
+    let valid_one = standing
+        .iter()
+        .find(|(_, s)| *s == Some(PermitStatus::Valid));
     let named = match permit_id {
-        Some(id) => Some(
-            standing
-                .iter()
-                .find(|(p, _)| p.id == id)
-                .ok_or_else(|| AppError::invalid("input.permitId", "not a permit of the inspected unit"))?,
-        ),
+        Some(id) => Some(standing.iter().find(|(p, _)| p.id == id).ok_or_else(|| {
+            AppError::invalid("input.permitId", "not a permit of the inspected unit")
+        })?),
         None => None,
     };
     let on = |s: Option<PermitStatus>| s.map(permits::status_name).unwrap_or("not yet issued");
@@ -166,7 +180,10 @@ async fn check_permit(
             if let Some((p, _)) = valid_one {
                 return Err(AppError::invalid(
                     "input.code",
-                    format!("NP-1 needs a unit without a valid permit, but {} was valid on {date}", p.permit_number),
+                    format!(
+                        "NP-1 needs a unit without a valid permit, but {} was valid on {date}",
+                        p.permit_number
+                    ),
                 ));
             }
             if named.is_some() {
@@ -176,7 +193,10 @@ async fn check_permit(
         }
         PermitRequirement::RegistrationTier => {
             if unit.management_category != ManagementCategory::Registration {
-                return Err(AppError::invalid("input.code", "RG-1 applies to REGISTRATION-tier units only"));
+                return Err(AppError::invalid(
+                    "input.code",
+                    "RG-1 applies to REGISTRATION-tier units only",
+                ));
             }
             if named.is_some() {
                 return Err(AppError::invalid("input.permitId", "RG-1 names no permit"));
@@ -185,7 +205,10 @@ async fn check_permit(
         }
         requirement @ (PermitRequirement::ExpiredPermit | PermitRequirement::EndedPermit) => {
             let (permit, status) = named.ok_or_else(|| {
-                AppError::invalid("input.permitId", format!("{code} names the permit concerned"))
+                AppError::invalid(
+                    "input.permitId",
+                    format!("{code} names the permit concerned"),
+                )
             })?;
             let fits = match requirement {
                 PermitRequirement::ExpiredPermit => *status == Some(PermitStatus::Expired),
@@ -202,20 +225,30 @@ async fn check_permit(
                 };
                 return Err(AppError::invalid(
                     "input.permitId",
-                    format!("{code} needs {wanted}; {} was {} on {date}", permit.permit_number, on(*status)),
+                    format!(
+                        "{code} needs {wanted}; {} was {} on {date}",
+                        permit.permit_number,
+                        on(*status)
+                    ),
                 ));
             }
             if let Some((other, _)) = valid_one {
                 return Err(AppError::invalid(
                     "input.code",
-                    format!("{code} does not apply: {} was valid on {date}", other.permit_number),
+                    format!(
+                        "{code} does not apply: {} was valid on {date}",
+                        other.permit_number
+                    ),
                 ));
             }
             Ok(Some(permit.clone()))
         }
         PermitRequirement::ValidPermit => {
             let (permit, status) = named.ok_or_else(|| {
-                AppError::invalid("input.permitId", format!("{code} names the permit it breaches"))
+                AppError::invalid(
+                    "input.permitId",
+                    format!("{code} names the permit it breaches"),
+                )
             })?;
             if *status != Some(PermitStatus::Valid) {
                 return Err(AppError::invalid(
@@ -261,20 +294,34 @@ async fn check_exceedance(
         .measured_value
         .ok_or_else(|| AppError::invalid("input.measuredValue", "EX-1 needs the measured value"))?;
     if !measured.is_finite() || measured < 0.0 {
-        return Err(AppError::invalid("input.measuredValue", "a finite, non-negative number"));
+        return Err(AppError::invalid(
+            "input.measuredValue",
+            "a finite, non-negative number",
+        ));
     }
     let unit = input
         .measured_unit
         .as_deref()
         .filter(|u| !u.trim().is_empty())
-        .ok_or_else(|| AppError::invalid("input.measuredUnit", "EX-1 needs the unit of the measurement"))?;
+        .ok_or_else(|| {
+            AppError::invalid(
+                "input.measuredUnit",
+                "EX-1 needs the unit of the measurement",
+            )
+        })?;
     let outlet = outlets::Entity::find()
         .filter(outlets::Column::PermitId.eq(permit.id))
         .filter(outlets::Column::Code.eq(outlet_code.clone()))
         .one(txn)
         .await?
         .ok_or_else(|| {
-            AppError::invalid("input.outletCode", format!("permit {} has no outlet {outlet_code}", permit.permit_number))
+            AppError::invalid(
+                "input.outletCode",
+                format!(
+                    "permit {} has no outlet {outlet_code}",
+                    permit.permit_number
+                ),
+            )
         })?;
     let limit = permit_limits::Entity::find()
         .filter(permit_limits::Column::OutletId.eq(outlet.id))
@@ -283,20 +330,27 @@ async fn check_exceedance(
         .one(txn)
         .await?
         .ok_or_else(|| {
-            AppError::invalid("input.pollutant", format!("no concentration limit for {pollutant} at {outlet_code}"))
+            AppError::invalid(
+                "input.pollutant",
+                format!("no concentration limit for {pollutant} at {outlet_code}"),
+            )
         })?;
     let permitted = limit.concentration_limit.unwrap_or(f64::INFINITY);
     let limit_unit = limit.concentration_unit.clone().unwrap_or_default();
     if normalise_unit(unit) != normalise_unit(&limit_unit) {
         return Err(AppError::invalid(
             "input.measuredUnit",
-            format!("the limit for {pollutant} at {outlet_code} is in {limit_unit}; measure in the same unit"),
+            format!(
+                "the limit for {pollutant} at {outlet_code} is in {limit_unit}; measure in the same unit"
+            ),
         ));
     }
     if measured <= permitted {
         return Err(AppError::invalid(
             "input.measuredValue",
-            format!("{measured} {unit} is within the permitted {permitted} {limit_unit} for {pollutant} at {outlet_code}: not an exceedance"),
+            format!(
+                "{measured} {unit} is within the permitted {permitted} {limit_unit} for {pollutant} at {outlet_code}: not an exceedance"
+            ),
         ));
     }
     Ok(Exceedance {
@@ -317,7 +371,10 @@ pub async fn record(
     let principal = access::authorize(principal, Operation::WriteEnforcement)?;
     let description = input.description.trim().to_owned();
     if description.is_empty() || description.chars().count() > 4000 {
-        return Err(AppError::invalid("input.description", "1 to 4000 characters"));
+        return Err(AppError::invalid(
+            "input.description",
+            "1 to 4000 characters",
+        ));
     }
     validate_evidence(&input.evidence)?;
     let idempotent = idempotency_key
@@ -331,7 +388,10 @@ pub async fn record(
         return Ok(existing);
     }
     let inspection = inspections::Entity::find_by_id(input.inspection_id)
-        .filter(access::district_filter(principal, inspections::Column::DistrictCode))
+        .filter(access::district_filter(
+            principal,
+            inspections::Column::DistrictCode,
+        ))
         .one(&txn)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("inspection {}", input.inspection_id)))?;
@@ -345,7 +405,10 @@ pub async fn record(
     if let Some(deadline) = input.rectification_deadline
         && deadline <= date
     {
-        return Err(AppError::invalid("input.rectificationDeadline", "must be after the inspection date"));
+        return Err(AppError::invalid(
+            "input.rectificationDeadline",
+            "must be after the inspection date",
+        ));
     }
     let permit = check_permit(&txn, &unit, &code.code, input.permit_id, date).await?;
     let exceedance = match (&permit, taxonomy::is_exceedance(&code.code)) {
@@ -362,9 +425,18 @@ pub async fn record(
         category: Set(code.category),
         found_on: Set(date),
         outlet_id: Set(exceedance.as_ref().map(|e| e.outlet_id)),
-        pollutant: Set(exceedance.as_ref().map(|e| e.pollutant.clone()).or(input.pollutant.clone())),
-        measured_value: Set(exceedance.as_ref().map(|e| e.measured_value).or(input.measured_value)),
-        measured_unit: Set(exceedance.as_ref().map(|e| e.measured_unit.clone()).or(input.measured_unit.clone())),
+        pollutant: Set(exceedance
+            .as_ref()
+            .map(|e| e.pollutant.clone())
+            .or(input.pollutant.clone())),
+        measured_value: Set(exceedance
+            .as_ref()
+            .map(|e| e.measured_value)
+            .or(input.measured_value)),
+        measured_unit: Set(exceedance
+            .as_ref()
+            .map(|e| e.measured_unit.clone())
+            .or(input.measured_unit.clone())),
         permitted_value: Set(exceedance.as_ref().map(|e| e.permitted_value)),
         severity: Set(input.severity),
         description: Set(description),
@@ -378,18 +450,32 @@ pub async fn record(
     .insert(&txn)
     .await?;
     if !input.evidence.is_empty() {
-        let rows = input.evidence.iter().map(|e| finding_evidence::ActiveModel {
-            finding_id: Set(saved.id),
-            file_name: Set(e.file_name.trim().to_owned()),
-            media_type: Set(e.media_type.trim().to_ascii_lowercase()),
-            size_bytes: Set(e.size_bytes),
-            sha256: Set(e.sha256.to_ascii_lowercase()),
-            captured_at: Set(e.captured_at),
-            ..Default::default()
-        });
-        finding_evidence::Entity::insert_many(rows).exec(&txn).await?;
+        let rows = input
+            .evidence
+            .iter()
+            .map(|e| finding_evidence::ActiveModel {
+                finding_id: Set(saved.id),
+                file_name: Set(e.file_name.trim().to_owned()),
+                media_type: Set(e.media_type.trim().to_ascii_lowercase()),
+                size_bytes: Set(e.size_bytes),
+                sha256: Set(e.sha256.to_ascii_lowercase()),
+                captured_at: Set(e.captured_at),
+                ..Default::default()
+            });
+        finding_evidence::Entity::insert_many(rows)
+            .exec(&txn)
+            .await?;
     }
-    write_transition(&txn, principal, saved.id, None, FindingStatus::Open, None, None).await?;
+    write_transition(
+        &txn,
+        principal,
+        saved.id,
+        None,
+        FindingStatus::Open,
+        None,
+        None,
+    )
+    .await?;
     if let Some(request) = &idempotent {
         request.remember(&txn, principal, saved.id).await?;
     }
@@ -434,7 +520,10 @@ pub(crate) async fn move_in(
 ) -> AppResult<findings::Model> {
     transition(finding.status, to)?;
     let result = findings::Entity::update_many()
-        .col_expr(findings::Column::Status, Expr::value(sea_orm::ActiveEnum::to_value(&to)))
+        .col_expr(
+            findings::Column::Status,
+            Expr::value(sea_orm::ActiveEnum::to_value(&to)),
+        )
         .col_expr(findings::Column::Version, Expr::value(finding.version + 1))
         .col_expr(findings::Column::UpdatedAt, Expr::value(Utc::now()))
         .filter(findings::Column::Id.eq(finding.id))
@@ -442,9 +531,21 @@ pub(crate) async fn move_in(
         .exec(txn)
         .await?;
     if result.rows_affected != 1 {
-        return Err(AppError::Conflict(format!("finding {} changed meanwhile: reload and retry", finding.id)));
+        return Err(AppError::Conflict(format!(
+            "finding {} changed meanwhile: reload and retry",
+            finding.id
+        )));
     }
-    write_transition(txn, principal, finding.id, Some(finding.status), to, reason, reinspection_id).await?;
+    write_transition(
+        txn,
+        principal,
+        finding.id,
+        Some(finding.status),
+        to,
+        reason,
+        reinspection_id,
+    )
+    .await?;
     findings::Entity::find_by_id(finding.id)
         .one(txn)
         .await?
@@ -459,7 +560,10 @@ pub(crate) async fn for_update(
     expected_version: Option<i32>,
 ) -> AppResult<findings::Model> {
     let finding = findings::Entity::find_by_id(id)
-        .filter(access::district_filter(principal, findings::Column::DistrictCode))
+        .filter(access::district_filter(
+            principal,
+            findings::Column::DistrictCode,
+        ))
         .one(txn)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("finding {id}")))?;
@@ -485,12 +589,17 @@ pub async fn advance(
     reinspection_id: Option<i64>,
 ) -> AppResult<findings::Model> {
     let principal = access::authorize(principal, Operation::WriteEnforcement)?;
-    let reason = reason.map(|r| r.trim().to_owned()).filter(|r| !r.is_empty());
+    let reason = reason
+        .map(|r| r.trim().to_owned())
+        .filter(|r| !r.is_empty());
     if reason.as_ref().is_some_and(|r| r.chars().count() > 2000) {
         return Err(AppError::invalid("input.reason", "at most 2000 characters"));
     }
     if to == FindingStatus::Dismissed && reason.is_none() {
-        return Err(AppError::invalid("input.reason", "a dismissal states its reason"));
+        return Err(AppError::invalid(
+            "input.reason",
+            "a dismissal states its reason",
+        ));
     }
     let txn = db.begin().await?;
     let finding = for_update(&txn, principal, id, Some(expected_version)).await?;
@@ -498,20 +607,28 @@ pub async fn advance(
     if to == FindingStatus::Rectified {
         // Rectification is confirmed by a later inspection of the same unit (复查).
         let reinspection_id = reinspection_id.ok_or_else(|| {
-            AppError::invalid("input.reinspectionId", "rectification is confirmed by a re-inspection")
+            AppError::invalid(
+                "input.reinspectionId",
+                "rectification is confirmed by a re-inspection",
+            )
         })?;
         let reinspection = inspections::Entity::find_by_id(reinspection_id)
             .one(&txn)
             .await?
             .ok_or_else(|| AppError::invalid("input.reinspectionId", "no such inspection"))?;
-        if reinspection.unit_id != finding.unit_id || reinspection.inspection_date <= finding.found_on {
+        if reinspection.unit_id != finding.unit_id
+            || reinspection.inspection_date <= finding.found_on
+        {
             return Err(AppError::invalid(
                 "input.reinspectionId",
                 "the re-inspection is a later inspection of the same unit",
             ));
         }
     } else if reinspection_id.is_some() {
-        return Err(AppError::invalid("input.reinspectionId", "only a move to RECTIFIED takes a re-inspection"));
+        return Err(AppError::invalid(
+            "input.reinspectionId",
+            "only a move to RECTIFIED takes a re-inspection",
+        ));
     }
     let moved = move_in(&txn, principal, &finding, to, reason, reinspection_id).await?;
     txn.commit().await?;
@@ -546,7 +663,10 @@ fn scoped(principal: &Principal) -> Select<findings::Entity> {
     ))
 }
 
-fn apply_filter(mut select: Select<findings::Entity>, filter: &FindingFilter) -> Select<findings::Entity> {
+fn apply_filter(
+    mut select: Select<findings::Entity>,
+    filter: &FindingFilter,
+) -> Select<findings::Entity> {
     if let Some(d) = &filter.district {
         select = select.filter(findings::Column::DistrictCode.eq(d.clone()));
     }
@@ -602,7 +722,11 @@ pub struct FindingList {
 
 impl FindingList {
     /// Newest first (by the date found, then id).
-    pub async fn page(&self, db: &DatabaseConnection, args: &PageArgs) -> AppResult<Page<findings::Model>> {
+    pub async fn page(
+        &self,
+        db: &DatabaseConnection,
+        args: &PageArgs,
+    ) -> AppResult<Page<findings::Model>> {
         let ordering = Ordering {
             column: findings::Column::FoundOn,
             id_column: findings::Column::Id,
@@ -625,7 +749,9 @@ impl FindingList {
 
 pub fn list(principal: Option<&Principal>, filter: &FindingFilter) -> AppResult<FindingList> {
     let principal = access::authorize(principal, Operation::ReadEnforcement)?;
-    Ok(FindingList { select: apply_filter(scoped(principal), filter) })
+    Ok(FindingList {
+        select: apply_filter(scoped(principal), filter),
+    })
 }
 
 pub async fn get(
@@ -634,7 +760,10 @@ pub async fn get(
     id: i64,
 ) -> AppResult<Option<findings::Model>> {
     let principal = access::authorize(principal, Operation::ReadEnforcement)?;
-    Ok(scoped(principal).filter(findings::Column::Id.eq(id)).one(db).await?)
+    Ok(scoped(principal)
+        .filter(findings::Column::Id.eq(id))
+        .one(db)
+        .await?)
 }
 
 /// The newest `limit` findings per permit (or per inspection), in one statement.
@@ -658,7 +787,11 @@ pub async fn newest_per(
             rank.clone(),
         )
         .from(findings::Entity)
-        .cond_where(access::finding_filter(principal, findings::Column::DistrictCode, findings::Column::Status))
+        .cond_where(access::finding_filter(
+            principal,
+            findings::Column::DistrictCode,
+            findings::Column::Status,
+        ))
         .and_where(Expr::col(parent).is_in(parent_ids.iter().copied()));
     let outer = Query::select()
         .column(sea_orm::sea_query::Asterisk)
@@ -666,7 +799,10 @@ pub async fn newest_per(
         .and_where(Expr::col(rank).lte(limit as i64))
         .to_owned();
     let statement = StatementBuilder::build(&outer, &db.get_database_backend());
-    Ok(findings::Entity::find().from_raw_sql(statement).all(db).await?)
+    Ok(findings::Entity::find()
+        .from_raw_sql(statement)
+        .all(db)
+        .await?)
 }
 
 pub async fn by_ids(
@@ -709,7 +845,15 @@ mod tests {
     #[test]
     fn lifecycle_table() {
         use FindingStatus::*;
-        let all = [Open, RectificationOrdered, Rectified, CaseFiled, Penalised, Closed, Dismissed];
+        let all = [
+            Open,
+            RectificationOrdered,
+            Rectified,
+            CaseFiled,
+            Penalised,
+            Closed,
+            Dismissed,
+        ];
         let allowed = [
             (Open, RectificationOrdered),
             (Open, CaseFiled),

@@ -21,8 +21,13 @@ use entity::enums::{InspectionMode, InspectionSource};
 use entity::{inspection_inspectors, inspections, units};
 
 /// Materials an inspector may review (Art 25).
-pub const MATERIALS: [&str; 5] =
-    ["EXECUTION_REPORTS", "LEDGER", "SELF_MONITORING_DATA", "AUTOMATIC_MONITORING", "PERMIT_DOCUMENTS"];
+pub const MATERIALS: [&str; 5] = [
+    "EXECUTION_REPORTS",
+    "LEDGER",
+    "SELF_MONITORING_DATA",
+    "AUTOMATIC_MONITORING",
+    "PERMIT_DOCUMENTS",
+];
 pub const CHECK_RESULTS: [&str; 3] = ["PASS", "FAIL", "NOT_APPLICABLE"];
 
 #[derive(Debug, Clone, Serialize)]
@@ -46,13 +51,19 @@ pub struct RecordInspectionInput {
 
 fn validate(input: &RecordInspectionInput) -> AppResult<()> {
     if input.inspection_date > clock::today() {
-        return Err(AppError::invalid("input.inspectionDate", "an inspection cannot be in the future"));
+        return Err(AppError::invalid(
+            "input.inspectionDate",
+            "an inspection cannot be in the future",
+        ));
     }
     let mut ids = input.inspector_ids.clone();
     ids.sort_unstable();
     ids.dedup();
     if ids.len() != input.inspector_ids.len() {
-        return Err(AppError::invalid("input.inspectorIds", "an inspector is listed twice"));
+        return Err(AppError::invalid(
+            "input.inspectorIds",
+            "an inspector is listed twice",
+        ));
     }
     if input.mode == InspectionMode::OnSite && ids.len() < 2 {
         return Err(AppError::invalid(
@@ -61,20 +72,36 @@ fn validate(input: &RecordInspectionInput) -> AppResult<()> {
         ));
     }
     if ids.is_empty() || ids.len() > 20 {
-        return Err(AppError::invalid("input.inspectorIds", "1 to 20 inspectors"));
+        return Err(AppError::invalid(
+            "input.inspectorIds",
+            "1 to 20 inspectors",
+        ));
     }
-    if let Some(m) = input.materials_reviewed.iter().find(|m| !MATERIALS.contains(&m.as_str())) {
-        return Err(AppError::invalid("input.materialsReviewed", format!("unknown material '{m}'")));
+    if let Some(m) = input
+        .materials_reviewed
+        .iter()
+        .find(|m| !MATERIALS.contains(&m.as_str()))
+    {
+        return Err(AppError::invalid(
+            "input.materialsReviewed",
+            format!("unknown material '{m}'"),
+        ));
     }
     if input.checklist.len() > 200 {
         return Err(AppError::invalid("input.checklist", "at most 200 items"));
     }
     for (i, item) in input.checklist.iter().enumerate() {
         if item.item.trim().is_empty() || item.item.chars().count() > 200 {
-            return Err(AppError::invalid(format!("input.checklist[{i}].item"), "1 to 200 characters"));
+            return Err(AppError::invalid(
+                format!("input.checklist[{i}].item"),
+                "1 to 200 characters",
+            ));
         }
         if !CHECK_RESULTS.contains(&item.result.as_str()) {
-            return Err(AppError::invalid(format!("input.checklist[{i}].result"), "PASS, FAIL or NOT_APPLICABLE"));
+            return Err(AppError::invalid(
+                format!("input.checklist[{i}].result"),
+                "PASS, FAIL or NOT_APPLICABLE",
+            ));
         }
     }
     Ok(())
@@ -99,7 +126,10 @@ pub async fn record(
         return Ok(existing);
     }
     let unit = units::Entity::find_by_id(input.unit_id)
-        .filter(access::district_filter(principal, units::Column::DistrictCode))
+        .filter(access::district_filter(
+            principal,
+            units::Column::DistrictCode,
+        ))
         .one(&txn)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("unit {}", input.unit_id)))?;
@@ -131,11 +161,16 @@ pub async fn record(
         AppError::Internal(_) => AppError::invalid("agency", "the caller's agency is unknown"),
         other => other,
     })?;
-    let links = input.inspector_ids.iter().map(|id| inspection_inspectors::ActiveModel {
-        inspection_id: Set(saved.id),
-        inspector_id: Set(*id),
-    });
-    inspection_inspectors::Entity::insert_many(links).exec(&txn).await?;
+    let links = input
+        .inspector_ids
+        .iter()
+        .map(|id| inspection_inspectors::ActiveModel {
+            inspection_id: Set(saved.id),
+            inspector_id: Set(*id),
+        });
+    inspection_inspectors::Entity::insert_many(links)
+        .exec(&txn)
+        .await?;
     if let Some(request) = &idempotent {
         request.remember(&txn, principal, saved.id).await?;
     }
@@ -154,8 +189,10 @@ pub struct InspectionFilter {
 }
 
 fn scoped(principal: &Principal) -> Select<inspections::Entity> {
-    inspections::Entity::find()
-        .filter(access::district_filter(principal, inspections::Column::DistrictCode))
+    inspections::Entity::find().filter(access::district_filter(
+        principal,
+        inspections::Column::DistrictCode,
+    ))
 }
 
 pub struct InspectionList {
@@ -163,7 +200,11 @@ pub struct InspectionList {
 }
 
 impl InspectionList {
-    pub async fn page(&self, db: &DatabaseConnection, args: &PageArgs) -> AppResult<Page<inspections::Model>> {
+    pub async fn page(
+        &self,
+        db: &DatabaseConnection,
+        args: &PageArgs,
+    ) -> AppResult<Page<inspections::Model>> {
         let ordering = Ordering {
             column: inspections::Column::InspectionDate,
             id_column: inspections::Column::Id,
@@ -210,7 +251,10 @@ pub async fn get(
     id: i64,
 ) -> AppResult<Option<inspections::Model>> {
     let principal = access::authorize(principal, Operation::ReadEnforcement)?;
-    Ok(scoped(principal).filter(inspections::Column::Id.eq(id)).one(db).await?)
+    Ok(scoped(principal)
+        .filter(inspections::Column::Id.eq(id))
+        .one(db)
+        .await?)
 }
 
 pub async fn by_ids(
@@ -244,7 +288,10 @@ pub async fn newest_of_units(
             rank.clone(),
         )
         .from(inspections::Entity)
-        .cond_where(access::district_filter(principal, inspections::Column::DistrictCode))
+        .cond_where(access::district_filter(
+            principal,
+            inspections::Column::DistrictCode,
+        ))
         .and_where(Expr::col(inspections::Column::UnitId).is_in(unit_ids.iter().copied()));
     let ranked = Alias::new("ranked");
     let outer = Query::select()
@@ -253,7 +300,10 @@ pub async fn newest_of_units(
         .and_where(Expr::col(rank).lte(limit as i64))
         .to_owned();
     let statement = StatementBuilder::build(&outer, &db.get_database_backend());
-    Ok(inspections::Entity::find().from_raw_sql(statement).all(db).await?)
+    Ok(inspections::Entity::find()
+        .from_raw_sql(statement)
+        .all(db)
+        .await?)
 }
 
 /// Inspector ids of each inspection.

@@ -32,12 +32,18 @@ pub async fn list(
 ) -> AppResult<Vec<inspectors::Model>> {
     let principal = access::authorize(principal, Operation::ReadEnforcement)?;
     if !access::may_see_inspector_names(Some(principal)) {
-        return Err(AppError::Forbidden("inspector names are not published".to_owned()));
+        return Err(AppError::Forbidden(
+            "inspector names are not published".to_owned(),
+        ));
     }
     let visible_agencies = agencies::Entity::find().all(db).await?;
     let codes: Vec<String> = visible_agencies
         .into_iter()
-        .filter(|a| a.district_code.as_deref().is_none_or(|d| access::in_scope(principal, d)))
+        .filter(|a| {
+            a.district_code
+                .as_deref()
+                .is_none_or(|d| access::in_scope(principal, d))
+        })
         .map(|a| a.code)
         .collect();
     let mut select = inspectors::Entity::find()
@@ -72,7 +78,10 @@ pub async fn register(
         return Err(AppError::invalid("input.name", "1 to 50 characters"));
     }
     let certificate = certificate_number.trim().to_ascii_uppercase();
-    if certificate.len() < 6 || certificate.len() > 32 || !certificate.bytes().all(|b| b.is_ascii_alphanumeric()) {
+    if certificate.len() < 6
+        || certificate.len() > 32
+        || !certificate.bytes().all(|b| b.is_ascii_alphanumeric())
+    {
         return Err(AppError::invalid(
             "input.certificateNumber",
             "an enforcement certificate number is 6 to 32 letters and digits",
@@ -80,12 +89,17 @@ pub async fn register(
     }
     let agency = agency(db, agency_code, "input.agencyCode").await?;
     if agency.kind != AgencyKind::Enforcement {
-        return Err(AppError::invalid("input.agencyCode", format!("{agency_code} is not an enforcement agency")));
+        return Err(AppError::invalid(
+            "input.agencyCode",
+            format!("{agency_code} is not an enforcement agency"),
+        ));
     }
     if let Some(d) = &agency.district_code {
         access::check_district(principal, d)?;
     } else if !principal.is_municipal() {
-        return Err(AppError::Forbidden("municipal inspectors are registered by municipal staff".to_owned()));
+        return Err(AppError::Forbidden(
+            "municipal inspectors are registered by municipal staff".to_owned(),
+        ));
     }
     Ok(inspectors::ActiveModel {
         name: Set(name.to_owned()),
@@ -109,7 +123,10 @@ pub async fn declare_conflict(
     let principal = access::authorize(principal, Operation::ManageInspectors)?;
     let reason = reason.trim();
     if reason.is_empty() {
-        return Err(AppError::invalid("input.reason", "say what the conflict is"));
+        return Err(AppError::invalid(
+            "input.reason",
+            "say what the conflict is",
+        ));
     }
     let inspector = inspectors::Entity::find_by_id(inspector_id)
         .one(db)
@@ -156,17 +173,27 @@ pub async fn check_team(
         .await?;
     for inspector in &team {
         if !inspector.active {
-            return Err(AppError::invalid(field, format!("inspector {} is not active", inspector.name)));
+            return Err(AppError::invalid(
+                field,
+                format!("inspector {} is not active", inspector.name),
+            ));
         }
-        let agency = team_agencies.iter().find(|a| a.code == inspector.agency_code);
+        let agency = team_agencies
+            .iter()
+            .find(|a| a.code == inspector.agency_code);
         let eligible = agency.is_some_and(|a| {
             a.kind == AgencyKind::Enforcement
-                && a.district_code.as_deref().is_none_or(|d| d == unit.district_code)
+                && a.district_code
+                    .as_deref()
+                    .is_none_or(|d| d == unit.district_code)
         });
         if !eligible {
             return Err(AppError::invalid(
                 field,
-                format!("inspector {} does not serve district {}", inspector.name, unit.district_code),
+                format!(
+                    "inspector {} does not serve district {}",
+                    inspector.name, unit.district_code
+                ),
             ));
         }
     }
@@ -176,10 +203,16 @@ pub async fn check_team(
         .all(db)
         .await?;
     if let Some(conflict) = conflicts.first() {
-        let name = team.iter().find(|i| i.id == conflict.inspector_id).map(|i| i.name.as_str()).unwrap_or("?");
+        let name = team
+            .iter()
+            .find(|i| i.id == conflict.inspector_id)
+            .map(|i| i.name.as_str())
+            .unwrap_or("?");
         return Err(AppError::invalid(
             field,
-            format!("inspector {name} declared a conflict of interest with this unit and is recused (回避)"),
+            format!(
+                "inspector {name} declared a conflict of interest with this unit and is recused (回避)"
+            ),
         ));
     }
     Ok(team)

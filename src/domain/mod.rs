@@ -13,6 +13,6 @@ pub mod page;
 pub mod patterns;
 pub mod permits;
 pub mod reference;
-pub mod taxonomy;
 pub mod registrations;
+pub mod taxonomy;
 pub mod units;

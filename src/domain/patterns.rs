@@ -2,7 +2,9 @@
 //! findings, units affected and fines, grouped by any of code, category, district, industry and
 //! month — one GROUP BY in SQL over the findings the caller may read.
 
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, JoinType, Order as SqlOrder, Query, SimpleExpr};
+use sea_orm::sea_query::{
+    Alias, Expr, ExprTrait, Func, JoinType, Order as SqlOrder, Query, SimpleExpr,
+};
 use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection, StatementBuilder};
 
 use crate::auth::Principal;
@@ -48,13 +50,21 @@ fn alias(d: Dimension) -> &'static str {
 
 fn dimension_expr(d: Dimension, backend: DatabaseBackend) -> SimpleExpr {
     match d {
-        Dimension::Code => Expr::col((finding_rows::Entity, finding_rows::Column::ViolationCode)).into(),
-        Dimension::Category => Expr::col((finding_rows::Entity, finding_rows::Column::Category)).into(),
-        Dimension::District => Expr::col((finding_rows::Entity, finding_rows::Column::DistrictCode)).into(),
+        Dimension::Code => {
+            Expr::col((finding_rows::Entity, finding_rows::Column::ViolationCode)).into()
+        }
+        Dimension::Category => {
+            Expr::col((finding_rows::Entity, finding_rows::Column::Category)).into()
+        }
+        Dimension::District => {
+            Expr::col((finding_rows::Entity, finding_rows::Column::DistrictCode)).into()
+        }
         Dimension::Industry => Expr::col((units::Entity, units::Column::IndustryCode)).into(),
         // Dates are text on SQLite and `date` on PostgreSQL.
         Dimension::Month => match backend {
-            DatabaseBackend::Postgres => Expr::cust("to_char(\"findings\".\"found_on\", 'YYYY-MM')"),
+            DatabaseBackend::Postgres => {
+                Expr::cust("to_char(\"findings\".\"found_on\", 'YYYY-MM')")
+            }
             _ => Expr::cust("substr(\"findings\".\"found_on\", 1, 7)"),
         },
     }
@@ -68,7 +78,10 @@ pub async fn violation_patterns(
     limit: u64,
 ) -> AppResult<Vec<PatternRow>> {
     if group_by.is_empty() {
-        return Err(AppError::invalid("groupBy", "group by at least one of CODE, CATEGORY, DISTRICT, INDUSTRY, MONTH"));
+        return Err(AppError::invalid(
+            "groupBy",
+            "group by at least one of CODE, CATEGORY, DISTRICT, INDUSTRY, MONTH",
+        ));
     }
     if limit == 0 || limit > MAX_ROWS {
         return Err(AppError::invalid("limit", format!("1 to {MAX_ROWS} rows")));
@@ -111,8 +124,11 @@ pub async fn violation_patterns(
             JoinType::LeftJoin,
             per_finding,
             Alias::new("fines_per_finding"),
-            Expr::col((Alias::new("fines_per_finding"), enforcement_actions::Column::FindingId))
-                .equals((finding_rows::Entity, finding_rows::Column::Id)),
+            Expr::col((
+                Alias::new("fines_per_finding"),
+                enforcement_actions::Column::FindingId,
+            ))
+            .equals((finding_rows::Entity, finding_rows::Column::Id)),
         );
     for d in &dims {
         let expr = dimension_expr(*d, backend);
@@ -121,7 +137,10 @@ pub async fn violation_patterns(
     }
     let count_all = Alias::new("n_findings");
     query
-        .expr_as(Func::count(Expr::col((finding_rows::Entity, finding_rows::Column::Id))), count_all.clone())
+        .expr_as(
+            Func::count(Expr::col((finding_rows::Entity, finding_rows::Column::Id))),
+            count_all.clone(),
+        )
         .expr_as(
             Expr::cust("COUNT(DISTINCT \"findings\".\"unit_id\")"),
             Alias::new("n_units"),

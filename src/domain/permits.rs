@@ -830,7 +830,15 @@ pub async fn apply(
 ) -> AppResult<permits::Model> {
     let principal = access::authorize(principal, Operation::WritePermits)?;
     let txn = db.begin().await?;
-    let updated = apply_in(&txn, principal, permit_id, Some(expected_version), action, change).await?;
+    let updated = apply_in(
+        &txn,
+        principal,
+        permit_id,
+        Some(expected_version),
+        action,
+        change,
+    )
+    .await?;
     txn.commit().await?;
     Ok(updated)
 }
@@ -1001,7 +1009,9 @@ pub fn status_on(
         .filter(|v| {
             matches!(
                 v.change_kind,
-                PermitChangeKind::Revoked | PermitChangeKind::Cancelled | PermitChangeKind::Withdrawn
+                PermitChangeKind::Revoked
+                    | PermitChangeKind::Cancelled
+                    | PermitChangeKind::Withdrawn
             )
         })
         .map(|v| (crate::domain::clock::date_of(v.created_at), v.status))
@@ -1044,10 +1054,34 @@ pub async fn standing_on(
     Ok(unit_permits
         .into_iter()
         .map(|p| {
-            let own: Vec<permit_versions::Model> =
-                versions.iter().filter(|v| v.permit_id == p.id).cloned().collect();
+            let own: Vec<permit_versions::Model> = versions
+                .iter()
+                .filter(|v| v.permit_id == p.id)
+                .cloned()
+                .collect();
             let status = status_on(&p, &own, date);
             (p, status)
         })
         .collect())
+}
+
+pub async fn by_ids(
+    db: &impl ConnectionTrait,
+    principal: &Principal,
+    ids: &[i64],
+) -> AppResult<Vec<permits::Model>> {
+    Ok(scoped(principal)
+        .filter(permits::Column::Id.is_in(ids.iter().copied()))
+        .all(db)
+        .await?)
+}
+
+pub async fn outlets_by_ids(
+    db: &impl ConnectionTrait,
+    ids: &[i64],
+) -> AppResult<Vec<outlets::Model>> {
+    Ok(outlets::Entity::find()
+        .filter(outlets::Column::Id.is_in(ids.iter().copied()))
+        .all(db)
+        .await?)
 }

@@ -37,12 +37,21 @@ pub fn is_exceedance(code: &str) -> bool {
     code == "EX-1"
 }
 
-pub async fn find(db: &impl ConnectionTrait, code: &str, field: &str) -> AppResult<violation_codes::Model> {
+pub async fn find(
+    db: &impl ConnectionTrait,
+    code: &str,
+    field: &str,
+) -> AppResult<violation_codes::Model> {
     let code = code.trim().to_ascii_uppercase();
     violation_codes::Entity::find_by_id(code.clone())
         .one(db)
         .await?
-        .ok_or_else(|| AppError::invalid(field, format!("'{code}' is not a violation code (see violationCodes)")))
+        .ok_or_else(|| {
+            AppError::invalid(
+                field,
+                format!("'{code}' is not a violation code (see violationCodes)"),
+            )
+        })
 }
 
 /// A fine must lie in the range of the article behind the code.
@@ -92,7 +101,10 @@ mod tests {
         match check_fine(&ex1, 150_000, "input.amountYuan") {
             Err(AppError::InvalidInput { field, reason }) => {
                 assert_eq!(field, "input.amountYuan");
-                assert!(reason.contains("200000–1000000") && reason.contains("Art 34(1)"), "{reason}");
+                assert!(
+                    reason.contains("200000–1000000") && reason.contains("Art 34(1)"),
+                    "{reason}"
+                );
             }
             other => panic!("expected a range error, got {other:?}"),
         }

@@ -144,3 +144,79 @@ pub enum OrderDirection {
     Asc,
     Desc,
 }
+
+/// Why an inspection took place.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "entity::enums::InspectionSource")]
+pub enum InspectionSource {
+    /// 日常
+    Routine,
+    /// 专项
+    SpecialCampaign,
+    /// 双随机
+    RandomDraw,
+    /// 投诉举报
+    Complaint,
+    /// 转办
+    Referral,
+    /// 证后核查
+    PostPermitCheck,
+    /// 市级联合检查组
+    JointMunicipal,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "entity::enums::InspectionMode")]
+pub enum InspectionMode {
+    /// 现场检查: at least two inspectors.
+    OnSite,
+    /// 非现场: online monitoring data, video.
+    NonSite,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "entity::enums::FindingSeverity")]
+pub enum FindingSeverity {
+    Minor,
+    General,
+    Serious,
+}
+
+/// The finding lifecycle: OPEN → RECTIFICATION_ORDERED → RECTIFIED → CLOSED;
+/// OPEN | RECTIFICATION_ORDERED → CASE_FILED → PENALISED → CLOSED; DISMISSED with a reason.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "entity::enums::FindingStatus")]
+pub enum FindingStatus {
+    Open,
+    /// 责令改正
+    RectificationOrdered,
+    /// 已整改 (confirmed by a re-inspection)
+    Rectified,
+    /// 立案
+    CaseFiled,
+    /// 已处罚
+    Penalised,
+    Closed,
+    Dismissed,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "entity::enums::EnforcementActionKind")]
+pub enum EnforcementActionKind {
+    /// 责令改正
+    CorrectionOrder,
+    /// 限制生产
+    ProductionRestriction,
+    /// 停产整治
+    Suspension,
+    /// 罚款
+    Fine,
+    /// 吊销排污许可证
+    PermitWithdrawal,
+    /// 移送公安
+    PoliceReferral,
+    /// 按日连续处罚 (Art 38)
+    DailyContinuousPenalty,
+    /// 查封扣押
+    SealUp,
+}

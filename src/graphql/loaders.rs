@@ -183,3 +183,283 @@ impl Loader<AgencyCode> for DbLoader {
             .collect())
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Enforcement: inspections, findings and what hangs off them.
+
+use crate::domain::access::{self, Operation};
+use crate::domain::{cases, findings, inspections, inspectors};
+use entity::{
+    enforcement_actions, finding_evidence, finding_transitions, findings as finding_rows,
+    inspection_inspectors, inspections as inspection_rows, inspectors as inspector_rows,
+    violation_codes,
+};
+
+impl DbLoader {
+    /// Enforcement records need a role that may read them (MONITORING may not).
+    fn enforcement_reader(&self) -> Result<&Principal, LoadError> {
+        let principal = self.principal()?;
+        access::authorize(Some(principal), Operation::ReadEnforcement).map_err(Arc::new)
+    }
+}
+
+/// Splits keys that carry a page size, so each size is one statement.
+fn by_limit<K: Copy>(keys: &[K], limit_of: impl Fn(&K) -> u64) -> HashMap<u64, Vec<K>> {
+    let mut groups: HashMap<u64, Vec<K>> = HashMap::new();
+    for key in keys {
+        groups.entry(limit_of(key)).or_default().push(*key);
+    }
+    groups
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct InspectionId(pub i64);
+
+impl Loader<InspectionId> for DbLoader {
+    type Value = inspection_rows::Model;
+    type Error = LoadError;
+
+    async fn load(
+        &self,
+        keys: &[InspectionId],
+    ) -> Result<HashMap<InspectionId, Self::Value>, Self::Error> {
+        let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
+        let rows = inspections::by_ids(&self.db, self.enforcement_reader()?, &ids).await?;
+        Ok(rows.into_iter().map(|i| (InspectionId(i.id), i)).collect())
+    }
+}
+
+/// The newest `limit` findings of a permit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct FindingsOfPermit {
+    pub permit_id: i64,
+    pub limit: u64,
+}
+
+impl Loader<FindingsOfPermit> for DbLoader {
+    type Value = Vec<finding_rows::Model>;
+    type Error = LoadError;
+
+    async fn load(
+        &self,
+        keys: &[FindingsOfPermit],
+    ) -> Result<HashMap<FindingsOfPermit, Self::Value>, Self::Error> {
+        let principal = self.enforcement_reader()?;
+        let mut out = HashMap::new();
+        for (limit, group) in by_limit(keys, |k| k.limit) {
+            let ids: Vec<i64> = group.iter().map(|k| k.permit_id).collect();
+            let rows = findings::newest_per(
+                &self.db,
+                principal,
+                finding_rows::Column::PermitId,
+                &ids,
+                limit,
+            )
+            .await?;
+            let mut grouped = group_rows(&ids, rows, |f| f.permit_id.unwrap_or_default());
+            for key in group {
+                out.insert(key, grouped.remove(&key.permit_id).unwrap_or_default());
+            }
+        }
+        Ok(out)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct FindingsOfInspection(pub i64);
+
+/// More findings than one inspection plausibly records.
+const FINDINGS_PER_INSPECTION: u64 = 500;
+
+impl Loader<FindingsOfInspection> for DbLoader {
+    type Value = Vec<finding_rows::Model>;
+    type Error = LoadError;
+
+    async fn load(
+        &self,
+        keys: &[FindingsOfInspection],
+    ) -> Result<HashMap<FindingsOfInspection, Self::Value>, Self::Error> {
+        let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
+        let rows = findings::newest_per(
+            &self.db,
+            self.enforcement_reader()?,
+            finding_rows::Column::InspectionId,
+            &ids,
+            FINDINGS_PER_INSPECTION,
+        )
+        .await?;
+        Ok(group(keys, rows, |f| FindingsOfInspection(f.inspection_id)))
+    }
+}
+
+/// The newest `limit` inspections of a unit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct InspectionsOfUnit {
+    pub unit_id: i64,
+    pub limit: u64,
+}
+
+impl Loader<InspectionsOfUnit> for DbLoader {
+    type Value = Vec<inspection_rows::Model>;
+    type Error = LoadError;
+
+    async fn load(
+        &self,
+        keys: &[InspectionsOfUnit],
+    ) -> Result<HashMap<InspectionsOfUnit, Self::Value>, Self::Error> {
+        let principal = self.enforcement_reader()?;
+        let mut out = HashMap::new();
+        for (limit, group) in by_limit(keys, |k| k.limit) {
+            let ids: Vec<i64> = group.iter().map(|k| k.unit_id).collect();
+            let rows = inspections::newest_of_units(&self.db, principal, &ids, limit).await?;
+            let mut grouped = group_rows(&ids, rows, |i| i.unit_id);
+            for key in group {
+                out.insert(key, grouped.remove(&key.unit_id).unwrap_or_default());
+            }
+        }
+        Ok(out)
+    }
+}
+
+fn group_rows<V>(ids: &[i64], rows: Vec<V>, key_of: impl Fn(&V) -> i64) -> HashMap<i64, Vec<V>> {
+    group(ids, rows, key_of)
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct TeamOfInspection(pub i64);
+
+impl Loader<TeamOfInspection> for DbLoader {
+    type Value = Vec<inspection_inspectors::Model>;
+    type Error = LoadError;
+
+    async fn load(
+        &self,
+        keys: &[TeamOfInspection],
+    ) -> Result<HashMap<TeamOfInspection, Self::Value>, Self::Error> {
+        self.enforcement_reader()?;
+        let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
+        let rows = inspections::teams_of(&self.db, &ids).await?;
+        Ok(group(keys, rows, |t| TeamOfInspection(t.inspection_id)))
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct InspectorId(pub i64);
+
+impl Loader<InspectorId> for DbLoader {
+    type Value = inspector_rows::Model;
+    type Error = LoadError;
+
+    async fn load(
+        &self,
+        keys: &[InspectorId],
+    ) -> Result<HashMap<InspectorId, Self::Value>, Self::Error> {
+        self.enforcement_reader()?;
+        let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
+        let rows = inspectors::by_ids(&self.db, &ids).await?;
+        Ok(rows.into_iter().map(|i| (InspectorId(i.id), i)).collect())
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct HistoryOfFinding(pub i64);
+
+impl Loader<HistoryOfFinding> for DbLoader {
+    type Value = Vec<finding_transitions::Model>;
+    type Error = LoadError;
+
+    async fn load(
+        &self,
+        keys: &[HistoryOfFinding],
+    ) -> Result<HashMap<HistoryOfFinding, Self::Value>, Self::Error> {
+        self.enforcement_reader()?;
+        let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
+        let rows = findings::transitions_of(&self.db, &ids).await?;
+        Ok(group(keys, rows, |t| HistoryOfFinding(t.finding_id)))
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct EvidenceOfFinding(pub i64);
+
+impl Loader<EvidenceOfFinding> for DbLoader {
+    type Value = Vec<finding_evidence::Model>;
+    type Error = LoadError;
+
+    async fn load(
+        &self,
+        keys: &[EvidenceOfFinding],
+    ) -> Result<HashMap<EvidenceOfFinding, Self::Value>, Self::Error> {
+        self.enforcement_reader()?;
+        let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
+        let rows = findings::evidence_of(&self.db, &ids).await?;
+        Ok(group(keys, rows, |e| EvidenceOfFinding(e.finding_id)))
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ActionsOfFinding(pub i64);
+
+impl Loader<ActionsOfFinding> for DbLoader {
+    type Value = Vec<enforcement_actions::Model>;
+    type Error = LoadError;
+
+    async fn load(
+        &self,
+        keys: &[ActionsOfFinding],
+    ) -> Result<HashMap<ActionsOfFinding, Self::Value>, Self::Error> {
+        self.enforcement_reader()?;
+        let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
+        let rows = cases::of_findings(&self.db, &ids).await?;
+        Ok(group(keys, rows, |a| ActionsOfFinding(a.finding_id)))
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ViolationCodeKey(pub String);
+
+impl Loader<ViolationCodeKey> for DbLoader {
+    type Value = violation_codes::Model;
+    type Error = LoadError;
+
+    async fn load(
+        &self,
+        keys: &[ViolationCodeKey],
+    ) -> Result<HashMap<ViolationCodeKey, Self::Value>, Self::Error> {
+        // The taxonomy is public reference data, small enough to read whole.
+        let rows = reference::violation_codes(&self.db, None).await?;
+        Ok(rows
+            .into_iter()
+            .filter(|c| keys.iter().any(|k| k.0 == c.code))
+            .map(|c| (ViolationCodeKey(c.code.clone()), c))
+            .collect())
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct OutletId(pub i64);
+
+impl Loader<OutletId> for DbLoader {
+    type Value = outlets::Model;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[OutletId]) -> Result<HashMap<OutletId, Self::Value>, Self::Error> {
+        let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
+        let rows = permits::outlets_by_ids(&self.db, &ids).await?;
+        Ok(rows.into_iter().map(|o| (OutletId(o.id), o)).collect())
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct PermitId(pub i64);
+
+impl Loader<PermitId> for DbLoader {
+    type Value = entity::permits::Model;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[PermitId]) -> Result<HashMap<PermitId, Self::Value>, Self::Error> {
+        let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
+        let rows = permits::by_ids(&self.db, self.principal()?, &ids).await?;
+        Ok(rows.into_iter().map(|p| (PermitId(p.id), p)).collect())
+    }
+}

@@ -2,6 +2,7 @@
 //! DataLoaders and connection helpers. Resolvers are a few lines: parse, call domain, map.
 
 pub mod connection;
+pub mod enforcement;
 pub mod enums;
 pub mod ids;
 pub mod loaders;
@@ -22,10 +23,15 @@ pub struct Query(
     reference::ReferenceQuery,
     units::UnitQuery,
     permits::PermitQuery,
+    enforcement::EnforcementQuery,
 );
 
 #[derive(MergedObject, Default)]
-pub struct Mutation(units::UnitMutation, permits::PermitMutation);
+pub struct Mutation(
+    units::UnitMutation,
+    permits::PermitMutation,
+    enforcement::EnforcementMutation,
+);
 
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
 

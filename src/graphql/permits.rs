@@ -98,11 +98,37 @@ impl Permit {
             .unwrap_or_default();
         Ok(rows.into_iter().map(PermitVersion).collect())
     }
+    /// The newest findings on this permit (at most 100), in the caller's finding scope.
+    async fn findings(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 10)] first: i32,
+    ) -> Result<Vec<super::enforcement::Finding>> {
+        let limit = nested_page(first)?;
+        let rows = super::loader(ctx)?
+            .load_one(super::loaders::FindingsOfPermit {
+                permit_id: self.0.id,
+                limit,
+            })
+            .await
+            .map_err(AppError::from)?
+            .unwrap_or_default();
+        Ok(rows.into_iter().map(super::enforcement::Finding).collect())
+    }
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at
+    }
+}
+
+/// Nested lists take `first` (1 to 100), like connections.
+pub(crate) fn nested_page(first: i32) -> Result<u64> {
+    if (1..=crate::domain::page::MAX_PAGE_SIZE as i32).contains(&first) {
+        Ok(first as u64)
+    } else {
+        Err(AppError::invalid("first", "1 to 100").into())
     }
 }
 

@@ -107,6 +107,26 @@ impl Unit {
             .map(Permit)
             .collect())
     }
+    /// The newest inspections of this unit (at most 100).
+    async fn inspections(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 10)] first: i32,
+    ) -> Result<Vec<super::enforcement::Inspection>> {
+        let limit = super::permits::nested_page(first)?;
+        let rows = super::loader(ctx)?
+            .load_one(super::loaders::InspectionsOfUnit {
+                unit_id: self.0.id,
+                limit,
+            })
+            .await
+            .map_err(AppError::from)?
+            .unwrap_or_default();
+        Ok(rows
+            .into_iter()
+            .map(super::enforcement::Inspection)
+            .collect())
+    }
     /// Discharge registrations (排污登记), for REGISTRATION-tier units.
     async fn registrations(&self, ctx: &Context<'_>) -> Result<Vec<Registration>> {
         let rows = super::loader(ctx)?

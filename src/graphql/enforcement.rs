@@ -1,0 +1,887 @@
+//! Enforcement: inspectors, inspections, findings, actions and violation patterns.
+
+use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
+use chrono::{DateTime, NaiveDate, Utc};
+
+use super::connection::{self, Conn};
+use super::enums::{
+    EnforcementActionKind, FindingSeverity, FindingStatus, InspectionMode, InspectionSource,
+    ViolationCategory,
+};
+use super::ids;
+use super::loaders::{
+    ActionsOfFinding, EvidenceOfFinding, FindingsOfInspection, HistoryOfFinding, InspectionId,
+    InspectorId, OutletId, PermitId, TeamOfInspection, UnitId, ViolationCodeKey,
+};
+use super::permits::{Outlet, PERMIT, Permit};
+use super::reference::{Agency, District, ViolationCode, load_agency, load_district};
+use super::units::{UNIT, Unit};
+use crate::domain::patterns::{self, Dimension};
+use crate::domain::{access, cases, findings, inspections, inspectors};
+use crate::error::AppError;
+use entity::{
+    enforcement_actions, finding_evidence, finding_transitions, findings as finding_rows,
+    inspections as inspection_rows, inspectors as inspector_rows,
+};
+
+pub const INSPECTION: &str = "Inspection";
+pub const FINDING: &str = "Finding";
+pub const INSPECTOR: &str = "Inspector";
+
+fn missing(what: &str) -> async_graphql::Error {
+    AppError::NotFound(what.to_owned()).into()
+}
+
+/// An enforcement officer (执法人员) with an enforcement certificate.
+pub struct Inspector(pub inspector_rows::Model);
+
+#[Object]
+impl Inspector {
+    async fn id(&self) -> ID {
+        ids::encode(INSPECTOR, self.0.id)
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// 执法证号
+    async fn certificate_number(&self) -> &str {
+        &self.0.certificate_number
+    }
+    async fn active(&self) -> bool {
+        self.0.active
+    }
+    async fn agency(&self, ctx: &Context<'_>) -> Result<Option<Agency>> {
+        load_agency(ctx, Some(&self.0.agency_code)).await
+    }
+}
+
+/// A checklist line of an inspection.
+#[derive(SimpleObject, serde::Deserialize)]
+pub struct ChecklistResult {
+    item: String,
+    /// PASS, FAIL or NOT_APPLICABLE.
+    result: String,
+    note: Option<String>,
+}
+
+/// An inspection (现场检查 or non-site check) of one unit.
+pub struct Inspection(pub inspection_rows::Model);
+
+#[Object]
+impl Inspection {
+    async fn id(&self) -> ID {
+        ids::encode(INSPECTION, self.0.id)
+    }
+    async fn date(&self) -> NaiveDate {
+        self.0.inspection_date
+    }
+    async fn source(&self) -> InspectionSource {
+        self.0.source.into()
+    }
+    async fn mode(&self) -> InspectionMode {
+        self.0.mode.into()
+    }
+    async fn unit(&self, ctx: &Context<'_>) -> Result<Unit> {
+        super::loader(ctx)?
+            .load_one(UnitId(self.0.unit_id))
+            .await
+            .map_err(AppError::from)?
+            .map(Unit)
+            .ok_or_else(|| missing("unit of the inspection"))
+    }
+    async fn district(&self, ctx: &Context<'_>) -> Result<Option<District>> {
+        load_district(ctx, Some(&self.0.district_code)).await
+    }
+    /// The agency that recorded it.
+    async fn agency(&self, ctx: &Context<'_>) -> Result<Option<Agency>> {
+        load_agency(ctx, Some(&self.0.agency_code)).await
+    }
+    /// The inspection team. Null for INTEGRATOR (inspector names are not published).
+    async fn inspectors(&self, ctx: &Context<'_>) -> Result<Option<Vec<Inspector>>> {
+        if !access::may_see_inspector_names(super::principal(ctx)) {
+            return Ok(None);
+        }
+        let loader = super::loader(ctx)?;
+        let team = loader
+            .load_one(TeamOfInspection(self.0.id))
+            .await
+            .map_err(AppError::from)?
+            .unwrap_or_default();
+        let people = loader
+            .load_many(team.iter().map(|t| InspectorId(t.inspector_id)))
+            .await
+            .map_err(AppError::from)?;
+        Ok(Some(
+            team.iter()
+                .filter_map(|t| people.get(&InspectorId(t.inspector_id)).cloned())
+                .map(Inspector)
+                .collect(),
+        ))
+    }
+    /// EXECUTION_REPORTS, LEDGER, SELF_MONITORING_DATA, AUTOMATIC_MONITORING, PERMIT_DOCUMENTS.
+    async fn materials_reviewed(&self) -> Vec<String> {
+        serde_json::from_value(self.0.materials_reviewed.clone()).unwrap_or_default()
+    }
+    async fn checklist(&self) -> Vec<ChecklistResult> {
+        serde_json::from_value(self.0.checklist.clone()).unwrap_or_default()
+    }
+    async fn notes(&self) -> Option<&str> {
+        self.0.notes.as_deref()
+    }
+    async fn findings(&self, ctx: &Context<'_>) -> Result<Vec<Finding>> {
+        let rows = super::loader(ctx)?
+            .load_one(FindingsOfInspection(self.0.id))
+            .await
+            .map_err(AppError::from)?
+            .unwrap_or_default();
+        Ok(rows.into_iter().map(Finding).collect())
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}
+
+/// A violation found by an inspection, coded to the Regulation.
+pub struct Finding(pub finding_rows::Model);
+
+#[Object]
+impl Finding {
+    async fn id(&self) -> ID {
+        ids::encode(FINDING, self.0.id)
+    }
+    async fn code(&self, ctx: &Context<'_>) -> Result<ViolationCode> {
+        super::loader(ctx)?
+            .load_one(ViolationCodeKey(self.0.violation_code.clone()))
+            .await
+            .map_err(AppError::from)?
+            .map(Into::into)
+            .ok_or_else(|| missing("violation code"))
+    }
+    async fn category(&self) -> ViolationCategory {
+        self.0.category.into()
+    }
+    async fn status(&self) -> FindingStatus {
+        self.0.status.into()
+    }
+    async fn severity(&self) -> FindingSeverity {
+        self.0.severity.into()
+    }
+    /// The inspection date.
+    async fn found_on(&self) -> NaiveDate {
+        self.0.found_on
+    }
+    /// The permit breached (null for NP-1 and RG-1).
+    async fn permit(&self, ctx: &Context<'_>) -> Result<Option<Permit>> {
+        let Some(id) = self.0.permit_id else {
+            return Ok(None);
+        };
+        Ok(super::loader(ctx)?
+            .load_one(PermitId(id))
+            .await
+            .map_err(AppError::from)?
+            .map(Permit))
+    }
+    async fn unit(&self, ctx: &Context<'_>) -> Result<Unit> {
+        super::loader(ctx)?
+            .load_one(UnitId(self.0.unit_id))
+            .await
+            .map_err(AppError::from)?
+            .map(Unit)
+            .ok_or_else(|| missing("unit of the finding"))
+    }
+    async fn district(&self, ctx: &Context<'_>) -> Result<Option<District>> {
+        load_district(ctx, Some(&self.0.district_code)).await
+    }
+    async fn inspection(&self, ctx: &Context<'_>) -> Result<Option<Inspection>> {
+        Ok(super::loader(ctx)?
+            .load_one(InspectionId(self.0.inspection_id))
+            .await
+            .map_err(AppError::from)?
+            .map(Inspection))
+    }
+    /// The outlet concerned (EX-1).
+    async fn outlet(&self, ctx: &Context<'_>) -> Result<Option<Outlet>> {
+        let Some(id) = self.0.outlet_id else {
+            return Ok(None);
+        };
+        Ok(super::loader(ctx)?
+            .load_one(OutletId(id))
+            .await
+            .map_err(AppError::from)?
+            .map(Outlet))
+    }
+    async fn pollutant(&self) -> Option<&str> {
+        self.0.pollutant.as_deref()
+    }
+    async fn measured_value(&self) -> Option<f64> {
+        self.0.measured_value
+    }
+    async fn measured_unit(&self) -> Option<&str> {
+        self.0.measured_unit.as_deref()
+    }
+    /// The permitted limit at the time of the finding (EX-1).
+    async fn permitted_value(&self) -> Option<f64> {
+        self.0.permitted_value
+    }
+    async fn description(&self) -> &str {
+        &self.0.description
+    }
+    async fn rectification_deadline(&self) -> Option<NaiveDate> {
+        self.0.rectification_deadline
+    }
+    async fn evidence(&self, ctx: &Context<'_>) -> Result<Vec<Evidence>> {
+        let rows = super::loader(ctx)?
+            .load_one(EvidenceOfFinding(self.0.id))
+            .await
+            .map_err(AppError::from)?
+            .unwrap_or_default();
+        Ok(rows.into_iter().map(Evidence).collect())
+    }
+    /// Every move of the lifecycle, oldest first.
+    async fn history(&self, ctx: &Context<'_>) -> Result<Vec<FindingTransition>> {
+        let rows = super::loader(ctx)?
+            .load_one(HistoryOfFinding(self.0.id))
+            .await
+            .map_err(AppError::from)?
+            .unwrap_or_default();
+        Ok(rows.into_iter().map(FindingTransition).collect())
+    }
+    async fn actions(&self, ctx: &Context<'_>) -> Result<Vec<EnforcementAction>> {
+        let rows = super::loader(ctx)?
+            .load_one(ActionsOfFinding(self.0.id))
+            .await
+            .map_err(AppError::from)?
+            .unwrap_or_default();
+        Ok(rows.into_iter().map(EnforcementAction).collect())
+    }
+    /// Optimistic-locking version: pass it as `expectedVersion` to `advanceFinding`.
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+}
+
+/// Metadata of an evidence file; the file itself is stored elsewhere.
+pub struct Evidence(pub finding_evidence::Model);
+
+#[Object]
+impl Evidence {
+    async fn file_name(&self) -> &str {
+        &self.0.file_name
+    }
+    async fn media_type(&self) -> &str {
+        &self.0.media_type
+    }
+    async fn size_bytes(&self) -> i64 {
+        self.0.size_bytes
+    }
+    /// Lower-case hex SHA-256 of the file.
+    async fn sha256(&self) -> &str {
+        &self.0.sha256
+    }
+    async fn captured_at(&self) -> Option<DateTime<Utc>> {
+        self.0.captured_at
+    }
+}
+
+/// One move of a finding's lifecycle.
+pub struct FindingTransition(pub finding_transitions::Model);
+
+#[Object]
+impl FindingTransition {
+    /// Null for the creation of the finding.
+    async fn from(&self) -> Option<FindingStatus> {
+        self.0.from_status.map(Into::into)
+    }
+    async fn to(&self) -> FindingStatus {
+        self.0.to_status.into()
+    }
+    async fn reason(&self) -> Option<&str> {
+        self.0.reason.as_deref()
+    }
+    /// The re-inspection that confirmed a rectification.
+    async fn reinspection(&self, ctx: &Context<'_>) -> Result<Option<Inspection>> {
+        let Some(id) = self.0.reinspection_id else {
+            return Ok(None);
+        };
+        Ok(super::loader(ctx)?
+            .load_one(InspectionId(id))
+            .await
+            .map_err(AppError::from)?
+            .map(Inspection))
+    }
+    /// Who moved it. Null for INTEGRATOR.
+    async fn actor(&self, ctx: &Context<'_>) -> Option<&str> {
+        access::may_see_inspector_names(super::principal(ctx))
+            .then_some(self.0.actor_subject.as_str())
+    }
+    async fn actor_agency(&self, ctx: &Context<'_>) -> Result<Option<Agency>> {
+        load_agency(ctx, self.0.actor_agency.as_deref()).await
+    }
+    async fn at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}
+
+/// An enforcement decision on a finding.
+pub struct EnforcementAction(pub enforcement_actions::Model);
+
+#[Object]
+impl EnforcementAction {
+    async fn id(&self) -> ID {
+        ids::encode("EnforcementAction", self.0.id)
+    }
+    async fn kind(&self) -> EnforcementActionKind {
+        self.0.kind.into()
+    }
+    /// 处罚决定书文号 (unique).
+    async fn decision_number(&self) -> &str {
+        &self.0.decision_number
+    }
+    async fn decided_on(&self) -> NaiveDate {
+        self.0.decided_on
+    }
+    /// Fine, or the daily amount of a daily continuous penalty, in yuan.
+    async fn amount_yuan(&self) -> Option<i64> {
+        self.0.amount_yuan
+    }
+    /// Days of a daily continuous penalty.
+    async fn days(&self) -> Option<i32> {
+        self.0.days
+    }
+    /// Amount × days for a daily penalty; the amount otherwise.
+    async fn total_yuan(&self) -> Option<i64> {
+        self.0
+            .amount_yuan
+            .map(|a| a * i64::from(self.0.days.unwrap_or(1)))
+    }
+    /// Flagged for public exposure as a typical case (典型案例).
+    async fn typical_case(&self) -> bool {
+        self.0.typical_case
+    }
+    async fn notes(&self) -> Option<&str> {
+        self.0.notes.as_deref()
+    }
+    async fn agency(&self, ctx: &Context<'_>) -> Result<Option<Agency>> {
+        load_agency(ctx, Some(&self.0.agency_code)).await
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}
+
+/// One group of `violationPatterns`; dimensions not grouped by are null.
+pub struct ViolationPattern(pub patterns::PatternRow);
+
+#[Object]
+impl ViolationPattern {
+    async fn code(&self, ctx: &Context<'_>) -> Result<Option<ViolationCode>> {
+        let Some(code) = &self.0.code else {
+            return Ok(None);
+        };
+        Ok(super::loader(ctx)?
+            .load_one(ViolationCodeKey(code.clone()))
+            .await
+            .map_err(AppError::from)?
+            .map(Into::into))
+    }
+    async fn category(&self) -> Option<ViolationCategory> {
+        self.0.category.map(Into::into)
+    }
+    async fn district(&self, ctx: &Context<'_>) -> Result<Option<District>> {
+        load_district(ctx, self.0.district_code.as_deref()).await
+    }
+    async fn industry_code(&self) -> Option<&str> {
+        self.0.industry_code.as_deref()
+    }
+    /// `YYYY-MM` of the date found.
+    async fn month(&self) -> Option<&str> {
+        self.0.month.as_deref()
+    }
+    async fn findings(&self) -> i64 {
+        self.0.findings
+    }
+    async fn units_affected(&self) -> i64 {
+        self.0.units_affected
+    }
+    /// Fines and daily penalties decided on these findings, in yuan.
+    async fn fines_yuan(&self) -> i64 {
+        self.0.fines_yuan
+    }
+}
+
+#[derive(async_graphql::Enum, Copy, Clone, Eq, PartialEq)]
+pub enum PatternDimension {
+    Code,
+    Category,
+    District,
+    Industry,
+    Month,
+}
+
+#[derive(InputObject, Default)]
+pub struct FindingFilter {
+    district: Option<String>,
+    /// Violation code, e.g. `EX-1`.
+    code: Option<String>,
+    /// One of the plan's four categories.
+    category: Option<ViolationCategory>,
+    status: Option<FindingStatus>,
+    severity: Option<FindingSeverity>,
+    found_from: Option<NaiveDate>,
+    found_to: Option<NaiveDate>,
+    /// GB/T 4754 code or prefix of the unit's industry.
+    industry: Option<String>,
+    permit_number: Option<String>,
+    unit_id: Option<ID>,
+    inspection_id: Option<ID>,
+}
+
+impl FindingFilter {
+    fn into_domain(self) -> Result<findings::FindingFilter> {
+        Ok(findings::FindingFilter {
+            district: self.district,
+            code: self.code,
+            category: self.category.map(Into::into),
+            status: self.status.map(Into::into),
+            severity: self.severity.map(Into::into),
+            found_from: self.found_from,
+            found_to: self.found_to,
+            industry: self.industry,
+            permit_number: self.permit_number,
+            permit_id: None,
+            unit_id: self
+                .unit_id
+                .map(|id| ids::decode(UNIT, "filter.unitId", &id))
+                .transpose()?,
+            inspection_id: self
+                .inspection_id
+                .map(|id| ids::decode(INSPECTION, "filter.inspectionId", &id))
+                .transpose()?,
+        })
+    }
+}
+
+#[derive(InputObject, Default)]
+pub struct InspectionFilter {
+    district: Option<String>,
+    unit_id: Option<ID>,
+    source: Option<InspectionSource>,
+    mode: Option<InspectionMode>,
+    date_from: Option<NaiveDate>,
+    date_to: Option<NaiveDate>,
+}
+
+#[derive(Default)]
+pub struct EnforcementQuery;
+
+#[Object]
+impl EnforcementQuery {
+    /// Inspections in the caller's scope, newest first. `first`/`last` at most 100.
+    #[allow(clippy::too_many_arguments)]
+    async fn inspections(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<InspectionFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Conn<Inspection>> {
+        let f = filter.unwrap_or_default();
+        let filter = inspections::InspectionFilter {
+            district: f.district,
+            unit_id: f
+                .unit_id
+                .map(|id| ids::decode(UNIT, "filter.unitId", &id))
+                .transpose()?,
+            source: f.source.map(Into::into),
+            mode: f.mode.map(Into::into),
+            date_from: f.date_from,
+            date_to: f.date_to,
+        };
+        let list = inspections::list(super::principal(ctx), &filter)?;
+        let page = list
+            .page(
+                super::db(ctx)?,
+                &connection::page_args(first, after, last, before),
+            )
+            .await?;
+        Ok(connection::from_page(page, list.count_query(), Inspection))
+    }
+
+    async fn inspection(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Inspection>> {
+        let id = ids::decode(INSPECTION, "id", &id)?;
+        Ok(inspections::get(super::db(ctx)?, super::principal(ctx), id)
+            .await?
+            .map(Inspection))
+    }
+
+    /// Findings in the caller's scope, newest first (INTEGRATOR: closed findings only).
+    /// `first`/`last` at most 100.
+    #[allow(clippy::too_many_arguments)]
+    async fn findings(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<FindingFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Conn<Finding>> {
+        let filter = filter.unwrap_or_default().into_domain()?;
+        let list = findings::list(super::principal(ctx), &filter)?;
+        let page = list
+            .page(
+                super::db(ctx)?,
+                &connection::page_args(first, after, last, before),
+            )
+            .await?;
+        Ok(connection::from_page(page, list.count_query(), Finding))
+    }
+
+    async fn finding(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Finding>> {
+        let id = ids::decode(FINDING, "id", &id)?;
+        Ok(findings::get(super::db(ctx)?, super::principal(ctx), id)
+            .await?
+            .map(Finding))
+    }
+
+    /// Findings, units affected and fines grouped by the chosen dimensions, largest groups
+    /// first; computed in SQL over the findings the caller may read.
+    async fn violation_patterns(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<FindingFilter>,
+        group_by: Vec<PatternDimension>,
+        #[graphql(default = 500)] limit: i32,
+    ) -> Result<Vec<ViolationPattern>> {
+        let filter = filter.unwrap_or_default().into_domain()?;
+        let dims: Vec<Dimension> = group_by
+            .into_iter()
+            .map(|d| match d {
+                PatternDimension::Code => Dimension::Code,
+                PatternDimension::Category => Dimension::Category,
+                PatternDimension::District => Dimension::District,
+                PatternDimension::Industry => Dimension::Industry,
+                PatternDimension::Month => Dimension::Month,
+            })
+            .collect();
+        let limit =
+            u64::try_from(limit).map_err(|_| AppError::invalid("limit", "must be positive"))?;
+        let rows = patterns::violation_patterns(
+            super::db(ctx)?,
+            super::principal(ctx),
+            &filter,
+            &dims,
+            limit,
+        )
+        .await?;
+        Ok(rows.into_iter().map(ViolationPattern).collect())
+    }
+
+    /// Inspectors of the agencies in the caller's scope (not for INTEGRATOR).
+    async fn inspectors(
+        &self,
+        ctx: &Context<'_>,
+        agency_code: Option<String>,
+        active: Option<bool>,
+    ) -> Result<Vec<Inspector>> {
+        let rows = inspectors::list(
+            super::db(ctx)?,
+            super::principal(ctx),
+            agency_code.as_deref(),
+            active,
+        )
+        .await?;
+        Ok(rows.into_iter().map(Inspector).collect())
+    }
+}
+
+#[derive(InputObject)]
+pub struct ChecklistInput {
+    item: String,
+    /// PASS, FAIL or NOT_APPLICABLE.
+    result: String,
+    note: Option<String>,
+}
+
+#[derive(InputObject)]
+pub struct RecordInspectionInput {
+    unit_id: ID,
+    date: NaiveDate,
+    source: InspectionSource,
+    mode: InspectionMode,
+    /// At least two for on-site work; none with a declared conflict with the unit.
+    inspector_ids: Vec<ID>,
+    /// EXECUTION_REPORTS, LEDGER, SELF_MONITORING_DATA, AUTOMATIC_MONITORING, PERMIT_DOCUMENTS.
+    #[graphql(default)]
+    materials_reviewed: Vec<String>,
+    #[graphql(default)]
+    checklist: Vec<ChecklistInput>,
+    notes: Option<String>,
+}
+
+#[derive(InputObject)]
+pub struct EvidenceInput {
+    file_name: String,
+    media_type: String,
+    size_bytes: i64,
+    /// Hex SHA-256 of the file.
+    sha256: String,
+    captured_at: Option<DateTime<Utc>>,
+}
+
+#[derive(InputObject)]
+pub struct RecordFindingInput {
+    inspection_id: ID,
+    /// Violation code, e.g. `EX-1` (see `violationCodes`).
+    code: String,
+    /// The permit breached; required except for NP-1 and RG-1.
+    permit_id: Option<ID>,
+    /// EX-1: the outlet, e.g. `DA001`.
+    outlet_code: Option<String>,
+    /// EX-1: the pollutant as the permit names it.
+    pollutant: Option<String>,
+    measured_value: Option<f64>,
+    measured_unit: Option<String>,
+    severity: FindingSeverity,
+    description: String,
+    rectification_deadline: Option<NaiveDate>,
+    #[graphql(default)]
+    evidence: Vec<EvidenceInput>,
+}
+
+#[derive(InputObject)]
+pub struct AdvanceFindingInput {
+    to: FindingStatus,
+    /// Required to dismiss.
+    reason: Option<String>,
+    /// Required to move to RECTIFIED: the later inspection that confirmed it.
+    reinspection_id: Option<ID>,
+}
+
+#[derive(InputObject)]
+pub struct RecordEnforcementActionInput {
+    finding_id: ID,
+    kind: EnforcementActionKind,
+    decision_number: String,
+    decided_on: NaiveDate,
+    /// Fines (within the article's range) and the daily amount of a daily penalty.
+    amount_yuan: Option<i64>,
+    /// Days of a daily continuous penalty.
+    days: Option<i32>,
+    #[graphql(default)]
+    typical_case: bool,
+    notes: Option<String>,
+}
+
+#[derive(InputObject)]
+pub struct RegisterInspectorInput {
+    name: String,
+    agency_code: String,
+    certificate_number: String,
+}
+
+#[derive(InputObject)]
+pub struct DeclareConflictInput {
+    inspector_id: ID,
+    unit_id: ID,
+    reason: String,
+}
+
+/// A declared conflict of interest (回避).
+#[derive(SimpleObject)]
+pub struct Conflict {
+    inspector_id: ID,
+    unit_id: ID,
+    reason: String,
+    declared_on: NaiveDate,
+}
+
+#[derive(Default)]
+pub struct EnforcementMutation;
+
+#[Object]
+impl EnforcementMutation {
+    /// Records an inspection (ENFORCEMENT_OFFICER in the unit's district, municipal anywhere).
+    async fn record_inspection(
+        &self,
+        ctx: &Context<'_>,
+        input: RecordInspectionInput,
+        idempotency_key: Option<String>,
+    ) -> Result<Inspection> {
+        let inspector_ids = input
+            .inspector_ids
+            .iter()
+            .map(|id| ids::decode(INSPECTOR, "input.inspectorIds", id))
+            .collect::<Result<Vec<_>, _>>()?;
+        let input = inspections::RecordInspectionInput {
+            unit_id: ids::decode(UNIT, "input.unitId", &input.unit_id)?,
+            inspection_date: input.date,
+            source: input.source.into(),
+            mode: input.mode.into(),
+            inspector_ids,
+            materials_reviewed: input.materials_reviewed,
+            checklist: input
+                .checklist
+                .into_iter()
+                .map(|c| inspections::ChecklistItem {
+                    item: c.item,
+                    result: c.result,
+                    note: c.note,
+                })
+                .collect(),
+            notes: input.notes,
+        };
+        let saved = inspections::record(
+            super::db(ctx)?,
+            super::principal(ctx),
+            input,
+            idempotency_key.as_deref(),
+        )
+        .await?;
+        Ok(Inspection(saved))
+    }
+
+    /// Records a finding, checked against the permit as it stood on the inspection date.
+    async fn record_finding(
+        &self,
+        ctx: &Context<'_>,
+        input: RecordFindingInput,
+        idempotency_key: Option<String>,
+    ) -> Result<Finding> {
+        let input = findings::RecordFindingInput {
+            inspection_id: ids::decode(INSPECTION, "input.inspectionId", &input.inspection_id)?,
+            code: input.code,
+            permit_id: input
+                .permit_id
+                .map(|id| ids::decode(PERMIT, "input.permitId", &id))
+                .transpose()?,
+            outlet_code: input.outlet_code,
+            pollutant: input.pollutant,
+            measured_value: input.measured_value,
+            measured_unit: input.measured_unit,
+            severity: input.severity.into(),
+            description: input.description,
+            rectification_deadline: input.rectification_deadline,
+            evidence: input
+                .evidence
+                .into_iter()
+                .map(|e| findings::EvidenceInput {
+                    file_name: e.file_name,
+                    media_type: e.media_type,
+                    size_bytes: e.size_bytes,
+                    sha256: e.sha256,
+                    captured_at: e.captured_at,
+                })
+                .collect(),
+        };
+        let saved = findings::record(
+            super::db(ctx)?,
+            super::principal(ctx),
+            input,
+            idempotency_key.as_deref(),
+        )
+        .await?;
+        Ok(Finding(saved))
+    }
+
+    /// Moves a finding through its lifecycle; an impossible move is `INVALID_TRANSITION`.
+    async fn advance_finding(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        expected_version: i32,
+        input: AdvanceFindingInput,
+    ) -> Result<Finding> {
+        let id = ids::decode(FINDING, "id", &id)?;
+        let reinspection = input
+            .reinspection_id
+            .map(|r| ids::decode(INSPECTION, "input.reinspectionId", &r))
+            .transpose()?;
+        let moved = findings::advance(
+            super::db(ctx)?,
+            super::principal(ctx),
+            id,
+            expected_version,
+            input.to.into(),
+            input.reason,
+            reinspection,
+        )
+        .await?;
+        Ok(Finding(moved))
+    }
+
+    /// Records an enforcement decision; a permit withdrawal withdraws the permit in the same
+    /// transaction. Fines outside the article's range are refused.
+    async fn record_enforcement_action(
+        &self,
+        ctx: &Context<'_>,
+        input: RecordEnforcementActionInput,
+        idempotency_key: Option<String>,
+    ) -> Result<EnforcementAction> {
+        let input = cases::RecordActionInput {
+            finding_id: ids::decode(FINDING, "input.findingId", &input.finding_id)?,
+            kind: input.kind.into(),
+            decision_number: input.decision_number,
+            decided_on: input.decided_on,
+            amount_yuan: input.amount_yuan,
+            days: input.days,
+            typical_case: input.typical_case,
+            notes: input.notes,
+        };
+        let saved = cases::record(
+            super::db(ctx)?,
+            super::principal(ctx),
+            input,
+            idempotency_key.as_deref(),
+        )
+        .await?;
+        Ok(EnforcementAction(saved))
+    }
+
+    /// Registers an inspector of an enforcement agency in the caller's scope.
+    async fn register_inspector(
+        &self,
+        ctx: &Context<'_>,
+        input: RegisterInspectorInput,
+    ) -> Result<Inspector> {
+        let saved = inspectors::register(
+            super::db(ctx)?,
+            super::principal(ctx),
+            &input.name,
+            &input.agency_code,
+            &input.certificate_number,
+        )
+        .await?;
+        Ok(Inspector(saved))
+    }
+
+    /// Declares an inspector's conflict of interest with a unit: the inspector is recused from it.
+    async fn declare_conflict(
+        &self,
+        ctx: &Context<'_>,
+        input: DeclareConflictInput,
+    ) -> Result<Conflict> {
+        let saved = inspectors::declare_conflict(
+            super::db(ctx)?,
+            super::principal(ctx),
+            ids::decode(INSPECTOR, "input.inspectorId", &input.inspector_id)?,
+            ids::decode(UNIT, "input.unitId", &input.unit_id)?,
+            &input.reason,
+        )
+        .await?;
+        Ok(Conflict {
+            inspector_id: ids::encode(INSPECTOR, saved.inspector_id),
+            unit_id: ids::encode(UNIT, saved.unit_id),
+            reason: saved.reason,
+            declared_on: saved.declared_on,
+        })
+    }
+}

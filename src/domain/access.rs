@@ -6,8 +6,8 @@
 //! permits in scope; ADMIN writes everything; the other roles read. INTEGRATOR is read-only and
 //! never receives personal data (legal representative, phone numbers).
 
-use sea_orm::ActiveEnum;
-use sea_orm::sea_query::{Condition, Expr, ExprTrait, IntoColumnRef};
+use sea_orm::ColumnTrait;
+use sea_orm::sea_query::Condition;
 
 use crate::auth::{Principal, Role};
 use crate::domain::codes::DistrictCode;
@@ -95,12 +95,11 @@ fn describe(operation: Operation) -> &'static str {
 
 /// The SQL row filter for records that belong to a district: `column = principal's district`,
 /// or no restriction for municipal principals. Applied in SQL so counts and pages are right.
-pub fn district_filter(principal: &Principal, district_column: impl IntoColumnRef) -> Condition {
+/// Columns are qualified with their table, so the filter stays unambiguous inside joins.
+pub fn district_filter(principal: &Principal, district_column: impl ColumnTrait) -> Condition {
     match principal.scope() {
         Scope::All => Condition::all(),
-        Scope::District(code) => {
-            Condition::all().add(Expr::col(district_column).eq(code.as_str().to_owned()))
-        }
+        Scope::District(code) => Condition::all().add(district_column.eq(code.as_str())),
     }
 }
 
@@ -132,12 +131,12 @@ pub fn check_district(principal: &Principal, district: &str) -> AppResult<()> {
 /// cases are not published).
 pub fn finding_filter(
     principal: &Principal,
-    district_column: impl IntoColumnRef,
-    status_column: impl IntoColumnRef,
+    district_column: impl ColumnTrait,
+    status_column: impl ColumnTrait,
 ) -> Condition {
     let scoped = district_filter(principal, district_column);
     if principal.role == Role::Integrator {
-        scoped.add(Expr::col(status_column).eq(entity::enums::FindingStatus::Closed.to_value()))
+        scoped.add(status_column.eq(entity::enums::FindingStatus::Closed))
     } else {
         scoped
     }

@@ -96,17 +96,24 @@ pub async fn violation_patterns(
     let per_finding = Query::select()
         .column(enforcement_actions::Column::FindingId)
         .expr_as(
-            Expr::cust_with_values(
-                "SUM(CASE WHEN \"kind\" = ? THEN \"amount_yuan\" * COALESCE(\"days\", 1) ELSE \"amount_yuan\" END)",
-                [sea_orm::ActiveEnum::to_value(&daily)],
+            Func::sum(
+                Expr::case(
+                    Expr::col(enforcement_actions::Column::Kind)
+                        .eq(sea_orm::ActiveEnum::to_value(&daily)),
+                    Expr::col(enforcement_actions::Column::AmountYuan).mul(Func::coalesce([
+                        Expr::col(enforcement_actions::Column::Days),
+                        Expr::val(1),
+                    ])),
+                )
+                .finally(Expr::col(enforcement_actions::Column::AmountYuan)),
             ),
             Alias::new("fines"),
         )
         .from(enforcement_actions::Entity)
-        .and_where(
-            Expr::col(enforcement_actions::Column::Kind)
-                .is_in([sea_orm::ActiveEnum::to_value(&fine), sea_orm::ActiveEnum::to_value(&daily)]),
-        )
+        .and_where(Expr::col(enforcement_actions::Column::Kind).is_in([
+            sea_orm::ActiveEnum::to_value(&fine),
+            sea_orm::ActiveEnum::to_value(&daily),
+        ]))
         .group_by_col(enforcement_actions::Column::FindingId)
         .to_owned();
 

@@ -116,6 +116,13 @@ impl TestApp {
     }
 
     pub async fn spawn(backend: Backend) -> TestApp {
+        // Server logs appear with RUST_LOG set (e.g. RUST_LOG=error cargo test -- --nocapture).
+        if let Ok(filter) = std::env::var("RUST_LOG") {
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+                .with_test_writer()
+                .try_init();
+        }
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
         let (url, cleanup) = match backend {
             Backend::Sqlite => {

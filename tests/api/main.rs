@@ -4,6 +4,7 @@ mod helpers;
 
 mod access;
 mod auth;
+mod enforcement;
 mod fixtures;
 mod http;
 mod n_plus_one;

@@ -642,3 +642,104 @@ db_test!(patterns_match_a_direct_count, |app| {
             .is_some_and(|m| m.len() == 7)
     );
 });
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Attempt {
+    ReadFindings,
+    ReadInspections,
+    Patterns,
+    ListInspectors,
+    RecordInspection,
+    RecordFinding,
+    AdvanceFinding,
+    RecordAction,
+}
+
+db_test!(enforcement_role_matrix, |app| {
+    use Attempt::*;
+    let s = scene(&app, "500103", 8).await;
+    let admin = app.token(Role::Admin, None);
+    let principals: [(Role, Option<&str>); 9] = [
+        (Role::PermitOfficer, Some("500103")),
+        (Role::PermitOfficer, None),
+        (Role::EnforcementOfficer, Some("500103")),
+        (Role::EnforcementOfficer, Some("500112")),
+        (Role::EnforcementOfficer, None),
+        (Role::Supervisor, None),
+        (Role::Monitoring, None),
+        (Role::Integrator, None),
+        (Role::Admin, None),
+    ];
+    let attempts = [
+        ReadFindings,
+        ReadInspections,
+        Patterns,
+        ListInspectors,
+        RecordInspection,
+        RecordFinding,
+        AdvanceFinding,
+        RecordAction,
+    ];
+    let mut serial = 0;
+    for (role, district) in principals {
+        let token = app.token(role, district);
+        for what in attempts {
+            serial += 1;
+            // A fresh OPEN finding for moves and actions, made by an admin.
+            let target = app
+                .data(
+                    &admin,
+                    RECORD_FINDING,
+                    json!({ "input": finding_input(&s.inspection, "LG-2", Some(&s.permit)) }),
+                )
+                .await["recordFinding"]
+                .clone();
+            let body = match what {
+                ReadFindings => app.gql(Some(&token), "{ findings { totalCount } }", json!({})).await,
+                ReadInspections => app.gql(Some(&token), "{ inspections { totalCount } }", json!({})).await,
+                Patterns => app.gql(Some(&token), "{ violationPatterns(groupBy: [CODE]) { findings } }", json!({})).await,
+                ListInspectors => app.gql(Some(&token), "{ inspectors { name } }", json!({})).await,
+                RecordInspection => {
+                    app.gql(Some(&token), RECORD_INSPECTION, json!({ "input": {
+                        "unitId": s.unit["id"], "date": days_ago(1), "source": "ROUTINE", "mode": "NON_SITE", "inspectorIds": [s.inspectors[0]] } }))
+                        .await
+                }
+                RecordFinding => {
+                    app.gql(Some(&token), RECORD_FINDING, json!({ "input": finding_input(&s.inspection, "LG-1", Some(&s.permit)) })).await
+                }
+                AdvanceFinding => {
+                    app.gql(Some(&token), ADVANCE, json!({ "id": target["id"], "v": 1, "input": { "to": "RECTIFICATION_ORDERED" } })).await
+                }
+                RecordAction => {
+                    app.gql(Some(&token), ACTION, json!({ "input": { "findingId": target["id"], "kind": "CORRECTION_ORDER",
+                        "decisionNumber": format!("CQ-M{serial}"), "decidedOn": days_ago(0) } }))
+                        .await
+                }
+            };
+            let enforcement_in_scope = matches!(role, Role::Admin)
+                || (role == Role::EnforcementOfficer && district != Some("500112"));
+            let allowed = match what {
+                ReadFindings | ReadInspections | Patterns => role != Role::Monitoring,
+                ListInspectors => !matches!(role, Role::Monitoring | Role::Integrator),
+                RecordInspection | RecordFinding | AdvanceFinding | RecordAction => {
+                    enforcement_in_scope
+                }
+            };
+            if allowed {
+                assert!(
+                    body.get("errors").is_none(),
+                    "{role:?} {district:?} {what:?} should pass: {body}"
+                );
+            } else {
+                let code = error_code(&body);
+                let expected = if role == Role::EnforcementOfficer {
+                    // Out of district: the record is not visible at all.
+                    matches!(code, Some("NOT_FOUND" | "FORBIDDEN"))
+                } else {
+                    code == Some("FORBIDDEN")
+                };
+                assert!(expected, "{role:?} {district:?} {what:?}: {body}");
+            }
+        }
+    }
+});

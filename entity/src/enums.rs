@@ -336,3 +336,56 @@ pub enum EnforcementActionKind {
     #[sea_orm(string_value = "SEAL_UP")]
     SealUp,
 }
+
+/// What a campaign phase is for. The 2021 plan has district self-inspection (Apr–Sep), municipal
+/// joint spot checks (Oct) and summary reports (by Nov 30).
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(24))")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum CampaignPhaseKind {
+    /// 区县自查自纠
+    #[sea_orm(string_value = "SELF_INSPECTION")]
+    SelfInspection,
+    /// 市级联合抽查
+    #[sea_orm(string_value = "JOINT_SPOT_CHECK")]
+    JointSpotCheck,
+    /// 总结报告
+    #[sea_orm(string_value = "SUMMARY")]
+    Summary,
+    #[sea_orm(string_value = "OTHER")]
+    Other,
+}
+
+/// The period a campaign's sampling share applies to: that share of the stratum is drawn each
+/// quarter, each year, or once over the whole campaign.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(24))")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum SamplingPeriod {
+    #[sea_orm(string_value = "QUARTER")]
+    Quarter,
+    #[sea_orm(string_value = "YEAR")]
+    Year,
+    #[sea_orm(string_value = "CAMPAIGN")]
+    Campaign,
+}
+
+/// What a random draw (双随机) picks.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(24))")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum DrawKind {
+    /// Units from one management category's stratum of the inspection-target list
+    /// (检查对象名录库), each with a team of inspectors from the inspector list (执法人员名录库).
+    #[sea_orm(string_value = "UNITS")]
+    Units,
+    /// Municipal joint spot check: inspection groups, each assigned a district to check.
+    #[sea_orm(string_value = "JOINT_GROUPS")]
+    JointGroups,
+}

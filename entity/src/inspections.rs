@@ -2,8 +2,9 @@
 //! in `inspection_inspectors` and what was found in `findings`.
 //!
 //! `district_code` copies the unit's district so district-scoped queries filter without a join;
-//! `agency_code` is the agency that recorded the inspection. `campaign_id` has no foreign key yet:
-//! campaigns arrive in a later migration.
+//! `agency_code` is the agency that recorded the inspection. `campaign_id` names the campaign
+//! (for `SPECIAL_CAMPAIGN` and campaign draws) but has no foreign key: campaigns came in a later
+//! migration and SQLite cannot add one to an existing table, so the service checks it.
 
 use crate::enums::{InspectionMode, InspectionSource};
 use sea_orm::entity::prelude::*;
@@ -58,6 +59,13 @@ pub enum Relation {
         to = "super::agencies::Column::Code"
     )]
     Agency,
+    /// No foreign key in the database; see the module docs.
+    #[sea_orm(
+        belongs_to = "super::campaigns::Entity",
+        from = "Column::CampaignId",
+        to = "super::campaigns::Column::Id"
+    )]
+    Campaign,
     #[sea_orm(has_many = "super::inspection_inspectors::Entity")]
     InspectionInspectors,
     #[sea_orm(has_many = "super::findings::Entity")]
@@ -79,6 +87,12 @@ impl Related<super::districts::Entity> for Entity {
 impl Related<super::agencies::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::Agency.def()
+    }
+}
+
+impl Related<super::campaigns::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Campaign.def()
     }
 }
 

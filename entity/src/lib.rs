@@ -8,6 +8,9 @@ pub mod enums;
 pub mod prelude;
 
 pub mod agencies;
+pub mod campaign_phases;
+pub mod campaign_sampling_rules;
+pub mod campaigns;
 pub mod districts;
 pub mod enforcement_actions;
 pub mod finding_evidence;
@@ -22,7 +25,10 @@ pub mod outlets;
 pub mod permit_limits;
 pub mod permit_versions;
 pub mod permits;
+pub mod random_draw_items;
+pub mod random_draws;
 pub mod registrations;
+pub mod summary_reports;
 pub mod units;
 pub mod violation_codes;
 

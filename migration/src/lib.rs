@@ -8,6 +8,7 @@ use sea_orm_migration::prelude::*;
 
 mod m20261128_000001_foundation;
 mod m20261128_000002_enforcement;
+mod m20261128_000003_campaigns;
 pub mod reference;
 
 pub use sea_orm_migration::MigratorTrait;
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261128_000001_foundation::Migration),
             Box::new(m20261128_000002_enforcement::Migration),
+            Box::new(m20261128_000003_campaigns::Migration),
         ]
     }
 }

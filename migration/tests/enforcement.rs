@@ -1,9 +1,9 @@
-//! Runs both migrations up, rolls the enforcement migration back alone, then everything, and up
-//! again, writing one row through each enforcement entity every time the tables exist and reading
-//! it back unchanged (so entity and migration cannot drift apart). Also checks the unique keys,
-//! a few foreign keys, and the relations the entities declare. Always on in-memory SQLite; also
-//! on PostgreSQL when `TEST_DATABASE_URL` is set, in a database created for the run and dropped
-//! after it.
+//! Runs all migrations up, rolls the enforcement migration back (with the campaign migration on
+//! top of it), then everything, and up again, writing one row through each enforcement entity
+//! every time the tables exist and reading it back unchanged (so entity and migration cannot
+//! drift apart). Also checks the unique keys, a few foreign keys, and the relations the entities
+//! declare. Always on in-memory SQLite; also on PostgreSQL when `TEST_DATABASE_URL` is set, in a
+//! database created for the run and dropped after it.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::prelude::*;
@@ -69,7 +69,8 @@ fn migrations_are_registered_in_order() {
         names,
         [
             "m20261128_000001_foundation",
-            "m20261128_000002_enforcement"
+            "m20261128_000002_enforcement",
+            "m20261128_000003_campaigns",
         ]
     );
 }
@@ -110,8 +111,9 @@ async fn exercise(db: &DatabaseConnection) -> TestResult {
     check_indexes(db).await?;
     round_trip(db, "91130200699229617X").await?;
 
-    // Rolling back only the enforcement migration keeps the foundation and its rows.
-    Migrator::down(db, Some(1)).await?;
+    // Rolling back the enforcement migration (and the campaign migration applied after it)
+    // keeps the foundation and its rows.
+    Migrator::down(db, Some(2)).await?;
     assert!(
         Inspectors::find().count(db).await.is_err(),
         "inspectors dropped"
@@ -286,7 +288,7 @@ async fn round_trip(db: &DatabaseConnection, credit_code: &str) -> TestResult {
         inspection_date: Set(day(2026, 6, 18)?),
         source: Set(InspectionSource::RandomDraw),
         mode: Set(InspectionMode::OnSite),
-        // No campaigns table yet, so any id is accepted.
+        // `campaign_id` has no foreign key, so any id is accepted.
         campaign_id: Set(Some(7)),
         materials_reviewed: Set(serde_json::json!(["EXECUTION_REPORT", "LEDGER"])),
         checklist: Set(serde_json::json!([

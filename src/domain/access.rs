@@ -28,6 +28,12 @@ pub enum Operation {
     WriteEnforcement,
     /// Register inspectors and declare their conflicts of interest.
     ManageInspectors,
+    /// Create campaigns and draw municipal joint groups.
+    ManageCampaigns,
+    /// Run a double-random draw (district enforcement for its district; supervision anywhere).
+    DrawRandom,
+    /// Submit a district's campaign summary report.
+    SubmitSummary,
 }
 
 /// Which districts a principal's reads and writes reach.
@@ -50,7 +56,8 @@ impl Principal {
     }
 }
 
-/// The role × operation table. Scope is applied separately, by `row_filter` and `check_district`.
+/// The role × operation table. Scope is applied separately, by the row filters and
+/// `check_district`.
 pub fn role_allows(role: Role, operation: Operation) -> bool {
     use Operation::*;
     match operation {
@@ -58,9 +65,14 @@ pub fn role_allows(role: Role, operation: Operation) -> bool {
         WriteUnits | WritePermits => matches!(role, Role::PermitOfficer | Role::Admin),
         // Monitoring submits measurements and reads limits; it has no part in cases.
         ReadEnforcement => role != Role::Monitoring,
-        WriteEnforcement | ManageInspectors => {
+        WriteEnforcement | ManageInspectors | SubmitSummary => {
             matches!(role, Role::EnforcementOfficer | Role::Admin)
         }
+        ManageCampaigns => matches!(role, Role::Supervisor | Role::Admin),
+        DrawRandom => matches!(
+            role,
+            Role::EnforcementOfficer | Role::Supervisor | Role::Admin
+        ),
     }
 }
 
@@ -90,6 +102,9 @@ fn describe(operation: Operation) -> &'static str {
         Operation::ReadEnforcement => "read inspections and findings",
         Operation::WriteEnforcement => "record inspections, findings or enforcement actions",
         Operation::ManageInspectors => "manage inspectors",
+        Operation::ManageCampaigns => "create campaigns",
+        Operation::DrawRandom => "run random draws",
+        Operation::SubmitSummary => "submit summary reports",
     }
 }
 

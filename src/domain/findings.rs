@@ -653,6 +653,8 @@ pub struct FindingFilter {
     pub permit_id: Option<i64>,
     pub unit_id: Option<i64>,
     pub inspection_id: Option<i64>,
+    /// Findings of inspections linked to this campaign.
+    pub campaign_id: Option<i64>,
 }
 
 fn scoped(principal: &Principal) -> Select<findings::Entity> {
@@ -704,6 +706,14 @@ fn apply_filter(
             .filter(permit_rows::Column::PermitNumber.eq(number.trim().to_ascii_uppercase()))
             .into_query();
         select = select.filter(findings::Column::PermitId.in_subquery(ids));
+    }
+    if let Some(campaign) = filter.campaign_id {
+        let ids = inspections::Entity::find()
+            .select_only()
+            .column(inspections::Column::Id)
+            .filter(inspections::Column::CampaignId.eq(campaign))
+            .into_query();
+        select = select.filter(findings::Column::InspectionId.in_subquery(ids));
     }
     if let Some(industry) = &filter.industry {
         let ids = units::Entity::find()

@@ -43,6 +43,8 @@ pub struct RecordInspectionInput {
     pub inspection_date: NaiveDate,
     pub source: InspectionSource,
     pub mode: InspectionMode,
+    /// The campaign the inspection belongs to, if any.
+    pub campaign_id: Option<i64>,
     pub inspector_ids: Vec<i64>,
     pub materials_reviewed: Vec<String>,
     pub checklist: Vec<ChecklistItem>,
@@ -135,6 +137,15 @@ pub async fn record(
         .ok_or_else(|| AppError::NotFound(format!("unit {}", input.unit_id)))?;
     access::check_district(principal, &unit.district_code)?;
     inspectors::check_team(&txn, &unit, &input.inspector_ids, "input.inspectorIds").await?;
+    if let Some(id) = input.campaign_id {
+        let campaign = crate::domain::campaigns::require(&txn, id, "input.campaignId").await?;
+        if input.inspection_date < campaign.starts_on || input.inspection_date > campaign.ends_on {
+            return Err(AppError::invalid(
+                "input.campaignId",
+                "the inspection date lies outside the campaign",
+            ));
+        }
+    }
     let agency_code = principal
         .agency_code
         .clone()
@@ -146,7 +157,7 @@ pub async fn record(
         inspection_date: Set(input.inspection_date),
         source: Set(input.source),
         mode: Set(input.mode),
-        campaign_id: Set(None),
+        campaign_id: Set(input.campaign_id),
         materials_reviewed: Set(serde_json::json!(input.materials_reviewed)),
         checklist: Set(serde_json::to_value(&input.checklist).map_err(AppError::internal)?),
         notes: Set(input.notes.clone().filter(|n| !n.trim().is_empty())),
@@ -184,6 +195,7 @@ pub struct InspectionFilter {
     pub unit_id: Option<i64>,
     pub source: Option<InspectionSource>,
     pub mode: Option<InspectionMode>,
+    pub campaign_id: Option<i64>,
     pub date_from: Option<NaiveDate>,
     pub date_to: Option<NaiveDate>,
 }
@@ -235,6 +247,9 @@ pub fn list(principal: Option<&Principal>, filter: &InspectionFilter) -> AppResu
     }
     if let Some(m) = filter.mode {
         select = select.filter(inspections::Column::Mode.eq(m));
+    }
+    if let Some(c) = filter.campaign_id {
+        select = select.filter(inspections::Column::CampaignId.eq(c));
     }
     if let Some(from) = filter.date_from {
         select = select.filter(inspections::Column::InspectionDate.gte(from));

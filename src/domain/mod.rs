@@ -2,9 +2,11 @@
 //! write, and return domain values or `AppError`; they know nothing of GraphQL or HTTP.
 
 pub mod access;
+pub mod campaigns;
 pub mod cases;
 pub mod clock;
 pub mod codes;
+pub mod draws;
 pub mod findings;
 pub mod idempotency;
 pub mod inspections;
@@ -14,5 +16,6 @@ pub mod patterns;
 pub mod permits;
 pub mod reference;
 pub mod registrations;
+pub mod sampling;
 pub mod taxonomy;
 pub mod units;

@@ -50,16 +50,12 @@ fn alias(d: Dimension) -> &'static str {
 
 fn dimension_expr(d: Dimension, backend: DatabaseBackend) -> SimpleExpr {
     match d {
-        Dimension::Code => {
-            Expr::col((finding_rows::Entity, finding_rows::Column::ViolationCode)).into()
-        }
-        Dimension::Category => {
-            Expr::col((finding_rows::Entity, finding_rows::Column::Category)).into()
-        }
+        Dimension::Code => Expr::col((finding_rows::Entity, finding_rows::Column::ViolationCode)),
+        Dimension::Category => Expr::col((finding_rows::Entity, finding_rows::Column::Category)),
         Dimension::District => {
-            Expr::col((finding_rows::Entity, finding_rows::Column::DistrictCode)).into()
+            Expr::col((finding_rows::Entity, finding_rows::Column::DistrictCode))
         }
-        Dimension::Industry => Expr::col((units::Entity, units::Column::IndustryCode)).into(),
+        Dimension::Industry => Expr::col((units::Entity, units::Column::IndustryCode)),
         // Dates are text on SQLite and `date` on PostgreSQL.
         Dimension::Month => match backend {
             DatabaseBackend::Postgres => {

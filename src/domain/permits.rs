@@ -947,55 +947,6 @@ pub(crate) async fn apply_in(
     Ok(updated)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn state_machine_table() {
-        use PermitAction::*;
-        use PermitStatus::*;
-        let cases = [
-            (Valid, Change, Some(Valid)),
-            (Valid, Renew, Some(Valid)),
-            (Valid, Revoke, Some(Revoked)),
-            (Valid, Cancel, Some(Cancelled)),
-            (Valid, Withdraw, Some(Withdrawn)),
-            (Expired, Cancel, Some(Cancelled)),
-            (Expired, Renew, None),
-            (Expired, Change, None),
-            (Expired, Withdraw, None),
-            (Revoked, Cancel, None),
-            (Cancelled, Renew, None),
-            (Withdrawn, Change, None),
-            (Withdrawn, Withdraw, None),
-        ];
-        for (from, action, expected) in cases {
-            let got = transition(from, action);
-            match expected {
-                Some(to) => assert_eq!(got.ok(), Some(to), "{from:?} {action:?}"),
-                None => assert!(
-                    matches!(got, Err(AppError::InvalidTransition { .. })),
-                    "{from:?} {action:?} should be refused"
-                ),
-            }
-        }
-    }
-
-    #[test]
-    fn five_year_validity() {
-        let from = NaiveDate::from_ymd_opt(2021, 3, 1).expect("date");
-        assert_eq!(
-            default_valid_to(from),
-            NaiveDate::from_ymd_opt(2026, 2, 28).expect("date")
-        );
-        assert!(
-            validate_validity(from, NaiveDate::from_ymd_opt(2026, 3, 1).expect("date")).is_err()
-        );
-        assert!(validate_validity(from, from).is_err());
-    }
-}
-
 /// What a permit was on `date`, from its versions (history is never overwritten); `None` when
 /// it had not yet been issued. A termination (revoke, cancel, withdraw) counts from the day it
 /// was decided; validity from the periods the versions carried.
@@ -1084,4 +1035,53 @@ pub async fn outlets_by_ids(
         .filter(outlets::Column::Id.is_in(ids.iter().copied()))
         .all(db)
         .await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn state_machine_table() {
+        use PermitAction::*;
+        use PermitStatus::*;
+        let cases = [
+            (Valid, Change, Some(Valid)),
+            (Valid, Renew, Some(Valid)),
+            (Valid, Revoke, Some(Revoked)),
+            (Valid, Cancel, Some(Cancelled)),
+            (Valid, Withdraw, Some(Withdrawn)),
+            (Expired, Cancel, Some(Cancelled)),
+            (Expired, Renew, None),
+            (Expired, Change, None),
+            (Expired, Withdraw, None),
+            (Revoked, Cancel, None),
+            (Cancelled, Renew, None),
+            (Withdrawn, Change, None),
+            (Withdrawn, Withdraw, None),
+        ];
+        for (from, action, expected) in cases {
+            let got = transition(from, action);
+            match expected {
+                Some(to) => assert_eq!(got.ok(), Some(to), "{from:?} {action:?}"),
+                None => assert!(
+                    matches!(got, Err(AppError::InvalidTransition { .. })),
+                    "{from:?} {action:?} should be refused"
+                ),
+            }
+        }
+    }
+
+    #[test]
+    fn five_year_validity() {
+        let from = NaiveDate::from_ymd_opt(2021, 3, 1).expect("date");
+        assert_eq!(
+            default_valid_to(from),
+            NaiveDate::from_ymd_opt(2026, 2, 28).expect("date")
+        );
+        assert!(
+            validate_validity(from, NaiveDate::from_ymd_opt(2026, 3, 1).expect("date")).is_err()
+        );
+        assert!(validate_validity(from, from).is_err());
+    }
 }

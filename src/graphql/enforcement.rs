@@ -440,6 +440,7 @@ pub struct FindingFilter {
     permit_number: Option<String>,
     unit_id: Option<ID>,
     inspection_id: Option<ID>,
+    campaign_id: Option<ID>,
 }
 
 impl FindingFilter {
@@ -463,6 +464,10 @@ impl FindingFilter {
                 .inspection_id
                 .map(|id| ids::decode(INSPECTION, "filter.inspectionId", &id))
                 .transpose()?,
+            campaign_id: self
+                .campaign_id
+                .map(|id| ids::decode(super::campaigns::CAMPAIGN, "filter.campaignId", &id))
+                .transpose()?,
         })
     }
 }
@@ -473,6 +478,7 @@ pub struct InspectionFilter {
     unit_id: Option<ID>,
     source: Option<InspectionSource>,
     mode: Option<InspectionMode>,
+    campaign_id: Option<ID>,
     date_from: Option<NaiveDate>,
     date_to: Option<NaiveDate>,
 }
@@ -502,6 +508,10 @@ impl EnforcementQuery {
                 .transpose()?,
             source: f.source.map(Into::into),
             mode: f.mode.map(Into::into),
+            campaign_id: f
+                .campaign_id
+                .map(|id| ids::decode(super::campaigns::CAMPAIGN, "filter.campaignId", &id))
+                .transpose()?,
             date_from: f.date_from,
             date_to: f.date_to,
         };
@@ -617,6 +627,7 @@ pub struct RecordInspectionInput {
     date: NaiveDate,
     source: InspectionSource,
     mode: InspectionMode,
+    campaign_id: Option<ID>,
     /// At least two for on-site work; none with a declared conflict with the unit.
     inspector_ids: Vec<ID>,
     /// EXECUTION_REPORTS, LEDGER, SELF_MONITORING_DATA, AUTOMATIC_MONITORING, PERMIT_DOCUMENTS.
@@ -726,6 +737,10 @@ impl EnforcementMutation {
             inspection_date: input.date,
             source: input.source.into(),
             mode: input.mode.into(),
+            campaign_id: input
+                .campaign_id
+                .map(|id| ids::decode(super::campaigns::CAMPAIGN, "input.campaignId", &id))
+                .transpose()?,
             inspector_ids,
             materials_reviewed: input.materials_reviewed,
             checklist: input

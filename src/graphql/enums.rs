@@ -220,3 +220,32 @@ pub enum EnforcementActionKind {
     /// 查封扣押
     SealUp,
 }
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "entity::enums::CampaignPhaseKind")]
+pub enum CampaignPhaseKind {
+    /// 区县自查
+    SelfInspection,
+    /// 市级联合抽查
+    JointSpotCheck,
+    /// 总结
+    Summary,
+    Other,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "entity::enums::SamplingPeriod")]
+pub enum SamplingPeriod {
+    Quarter,
+    Year,
+    Campaign,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "entity::enums::DrawKind")]
+pub enum DrawKind {
+    /// Units and inspector teams (双随机).
+    Units,
+    /// Municipal joint groups to districts.
+    JointGroups,
+}

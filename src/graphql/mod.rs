@@ -1,6 +1,7 @@
 //! The GraphQL layer: schema building (limits), one module per concept mirroring `domain/`,
 //! DataLoaders and connection helpers. Resolvers are a few lines: parse, call domain, map.
 
+pub mod campaigns;
 pub mod connection;
 pub mod enforcement;
 pub mod enums;
@@ -24,6 +25,7 @@ pub struct Query(
     units::UnitQuery,
     permits::PermitQuery,
     enforcement::EnforcementQuery,
+    campaigns::CampaignQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -31,6 +33,7 @@ pub struct Mutation(
     units::UnitMutation,
     permits::PermitMutation,
     enforcement::EnforcementMutation,
+    campaigns::CampaignMutation,
 );
 
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;

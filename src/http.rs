@@ -18,7 +18,7 @@ use serde_json::json;
 use tracing::Instrument;
 
 use crate::auth::keys::KeyConfig;
-use crate::auth::{Principal, bearer_token};
+use crate::auth::{Principal, RequestTag, bearer_token};
 use crate::config::Limits;
 use crate::db::Database;
 use crate::graphql::{self, AppSchema, RequestData};
@@ -323,25 +323,27 @@ fn not_acceptable(request_id: &str) -> HttpResponse {
     )
 }
 
-/// Whether the selected operation of a document is a mutation (GET must not run one).
-fn selects_mutation(query: &str, operation_name: Option<&str>) -> bool {
-    let Ok(document) = async_graphql::parser::parse_query(query) else {
-        return false;
-    };
-    let kind = match (&document.operations, operation_name) {
-        (async_graphql::parser::types::DocumentOperations::Single(op), _) => Some(op.node.ty),
-        (async_graphql::parser::types::DocumentOperations::Multiple(ops), Some(name)) => {
-            ops.get(name).map(|op| op.node.ty)
+/// The operation a document selects: its type and a label for logs and the audit trail (the
+/// operation name, or the first root field of an anonymous operation).
+fn selected_operation(query: &str, operation_name: Option<&str>) -> Option<(OperationType, String)> {
+    use async_graphql::parser::types::{DocumentOperations, Selection};
+    let document = async_graphql::parser::parse_query(query).ok()?;
+    let (name, op) = match (&document.operations, operation_name) {
+        (DocumentOperations::Single(op), _) => (None, op),
+        (DocumentOperations::Multiple(ops), Some(name)) => (Some(name.to_owned()), ops.get(name)?),
+        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => {
+            let (name, op) = ops.iter().next()?;
+            (Some(name.to_string()), op)
         }
-        (async_graphql::parser::types::DocumentOperations::Multiple(ops), None) => {
-            if ops.len() == 1 {
-                ops.values().next().map(|op| op.node.ty)
-            } else {
-                None
-            }
-        }
+        _ => return None,
     };
-    kind == Some(OperationType::Mutation)
+    let label = name.or_else(|| {
+        op.node.selection_set.node.items.iter().find_map(|item| match &item.node {
+            Selection::Field(field) => Some(field.node.name.node.to_string()),
+            _ => None,
+        })
+    })?;
+    Some((op.node.ty, label))
 }
 
 fn is_limit_error(message: &str) -> bool {
@@ -386,7 +388,8 @@ async fn execute(
     params: Params,
     via_get: bool,
 ) -> HttpResponse {
-    if via_get && selects_mutation(&params.query, params.operation_name.as_deref()) {
+    let selected = selected_operation(&params.query, params.operation_name.as_deref());
+    if via_get && selected.as_ref().is_some_and(|(ty, _)| *ty == OperationType::Mutation) {
         let mut response = request_error(
             StatusCode::METHOD_NOT_ALLOWED,
             media,
@@ -400,7 +403,13 @@ async fn execute(
         return response;
     }
     let principal = match authenticate(state, req, media, &request_id) {
-        Ok(p) => p,
+        Ok(p) => p.map(|mut p| {
+            p.request = RequestTag {
+                request_id: Some(request_id.clone()),
+                operation_name: selected.as_ref().map(|(_, label)| label.clone()),
+            };
+            p
+        }),
         Err(response) => return *response,
     };
     let mut request = async_graphql::Request::new(params.query).variables(

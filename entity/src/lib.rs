@@ -8,9 +8,11 @@ pub mod enums;
 pub mod prelude;
 
 pub mod agencies;
+pub mod audit_events;
 pub mod campaign_phases;
 pub mod campaign_sampling_rules;
 pub mod campaigns;
+pub mod change_events;
 pub mod districts;
 pub mod enforcement_actions;
 pub mod finding_evidence;
@@ -29,6 +31,7 @@ pub mod random_draw_items;
 pub mod random_draws;
 pub mod registrations;
 pub mod summary_reports;
+pub mod unit_versions;
 pub mod units;
 pub mod violation_codes;
 

@@ -1,9 +1,11 @@
 //! Entity types under short names, in the style of `sea-orm-cli` generated preludes.
 
 pub use super::agencies::Entity as Agencies;
+pub use super::audit_events::Entity as AuditEvents;
 pub use super::campaign_phases::Entity as CampaignPhases;
 pub use super::campaign_sampling_rules::Entity as CampaignSamplingRules;
 pub use super::campaigns::Entity as Campaigns;
+pub use super::change_events::Entity as ChangeEvents;
 pub use super::districts::Entity as Districts;
 pub use super::enforcement_actions::Entity as EnforcementActions;
 pub use super::enums::*;
@@ -23,5 +25,6 @@ pub use super::random_draw_items::Entity as RandomDrawItems;
 pub use super::random_draws::Entity as RandomDraws;
 pub use super::registrations::Entity as Registrations;
 pub use super::summary_reports::Entity as SummaryReports;
+pub use super::unit_versions::Entity as UnitVersions;
 pub use super::units::Entity as Units;
 pub use super::violation_codes::Entity as ViolationCodes;

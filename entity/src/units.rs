@@ -1,5 +1,6 @@
 //! `units`: discharge units (排污单位), identified by their unified social credit code.
-//! `version` is the optimistic-locking counter behind `expectedVersion`.
+//! `version` is the optimistic-locking counter behind `expectedVersion`; `unit_versions` keeps
+//! the history.
 
 use crate::enums::{CreditLevel, ManagementCategory};
 use sea_orm::entity::prelude::*;
@@ -53,6 +54,8 @@ pub enum Relation {
     Inspections,
     #[sea_orm(has_many = "super::findings::Entity")]
     Findings,
+    #[sea_orm(has_many = "super::unit_versions::Entity")]
+    Versions,
 }
 
 impl Related<super::districts::Entity> for Entity {
@@ -82,6 +85,12 @@ impl Related<super::inspections::Entity> for Entity {
 impl Related<super::findings::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::Findings.def()
+    }
+}
+
+impl Related<super::unit_versions::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Versions.def()
     }
 }
 

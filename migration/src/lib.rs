@@ -9,6 +9,7 @@ use sea_orm_migration::prelude::*;
 mod m20261128_000001_foundation;
 mod m20261128_000002_enforcement;
 mod m20261128_000003_campaigns;
+mod m20261128_000004_history;
 pub mod reference;
 
 pub use sea_orm_migration::MigratorTrait;
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000001_foundation::Migration),
             Box::new(m20261128_000002_enforcement::Migration),
             Box::new(m20261128_000003_campaigns::Migration),
+            Box::new(m20261128_000004_history::Migration),
         ]
     }
 }

@@ -1,10 +1,10 @@
-//! Runs all three migrations up, rolls the campaign migration back alone, then everything, and up
-//! again, writing one row through each campaign entity every time the tables exist and reading it
-//! back unchanged (so entity and migration cannot drift apart). Also checks the unique keys, a
-//! few foreign keys, and the relations the entities declare, including the campaign's
-//! inspections, which are related without a foreign key. Always on in-memory SQLite; also on
-//! PostgreSQL when `TEST_DATABASE_URL` is set, in a database created for the run and dropped
-//! after it.
+//! Runs all migrations up, rolls the campaign migration back (with any migration applied after
+//! it), then everything, and up again, writing one row through each campaign entity every time
+//! the tables exist and reading it back unchanged (so entity and migration cannot drift apart).
+//! Also checks the unique keys, a few foreign keys, and the relations the entities declare,
+//! including the campaign's inspections, which are related without a foreign key. Always on
+//! in-memory SQLite; also on PostgreSQL when `TEST_DATABASE_URL` is set, in a database created
+//! for the run and dropped after it.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::prelude::*;
@@ -93,9 +93,10 @@ async fn exercise(db: &DatabaseConnection) -> TestResult {
     check_indexes(db).await?;
     round_trip(db, "91130200699229617X").await?;
 
-    // Rolling back only the campaign migration keeps the enforcement tables and their rows,
-    // including the inspection that named a campaign, and the index on `campaign_id`.
-    Migrator::down(db, Some(1)).await?;
+    // Rolling back the campaign migration (and the migrations applied after it) keeps the
+    // enforcement tables and their rows, including the inspection that named a campaign, and the
+    // index on `campaign_id`.
+    Migrator::down(db, Some(steps_to_undo("m20261128_000003_campaigns"))).await?;
     for (table, gone) in [
         ("campaigns", Campaigns::find().count(db).await.is_err()),
         (
@@ -137,6 +138,15 @@ async fn exercise(db: &DatabaseConnection) -> TestResult {
     reference::load(db).await?;
     round_trip(db, "91130200699229617X").await?;
     Ok(())
+}
+
+/// How many steps `Migrator::down` takes to roll back `name` and every migration applied after it.
+fn steps_to_undo(name: &str) -> u32 {
+    let migrations = Migrator::migrations();
+    let Some(position) = migrations.iter().position(|m| m.name() == name) else {
+        panic!("{name} is not registered");
+    };
+    u32::try_from(migrations.len() - position).unwrap_or(u32::MAX)
 }
 
 /// The named indexes exist (unique ones are exercised by `round_trip`).
@@ -525,7 +535,7 @@ async fn round_trip(db: &DatabaseConnection, credit_code: &str) -> TestResult {
     }
     .insert(db)
     .await?;
-    // Filtered to this unit: after the campaign migration alone is rolled back and reapplied,
+    // Filtered to this unit: after the campaign migration is rolled back and reapplied,
     // the earlier round's inspection still names campaign id 1, and with no foreign key nothing
     // stops it from attaching to the new campaign 1.
     assert_eq!(

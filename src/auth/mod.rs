@@ -58,6 +58,16 @@ pub struct Principal {
     pub role: Role,
     pub agency_code: Option<String>,
     pub district: Option<DistrictCode>,
+    /// The request this principal acts in, for the change feed and the audit trail.
+    pub request: RequestTag,
+}
+
+/// Which request, and which operation, a principal's writes belong to.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RequestTag {
+    pub request_id: Option<String>,
+    /// The GraphQL operation name, or the first root field when the operation is anonymous.
+    pub operation_name: Option<String>,
 }
 
 /// JWT claims as they travel.
@@ -99,6 +109,7 @@ impl Claims {
             role,
             agency_code: self.agency.filter(|a| !a.is_empty()),
             district,
+            request: RequestTag::default(),
         })
     }
 }

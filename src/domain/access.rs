@@ -34,6 +34,8 @@ pub enum Operation {
     DrawRandom,
     /// Submit a district's campaign summary report.
     SubmitSummary,
+    /// Read the audit trail.
+    ReadAudit,
 }
 
 /// Which districts a principal's reads and writes reach.
@@ -73,6 +75,7 @@ pub fn role_allows(role: Role, operation: Operation) -> bool {
             role,
             Role::EnforcementOfficer | Role::Supervisor | Role::Admin
         ),
+        ReadAudit => matches!(role, Role::Supervisor | Role::Admin),
     }
 }
 
@@ -105,6 +108,7 @@ fn describe(operation: Operation) -> &'static str {
         Operation::ManageCampaigns => "create campaigns",
         Operation::DrawRandom => "run random draws",
         Operation::SubmitSummary => "submit summary reports",
+        Operation::ReadAudit => "read the audit trail",
     }
 }
 
@@ -184,6 +188,7 @@ mod tests {
             role,
             agency_code: None,
             district: district.map(|d| DistrictCode::parse(d).expect("valid")),
+            request: Default::default(),
         }
     }
 

@@ -12,6 +12,7 @@ use serde::Serialize;
 
 use crate::auth::{Principal, Role};
 use crate::domain::access::{self, Operation};
+use crate::domain::changes::{self, Change, ChangeKind, ChangeOperation};
 use crate::domain::clock;
 use crate::domain::page::{self, CountQuery, Ordering, Page, PageArgs, SortValue};
 use crate::error::{AppError, AppResult};
@@ -161,6 +162,19 @@ pub async fn create(
         .insert(&txn)
         .await?;
     }
+    changes::record(
+        &txn,
+        principal,
+        Change {
+            kind: ChangeKind::Campaign,
+            record_id: saved.id,
+            version: None,
+            operation: ChangeOperation::Created,
+            state: None,
+            district: None,
+        },
+    )
+    .await?;
     txn.commit().await?;
     Ok(saved)
 }
@@ -624,6 +638,7 @@ pub async fn submit_summary(
     let campaign = require(db, campaign_id, "input.campaignId").await?;
     let snapshot = summary(db, principal, &campaign, &district).await?;
     let now = Utc::now();
+    let txn = db.begin().await?;
     let saved = summary_reports::ActiveModel {
         campaign_id: Set(campaign.id),
         district_code: Set(district.clone()),
@@ -634,7 +649,7 @@ pub async fn submit_summary(
         late: Set(clock::date_of(now) > campaign.summary_deadline),
         ..Default::default()
     }
-    .insert(db)
+    .insert(&txn)
     .await
     .map_err(|e| match AppError::from(e) {
         AppError::Conflict(_) => AppError::Conflict(format!(
@@ -642,6 +657,20 @@ pub async fn submit_summary(
         )),
         other => other,
     })?;
+    changes::record(
+        &txn,
+        who,
+        Change {
+            kind: ChangeKind::SummaryReport,
+            record_id: saved.id,
+            version: None,
+            operation: ChangeOperation::Created,
+            state: None,
+            district: Some(&saved.district_code),
+        },
+    )
+    .await?;
+    txn.commit().await?;
     Ok(saved)
 }
 

@@ -12,6 +12,7 @@ use serde::Serialize;
 
 use crate::auth::Principal;
 use crate::domain::access::{self, Operation};
+use crate::domain::changes::{self, Change, ChangeKind, ChangeOperation};
 use crate::domain::clock;
 use crate::domain::findings;
 use crate::domain::idempotency::{self, IdempotentRequest};
@@ -203,6 +204,19 @@ pub async fn record(
         ..Default::default()
     }
     .insert(&txn)
+    .await?;
+    changes::record(
+        &txn,
+        principal,
+        Change {
+            kind: ChangeKind::EnforcementAction,
+            record_id: saved.id,
+            version: None,
+            operation: ChangeOperation::Created,
+            state: None,
+            district: Some(&finding.district_code),
+        },
+    )
     .await?;
     if is_penalty(input.kind) && finding.status == FindingStatus::CaseFiled {
         findings::move_in(

@@ -13,6 +13,7 @@ use sea_orm::{
 use crate::auth::Principal;
 use crate::domain::access::{self, Operation};
 use crate::domain::campaigns;
+use crate::domain::changes::{self, Change, ChangeKind, ChangeOperation};
 use crate::domain::clock;
 use crate::domain::sampling::{
     self, ALGORITHM_VERSION, Candidate, DrawError, JointGroupInputs, UnitDrawInputs,
@@ -257,6 +258,19 @@ pub async fn draw_units(
             .exec(&txn)
             .await?;
     }
+    changes::record(
+        &txn,
+        who,
+        Change {
+            kind: ChangeKind::RandomDraw,
+            record_id: saved.id,
+            version: None,
+            operation: ChangeOperation::Created,
+            state: Some("UNPUBLISHED"),
+            district: saved.district_code.as_deref(),
+        },
+    )
+    .await?;
     txn.commit().await?;
     Ok(saved)
 }
@@ -352,6 +366,19 @@ pub async fn draw_joint_groups(
     random_draw_items::Entity::insert_many(items)
         .exec(&txn)
         .await?;
+    changes::record(
+        &txn,
+        who,
+        Change {
+            kind: ChangeKind::RandomDraw,
+            record_id: saved.id,
+            version: None,
+            operation: ChangeOperation::Created,
+            state: Some("UNPUBLISHED"),
+            district: None,
+        },
+    )
+    .await?;
     txn.commit().await?;
     Ok(saved)
 }
@@ -470,5 +497,21 @@ pub async fn publish(
     let mut active: random_draws::ActiveModel = draw.into();
     active.published = Set(true);
     active.published_on = Set(Some(clock::today()));
-    Ok(active.update(db).await?)
+    let txn = db.begin().await?;
+    let published = active.update(&txn).await?;
+    changes::record(
+        &txn,
+        who,
+        Change {
+            kind: ChangeKind::RandomDraw,
+            record_id: published.id,
+            version: None,
+            operation: ChangeOperation::StateChanged,
+            state: Some("PUBLISHED"),
+            district: published.district_code.as_deref(),
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(published)
 }

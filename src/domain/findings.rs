@@ -17,6 +17,7 @@ use serde::Serialize;
 
 use crate::auth::Principal;
 use crate::domain::access::{self, Operation};
+use crate::domain::changes::{self, Change, ChangeKind, ChangeOperation};
 use crate::domain::idempotency::{self, IdempotentRequest};
 use crate::domain::page::{self, CountQuery, Ordering, Page, PageArgs, SortValue};
 use crate::domain::permits;
@@ -476,6 +477,19 @@ pub async fn record(
         None,
     )
     .await?;
+    changes::record(
+        &txn,
+        principal,
+        Change {
+            kind: ChangeKind::Finding,
+            record_id: saved.id,
+            version: Some(saved.version),
+            operation: ChangeOperation::Created,
+            state: Some(status_name(saved.status)),
+            district: Some(&saved.district_code),
+        },
+    )
+    .await?;
     if let Some(request) = &idempotent {
         request.remember(&txn, principal, saved.id).await?;
     }
@@ -546,10 +560,24 @@ pub(crate) async fn move_in(
         reinspection_id,
     )
     .await?;
-    findings::Entity::find_by_id(finding.id)
+    let moved = findings::Entity::find_by_id(finding.id)
         .one(txn)
         .await?
-        .ok_or_else(|| AppError::NotFound(format!("finding {}", finding.id)))
+        .ok_or_else(|| AppError::NotFound(format!("finding {}", finding.id)))?;
+    changes::record(
+        txn,
+        principal,
+        Change {
+            kind: ChangeKind::Finding,
+            record_id: moved.id,
+            version: Some(moved.version),
+            operation: ChangeOperation::StateChanged,
+            state: Some(status_name(moved.status)),
+            district: Some(&moved.district_code),
+        },
+    )
+    .await?;
+    Ok(moved)
 }
 
 /// A finding in scope for writing, read inside the transaction.

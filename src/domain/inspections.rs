@@ -12,6 +12,7 @@ use serde::Serialize;
 
 use crate::auth::Principal;
 use crate::domain::access::{self, Operation};
+use crate::domain::changes::{self, Change, ChangeKind, ChangeOperation};
 use crate::domain::clock;
 use crate::domain::idempotency::{self, IdempotentRequest};
 use crate::domain::inspectors;
@@ -182,6 +183,19 @@ pub async fn record(
     inspection_inspectors::Entity::insert_many(links)
         .exec(&txn)
         .await?;
+    changes::record(
+        &txn,
+        principal,
+        Change {
+            kind: ChangeKind::Inspection,
+            record_id: saved.id,
+            version: None,
+            operation: ChangeOperation::Created,
+            state: None,
+            district: Some(&saved.district_code),
+        },
+    )
+    .await?;
     if let Some(request) = &idempotent {
         request.remember(&txn, principal, saved.id).await?;
     }

@@ -5,11 +5,12 @@
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, Set,
+    QueryOrder, Set, TransactionTrait,
 };
 
 use crate::auth::Principal;
 use crate::domain::access::{self, Operation};
+use crate::domain::changes::{self, Change, ChangeKind, ChangeOperation};
 use crate::domain::clock;
 use crate::error::{AppError, AppResult};
 use entity::enums::AgencyKind;
@@ -101,7 +102,8 @@ pub async fn register(
             "municipal inspectors are registered by municipal staff".to_owned(),
         ));
     }
-    Ok(inspectors::ActiveModel {
+    let txn = db.begin().await?;
+    let saved = inspectors::ActiveModel {
         name: Set(name.to_owned()),
         agency_code: Set(agency.code),
         certificate_number: Set(certificate),
@@ -109,8 +111,23 @@ pub async fn register(
         created_at: Set(Utc::now()),
         ..Default::default()
     }
-    .insert(db)
-    .await?)
+    .insert(&txn)
+    .await?;
+    changes::record(
+        &txn,
+        principal,
+        Change {
+            kind: ChangeKind::Inspector,
+            record_id: saved.id,
+            version: None,
+            operation: ChangeOperation::Created,
+            state: None,
+            district: agency.district_code.as_deref(),
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(saved)
 }
 
 pub async fn declare_conflict(
@@ -140,7 +157,8 @@ pub async fn declare_conflict(
         .one(db)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("unit {unit_id}")))?;
-    Ok(inspector_conflicts::ActiveModel {
+    let txn = db.begin().await?;
+    let saved = inspector_conflicts::ActiveModel {
         inspector_id: Set(inspector_id),
         unit_id: Set(unit_id),
         reason: Set(reason.to_owned()),
@@ -148,8 +166,23 @@ pub async fn declare_conflict(
         created_at: Set(Utc::now()),
         ..Default::default()
     }
-    .insert(db)
-    .await?)
+    .insert(&txn)
+    .await?;
+    changes::record(
+        &txn,
+        principal,
+        Change {
+            kind: ChangeKind::Inspector,
+            record_id: inspector_id,
+            version: None,
+            operation: ChangeOperation::Updated,
+            state: None,
+            district: agency.district_code.as_deref(),
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(saved)
 }
 
 /// Checks a team for an inspection of `unit`: known, active, enforcement staff of the unit's

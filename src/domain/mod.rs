@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod campaigns;
+pub mod changes;
 pub mod cases;
 pub mod clock;
 pub mod codes;

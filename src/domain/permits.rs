@@ -17,6 +17,7 @@ use serde::Serialize;
 
 use crate::auth::Principal;
 use crate::domain::access::{self, Operation};
+use crate::domain::changes::{self, Change, ChangeKind, ChangeOperation};
 use crate::domain::clock;
 use crate::domain::codes::{CreditCode, OutletMediumCode, PermitNumber, parse_outlet_code};
 use crate::domain::idempotency::{self, IdempotentRequest};
@@ -801,6 +802,19 @@ pub async fn issue(
         snapshot,
     )
     .await?;
+    changes::record(
+        &txn,
+        principal,
+        Change {
+            kind: ChangeKind::Permit,
+            record_id: permit.id,
+            version: Some(permit.version),
+            operation: ChangeOperation::Created,
+            state: Some(status_name(permit.status)),
+            district: Some(&permit.district_code),
+        },
+    )
+    .await?;
     if let Some(request) = &idempotent {
         request.remember(&txn, principal, permit.id).await?;
     }
@@ -942,6 +956,23 @@ pub(crate) async fn apply_in(
         action.change_kind(),
         Some(reason),
         snapshot,
+    )
+    .await?;
+    let operation = match action {
+        PermitAction::Change | PermitAction::Renew => ChangeOperation::Updated,
+        _ => ChangeOperation::StateChanged,
+    };
+    changes::record(
+        txn_ref,
+        principal,
+        Change {
+            kind: ChangeKind::Permit,
+            record_id: updated.id,
+            version: Some(updated.version),
+            operation,
+            state: Some(status_name(updated.status)),
+            district: Some(&updated.district_code),
+        },
     )
     .await?;
     Ok(updated)

@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use crate::auth::Principal;
 use crate::domain::access::{self, Operation};
+use crate::domain::changes::{self, Change, ChangeKind, ChangeOperation};
 use crate::domain::clock;
 use crate::domain::codes::{CreditCode, registration_number};
 use crate::domain::idempotency::{self, IdempotentRequest};
@@ -83,6 +84,19 @@ pub async fn register(
         ..Default::default()
     }
     .insert(&txn)
+    .await?;
+    changes::record(
+        &txn,
+        principal,
+        Change {
+            kind: ChangeKind::Registration,
+            record_id: saved.id,
+            version: None,
+            operation: ChangeOperation::Created,
+            state: Some("VALID"),
+            district: Some(&saved.district_code),
+        },
+    )
     .await?;
     if let Some(request) = &idempotent {
         request.remember(&txn, principal, saved.id).await?;

@@ -12,6 +12,7 @@ use serde::Serialize;
 
 use crate::auth::Principal;
 use crate::domain::access::{self, Operation};
+use crate::domain::changes::{self, Change, ChangeKind, ChangeOperation};
 use crate::domain::codes::{CreditCode, parse_industry_code};
 use crate::domain::idempotency::{self, IdempotentRequest};
 use crate::domain::page::{self, Ordering, Page, PageArgs, SortValue};
@@ -301,6 +302,7 @@ pub async fn register(
     }
     .insert(&txn)
     .await?;
+    record_version(&txn, principal, &unit, ChangeOperation::Created).await?;
     if let Some(request) = &idempotent {
         request.remember(&txn, principal, unit.id).await?;
     }
@@ -398,6 +400,7 @@ pub async fn update(
         .one(&txn)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("unit {id}")))?;
+    record_version(&txn, principal, &updated, ChangeOperation::Updated).await?;
     txn.commit().await?;
     Ok(updated)
 }
@@ -412,4 +415,37 @@ pub async fn by_ids(
         .filter(units::Column::Id.is_in(ids.iter().copied()))
         .all(db)
         .await?)
+}
+
+/// Keeps the unit as it now is (for `unit(asOf:)`) and records the change.
+async fn record_version(
+    db: &impl ConnectionTrait,
+    principal: &Principal,
+    unit: &units::Model,
+    operation: ChangeOperation,
+) -> AppResult<()> {
+    entity::unit_versions::ActiveModel {
+        unit_id: Set(unit.id),
+        version: Set(unit.version),
+        snapshot: Set(serde_json::to_value(unit).map_err(AppError::internal)?),
+        changed_by_subject: Set(principal.subject.clone()),
+        changed_by_agency: Set(principal.agency_code.clone()),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    changes::record(
+        db,
+        principal,
+        Change {
+            kind: ChangeKind::Unit,
+            record_id: unit.id,
+            version: Some(unit.version),
+            operation,
+            state: None,
+            district: Some(&unit.district_code),
+        },
+    )
+    .await
 }

@@ -1,5 +1,7 @@
 //! Demo data: a realistic, reproducible population of discharge units with their permits
-//! (versions, outlets, limits) and registrations, for demos, load tests and UI work.
+//! (versions, outlets, limits) and registrations, and the enforcement side — inspectors,
+//! inspections, findings with their histories and evidence, enforcement actions — for demos,
+//! load tests and UI work.
 //!
 //! - **Once**: if `units` already has rows, nothing is written (`skipped: true`), so the seed can
 //!   run on every start of a demo deployment without duplicating or touching real data.
@@ -9,15 +11,19 @@
 //! - **Realistic**: units spread over the 41 districts by size, valid GB 32100 credit codes,
 //!   Chinese names and addresses, the KEY/SIMPLIFIED/REGISTRATION mix of Chongqing, industries
 //!   and limits from [`names`], permit histories that obey the permit state machine of
-//!   `domain::permits` (issued, changed, renewed, revoked, withdrawn, cancelled, expired).
+//!   `domain::permits` (issued, changed, renewed, revoked, withdrawn, cancelled, expired);
+//!   about two years of enforcement that obeys the rules of `domain::taxonomy`, `findings`,
+//!   `inspections` and `cases` (see [`enforcement`]).
 //! - **Fast**: ids are assigned here (after each table's current maximum), rows go in with
 //!   multi-row `INSERT`s sized under the driver's bind-parameter limit, everything in one
-//!   transaction, generated and written in batches so memory stays flat.
+//!   transaction, generated and written in batches so memory stays flat (only the enforcement
+//!   actions wait for the end, where their decision numbers are given in date order).
 
+mod enforcement;
 pub mod names;
 pub mod rng;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::time::Instant;
 
 use chrono::{DateTime, Duration, Months, NaiveDate, NaiveTime, Utc};
@@ -29,12 +35,18 @@ use serde_json::{Value, json};
 
 use crate::domain::codes::{CreditCode, PermitNumber, registration_number};
 use crate::domain::permits::default_valid_to;
+use crate::domain::taxonomy::permit_requirement;
 use entity::enums::{
-    AveragingPeriod, CreditLevel, ManagementCategory, OutletCategory, OutletMedium,
+    AgencyKind, AveragingPeriod, CreditLevel, ManagementCategory, OutletCategory, OutletMedium,
     PermitChangeKind, PermitStatus, RegistrationStatus,
 };
 use entity::{
-    agencies, districts, outlets, permit_limits, permit_versions, permits, registrations, units,
+    agencies, districts, enforcement_actions, finding_evidence, finding_transitions, findings,
+    inspection_inspectors, inspections, inspector_conflicts, inspectors, outlets, permit_limits,
+    permit_versions, permits, registrations, units, violation_codes,
+};
+use enforcement::{
+    CodeInfo, EnforcementState, Holding, LimitFacts, OutletFacts, PermitFacts, UnitFacts,
 };
 use names::{Industry, Media, NameStyle, Pollutant};
 use rng::Rng;
@@ -70,10 +82,18 @@ pub struct SeedReport {
     pub outlets: usize,
     pub limits: usize,
     pub registrations: usize,
+    pub inspectors: usize,
+    pub inspector_conflicts: usize,
+    pub inspections: usize,
+    pub findings: usize,
+    pub finding_transitions: usize,
+    pub finding_evidence: usize,
+    pub actions: usize,
     pub skipped: bool,
 }
 
-/// Token subject recorded as the author of the seeded permit versions.
+/// Token subject recorded as the author of the seeded permit versions, inspections, finding
+/// transitions and actions.
 pub const SEED_SUBJECT: &str = "seed:demo";
 
 /// Units generated (and written) per batch: large enough for big INSERTs, small enough that a
@@ -87,6 +107,9 @@ const POSTGRES_MAX_PARAMS: usize = 65535;
 
 /// The municipal permit office (总量处), which issues some KEY permits itself.
 const MUNICIPAL_PERMIT_OFFICE: &str = "500000-PMT";
+
+/// The municipal 执法总队, which runs joint checks and acts for a district without a detachment.
+const MUNICIPAL_ENFORCEMENT: &str = "500000-ENF";
 
 /// Management categories as the brief describes Chongqing's mix.
 const CATEGORIES: [(ManagementCategory, u32); 3] = [
@@ -164,7 +187,20 @@ async fn seed_with_param_limit(
         seen_codes: HashSet::with_capacity(opts.units),
         seen_names: HashSet::with_capacity(opts.units),
         report: SeedReport::default(),
+        enf: EnforcementState::default(),
     };
+
+    // The inspector lists come first: every unit's inspections draw their teams from them.
+    let existing_certificates: HashSet<String> = inspectors::Entity::find()
+        .select_only()
+        .column(inspectors::Column::CertificateNumber)
+        .into_tuple::<String>()
+        .all(&txn)
+        .await?
+        .into_iter()
+        .collect();
+    let inspector_rows = generator.inspectors(existing_certificates);
+    insert_chunked::<inspectors::Entity>(&txn, inspector_rows, max_params).await?;
 
     let mut batch = Batch::default();
     let mut index = 0usize;
@@ -176,6 +212,9 @@ async fn seed_with_param_limit(
         batch.write(&txn, max_params).await?;
         index = end;
     }
+    let (actions, penalised) = generator.finish_enforcement();
+    insert_chunked::<enforcement_actions::Entity>(&txn, actions, max_params).await?;
+    insert_chunked::<finding_transitions::Entity>(&txn, penalised, max_params).await?;
 
     if txn.get_database_backend() == DbBackend::Postgres {
         // The ids were chosen here, so the bigserial sequences never advanced; move them past
@@ -187,6 +226,13 @@ async fn seed_with_param_limit(
             "outlets",
             "permit_limits",
             "registrations",
+            "inspectors",
+            "inspector_conflicts",
+            "inspections",
+            "findings",
+            "finding_evidence",
+            "finding_transitions",
+            "enforcement_actions",
         ] {
             txn.execute_unprepared(&format!(
                 "SELECT setval(pg_get_serial_sequence('{table}', 'id'), \
@@ -205,6 +251,10 @@ async fn seed_with_param_limit(
         outlets = report.outlets,
         limits = report.limits,
         registrations = report.registrations,
+        inspectors = report.inspectors,
+        inspections = report.inspections,
+        findings = report.findings,
+        actions = report.actions,
         elapsed_ms = started.elapsed().as_millis() as u64,
         "demo seed written"
     );
@@ -217,6 +267,12 @@ struct Context {
     district_weights: Vec<u32>,
     /// The municipal permit office, when the reference data has it.
     municipal_office: Option<String>,
+    /// The municipal 执法总队, when the reference data has it.
+    municipal_enforcement: Option<String>,
+    /// The violation codes of the reference data, in display order.
+    codes: Vec<CodeInfo>,
+    /// Decision-number prefix of each enforcement agency (江北环, 渝环执).
+    document_prefixes: HashMap<String, String>,
     seed: u64,
     today: NaiveDate,
 }
@@ -227,6 +283,20 @@ struct DistrictChoice {
     towns: &'static [&'static str],
     /// The permit office that issues this district's permits.
     permit_office: String,
+    /// The enforcement agency that records this district's inspections: its own detachment
+    /// (`{code}-ENF`), or the municipal one where the reference data has none.
+    enforcement_agency: String,
+    own_detachment: bool,
+}
+
+impl Context {
+    /// The decision-number prefix of an agency: the district's short name + 环, 渝环执 for the
+    /// municipal 执法总队 (the agency code for one the reference data added since).
+    fn document_prefix<'a>(&'a self, agency: &'a str) -> &'a str {
+        self.document_prefixes
+            .get(agency)
+            .map_or(agency, String::as_str)
+    }
 }
 
 impl Context {
@@ -243,17 +313,24 @@ impl Context {
                     .to_owned(),
             ));
         }
-        let agency_codes: HashSet<String> = agencies::Entity::find()
-            .select_only()
-            .column(agencies::Column::Code)
-            .into_tuple::<String>()
-            .all(txn)
-            .await?
-            .into_iter()
+        let agency_rows = agencies::Entity::find().all(txn).await?;
+        let agency_codes: HashSet<String> = agency_rows.iter().map(|a| a.code.clone()).collect();
+        let enforcement_codes: HashSet<&str> = agency_rows
+            .iter()
+            .filter(|a| a.kind == AgencyKind::Enforcement)
+            .map(|a| a.code.as_str())
             .collect();
         let municipal_office = agency_codes
             .contains(MUNICIPAL_PERMIT_OFFICE)
             .then(|| MUNICIPAL_PERMIT_OFFICE.to_owned());
+        let municipal_enforcement = enforcement_codes
+            .contains(MUNICIPAL_ENFORCEMENT)
+            .then(|| MUNICIPAL_ENFORCEMENT.to_owned());
+        let mut document_prefixes = HashMap::new();
+        if let Some(municipal) = &municipal_enforcement {
+            document_prefixes.insert(municipal.clone(), "渝环执".to_owned());
+        }
+        let mut short_names_used: HashSet<String> = HashSet::new();
 
         let mut districts = Vec::with_capacity(rows.len());
         let mut district_weights = Vec::with_capacity(rows.len());
@@ -271,18 +348,61 @@ impl Context {
                     row.code
                 )));
             };
+            let own_detachment_code = format!("{}-ENF", row.code);
+            let own_detachment = enforcement_codes.contains(own_detachment_code.as_str());
+            let enforcement_agency = if own_detachment {
+                // Short names are unique in Chongqing; should two ever clash, the code keeps
+                // decision numbers apart.
+                let short = names::district_short_name(&row.name_zh);
+                let short = if short_names_used.insert(short.clone()) {
+                    short
+                } else {
+                    row.code.clone()
+                };
+                document_prefixes.insert(own_detachment_code.clone(), format!("{short}环"));
+                own_detachment_code
+            } else if let Some(municipal) = &municipal_enforcement {
+                municipal.clone()
+            } else {
+                return Err(DbErr::Custom(format!(
+                    "demo seed: no enforcement agency for district {} (expected agency \
+                     {own_detachment_code} or {MUNICIPAL_ENFORCEMENT}); load the reference data first",
+                    row.code
+                )));
+            };
             district_weights.push(known.map_or(1, |d| d.weight));
             districts.push(DistrictChoice {
                 towns: known.map_or(names::FALLBACK_TOWNS, |d| d.towns),
                 code: row.code,
                 name: row.name_zh,
                 permit_office,
+                enforcement_agency,
+                own_detachment,
             });
         }
+
+        let codes = violation_codes::Entity::find()
+            .order_by_asc(violation_codes::Column::SortOrder)
+            .order_by_asc(violation_codes::Column::Code)
+            .all(txn)
+            .await?
+            .into_iter()
+            .map(|c| CodeInfo {
+                requirement: permit_requirement(&c.code),
+                code: c.code,
+                category: c.category,
+                label: c.label_zh,
+                fine_min: c.fine_min,
+                fine_max: c.fine_max,
+            })
+            .collect();
         Ok(Self {
             districts,
             district_weights,
             municipal_office,
+            municipal_enforcement,
+            codes,
+            document_prefixes,
             seed: opts.seed,
             today: opts.today,
         })
@@ -297,6 +417,13 @@ struct Ids {
     outlet: i64,
     limit: i64,
     registration: i64,
+    inspector: i64,
+    conflict: i64,
+    inspection: i64,
+    finding: i64,
+    evidence: i64,
+    transition: i64,
+    action: i64,
 }
 
 impl Ids {
@@ -308,6 +435,16 @@ impl Ids {
             outlet: max_id::<outlets::Entity>(txn, outlets::Column::Id).await?,
             limit: max_id::<permit_limits::Entity>(txn, permit_limits::Column::Id).await?,
             registration: max_id::<registrations::Entity>(txn, registrations::Column::Id).await?,
+            inspector: max_id::<inspectors::Entity>(txn, inspectors::Column::Id).await?,
+            conflict: max_id::<inspector_conflicts::Entity>(txn, inspector_conflicts::Column::Id)
+                .await?,
+            inspection: max_id::<inspections::Entity>(txn, inspections::Column::Id).await?,
+            finding: max_id::<findings::Entity>(txn, findings::Column::Id).await?,
+            evidence: max_id::<finding_evidence::Entity>(txn, finding_evidence::Column::Id).await?,
+            transition: max_id::<finding_transitions::Entity>(txn, finding_transitions::Column::Id)
+                .await?,
+            action: max_id::<enforcement_actions::Entity>(txn, enforcement_actions::Column::Id)
+                .await?,
         })
     }
 }
@@ -336,6 +473,12 @@ struct Batch {
     outlets: Vec<outlets::Model>,
     limits: Vec<permit_limits::Model>,
     registrations: Vec<registrations::Model>,
+    conflicts: Vec<inspector_conflicts::Model>,
+    inspections: Vec<inspections::Model>,
+    inspection_inspectors: Vec<inspection_inspectors::Model>,
+    findings: Vec<findings::Model>,
+    evidence: Vec<finding_evidence::Model>,
+    transitions: Vec<finding_transitions::Model>,
 }
 
 impl Batch {
@@ -358,6 +501,34 @@ impl Batch {
         insert_chunked::<registrations::Entity>(
             txn,
             std::mem::take(&mut self.registrations),
+            max_params,
+        )
+        .await?;
+        insert_chunked::<inspector_conflicts::Entity>(
+            txn,
+            std::mem::take(&mut self.conflicts),
+            max_params,
+        )
+        .await?;
+        insert_chunked::<inspections::Entity>(txn, std::mem::take(&mut self.inspections), max_params)
+            .await?;
+        insert_chunked::<inspection_inspectors::Entity>(
+            txn,
+            std::mem::take(&mut self.inspection_inspectors),
+            max_params,
+        )
+        .await?;
+        insert_chunked::<findings::Entity>(txn, std::mem::take(&mut self.findings), max_params)
+            .await?;
+        insert_chunked::<finding_evidence::Entity>(
+            txn,
+            std::mem::take(&mut self.evidence),
+            max_params,
+        )
+        .await?;
+        insert_chunked::<finding_transitions::Entity>(
+            txn,
+            std::mem::take(&mut self.transitions),
             max_params,
         )
         .await?;
@@ -398,6 +569,7 @@ struct Generator<'a> {
     /// Unit names handed out so far.
     seen_names: HashSet<String>,
     report: SeedReport,
+    enf: EnforcementState,
 }
 
 impl Generator<'_> {
@@ -405,7 +577,8 @@ impl Generator<'_> {
     fn unit(&mut self, index: u64, batch: &mut Batch) -> Result<(), DbErr> {
         let ctx = self.ctx;
         let mut rng = Rng::stream(ctx.seed, index);
-        let district = &ctx.districts[rng.weighted_index(&ctx.district_weights)];
+        let district_index = rng.weighted_index(&ctx.district_weights);
+        let district = &ctx.districts[district_index];
         let category = *rng.pick_weighted(&CATEGORIES);
         let industry = pick_industry(&mut rng, category, &district.code);
 
@@ -443,21 +616,27 @@ impl Generator<'_> {
         };
 
         let unit_id = next(&mut self.ids.unit);
-        let first_event = match category {
-            ManagementCategory::Key | ManagementCategory::Simplified => self.permit(
-                &mut rng,
-                PermitSubject {
-                    unit_id,
-                    credit_code: &credit_code,
-                    category,
-                    industry,
-                    district,
-                },
-                batch,
-            )?,
-            ManagementCategory::Registration => {
-                self.registration(&mut rng, unit_id, &credit_code, district, batch)
+        let holding = match category {
+            ManagementCategory::Key | ManagementCategory::Simplified => {
+                Holding::Permit(self.permit(
+                    &mut rng,
+                    PermitSubject {
+                        unit_id,
+                        credit_code: &credit_code,
+                        category,
+                        industry,
+                        district,
+                    },
+                    batch,
+                )?)
             }
+            ManagementCategory::Registration => Holding::Registration {
+                registered_on: self.registration(&mut rng, unit_id, &credit_code, district, batch),
+            },
+        };
+        let first_event = match &holding {
+            Holding::Permit(p) => p.first_issued_on,
+            Holding::Registration { registered_on } => *registered_on,
         };
         // The unit was on file shortly before its first permit or registration.
         let on_file = plus_days(first_event, -rng.range(1, 45));
@@ -489,6 +668,21 @@ impl Generator<'_> {
             updated_at,
         });
         self.report.units += 1;
+
+        // Its enforcement history, from a stream of its own (see `enforcement`).
+        self.enforcement(
+            &UnitFacts {
+                index,
+                id: unit_id,
+                district: district_index,
+                category,
+                credit_level,
+                positive_list: positive,
+                on_file,
+                holding,
+            },
+            batch,
+        );
         Ok(())
     }
 
@@ -522,13 +716,14 @@ impl Generator<'_> {
         registered_on
     }
 
-    /// A permit with its history, outlets and limits; returns the date it was first issued.
+    /// A permit with its history, outlets and limits; returns what the enforcement history
+    /// needs to know of it.
     fn permit(
         &mut self,
         rng: &mut Rng,
         subject: PermitSubject<'_>,
         batch: &mut Batch,
-    ) -> Result<NaiveDate, DbErr> {
+    ) -> Result<PermitFacts, DbErr> {
         let ctx = self.ctx;
         let today = ctx.today;
         let number = PermitNumber::new(subject.credit_code, 1).map_err(code_error)?;
@@ -541,8 +736,27 @@ impl Generator<'_> {
 
         // Outlets and limits as they stand now.
         let permit_id = next(&mut self.ids.permit);
+        let mut outlet_facts = Vec::with_capacity(plan_outlets.len());
         for outlet in &plan_outlets {
             let outlet_id = next(&mut self.ids.outlet);
+            outlet_facts.push(OutletFacts {
+                id: outlet_id,
+                code: outlet.code.clone(),
+                name: outlet.name.clone(),
+                medium: outlet.medium,
+                category: outlet.category,
+                added_on: None,
+                limits: outlet
+                    .limits
+                    .iter()
+                    .map(|l| LimitFacts {
+                        pollutant: l.pollutant,
+                        value: l.concentration,
+                        unit: l.unit,
+                        tightened_on: None,
+                    })
+                    .collect(),
+            });
             batch.outlets.push(outlets::Model {
                 id: outlet_id,
                 permit_id,
@@ -568,7 +782,27 @@ impl Generator<'_> {
         }
 
         let events = plan_events(rng, &life, &plan_outlets, today);
+        // What each change did, for findings that must name what stood on their day.
+        for event in &events {
+            match event.undo {
+                Undo::Nothing => {}
+                Undo::AddedOutlet(i) => {
+                    if let Some(o) = outlet_facts.get_mut(i) {
+                        o.added_on = Some(event.date);
+                    }
+                }
+                Undo::TightenedLimit { outlet, limit, .. } => {
+                    if let Some(l) = outlet_facts
+                        .get_mut(outlet)
+                        .and_then(|o| o.limits.get_mut(limit))
+                    {
+                        l.tightened_on = Some(event.date);
+                    }
+                }
+            }
+        }
         let snapshots = snapshots(&plan_outlets, &events);
+        let first_version = batch.versions.len();
         let mut created = Vec::with_capacity(events.len());
         for (i, (event, snapshot)) in events.iter().zip(snapshots).enumerate() {
             let at = timestamp(rng, event.date);
@@ -600,7 +834,7 @@ impl Generator<'_> {
             .copied()
             .unwrap_or_else(|| timestamp(rng, life.issued_on));
         let last = created.last().copied().unwrap_or(first);
-        batch.permits.push(permits::Model {
+        let model = permits::Model {
             id: permit_id,
             permit_number: number.as_str().to_owned(),
             unit_id: subject.unit_id,
@@ -614,9 +848,32 @@ impl Generator<'_> {
             version: events.len() as i32,
             created_at: first,
             updated_at: last,
-        });
+        };
+        // `status_on` reads the kinds, dates and periods; the snapshots stay out of the copy.
+        let versions = batch.versions[first_version..]
+            .iter()
+            .map(|v| permit_versions::Model {
+                snapshot: Value::Null,
+                reason: None,
+                ..v.clone()
+            })
+            .collect();
+        let facts = PermitFacts {
+            model: model.clone(),
+            versions,
+            first_issued_on: life.first_issued_on,
+            outlets: outlet_facts,
+            end: life.end.map(|(status, on, _)| (status, on)),
+            withdrawal_reason: match life.end {
+                Some((PermitStatus::Withdrawn, _, reason)) => {
+                    names::WITHDRAWAL_REASONS.iter().position(|r| *r == reason)
+                }
+                _ => None,
+            },
+        };
+        batch.permits.push(model);
         self.report.permits += 1;
-        Ok(life.first_issued_on)
+        Ok(facts)
     }
 }
 

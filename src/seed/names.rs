@@ -1055,6 +1055,231 @@ pub fn industry(code: &str) -> Option<&'static Industry> {
     INDUSTRIES.iter().find(|i| i.code == code)
 }
 
+// ---------------------------------------------------------------------------------------------
+// Enforcement vocabularies (inspectors, inspections, findings, decisions).
+
+/// The short name a district's documents use (渝北, 两江, 高新, 忠县): the name without 重庆, the
+/// ethnic-autonomy wording and 区/县, or the whole name when that would leave one character.
+pub fn district_short_name(name: &str) -> String {
+    let mut short = name.trim_start_matches("重庆");
+    for suffix in [
+        "土家族苗族自治县",
+        "苗族土家族自治县",
+        "土家族自治县",
+        "经开区",
+        "新区",
+        "区",
+        "县",
+    ] {
+        if let Some(stem) = short.strip_suffix(suffix) {
+            short = stem;
+            break;
+        }
+    }
+    if short.chars().count() < 2 {
+        name.to_owned()
+    } else {
+        short.to_owned()
+    }
+}
+
+/// Declared conflicts of interest (回避 grounds of the 执法人员名录库).
+pub const CONFLICT_REASONS: &[&str] = &[
+    "近亲属在该单位担任中层以上管理人员",
+    "本人曾在该单位任职，离职未满三年",
+    "配偶持有该单位股份",
+    "与该单位法定代表人系近亲属关系",
+    "曾作为技术评估专家参与该单位排污许可证审核",
+    "近亲属在该单位从事环保管理工作",
+];
+
+/// What the inspection notes say, by source (a note is left out some of the time).
+pub const COMPLAINT_NOTES: &[&str] = &[
+    "群众投诉反映该单位夜间排放刺激性气味废气，现场核查",
+    "12345热线转来投诉：厂区废水外排至附近河沟，现场核查",
+    "群众举报该单位生产粉尘扰民，现场核查",
+    "信访件反映该单位雨水口有异色废水流出，现场核查",
+];
+pub const REFERRAL_NOTES: &[&str] = &[
+    "上级生态环境部门转办问题线索核查",
+    "长江入河排污口排查发现问题线索转办核查",
+    "自动监控平台预警线索转办核查",
+];
+pub const CAMPAIGN_NOTES: &[&str] = &[
+    "排污许可证后监管专项执法检查",
+    "重点排污单位自动监控专项检查",
+    "涉挥发性有机物企业专项执法检查",
+];
+pub const RANDOM_DRAW_NOTES: &[&str] = &["“双随机、一公开”抽查", "“双随机、一公开”定向抽查"];
+pub const JOINT_NOTES: &[&str] = &[
+    "市级执法总队联合区县执法支队开展交叉检查",
+    "市级联合抽查（执法总队、总量处、监测中心联合工作组）",
+];
+pub const POST_PERMIT_NOTES: &[&str] = &[
+    "排污许可证后核查：核对许可事项落实情况",
+    "证后核查：核对排放口、执行报告及台账记录",
+];
+pub const ROUTINE_NOTES: &[&str] = &["日常监管检查", "例行现场检查"];
+pub const NON_SITE_NOTES: &[&str] = &[
+    "通过自动监控平台和执行报告开展非现场检查",
+    "调阅在线监测数据及视频监控开展非现场检查",
+];
+
+/// Where an inspection checklist item applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CheckScope {
+    /// Units holding a permit.
+    Permit,
+    /// REGISTRATION-tier units.
+    Registration,
+    /// Every unit.
+    Any,
+    /// KEY units (automatic monitoring, Art 20).
+    Key,
+    /// Units with air outlets (unorganised emissions).
+    Air,
+    /// The heavy-pollution season (November to February), when special-period limits apply.
+    Season,
+}
+
+/// One line of an inspection checklist and the violation codes a FAIL on it stands for.
+#[derive(Debug, Clone, Copy)]
+pub struct CheckItem {
+    pub item: &'static str,
+    pub codes: &'static [&'static str],
+    pub scope: CheckScope,
+    /// Whether it can be checked without a visit (data, reports, documents).
+    pub remote: bool,
+}
+
+const fn check(
+    item: &'static str,
+    codes: &'static [&'static str],
+    scope: CheckScope,
+    remote: bool,
+) -> CheckItem {
+    CheckItem {
+        item,
+        codes,
+        scope,
+        remote,
+    }
+}
+
+/// The checklist, in the order inspection records list it.
+#[rustfmt::skip]
+pub const CHECK_ITEMS: &[CheckItem] = &[
+    check("排污许可证持证及有效期情况", &["NP-1", "NP-2", "NP-3", "NP-4"], CheckScope::Permit, true),
+    check("排污登记表填报情况", &["RG-1"], CheckScope::Registration, true),
+    check("许可排放浓度和排放量达标情况", &["EX-1"], CheckScope::Permit, true),
+    check("污染防治设施正常运行情况", &["EV-3"], CheckScope::Any, false),
+    check("暗管、渗井、渗坑等逃避监管排放排查", &["EV-1"], CheckScope::Any, false),
+    check("自动监测设备安装、联网及运行情况", &["AM-1", "AM-2"], CheckScope::Key, true),
+    check("监测数据真实性核查", &["EV-2"], CheckScope::Permit, true),
+    check("自行监测方案制定及执行情况", &["SM-1", "SM-2"], CheckScope::Permit, true),
+    check("排放口位置、数量及排放去向", &["OU-1", "OU-2"], CheckScope::Permit, false),
+    check("排放口规范化设置及标志牌", &["OU-3"], CheckScope::Permit, false),
+    check("无组织排放控制措施", &["FU-1"], CheckScope::Air, false),
+    check("重污染天气等特殊时段限产限排落实情况", &["FU-2"], CheckScope::Season, false),
+    check("环境管理台账记录情况", &["LG-1", "LG-2"], CheckScope::Permit, false),
+    check("排污许可证执行报告提交情况", &["ER-1", "ER-2"], CheckScope::Permit, true),
+    check("污染物排放信息公开情况", &["IP-1"], CheckScope::Permit, true),
+    check("自动监测数据异常及超标报告情况", &["RP-1"], CheckScope::Key, true),
+    check("排污许可证真实性及使用情况", &["FR-1", "FR-2"], CheckScope::Permit, false),
+    check("配合监督检查情况", &["OB-1"], CheckScope::Any, false),
+];
+
+/// The item a re-inspection (复查) checks first.
+pub const REINSPECTION_ITEM: &str = "责令改正事项整改落实情况";
+
+/// Notes on checklist items that passed (most have none).
+pub const PASS_NOTES: &[&str] = &["未发现异常", "资料齐全", "现场核查相符"];
+
+/// What a finding says, by violation code. EX-1, NP-2 and NP-3 are composed from the facts.
+#[rustfmt::skip]
+pub const FINDING_DESCRIPTIONS: &[(&str, &[&str])] = &[
+    ("NP-1", &["未取得排污许可证，生产设施正在运行并排放污染物",
+               "现场检查时该单位正在生产，无法提供排污许可证，废气、废水直接排放"]),
+    ("NP-4", &["扩建生产线后污染物种类和排放量增加，依法应当重新申请排污许可证而未申请，仍在排放污染物",
+               "生产工艺发生重大变化，未重新申请取得排污许可证即投入生产"]),
+    ("EV-1", &["在厂区雨水管网内设置暗管，将未经处理的生产废水直接排入外环境",
+               "厂区西侧发现渗坑，用于排放未经处理的生产废水"]),
+    ("EV-2", &["自动监测设备采样管路被人为稀释，监测数据失真",
+               "人为修改自动监测设备量程和参数，伪造监测数据"]),
+    ("EV-3", &["废气治理设施活性炭长期未更换，治理设施不正常运行",
+               "废水处理设施停运，生产废水未经处理排放",
+               "布袋除尘器破损未修复，除尘设施不正常运行"]),
+    ("FU-1", &["物料堆场未按排污许可证要求采取密闭或覆盖措施，无组织排放明显",
+               "涂装车间门窗敞开，有机废气无组织逸散"]),
+    ("FU-2", &["重污染天气橙色预警期间未按排污许可证规定落实限产措施",
+               "重污染天气应急响应期间未停止规定的生产工序"]),
+    ("OU-1", &["实际设置的排放口数量与排污许可证载明不一致，多设一个废气排放口",
+               "排放口位置与排污许可证载明位置不符"]),
+    ("OU-2", &["生产废水未按排污许可证规定排入园区污水处理厂，而是排入雨水管网",
+               "废水排放去向与排污许可证规定不符"]),
+    ("AM-1", &["擅自移动自动监测设备采样探头位置",
+               "自动监测设备站房损毁，设备无法正常采样"]),
+    ("AM-2", &["主要排放口未按规定安装自动监测设备",
+               "自动监测设备未与生态环境主管部门监控平台联网",
+               "自动监测设备故障停运超过规定时限未修复"]),
+    ("SM-1", &["未制定自行监测方案",
+               "未按自行监测方案开展手工监测，缺少季度监测数据"]),
+    ("SM-2", &["未保存原始监测记录",
+               "手工监测原始记录保存不全"]),
+    ("IP-1", &["未在全国排污许可证管理信息平台公开污染物排放信息",
+               "公开的污染物排放信息与实际监测数据不符"]),
+    ("RP-1", &["自动监测数据传输异常未向生态环境主管部门报告",
+               "污染物排放超标后未按规定报告"]),
+    ("OU-3", &["排放口未按规定设置标志牌",
+               "排放口未规范设置采样平台和采样孔"]),
+    ("LG-1", &["未建立环境管理台账记录制度",
+               "环境管理台账记录不全，缺少污染防治设施运行记录"]),
+    ("LG-2", &["台账记录的污染防治设施运行时间与用电记录明显不符",
+               "台账中污染物排放浓度记录与监测报告不一致"]),
+    ("ER-1", &["未按排污许可证规定提交年度执行报告",
+               "未按排污许可证规定提交季度执行报告"]),
+    ("ER-2", &["执行报告中污染物排放量与实际不符",
+               "执行报告未如实报告超标排放情况"]),
+    ("OB-1", &["拒绝执法人员进入生产车间检查",
+               "检查中提供虚假的台账资料"]),
+    ("FR-1", &["申请排污许可证时提供虚假的环境影响评价批复材料",
+               "以欺骗手段取得排污许可证"]),
+    ("FR-2", &["将排污许可证出借给其他单位使用",
+               "涂改排污许可证副本载明事项"]),
+    ("RG-1", &["应当填报排污登记表而未填报，已投入生产并排放污染物",
+               "未依照规定填报排污登记信息即投入生产"]),
+];
+
+/// Reasons a finding is dismissed (DISMISSED needs one).
+pub const DISMISSAL_REASONS: &[&str] = &[
+    "经核实，超标数据系监测设备故障所致，不构成违法",
+    "经复核，该排放口已于检查前依法办理变更，不构成违法",
+    "证据不足，不予认定",
+    "经调查，属于排污许可证允许的临时排放情形",
+    "当事人提供的补充材料证明已按规定执行",
+];
+
+/// Kinds of evidence: (file stem, extension, media type, size range in KiB).
+pub const EVIDENCE_ON_SITE: &[(&str, &str, &str, (i64, i64))] = &[
+    ("现场照片", "jpg", "image/jpeg", (800, 6000)),
+    ("现场视频", "mp4", "video/mp4", (20_000, 400_000)),
+    ("现场检查笔录", "pdf", "application/pdf", (100, 800)),
+    ("调查询问笔录", "pdf", "application/pdf", (100, 900)),
+    ("台账照片", "jpg", "image/jpeg", (800, 5000)),
+];
+pub const EVIDENCE_REMOTE: &[(&str, &str, &str, (i64, i64))] = &[
+    ("自动监测数据截图", "png", "image/png", (200, 2000)),
+    (
+        "在线监测数据导出",
+        "xlsx",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        (30, 900),
+    ),
+    ("视频监控截图", "png", "image/png", (300, 2500)),
+];
+pub const EVIDENCE_MONITORING_REPORT: (&str, &str, &str, (i64, i64)) =
+    ("监测报告", "pdf", "application/pdf", (150, 3000));
+
 #[cfg(test)]
 mod tests {
     use super::*;

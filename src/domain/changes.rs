@@ -1,0 +1,394 @@
+//! The change feed and the audit trail of writes.
+//!
+//! Every committed create, update and state change writes a `change_events` row, and an
+//! `audit_events` row naming the request, in the same transaction as the change itself: a write
+//! that fails leaves neither.
+//!
+//! Reading the feed without skipping: on PostgreSQL sequence values are taken in one order and
+//! committed in another, so ordering by the sequence alone would let a reader pass a row that
+//! commits later. Each row therefore carries its transaction id, and a reader is given only rows
+//! whose transaction is older than the oldest one still running (`pg_snapshot_xmin`): those are
+//! final, and every row committed later has a larger transaction id. The feed is ordered by
+//! (transaction id, sequence) and the cursor holds both; it never expires. SQLite has one writer
+//! at a time, so its sequence order is already commit order.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::Utc;
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, StatementBuilder,
+};
+
+use crate::auth::{Principal, Role};
+use crate::domain::access::{self, Operation};
+use crate::error::{AppError, AppResult};
+use entity::{audit_events, change_events};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ChangeKind {
+    Unit,
+    Permit,
+    Registration,
+    Inspection,
+    Finding,
+    EnforcementAction,
+    Campaign,
+    RandomDraw,
+    SummaryReport,
+    Inspector,
+}
+
+impl ChangeKind {
+    pub const ALL: [ChangeKind; 10] = [
+        ChangeKind::Unit,
+        ChangeKind::Permit,
+        ChangeKind::Registration,
+        ChangeKind::Inspection,
+        ChangeKind::Finding,
+        ChangeKind::EnforcementAction,
+        ChangeKind::Campaign,
+        ChangeKind::RandomDraw,
+        ChangeKind::SummaryReport,
+        ChangeKind::Inspector,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChangeKind::Unit => "UNIT",
+            ChangeKind::Permit => "PERMIT",
+            ChangeKind::Registration => "REGISTRATION",
+            ChangeKind::Inspection => "INSPECTION",
+            ChangeKind::Finding => "FINDING",
+            ChangeKind::EnforcementAction => "ENFORCEMENT_ACTION",
+            ChangeKind::Campaign => "CAMPAIGN",
+            ChangeKind::RandomDraw => "RANDOM_DRAW",
+            ChangeKind::SummaryReport => "SUMMARY_REPORT",
+            ChangeKind::Inspector => "INSPECTOR",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<ChangeKind> {
+        ChangeKind::ALL.into_iter().find(|k| k.as_str() == text)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChangeOperation {
+    Created,
+    Updated,
+    StateChanged,
+}
+
+impl ChangeOperation {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChangeOperation::Created => "CREATED",
+            ChangeOperation::Updated => "UPDATED",
+            ChangeOperation::StateChanged => "STATE_CHANGED",
+        }
+    }
+}
+
+/// One change to record.
+#[derive(Debug, Clone)]
+pub struct Change<'a> {
+    pub kind: ChangeKind,
+    pub record_id: i64,
+    pub version: Option<i32>,
+    pub operation: ChangeOperation,
+    /// The new status, where the record has one.
+    pub state: Option<&'a str>,
+    /// The record's district; `None` for municipal records.
+    pub district: Option<&'a str>,
+}
+
+/// The expression for the writing transaction's id.
+fn txid_expr(backend: DatabaseBackend) -> Expr {
+    match backend {
+        DatabaseBackend::Postgres => Expr::cust("pg_current_xact_id()::text::bigint"),
+        _ => Expr::val(0i64),
+    }
+}
+
+pub fn level(principal: &Principal) -> &'static str {
+    if principal.is_municipal() { "MUNICIPAL" } else { "DISTRICT" }
+}
+
+/// Records a change and its audit row inside the caller's transaction.
+pub async fn record(db: &impl ConnectionTrait, who: &Principal, change: Change<'_>) -> AppResult<()> {
+    let backend = db.get_database_backend();
+    let now = Utc::now();
+    let insert = Query::insert()
+        .into_table(change_events::Entity)
+        .columns([
+            change_events::Column::Txid,
+            change_events::Column::Kind,
+            change_events::Column::RecordId,
+            change_events::Column::Version,
+            change_events::Column::Operation,
+            change_events::Column::State,
+            change_events::Column::DistrictCode,
+            change_events::Column::ActorSubject,
+            change_events::Column::ActorAgency,
+            change_events::Column::ActorLevel,
+            change_events::Column::RequestId,
+            change_events::Column::CommittedAt,
+        ])
+        .values_panic([
+            txid_expr(backend),
+            change.kind.as_str().into(),
+            change.record_id.into(),
+            change.version.into(),
+            change.operation.as_str().into(),
+            change.state.map(str::to_owned).into(),
+            change.district.map(str::to_owned).into(),
+            who.subject.clone().into(),
+            who.agency_code.clone().into(),
+            level(who).into(),
+            who.request.request_id.clone().into(),
+            now.into(),
+        ])
+        .to_owned();
+    db.execute_raw(StatementBuilder::build(&insert, &backend)).await?;
+    audit(db, who, "MUTATION", Some(change.kind), &[change.record_id]).await
+}
+
+/// Writes one audit row (mutations, and reads of personal data).
+pub async fn audit(
+    db: &impl ConnectionTrait,
+    who: &Principal,
+    action: &str,
+    kind: Option<ChangeKind>,
+    record_ids: &[i64],
+) -> AppResult<()> {
+    use sea_orm::{ActiveModelTrait, Set};
+    audit_events::ActiveModel {
+        at: Set(Utc::now()),
+        subject: Set(who.subject.clone()),
+        agency: Set(who.agency_code.clone()),
+        role: Set(who.role.as_str().to_owned()),
+        operation_name: Set(who.request.operation_name.clone()),
+        request_id: Set(who.request.request_id.clone()),
+        action: Set(action.to_owned()),
+        record_kind: Set(kind.map(|k| k.as_str().to_owned())),
+        record_ids: Set(serde_json::json!(record_ids)),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading the feed
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FeedCursor {
+    pub txid: i64,
+    pub id: i64,
+}
+
+impl FeedCursor {
+    pub fn encode(self) -> String {
+        URL_SAFE_NO_PAD.encode(format!("{}:{}", self.txid, self.id))
+    }
+
+    pub fn decode(text: &str) -> AppResult<FeedCursor> {
+        let bad = || AppError::invalid("after", "not a cursor of this feed");
+        let bytes = URL_SAFE_NO_PAD.decode(text.trim()).map_err(|_| bad())?;
+        let text = String::from_utf8(bytes).map_err(|_| bad())?;
+        let (txid, id) = text.split_once(':').ok_or_else(bad)?;
+        Ok(FeedCursor { txid: txid.parse().map_err(|_| bad())?, id: id.parse().map_err(|_| bad())? })
+    }
+
+    fn of(row: &change_events::Model) -> FeedCursor {
+        FeedCursor { txid: row.txid, id: row.id }
+    }
+}
+
+pub struct FeedPage {
+    pub items: Vec<(String, change_events::Model)>,
+    pub has_next_page: bool,
+    /// Where to resume; unchanged when the page is empty, so a reader can poll with it.
+    pub end_cursor: Option<String>,
+}
+
+/// What of the feed a principal may read: the records it could query.
+fn visible(principal: &Principal) -> Condition {
+    use ChangeKind::*;
+    let kinds: Vec<ChangeKind> = match principal.role {
+        Role::Monitoring => vec![Unit, Permit, Registration],
+        Role::Integrator => vec![Unit, Permit, Registration, Inspection, Campaign, Finding],
+        _ => ChangeKind::ALL.to_vec(),
+    };
+    let mut condition = Condition::all()
+        .add(change_events::Column::Kind.is_in(kinds.iter().map(|k| k.as_str())));
+    if principal.role == Role::Integrator {
+        // Integrators read closed findings only.
+        condition = condition.add(
+            Condition::any()
+                .add(change_events::Column::Kind.ne(Finding.as_str()))
+                .add(change_events::Column::State.eq("CLOSED")),
+        );
+    }
+    if let Some(own) = &principal.district {
+        condition = condition.add(
+            Condition::any()
+                .add(change_events::Column::DistrictCode.eq(own.as_str()))
+                .add(
+                    Condition::all()
+                        .add(change_events::Column::DistrictCode.is_null())
+                        .add(change_events::Column::Kind.eq(Campaign.as_str())),
+                ),
+        );
+    }
+    condition
+}
+
+/// One page of the feed after `after`, in commit order, within the caller's view.
+pub async fn feed(
+    db: &impl ConnectionTrait,
+    principal: Option<&Principal>,
+    after: Option<&str>,
+    first: u64,
+    kinds: &[ChangeKind],
+) -> AppResult<FeedPage> {
+    let principal = access::authorize(principal, Operation::ReadUnits)?;
+    if first == 0 || first > 1000 {
+        return Err(AppError::invalid("first", "1 to 1000 changes per page"));
+    }
+    let cursor = after.map(FeedCursor::decode).transpose()?;
+    let mut select = change_events::Entity::find().filter(visible(principal));
+    if !kinds.is_empty() {
+        select = select.filter(change_events::Column::Kind.is_in(kinds.iter().map(|k| k.as_str())));
+    }
+    if let Some(c) = cursor {
+        select = select.filter(
+            Condition::any()
+                .add(change_events::Column::Txid.gt(c.txid))
+                .add(
+                    Condition::all()
+                        .add(change_events::Column::Txid.eq(c.txid))
+                        .add(change_events::Column::Id.gt(c.id)),
+                ),
+        );
+    }
+    if db.get_database_backend() == DatabaseBackend::Postgres {
+        // Only transactions older than every running one: their rows are final.
+        select = select.filter(Expr::col((change_events::Entity, change_events::Column::Txid)).lt(Expr::cust(
+            "pg_snapshot_xmin(pg_current_snapshot())::text::bigint",
+        )));
+    }
+    let mut rows = select
+        .order_by_asc(change_events::Column::Txid)
+        .order_by_asc(change_events::Column::Id)
+        .limit(first + 1)
+        .all(db)
+        .await?;
+    let has_next_page = rows.len() as u64 > first;
+    rows.truncate(first as usize);
+    let end_cursor = rows.last().map(|r| FeedCursor::of(r).encode()).or_else(|| after.map(str::to_owned));
+    Ok(FeedPage {
+        items: rows.into_iter().map(|r| (FeedCursor::of(&r).encode(), r)).collect(),
+        has_next_page,
+        end_cursor,
+    })
+}
+
+/// First and last change of each record (provenance), in one statement per kind.
+pub async fn first_and_last(
+    db: &impl ConnectionTrait,
+    kind: ChangeKind,
+    record_ids: &[i64],
+) -> AppResult<Vec<change_events::Model>> {
+    let rows = change_events::Entity::find()
+        .filter(change_events::Column::Kind.eq(kind.as_str()))
+        .filter(change_events::Column::RecordId.is_in(record_ids.iter().copied()))
+        .order_by_asc(change_events::Column::RecordId)
+        .order_by_asc(change_events::Column::Id)
+        .all(db)
+        .await?;
+    // Keep each record's first and last row only.
+    let mut kept: Vec<change_events::Model> = Vec::new();
+    for row in rows {
+        match kept.last() {
+            Some(prev) if prev.record_id == row.record_id => {
+                let is_first_of_record = kept.len() < 2 || kept[kept.len() - 2].record_id != row.record_id;
+                if is_first_of_record {
+                    kept.push(row);
+                } else if let Some(last) = kept.last_mut() {
+                    *last = row;
+                }
+            }
+            _ => kept.push(row),
+        }
+    }
+    Ok(kept)
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    pub subject: Option<String>,
+    pub agency: Option<String>,
+    pub action: Option<String>,
+    pub operation_name: Option<String>,
+    pub request_id: Option<String>,
+    pub from: Option<chrono::DateTime<Utc>>,
+    pub to: Option<chrono::DateTime<Utc>>,
+}
+
+/// The audit trail, newest first (SUPERVISOR, ADMIN).
+pub async fn audit_events(
+    db: &impl ConnectionTrait,
+    principal: Option<&Principal>,
+    filter: &AuditFilter,
+    first: u64,
+    before_id: Option<i64>,
+) -> AppResult<Vec<audit_events::Model>> {
+    let who = access::authorize(principal, Operation::ReadAudit)?;
+    let _ = who;
+    if first == 0 || first > 500 {
+        return Err(AppError::invalid("first", "1 to 500 events per page"));
+    }
+    let mut select = audit_events::Entity::find();
+    if let Some(s) = &filter.subject {
+        select = select.filter(audit_events::Column::Subject.eq(s.clone()));
+    }
+    if let Some(a) = &filter.agency {
+        select = select.filter(audit_events::Column::Agency.eq(a.clone()));
+    }
+    if let Some(a) = &filter.action {
+        select = select.filter(audit_events::Column::Action.eq(a.clone()));
+    }
+    if let Some(o) = &filter.operation_name {
+        select = select.filter(audit_events::Column::OperationName.eq(o.clone()));
+    }
+    if let Some(r) = &filter.request_id {
+        select = select.filter(audit_events::Column::RequestId.eq(r.clone()));
+    }
+    if let Some(from) = filter.from {
+        select = select.filter(audit_events::Column::At.gte(from));
+    }
+    if let Some(to) = filter.to {
+        select = select.filter(audit_events::Column::At.lte(to));
+    }
+    if let Some(before) = before_id {
+        select = select.filter(audit_events::Column::Id.lt(before));
+    }
+    Ok(select.order_by_desc(audit_events::Column::Id).limit(first).all(db).await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip() {
+        let c = FeedCursor { txid: 123_456_789, id: 42 };
+        assert_eq!(FeedCursor::decode(&c.encode()).ok(), Some(c));
+        assert!(FeedCursor::decode("garbage").is_err());
+        assert_eq!(ChangeKind::parse("ENFORCEMENT_ACTION"), Some(ChangeKind::EnforcementAction));
+    }
+}

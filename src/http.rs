@@ -21,6 +21,7 @@ use crate::auth::keys::KeyConfig;
 use crate::auth::{Principal, RequestTag, bearer_token};
 use crate::config::Limits;
 use crate::db::Database;
+use crate::domain::changes;
 use crate::graphql::{self, AppSchema, RequestData};
 
 pub struct AppState {
@@ -325,7 +326,10 @@ fn not_acceptable(request_id: &str) -> HttpResponse {
 
 /// The operation a document selects: its type and a label for logs and the audit trail (the
 /// operation name, or the first root field of an anonymous operation).
-fn selected_operation(query: &str, operation_name: Option<&str>) -> Option<(OperationType, String)> {
+fn selected_operation(
+    query: &str,
+    operation_name: Option<&str>,
+) -> Option<(OperationType, String)> {
     use async_graphql::parser::types::{DocumentOperations, Selection};
     let document = async_graphql::parser::parse_query(query).ok()?;
     let (name, op) = match (&document.operations, operation_name) {
@@ -338,12 +342,38 @@ fn selected_operation(query: &str, operation_name: Option<&str>) -> Option<(Oper
         _ => return None,
     };
     let label = name.or_else(|| {
-        op.node.selection_set.node.items.iter().find_map(|item| match &item.node {
-            Selection::Field(field) => Some(field.node.name.node.to_string()),
-            _ => None,
-        })
+        op.node
+            .selection_set
+            .node
+            .items
+            .iter()
+            .find_map(|item| match &item.node {
+                Selection::Field(field) => Some(field.node.name.node.to_string()),
+                _ => None,
+            })
     })?;
     Some((op.node.ty, label))
+}
+
+/// Writes one audit row for the personal data a request returned. A failure to audit is logged;
+/// the response has already been computed and is not withheld.
+async fn audit_personal_reads(state: &AppState, principal: Option<&Principal>, data: &RequestData) {
+    let ids = data.take_personal_reads();
+    let Some(principal) = principal else { return };
+    if ids.is_empty() {
+        return;
+    }
+    if let Err(err) = changes::audit(
+        &state.db.conn,
+        principal,
+        "READ_PERSONAL_DATA",
+        Some(changes::ChangeKind::Unit),
+        &ids,
+    )
+    .await
+    {
+        tracing::error!(error = ?err, "could not audit a read of personal data");
+    }
 }
 
 fn is_limit_error(message: &str) -> bool {
@@ -389,7 +419,11 @@ async fn execute(
     via_get: bool,
 ) -> HttpResponse {
     let selected = selected_operation(&params.query, params.operation_name.as_deref());
-    if via_get && selected.as_ref().is_some_and(|(ty, _)| *ty == OperationType::Mutation) {
+    if via_get
+        && selected
+            .as_ref()
+            .is_some_and(|(ty, _)| *ty == OperationType::Mutation)
+    {
         let mut response = request_error(
             StatusCode::METHOD_NOT_ALLOWED,
             media,
@@ -430,8 +464,10 @@ async fn execute(
         subject = principal.as_ref().map(|p| p.subject.as_str()).unwrap_or("-"),
         role = principal.as_ref().map(|p| p.role.as_str()).unwrap_or("-"),
     );
-    let request = request.data(RequestData { principal }).data(loader);
+    let request_data = std::sync::Arc::new(RequestData::new(principal.clone()));
+    let request = request.data(request_data.clone()).data(loader);
     let mut response = state.schema.execute(request).instrument(span).await;
+    audit_personal_reads(state, principal.as_ref(), &request_data).await;
     finish_errors(&mut response.errors, &request_id);
     // A response with no data at all is a request error (parse, validation, limits).
     let request_failed = response.data == Value::Null

@@ -113,11 +113,19 @@ fn txid_expr(backend: DatabaseBackend) -> Expr {
 }
 
 pub fn level(principal: &Principal) -> &'static str {
-    if principal.is_municipal() { "MUNICIPAL" } else { "DISTRICT" }
+    if principal.is_municipal() {
+        "MUNICIPAL"
+    } else {
+        "DISTRICT"
+    }
 }
 
 /// Records a change and its audit row inside the caller's transaction.
-pub async fn record(db: &impl ConnectionTrait, who: &Principal, change: Change<'_>) -> AppResult<()> {
+pub async fn record(
+    db: &impl ConnectionTrait,
+    who: &Principal,
+    change: Change<'_>,
+) -> AppResult<()> {
     let backend = db.get_database_backend();
     let now = Utc::now();
     let insert = Query::insert()
@@ -151,7 +159,8 @@ pub async fn record(db: &impl ConnectionTrait, who: &Principal, change: Change<'
             now.into(),
         ])
         .to_owned();
-    db.execute_raw(StatementBuilder::build(&insert, &backend)).await?;
+    db.execute_raw(StatementBuilder::build(&insert, &backend))
+        .await?;
     audit(db, who, "MUTATION", Some(change.kind), &[change.record_id]).await
 }
 
@@ -200,11 +209,17 @@ impl FeedCursor {
         let bytes = URL_SAFE_NO_PAD.decode(text.trim()).map_err(|_| bad())?;
         let text = String::from_utf8(bytes).map_err(|_| bad())?;
         let (txid, id) = text.split_once(':').ok_or_else(bad)?;
-        Ok(FeedCursor { txid: txid.parse().map_err(|_| bad())?, id: id.parse().map_err(|_| bad())? })
+        Ok(FeedCursor {
+            txid: txid.parse().map_err(|_| bad())?,
+            id: id.parse().map_err(|_| bad())?,
+        })
     }
 
     fn of(row: &change_events::Model) -> FeedCursor {
-        FeedCursor { txid: row.txid, id: row.id }
+        FeedCursor {
+            txid: row.txid,
+            id: row.id,
+        }
     }
 }
 
@@ -223,8 +238,8 @@ fn visible(principal: &Principal) -> Condition {
         Role::Integrator => vec![Unit, Permit, Registration, Inspection, Campaign, Finding],
         _ => ChangeKind::ALL.to_vec(),
     };
-    let mut condition = Condition::all()
-        .add(change_events::Column::Kind.is_in(kinds.iter().map(|k| k.as_str())));
+    let mut condition =
+        Condition::all().add(change_events::Column::Kind.is_in(kinds.iter().map(|k| k.as_str())));
     if principal.role == Role::Integrator {
         // Integrators read closed findings only.
         condition = condition.add(
@@ -277,9 +292,11 @@ pub async fn feed(
     }
     if db.get_database_backend() == DatabaseBackend::Postgres {
         // Only transactions older than every running one: their rows are final.
-        select = select.filter(Expr::col((change_events::Entity, change_events::Column::Txid)).lt(Expr::cust(
-            "pg_snapshot_xmin(pg_current_snapshot())::text::bigint",
-        )));
+        select = select.filter(
+            Expr::col((change_events::Entity, change_events::Column::Txid)).lt(Expr::cust(
+                "pg_snapshot_xmin(pg_current_snapshot())::text::bigint",
+            )),
+        );
     }
     let mut rows = select
         .order_by_asc(change_events::Column::Txid)
@@ -289,9 +306,15 @@ pub async fn feed(
         .await?;
     let has_next_page = rows.len() as u64 > first;
     rows.truncate(first as usize);
-    let end_cursor = rows.last().map(|r| FeedCursor::of(r).encode()).or_else(|| after.map(str::to_owned));
+    let end_cursor = rows
+        .last()
+        .map(|r| FeedCursor::of(r).encode())
+        .or_else(|| after.map(str::to_owned));
     Ok(FeedPage {
-        items: rows.into_iter().map(|r| (FeedCursor::of(&r).encode(), r)).collect(),
+        items: rows
+            .into_iter()
+            .map(|r| (FeedCursor::of(&r).encode(), r))
+            .collect(),
         has_next_page,
         end_cursor,
     })
@@ -315,7 +338,8 @@ pub async fn first_and_last(
     for row in rows {
         match kept.last() {
             Some(prev) if prev.record_id == row.record_id => {
-                let is_first_of_record = kept.len() < 2 || kept[kept.len() - 2].record_id != row.record_id;
+                let is_first_of_record =
+                    kept.len() < 2 || kept[kept.len() - 2].record_id != row.record_id;
                 if is_first_of_record {
                     kept.push(row);
                 } else if let Some(last) = kept.last_mut() {
@@ -377,7 +401,11 @@ pub async fn audit_events(
     if let Some(before) = before_id {
         select = select.filter(audit_events::Column::Id.lt(before));
     }
-    Ok(select.order_by_desc(audit_events::Column::Id).limit(first).all(db).await?)
+    Ok(select
+        .order_by_desc(audit_events::Column::Id)
+        .limit(first)
+        .all(db)
+        .await?)
 }
 
 #[cfg(test)]
@@ -386,9 +414,15 @@ mod tests {
 
     #[test]
     fn cursors_round_trip() {
-        let c = FeedCursor { txid: 123_456_789, id: 42 };
+        let c = FeedCursor {
+            txid: 123_456_789,
+            id: 42,
+        };
         assert_eq!(FeedCursor::decode(&c.encode()).ok(), Some(c));
         assert!(FeedCursor::decode("garbage").is_err());
-        assert_eq!(ChangeKind::parse("ENFORCEMENT_ACTION"), Some(ChangeKind::EnforcementAction));
+        assert_eq!(
+            ChangeKind::parse("ENFORCEMENT_ACTION"),
+            Some(ChangeKind::EnforcementAction)
+        );
     }
 }

@@ -924,3 +924,26 @@ mod tests {
         assert_ne!(normalise_unit("mg/L"), normalise_unit("mg/m³"));
     }
 }
+
+/// The finding as it stood at `at`: its status and version from the recorded moves; `None`
+/// before it was recorded.
+pub async fn as_of(
+    db: &impl ConnectionTrait,
+    finding: findings::Model,
+    at: chrono::DateTime<Utc>,
+) -> AppResult<Option<findings::Model>> {
+    let moves: Vec<finding_transitions::Model> = transitions_of(db, &[finding.id])
+        .await?
+        .into_iter()
+        .filter(|t| t.created_at <= at)
+        .collect();
+    let Some(last) = moves.last() else {
+        return Ok(None);
+    };
+    Ok(Some(findings::Model {
+        status: last.to_status,
+        version: moves.len() as i32,
+        updated_at: last.created_at,
+        ..finding
+    }))
+}

@@ -3,8 +3,8 @@
 
 pub mod access;
 pub mod campaigns;
-pub mod changes;
 pub mod cases;
+pub mod changes;
 pub mod clock;
 pub mod codes;
 pub mod draws;

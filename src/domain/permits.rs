@@ -1116,3 +1116,27 @@ mod tests {
         assert!(validate_validity(from, from).is_err());
     }
 }
+
+/// The permit as it was at `at`, from its stored versions; `None` before it was issued.
+pub async fn as_of(
+    db: &impl ConnectionTrait,
+    permit: permits::Model,
+    at: chrono::DateTime<Utc>,
+) -> AppResult<Option<permits::Model>> {
+    let versions = versions_of(db, &[permit.id]).await?;
+    let Some(version) = versions
+        .into_iter()
+        .filter(|v| v.created_at <= at)
+        .next_back()
+    else {
+        return Ok(None);
+    };
+    Ok(Some(permits::Model {
+        status: version.status,
+        valid_from: version.valid_from,
+        valid_to: version.valid_to,
+        version: version.version,
+        updated_at: version.created_at,
+        ..permit
+    }))
+}

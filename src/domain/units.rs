@@ -5,8 +5,8 @@
 use chrono::{NaiveDate, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, Func};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    Select, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, Select, Set, TransactionTrait,
 };
 use serde::Serialize;
 
@@ -331,6 +331,25 @@ pub async fn update(
             current.version
         )));
     }
+    // A unit registered before versions were kept (the demo seed) gets its prior state stored
+    // first, so `unit(asOf:)` can answer for the time before this update.
+    let stored = entity::unit_versions::Entity::find()
+        .filter(entity::unit_versions::Column::UnitId.eq(id))
+        .count(&txn)
+        .await?;
+    if stored == 0 {
+        entity::unit_versions::ActiveModel {
+            unit_id: Set(current.id),
+            version: Set(current.version),
+            snapshot: Set(serde_json::to_value(&current).map_err(AppError::internal)?),
+            changed_by_subject: Set("registration".to_owned()),
+            changed_by_agency: Set(None),
+            created_at: Set(current.updated_at),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await?;
+    }
     let mut active: units::ActiveModel = current.clone().into();
     if let Some(name) = &patch.name {
         active.name = Set(required_text("input.name", name, 200)?);
@@ -448,4 +467,31 @@ async fn record_version(
         },
     )
     .await
+}
+
+/// The unit as it was at `at`, from its stored versions; `None` before it was registered.
+pub async fn as_of(
+    db: &impl ConnectionTrait,
+    unit: units::Model,
+    at: chrono::DateTime<Utc>,
+) -> AppResult<Option<units::Model>> {
+    let versions = entity::unit_versions::Entity::find()
+        .filter(entity::unit_versions::Column::UnitId.eq(unit.id))
+        .order_by_asc(entity::unit_versions::Column::Version)
+        .all(db)
+        .await?;
+    if versions.is_empty() {
+        // Never changed through the service: as registered.
+        return Ok((unit.created_at <= at).then_some(unit));
+    }
+    match versions
+        .into_iter()
+        .filter(|v| v.created_at <= at)
+        .next_back()
+    {
+        Some(v) => Ok(Some(
+            serde_json::from_value(v.snapshot).map_err(AppError::internal)?,
+        )),
+        None => Ok(None),
+    }
 }

@@ -28,6 +28,11 @@ impl Campaign {
     async fn id(&self) -> ID {
         ids::encode(CAMPAIGN, self.0.id)
     }
+    /// Who created the record and who last changed it, from which level.
+    async fn provenance(&self, ctx: &Context<'_>) -> Result<Option<super::history::Provenance>> {
+        super::history::provenance(ctx, crate::domain::changes::ChangeKind::Campaign, self.0.id)
+            .await
+    }
     async fn name(&self) -> &str {
         &self.0.name
     }
@@ -305,6 +310,15 @@ pub struct RandomDraw(pub random_draws::Model);
 impl RandomDraw {
     async fn id(&self) -> ID {
         ids::encode(DRAW, self.0.id)
+    }
+    /// Who created the record and who last changed it, from which level.
+    async fn provenance(&self, ctx: &Context<'_>) -> Result<Option<super::history::Provenance>> {
+        super::history::provenance(
+            ctx,
+            crate::domain::changes::ChangeKind::RandomDraw,
+            self.0.id,
+        )
+        .await
     }
     async fn kind(&self) -> DrawKind {
         self.0.kind.into()

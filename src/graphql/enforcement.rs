@@ -72,6 +72,15 @@ impl Inspection {
     async fn id(&self) -> ID {
         ids::encode(INSPECTION, self.0.id)
     }
+    /// Who created the record and who last changed it, from which level.
+    async fn provenance(&self, ctx: &Context<'_>) -> Result<Option<super::history::Provenance>> {
+        super::history::provenance(
+            ctx,
+            crate::domain::changes::ChangeKind::Inspection,
+            self.0.id,
+        )
+        .await
+    }
     async fn date(&self) -> NaiveDate {
         self.0.inspection_date
     }
@@ -149,6 +158,11 @@ impl Finding {
     async fn id(&self) -> ID {
         ids::encode(FINDING, self.0.id)
     }
+    /// Who created the record and who last changed it, from which level.
+    async fn provenance(&self, ctx: &Context<'_>) -> Result<Option<super::history::Provenance>> {
+        super::history::provenance(ctx, crate::domain::changes::ChangeKind::Finding, self.0.id)
+            .await
+    }
     async fn code(&self, ctx: &Context<'_>) -> Result<ViolationCode> {
         super::loader(ctx)?
             .load_one(ViolationCodeKey(self.0.violation_code.clone()))
@@ -179,7 +193,7 @@ impl Finding {
             .load_one(PermitId(id))
             .await
             .map_err(AppError::from)?
-            .map(Permit))
+            .map(Permit::from))
     }
     async fn unit(&self, ctx: &Context<'_>) -> Result<Unit> {
         super::loader(ctx)?
@@ -335,6 +349,15 @@ pub struct EnforcementAction(pub enforcement_actions::Model);
 impl EnforcementAction {
     async fn id(&self) -> ID {
         ids::encode("EnforcementAction", self.0.id)
+    }
+    /// Who created the record and who last changed it, from which level.
+    async fn provenance(&self, ctx: &Context<'_>) -> Result<Option<super::history::Provenance>> {
+        super::history::provenance(
+            ctx,
+            crate::domain::changes::ChangeKind::EnforcementAction,
+            self.0.id,
+        )
+        .await
     }
     async fn kind(&self) -> EnforcementActionKind {
         self.0.kind.into()
@@ -555,11 +578,22 @@ impl EnforcementQuery {
         Ok(connection::from_page(page, list.count_query(), Finding))
     }
 
-    async fn finding(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Finding>> {
+    /// One finding; with `asOf`, its status and version as they stood then.
+    async fn finding(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        as_of: Option<DateTime<Utc>>,
+    ) -> Result<Option<Finding>> {
         let id = ids::decode(FINDING, "id", &id)?;
-        Ok(findings::get(super::db(ctx)?, super::principal(ctx), id)
-            .await?
-            .map(Finding))
+        let db = super::db(ctx)?;
+        let Some(found) = findings::get(db, super::principal(ctx), id).await? else {
+            return Ok(None);
+        };
+        Ok(match as_of {
+            Some(at) => findings::as_of(db, found, at).await?.map(Finding),
+            None => Some(Finding(found)),
+        })
     }
 
     /// Findings, units affected and fines grouped by the chosen dimensions, largest groups

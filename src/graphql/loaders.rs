@@ -463,3 +463,44 @@ impl Loader<PermitId> for DbLoader {
         Ok(rows.into_iter().map(|p| (PermitId(p.id), p)).collect())
     }
 }
+
+/// First and last change of a record, for its provenance.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ChangesOf {
+    pub kind: crate::domain::changes::ChangeKind,
+    pub record_id: i64,
+}
+
+impl Loader<ChangesOf> for DbLoader {
+    type Value = Vec<entity::change_events::Model>;
+    type Error = LoadError;
+
+    async fn load(
+        &self,
+        keys: &[ChangesOf],
+    ) -> Result<HashMap<ChangesOf, Self::Value>, Self::Error> {
+        self.principal()?;
+        let mut out: HashMap<ChangesOf, Self::Value> =
+            keys.iter().map(|k| (*k, Vec::new())).collect();
+        let mut kinds: Vec<crate::domain::changes::ChangeKind> =
+            keys.iter().map(|k| k.kind).collect();
+        kinds.sort_by_key(|k| k.as_str());
+        kinds.dedup();
+        for kind in kinds {
+            let ids: Vec<i64> = keys
+                .iter()
+                .filter(|k| k.kind == kind)
+                .map(|k| k.record_id)
+                .collect();
+            for row in crate::domain::changes::first_and_last(&self.db, kind, &ids).await? {
+                out.entry(ChangesOf {
+                    kind,
+                    record_id: row.record_id,
+                })
+                .or_default()
+                .push(row);
+            }
+        }
+        Ok(out)
+    }
+}

@@ -5,6 +5,7 @@ pub mod campaigns;
 pub mod connection;
 pub mod enforcement;
 pub mod enums;
+pub mod history;
 pub mod ids;
 pub mod loaders;
 pub mod permits;
@@ -26,6 +27,7 @@ pub struct Query(
     permits::PermitQuery,
     enforcement::EnforcementQuery,
     campaigns::CampaignQuery,
+    history::HistoryQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -41,6 +43,25 @@ pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
 /// Per-request data the resolvers read.
 pub struct RequestData {
     pub principal: Option<Principal>,
+    /// Units whose personal data this request returned, for the audit trail.
+    pub personal_reads: std::sync::Mutex<std::collections::BTreeSet<i64>>,
+}
+
+impl RequestData {
+    pub fn new(principal: Option<Principal>) -> Self {
+        Self {
+            principal,
+            personal_reads: Default::default(),
+        }
+    }
+
+    /// The unit ids whose personal data was read, drained.
+    pub fn take_personal_reads(&self) -> Vec<i64> {
+        match self.personal_reads.lock() {
+            Ok(mut set) => std::mem::take(&mut *set).into_iter().collect(),
+            Err(_) => Vec::new(),
+        }
+    }
 }
 
 pub fn build_schema(db: DatabaseConnection, limits: &Limits) -> AppSchema {
@@ -82,7 +103,7 @@ pub fn request_loader(
 }
 
 pub(crate) fn principal<'a>(ctx: &'a Context<'_>) -> Option<&'a Principal> {
-    ctx.data_opt::<RequestData>()
+    ctx.data_opt::<std::sync::Arc<RequestData>>()
         .and_then(|d| d.principal.as_ref())
 }
 

@@ -20,62 +20,83 @@ use entity::{outlets, permit_limits, permit_versions, permits};
 
 pub const PERMIT: &str = "Permit";
 
-/// A pollutant-discharge permit (排污许可证).
-pub struct Permit(pub permits::Model);
+/// A pollutant-discharge permit (排污许可证), as it is now or as it was at `asOf`.
+pub struct Permit {
+    pub row: permits::Model,
+    /// The date a historical read is about (`asOf`); `None` for the present.
+    pub as_of: Option<NaiveDate>,
+}
+
+impl From<permits::Model> for Permit {
+    fn from(row: permits::Model) -> Self {
+        Self { row, as_of: None }
+    }
+}
+
+impl Permit {
+    fn day(&self) -> NaiveDate {
+        self.as_of.unwrap_or_else(clock::today)
+    }
+}
 
 #[Object]
 impl Permit {
     async fn id(&self) -> ID {
-        ids::encode(PERMIT, self.0.id)
+        ids::encode(PERMIT, self.row.id)
+    }
+    /// Who created the record and who last changed it, from which level.
+    async fn provenance(&self, ctx: &Context<'_>) -> Result<Option<super::history::Provenance>> {
+        super::history::provenance(ctx, crate::domain::changes::ChangeKind::Permit, self.row.id)
+            .await
     }
     /// HJ 608: the unit's credit code + 3-digit sequence + `P`.
     async fn permit_number(&self) -> &str {
-        &self.0.permit_number
+        &self.row.permit_number
     }
     /// The status today: a VALID permit past `validTo` reads EXPIRED.
     async fn status(&self) -> PermitStatus {
-        rules::effective_status(&self.0, clock::today()).into()
+        rules::effective_status(&self.row, self.day()).into()
     }
     async fn management_category(&self) -> ManagementCategory {
-        self.0.management_category.into()
+        self.row.management_category.into()
     }
     async fn issued_on(&self) -> NaiveDate {
-        self.0.issued_on
+        self.row.issued_on
     }
     async fn valid_from(&self) -> NaiveDate {
-        self.0.valid_from
+        self.row.valid_from
     }
     async fn valid_to(&self) -> NaiveDate {
-        self.0.valid_to
+        self.row.valid_to
     }
     /// Within 60 days of expiry and still valid: renewal must be applied for (Art 14).
     async fn renewal_due(&self) -> bool {
-        rules::renewal_due(&self.0, clock::today())
+        rules::renewal_due(&self.row, self.day())
     }
     /// Optimistic-locking version: pass it as `expectedVersion` when changing the permit.
     async fn version(&self) -> i32 {
-        self.0.version
+        self.row.version
     }
     async fn unit(&self, ctx: &Context<'_>) -> Result<Unit> {
         super::loader(ctx)?
-            .load_one(UnitId(self.0.unit_id))
+            .load_one(UnitId(self.row.unit_id))
             .await
             .map_err(AppError::from)?
             .map(Unit)
             .ok_or_else(|| {
-                AppError::NotFound(format!("unit of permit {}", self.0.permit_number)).into()
+                AppError::NotFound(format!("unit of permit {}", self.row.permit_number)).into()
             })
     }
     async fn district(&self, ctx: &Context<'_>) -> Result<Option<District>> {
-        load_district(ctx, Some(&self.0.district_code)).await
+        load_district(ctx, Some(&self.row.district_code)).await
     }
     async fn issuing_agency(&self, ctx: &Context<'_>) -> Result<Option<Agency>> {
-        load_agency(ctx, Some(&self.0.issuing_agency_code)).await
+        load_agency(ctx, Some(&self.row.issuing_agency_code)).await
     }
     /// Outlets (排放口) of the current version.
     async fn outlets(&self, ctx: &Context<'_>) -> Result<Vec<Outlet>> {
         let rows = super::loader(ctx)?
-            .load_one(OutletsOfPermit(self.0.id))
+            .load_one(OutletsOfPermit(self.row.id))
             .await
             .map_err(AppError::from)?
             .unwrap_or_default();
@@ -83,16 +104,33 @@ impl Permit {
     }
     /// All permitted limits of the current version, across outlets.
     async fn limits(&self, ctx: &Context<'_>) -> Result<Vec<PermitLimit>> {
-        Ok(limits_of(ctx, self.0.id)
+        Ok(limits_of(ctx, self.row.id)
             .await?
             .into_iter()
             .map(PermitLimit)
             .collect())
     }
+    /// The outlets and limits of the version read (the current one, or the one in force at
+    /// `asOf`), as recorded with that version. `outlets` and `limits` give the current items.
+    async fn permitted_items(&self, ctx: &Context<'_>) -> Result<Json<serde_json::Value>> {
+        let versions = super::loader(ctx)?
+            .load_one(VersionsOfPermit(self.row.id))
+            .await
+            .map_err(AppError::from)?
+            .unwrap_or_default();
+        Ok(Json(
+            versions
+                .into_iter()
+                .filter(|v| v.version <= self.row.version)
+                .next_back()
+                .map(|v| v.snapshot)
+                .unwrap_or(serde_json::Value::Null),
+        ))
+    }
     /// Every version, oldest first: history is never overwritten.
     async fn versions(&self, ctx: &Context<'_>) -> Result<Vec<PermitVersion>> {
         let rows = super::loader(ctx)?
-            .load_one(VersionsOfPermit(self.0.id))
+            .load_one(VersionsOfPermit(self.row.id))
             .await
             .map_err(AppError::from)?
             .unwrap_or_default();
@@ -107,7 +145,7 @@ impl Permit {
         let limit = nested_page(first)?;
         let rows = super::loader(ctx)?
             .load_one(super::loaders::FindingsOfPermit {
-                permit_id: self.0.id,
+                permit_id: self.row.id,
                 limit,
             })
             .await
@@ -116,10 +154,10 @@ impl Permit {
         Ok(rows.into_iter().map(super::enforcement::Finding).collect())
     }
     async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+        self.row.created_at
     }
     async fn updated_at(&self) -> DateTime<Utc> {
-        self.0.updated_at
+        self.row.updated_at
     }
 }
 
@@ -275,6 +313,23 @@ pub struct PermitOrder {
     direction: OrderDirection,
 }
 
+/// The permit now, or as it was at `as_of`.
+async fn historical(
+    ctx: &Context<'_>,
+    found: Option<permits::Model>,
+    as_of: Option<DateTime<Utc>>,
+) -> Result<Option<Permit>> {
+    let (Some(found), Some(at)) = (found.clone(), as_of) else {
+        return Ok(found.map(Permit::from));
+    };
+    Ok(rules::as_of(super::db(ctx)?, found, at)
+        .await?
+        .map(|row| Permit {
+            row,
+            as_of: Some(crate::domain::clock::date_of(at)),
+        }))
+}
+
 #[derive(Default)]
 pub struct PermitQuery;
 
@@ -324,15 +379,24 @@ impl PermitQuery {
                 &args,
             )
             .await?;
-        Ok(connection::from_page(page, list.count_query(), Permit))
+        Ok(connection::from_page(
+            page,
+            list.count_query(),
+            Permit::from,
+        ))
     }
 
     /// One permit; null when it does not exist or is outside the caller's scope.
-    async fn permit(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Permit>> {
+    async fn permit(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        #[graphql(desc = "Read the permit as it was at this time (from its versions).")]
+        as_of: Option<DateTime<Utc>>,
+    ) -> Result<Option<Permit>> {
         let id = ids::decode(PERMIT, "id", &id)?;
-        Ok(rules::get(super::db(ctx)?, super::principal(ctx), id)
-            .await?
-            .map(Permit))
+        let found = rules::get(super::db(ctx)?, super::principal(ctx), id).await?;
+        historical(ctx, found, as_of).await
     }
 
     /// One permit by its HJ 608 number; null when unknown or outside the caller's scope.
@@ -340,12 +404,12 @@ impl PermitQuery {
         &self,
         ctx: &Context<'_>,
         permit_number: String,
+        #[graphql(desc = "Read the permit as it was at this time (from its versions).")]
+        as_of: Option<DateTime<Utc>>,
     ) -> Result<Option<Permit>> {
-        Ok(
-            rules::by_number(super::db(ctx)?, super::principal(ctx), &permit_number)
-                .await?
-                .map(Permit),
-        )
+        let found =
+            rules::by_number(super::db(ctx)?, super::principal(ctx), &permit_number).await?;
+        historical(ctx, found, as_of).await
     }
 }
 
@@ -445,7 +509,7 @@ async fn apply(
         change,
     )
     .await?;
-    Ok(Permit(permit))
+    Ok(Permit::from(permit))
 }
 
 #[Object]
@@ -474,7 +538,7 @@ impl PermitMutation {
             idempotency_key.as_deref(),
         )
         .await?;
-        Ok(Permit(permit))
+        Ok(Permit::from(permit))
     }
 
     /// Changes the permitted items (变更): a new version; history is kept.

@@ -25,6 +25,10 @@ impl Unit {
     async fn id(&self) -> ID {
         ids::encode(UNIT, self.0.id)
     }
+    /// Who created the record and who last changed it, from which level.
+    async fn provenance(&self, ctx: &Context<'_>) -> Result<Option<super::history::Provenance>> {
+        super::history::provenance(ctx, crate::domain::changes::ChangeKind::Unit, self.0.id).await
+    }
     /// Unified social credit code (GB 32100, check character verified).
     async fn credit_code(&self) -> &str {
         &self.0.credit_code
@@ -53,12 +57,12 @@ impl Unit {
     /// Personal data: the legal representative. Null unless the caller's role is
     /// PERMIT_OFFICER, ENFORCEMENT_OFFICER, SUPERVISOR or ADMIN (never for INTEGRATOR).
     async fn legal_representative(&self, ctx: &Context<'_>) -> Option<&str> {
-        personal(ctx, self.0.legal_representative.as_deref())
+        personal(ctx, self.0.id, self.0.legal_representative.as_deref())
     }
     /// Personal data: the contact phone. Null unless the caller's role is PERMIT_OFFICER,
     /// ENFORCEMENT_OFFICER, SUPERVISOR or ADMIN (never for INTEGRATOR).
     async fn contact_phone(&self, ctx: &Context<'_>) -> Option<&str> {
-        personal(ctx, self.0.contact_phone.as_deref())
+        personal(ctx, self.0.id, self.0.contact_phone.as_deref())
     }
     /// On the positive list (正面清单) today: checked less often by random draws.
     async fn positive_list(&self) -> bool {
@@ -104,7 +108,7 @@ impl Unit {
                     PermitStatus::from(permit_rules::effective_status(p, today)) == s
                 })
             })
-            .map(Permit)
+            .map(Permit::from)
             .collect())
     }
     /// The newest inspections of this unit (at most 100).
@@ -138,12 +142,18 @@ impl Unit {
     }
 }
 
-fn personal<'a>(ctx: &Context<'_>, value: Option<&'a str>) -> Option<&'a str> {
-    if access::may_see_personal_data(super::principal(ctx)) {
-        value
-    } else {
-        None
+fn personal<'a>(ctx: &Context<'_>, unit_id: i64, value: Option<&'a str>) -> Option<&'a str> {
+    let data = ctx.data_opt::<std::sync::Arc<super::RequestData>>()?;
+    if !access::may_see_personal_data(data.principal.as_ref()) {
+        return None;
     }
+    // Every read of personal data is audited (the HTTP layer writes the row after the request).
+    if value.is_some()
+        && let Ok(mut reads) = data.personal_reads.lock()
+    {
+        reads.insert(unit_id);
+    }
+    value
 }
 
 /// A discharge registration (排污登记): number = credit code + sequence + `W`.
@@ -153,6 +163,15 @@ pub struct Registration(pub registrations::Model);
 impl Registration {
     async fn id(&self) -> ID {
         ids::encode("Registration", self.0.id)
+    }
+    /// Who created the record and who last changed it, from which level.
+    async fn provenance(&self, ctx: &Context<'_>) -> Result<Option<super::history::Provenance>> {
+        super::history::provenance(
+            ctx,
+            crate::domain::changes::ChangeKind::Registration,
+            self.0.id,
+        )
+        .await
     }
     async fn registration_number(&self) -> &str {
         &self.0.registration_number
@@ -246,11 +265,21 @@ impl UnitQuery {
     }
 
     /// One unit; null when it does not exist or is outside the caller's scope.
-    async fn unit(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Unit>> {
+    async fn unit(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        #[graphql(desc = "Read the unit as it was at this time.")] as_of: Option<DateTime<Utc>>,
+    ) -> Result<Option<Unit>> {
         let id = ids::decode(UNIT, "id", &id)?;
-        Ok(units::get(super::db(ctx)?, super::principal(ctx), id)
-            .await?
-            .map(Unit))
+        let db = super::db(ctx)?;
+        let Some(found) = units::get(db, super::principal(ctx), id).await? else {
+            return Ok(None);
+        };
+        Ok(match as_of {
+            Some(at) => units::as_of(db, found, at).await?.map(Unit),
+            None => Some(Unit(found)),
+        })
     }
 
     /// One unit by credit code; null when unknown or outside the caller's scope.

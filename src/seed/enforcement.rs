@@ -16,12 +16,13 @@
 //!   filed case (the first one moves it to PENALISED), fines inside the article's range, a daily
 //!   continuous penalty only after a fine and at its amount, police referral for evasion (EV-*),
 //!   and permit withdrawal only where the permit history already has the WITHDRAWN version of
-//!   that day (the permit generator's withdrawals are given the case that led to them).
+//!   that day: a permit the permit generator withdrew inside the window, for exceedance or
+//!   evasion, is given the inspection and case that led to it.
 //!
 //! Randomness: the inspectors of each agency, and the enforcement history of each unit, draw
-//! from streams of their own (derived from the seed with a salt), so the permit data of a seed
-//! is the same as before enforcement data existed. Decision numbers are assigned at the end, in
-//! date order per agency and year, as a real register numbers them.
+//! from streams of their own (derived from the seed with a salt), so the units and permits of a
+//! seed are the same rows as before enforcement data existed. Decision numbers are assigned at
+//! the end, in date order per agency, kind of document and year, as a register numbers them.
 
 use std::collections::{HashMap, HashSet};
 
@@ -30,7 +31,9 @@ use serde_json::{Value, json};
 
 use super::names::{self, CheckScope};
 use super::rng::Rng;
-use super::{Batch, Generator, SEED_SUBJECT, next, person_name, plus_days, round_significant, timestamp};
+use super::{
+    Batch, Generator, SEED_SUBJECT, next, person_name, plus_days, round_significant, timestamp,
+};
 use crate::domain::permits::status_on;
 use crate::domain::taxonomy::PermitRequirement;
 use entity::enums::{
@@ -88,13 +91,13 @@ const CODE_WEIGHTS: [(&str, u32); 23] = [
     ("IP-1", 5),
     ("SM-2", 4),
     ("ER-2", 4),
-    ("FU-2", 4),
+    ("FU-2", 6),
     ("EV-2", 3),
     ("OU-1", 3),
     ("RP-1", 3),
     ("EV-1", 2),
     ("OU-2", 2),
-    ("AM-1", 2),
+    ("AM-1", 3),
     ("OB-1", 2),
     ("FR-1", 2),
     ("FR-2", 2),
@@ -151,7 +154,7 @@ pub(super) struct UnitFacts {
 }
 
 pub(super) enum Holding {
-    Permit(PermitFacts),
+    Permit(Box<PermitFacts>),
     Registration { registered_on: NaiveDate },
 }
 
@@ -281,7 +284,10 @@ struct ActionDraft {
 impl Generator<'_> {
     /// The inspector lists: 6–20 per district detachment by the district's size, 30 for the
     /// municipal 执法总队. Certificate numbers already in the table are avoided.
-    pub(super) fn inspectors(&mut self, existing_certificates: HashSet<String>) -> Vec<inspectors::Model> {
+    pub(super) fn inspectors(
+        &mut self,
+        existing_certificates: HashSet<String>,
+    ) -> Vec<inspectors::Model> {
         let ctx = self.ctx;
         self.enf.seen_certificates = existing_certificates;
         self.enf.district_rosters = vec![Vec::new(); ctx.districts.len()];
@@ -381,7 +387,11 @@ impl Generator<'_> {
         last_day: NaiveDate,
         batch: &mut Batch,
     ) -> Vec<i64> {
-        let chance = if unit.category == ManagementCategory::Key { 0.012 } else { 0.004 };
+        let chance = if unit.category == ManagementCategory::Key {
+            0.012
+        } else {
+            0.004
+        };
         if !rng.chance(chance) {
             return Vec::new();
         }
@@ -423,7 +433,7 @@ impl Generator<'_> {
             f => f,
         };
         // A unit whose permit ended has usually closed down: fewer visits.
-        if forced.is_none() && standing == Standing::Ended && rng.chance(0.5) {
+        if forced.is_none() && standing == Standing::Ended && rng.chance(0.4) {
             return;
         }
 
@@ -502,10 +512,12 @@ impl Generator<'_> {
             created_at: recorded_at,
         });
         for inspector_id in team {
-            batch.inspection_inspectors.push(inspection_inspectors::Model {
-                inspection_id,
-                inspector_id,
-            });
+            batch
+                .inspection_inspectors
+                .push(inspection_inspectors::Model {
+                    inspection_id,
+                    inspector_id,
+                });
         }
         self.report.inspections += 1;
 
@@ -598,10 +610,10 @@ impl Generator<'_> {
         use InspectionSource::*;
         let chance = match standing {
             Standing::Unpermitted | Standing::Unregistered if forced.is_some() => 0.85,
-            Standing::Unpermitted | Standing::Unregistered => 0.6,
+            Standing::Unpermitted | Standing::Unregistered => 0.45,
             Standing::Registered | Standing::EndedToday => 0.0,
             Standing::Expired => 0.5,
-            Standing::Ended => 0.3,
+            Standing::Ended => 0.5,
             Standing::Valid if matches!(forced, Some(Forced::Withdrawal { .. })) => 1.0,
             Standing::Valid => {
                 let base = match source {
@@ -617,7 +629,11 @@ impl Generator<'_> {
                     CreditLevel::Warning => 1.5,
                     CreditLevel::Poor => 2.0,
                 };
-                let remote = if mode == InspectionMode::NonSite { 0.7 } else { 1.0 };
+                let remote = if mode == InspectionMode::NonSite {
+                    0.7
+                } else {
+                    1.0
+                };
                 base * record * remote
             }
         };
@@ -751,9 +767,10 @@ impl Generator<'_> {
             rectify_by: None,
         };
         let withdrawal = match forced {
-            Some(Forced::Withdrawal { decided_on, code: forced_code }) if forced_code == code => {
-                Some(decided_on)
-            }
+            Some(Forced::Withdrawal {
+                decided_on,
+                code: forced_code,
+            }) if forced_code == code => Some(decided_on),
             _ => None,
         };
 
@@ -766,7 +783,10 @@ impl Generator<'_> {
                     .copied()
                     .filter(|(o, _)| p.outlets[*o].medium == OutletMedium::Water)
                     .collect();
-                let pool = if withdrawal.is_some() && p.withdrawal_reason == Some(0) && !water.is_empty() {
+                let pool = if withdrawal.is_some()
+                    && p.withdrawal_reason == Some(0)
+                    && !water.is_empty()
+                {
                     &water
                 } else {
                     &candidates
@@ -843,7 +863,8 @@ impl Generator<'_> {
             if !present.is_empty() {
                 let outlet = *rng.pick(&present);
                 draft.outlet_id = Some(outlet.id);
-                draft.description = format!("{}（{}）{}", outlet.code, outlet.name, draft.description);
+                draft.description =
+                    format!("{}（{}）{}", outlet.code, outlet.name, draft.description);
             }
         }
         draft.severity = severity;
@@ -855,11 +876,23 @@ impl Generator<'_> {
         } else if dismiss {
             Route::Dismiss(*rng.pick_weighted(&[(0u8, 50), (1, 25), (2, 25)]))
         } else if severity == FindingSeverity::Minor {
-            *rng.pick_weighted(&[(Route::Rectify, 85), (Route::CaseAfterOrder, 10), (Route::Case, 5)])
+            *rng.pick_weighted(&[
+                (Route::Rectify, 85),
+                (Route::CaseAfterOrder, 10),
+                (Route::Case, 5),
+            ])
         } else if serious_kind || severity == FindingSeverity::Serious {
-            *rng.pick_weighted(&[(Route::Case, 60), (Route::CaseAfterOrder, 17), (Route::Rectify, 23)])
+            *rng.pick_weighted(&[
+                (Route::Case, 60),
+                (Route::CaseAfterOrder, 17),
+                (Route::Rectify, 23),
+            ])
         } else {
-            *rng.pick_weighted(&[(Route::Rectify, 65), (Route::CaseAfterOrder, 20), (Route::Case, 15)])
+            *rng.pick_weighted(&[
+                (Route::Rectify, 65),
+                (Route::CaseAfterOrder, 20),
+                (Route::Case, 15),
+            ])
         };
         let needs_deadline = matches!(
             draft.route,
@@ -877,7 +910,10 @@ impl Generator<'_> {
         if draft.route == Route::Rectify
             && let (Some(ordered), Some(deadline)) = (draft.ordered_on, draft.deadline)
         {
-            draft.rectify_by = Some(plus_days(deadline.max(plus_days(ordered, 7)), rng.range(0, 15)));
+            draft.rectify_by = Some(plus_days(
+                deadline.max(plus_days(ordered, 7)),
+                rng.range(0, 15),
+            ));
         }
         draft
     }
@@ -944,10 +980,12 @@ impl Generator<'_> {
             created_at: timestamp(rng, on),
         });
         for inspector_id in team {
-            batch.inspection_inspectors.push(inspection_inspectors::Model {
-                inspection_id: id,
-                inspector_id,
-            });
+            batch
+                .inspection_inspectors
+                .push(inspection_inspectors::Model {
+                    inspection_id: id,
+                    inspector_id,
+                });
         }
         self.report.inspections += 1;
         (id, on)
@@ -989,22 +1027,23 @@ impl Generator<'_> {
             self.evidence(rng, finding_id, info.code.as_str(), mode, created_at, batch);
         }
 
-        let transition = |id: i64,
-                          from: Option<FindingStatus>,
-                          to: FindingStatus,
-                          reason: Option<String>,
-                          reinspection_id: Option<i64>,
-                          at: chrono::DateTime<chrono::Utc>| finding_transitions::Model {
-            id,
-            finding_id,
-            from_status: from,
-            to_status: to,
-            reason,
-            reinspection_id,
-            actor_subject: SEED_SUBJECT.to_owned(),
-            actor_agency: Some(agency.to_owned()),
-            created_at: at,
-        };
+        let transition =
+            |id: i64,
+             from: Option<FindingStatus>,
+             to: FindingStatus,
+             reason: Option<String>,
+             reinspection_id: Option<i64>,
+             at: chrono::DateTime<chrono::Utc>| finding_transitions::Model {
+                id,
+                finding_id,
+                from_status: from,
+                to_status: to,
+                reason,
+                reinspection_id,
+                actor_subject: SEED_SUBJECT.to_owned(),
+                actor_agency: Some(agency.to_owned()),
+                created_at: at,
+            };
         batch.transitions.push(transition(
             next(&mut self.ids.transition),
             None,
@@ -1038,7 +1077,10 @@ impl Generator<'_> {
 
         // Actions whose step happened, in date order (a daily penalty after its fine).
         let mut first_penalty = None;
-        for action in actions.iter().filter(|a| a.gate < kept && a.date <= last_day) {
+        for action in actions
+            .iter()
+            .filter(|a| a.gate < kept && a.date <= last_day)
+        {
             let index = self.enf.actions.len();
             if action.first_penalty {
                 first_penalty = Some(index);
@@ -1059,7 +1101,11 @@ impl Generator<'_> {
                     recorded_by_subject: SEED_SUBJECT.to_owned(),
                     created_at: timestamp(rng, action.date),
                 },
-                prefix: format!("{}{}", ctx.document_prefix(agency), document_kind(action.kind)),
+                prefix: format!(
+                    "{}{}",
+                    ctx.document_prefix(agency),
+                    document_kind(action.kind)
+                ),
             });
             self.report.actions += 1;
         }
@@ -1144,17 +1190,26 @@ impl Generator<'_> {
     /// actions and the PENALISED transitions that cite them.
     pub(super) fn finish_enforcement(
         &mut self,
-    ) -> (Vec<enforcement_actions::Model>, Vec<finding_transitions::Model>) {
+    ) -> (
+        Vec<enforcement_actions::Model>,
+        Vec<finding_transitions::Model>,
+    ) {
         let mut pending = std::mem::take(&mut self.enf.actions);
         let mut order: Vec<usize> = (0..pending.len()).collect();
         order.sort_by(|&a, &b| {
             let (x, y) = (&pending[a], &pending[b]);
-            (&x.prefix, x.model.decided_on.year(), x.model.decided_on, x.model.id).cmp(&(
-                &y.prefix,
-                y.model.decided_on.year(),
-                y.model.decided_on,
-                y.model.id,
-            ))
+            (
+                &x.prefix,
+                x.model.decided_on.year(),
+                x.model.decided_on,
+                x.model.id,
+            )
+                .cmp(&(
+                    &y.prefix,
+                    y.model.decided_on.year(),
+                    y.model.decided_on,
+                    y.model.id,
+                ))
         });
         let mut counter: Option<(String, i32, u32)> = None;
         for index in order {
@@ -1219,7 +1274,11 @@ fn lifecycle(
             gate: steps.len(),
             first_penalty: false,
         });
-        steps.push(step(RectificationOrdered, ordered_on, Some(order_reason(draft.deadline))));
+        steps.push(step(
+            RectificationOrdered,
+            ordered_on,
+            Some(order_reason(draft.deadline)),
+        ));
     };
 
     match draft.route {
@@ -1248,7 +1307,11 @@ fn lifecycle(
             }
             if before >= 2 {
                 last = plus_days(last, rng.range(3, 30));
-                steps.push(step(CaseFiled, last, Some("经审查符合立案条件，予以立案调查".to_owned())));
+                steps.push(step(
+                    CaseFiled,
+                    last,
+                    Some("经审查符合立案条件，予以立案调查".to_owned()),
+                ));
             }
             steps.push(step(
                 Dismissed,
@@ -1260,7 +1323,10 @@ fn lifecycle(
             let filed_on = match draft.route {
                 Route::CaseAfterOrder => {
                     order(&mut steps, &mut actions);
-                    let due = draft.deadline.unwrap_or(ordered_on).max(plus_days(ordered_on, 7));
+                    let due = draft
+                        .deadline
+                        .unwrap_or(ordered_on)
+                        .max(plus_days(ordered_on, 7));
                     plus_days(due, rng.range(1, 15))
                 }
                 Route::Withdrawal(decided_on) => {
@@ -1270,35 +1336,51 @@ fn lifecycle(
                 _ => plus_days(found_on, rng.range(3, 30)),
             };
             let filed_step = steps.len();
-            steps.push(step(CaseFiled, filed_on, Some("经审查符合立案条件，予以立案调查".to_owned())));
+            steps.push(step(
+                CaseFiled,
+                filed_on,
+                Some("经审查符合立案条件，予以立案调查".to_owned()),
+            ));
             let decided_on = match draft.route {
                 Route::Withdrawal(on) => on,
                 _ => plus_days(filed_on, rng.range(20, 120)),
             };
             let evasion = code.starts_with("EV");
-            if evasion && rng.chance(if matches!(draft.route, Route::Withdrawal(_)) { 0.6 } else { 0.4 }) {
+            if evasion
+                && rng.chance(if matches!(draft.route, Route::Withdrawal(_)) {
+                    0.6
+                } else {
+                    0.4
+                })
+            {
                 let span = (decided_on - filed_on).num_days().max(1);
                 actions.push(ActionDraft {
                     kind: Kind::PoliceReferral,
                     date: plus_days(filed_on, rng.range(1, span)),
                     amount: None,
                     days: None,
-                    notes: Some("涉嫌通过逃避监管的方式排放污染物，移送公安机关依法处理（条例第四十四条）".to_owned()),
+                    notes: Some(
+                        "涉嫌通过逃避监管的方式排放污染物，移送公安机关依法处理（条例第四十四条）"
+                            .to_owned(),
+                    ),
                     gate: filed_step,
                     first_penalty: false,
                 });
             }
             let penalised_step = filed_step + 1;
             steps.push(step(Penalised, decided_on, None));
-            let penalty = |kind, amount: Option<i64>, days: Option<i32>, notes: Option<String>, first| ActionDraft {
-                kind,
-                date: decided_on,
-                amount,
-                days,
-                notes,
-                gate: penalised_step,
-                first_penalty: first,
-            };
+            let penalty =
+                |kind, amount: Option<i64>, days: Option<i32>, notes: Option<String>, first| {
+                    ActionDraft {
+                        kind,
+                        date: decided_on,
+                        amount,
+                        days,
+                        notes,
+                        gate: penalised_step,
+                        first_penalty: first,
+                    }
+                };
             let grave = code.starts_with("NP") || code.starts_with("EV") || code == "EX-1";
             let fine = fine_amount(rng, info, draft.severity);
             match fine {
@@ -1322,7 +1404,13 @@ fn lifecycle(
                 ));
             } else if fine.is_some() && (grave || code.starts_with("FU")) {
                 match rng.below(100) {
-                    0..15 => actions.push(penalty(Kind::ProductionRestriction, None, None, None, false)),
+                    0..15 => actions.push(penalty(
+                        Kind::ProductionRestriction,
+                        None,
+                        None,
+                        None,
+                        false,
+                    )),
                     15..25 => actions.push(penalty(Kind::Suspension, None, None, None, false)),
                     _ => {}
                 }
@@ -1352,7 +1440,9 @@ fn lifecycle(
                     date: on,
                     amount: Some(amount),
                     days: Some(days as i32),
-                    notes: Some(format!("拒不改正，自责令改正之日的次日起按日连续处罚{days}日")),
+                    notes: Some(format!(
+                        "拒不改正，自责令改正之日的次日起按日连续处罚{days}日"
+                    )),
                     gate: penalised_step,
                     first_penalty: false,
                 });
@@ -1460,7 +1550,12 @@ fn heavy_pollution_season(date: NaiveDate) -> bool {
 /// The days the unit is inspected: a number by category and record, spread over the window on
 /// working days, plus the inspections the stories need (before the permit or registration, and
 /// the case that ended in a withdrawal). At most one a day.
-fn plan_visits(rng: &mut Rng, unit: &UnitFacts, start: NaiveDate, last_day: NaiveDate) -> Vec<Visit> {
+fn plan_visits(
+    rng: &mut Rng,
+    unit: &UnitFacts,
+    start: NaiveDate,
+    last_day: NaiveDate,
+) -> Vec<Visit> {
     let counts: &[(usize, u32)] = match unit.category {
         ManagementCategory::Key => &[(0, 18), (1, 38), (2, 28), (3, 12), (4, 4)],
         ManagementCategory::Simplified => &[(0, 65), (1, 30), (2, 5)],
@@ -1472,7 +1567,11 @@ fn plan_visits(rng: &mut Rng, unit: &UnitFacts, start: NaiveDate, last_day: Naiv
     }
     let mut visits = Vec::with_capacity(count + 2);
     let in_window = |rng: &mut Rng, from: NaiveDate, to: NaiveDate| {
-        working_day(plus_days(from, rng.range(0, (to - from).num_days())), from, to)
+        working_day(
+            plus_days(from, rng.range(0, (to - from).num_days())),
+            from,
+            to,
+        )
     };
     for _ in 0..count {
         visits.push(Visit {
@@ -1483,7 +1582,7 @@ fn plan_visits(rng: &mut Rng, unit: &UnitFacts, start: NaiveDate, last_day: Naiv
     match &unit.holding {
         Holding::Permit(p) => {
             let before = plus_days(p.first_issued_on, -1);
-            if before >= start && rng.chance(0.1) {
+            if before >= start && rng.chance(0.06) {
                 visits.push(Visit {
                     date: in_window(rng, start, before),
                     forced: Some(Forced::Unpermitted),
@@ -1512,7 +1611,7 @@ fn plan_visits(rng: &mut Rng, unit: &UnitFacts, start: NaiveDate, last_day: Naiv
         }
         Holding::Registration { registered_on } => {
             let before = plus_days(*registered_on, -1);
-            if before >= start && rng.chance(0.1) {
+            if before >= start && rng.chance(0.06) {
                 visits.push(Visit {
                     date: in_window(rng, start, before),
                     forced: Some(Forced::Unregistered),
@@ -1533,17 +1632,34 @@ fn working_day(date: NaiveDate, from: NaiveDate, to: NaiveDate) -> NaiveDate {
         Weekday::Sun => plus_days(date, 1),
         _ => date,
     };
-    if (from..=to).contains(&moved) { moved } else { date }
+    if (from..=to).contains(&moved) {
+        moved
+    } else {
+        date
+    }
 }
 
 /// The materials reviewed: what the unit has and the findings needed, in the canonical order.
-fn materials(rng: &mut Rng, unit: &UnitFacts, mode: InspectionMode, codes: &[&str]) -> Vec<&'static str> {
+fn materials(
+    rng: &mut Rng,
+    unit: &UnitFacts,
+    mode: InspectionMode,
+    codes: &[&str],
+) -> Vec<&'static str> {
     let Holding::Permit(_) = unit.holding else {
-        return if rng.chance(0.4) { vec!["LEDGER"] } else { Vec::new() };
+        return if rng.chance(0.4) {
+            vec!["LEDGER"]
+        } else {
+            Vec::new()
+        };
     };
     let key = unit.category == ManagementCategory::Key;
     let remote = mode == InspectionMode::NonSite;
-    let any = |prefixes: &[&str]| codes.iter().any(|c| prefixes.iter().any(|p| c.starts_with(p)));
+    let any = |prefixes: &[&str]| {
+        codes
+            .iter()
+            .any(|c| prefixes.iter().any(|p| c.starts_with(p)))
+    };
     let chosen = [
         rng.chance(if remote { 0.8 } else { 0.55 }) || any(&["ER"]),
         rng.chance(if remote { 0.2 } else { 0.7 }) || any(&["LG"]),
@@ -1557,7 +1673,11 @@ fn materials(rng: &mut Rng, unit: &UnitFacts, mode: InspectionMode, codes: &[&st
         .filter(|(_, c)| *c)
         .map(|(m, _)| *m)
         .collect();
-    if list.is_empty() { vec!["PERMIT_DOCUMENTS"] } else { list }
+    if list.is_empty() {
+        vec!["PERMIT_DOCUMENTS"]
+    } else {
+        list
+    }
 }
 
 /// The checklist: a FAIL for every item a finding falls under, PASS on most applicable items,
@@ -1595,7 +1715,9 @@ fn checklist(
         let (result, note) = if let Some(first) = failed.first() {
             ("FAIL", Some(first.description.clone()))
         } else if applicable && checkable && rng.chance(0.7) {
-            let note = rng.chance(0.08).then(|| (*rng.pick(names::PASS_NOTES)).to_owned());
+            let note = rng
+                .chance(0.08)
+                .then(|| (*rng.pick(names::PASS_NOTES)).to_owned());
             ("PASS", note)
         } else if !applicable && checkable && rng.chance(0.15) {
             ("NOT_APPLICABLE", None)
@@ -1620,13 +1742,20 @@ fn checklist(
                 CheckScope::Permit if permit_holder => "PASS",
                 _ => "NOT_APPLICABLE",
             };
-            items.push((json!({ "item": item.item, "result": result, "note": null }), None));
+            items.push((
+                json!({ "item": item.item, "result": result, "note": null }),
+                None,
+            ));
         }
     }
     items
 }
 
-fn inspection_note(rng: &mut Rng, source: InspectionSource, mode: InspectionMode) -> Option<String> {
+fn inspection_note(
+    rng: &mut Rng,
+    source: InspectionSource,
+    mode: InspectionMode,
+) -> Option<String> {
     use InspectionSource::*;
     if mode == InspectionMode::NonSite && rng.chance(0.5) {
         return Some((*rng.pick(names::NON_SITE_NOTES)).to_owned());

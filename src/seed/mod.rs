@@ -36,6 +36,9 @@ use serde_json::{Value, json};
 use crate::domain::codes::{CreditCode, PermitNumber, registration_number};
 use crate::domain::permits::default_valid_to;
 use crate::domain::taxonomy::permit_requirement;
+use enforcement::{
+    CodeInfo, EnforcementState, Holding, LimitFacts, OutletFacts, PermitFacts, UnitFacts,
+};
 use entity::enums::{
     AgencyKind, AveragingPeriod, CreditLevel, ManagementCategory, OutletCategory, OutletMedium,
     PermitChangeKind, PermitStatus, RegistrationStatus,
@@ -44,9 +47,6 @@ use entity::{
     agencies, districts, enforcement_actions, finding_evidence, finding_transitions, findings,
     inspection_inspectors, inspections, inspector_conflicts, inspectors, outlets, permit_limits,
     permit_versions, permits, registrations, units, violation_codes,
-};
-use enforcement::{
-    CodeInfo, EnforcementState, Holding, LimitFacts, OutletFacts, PermitFacts, UnitFacts,
 };
 use names::{Industry, Media, NameStyle, Pollutant};
 use rng::Rng;
@@ -82,12 +82,18 @@ pub struct SeedReport {
     pub outlets: usize,
     pub limits: usize,
     pub registrations: usize,
+    /// Inspector-list entries (执法人员名录库) of every enforcement agency.
     pub inspectors: usize,
+    /// Declared conflicts of interest (回避).
     pub inspector_conflicts: usize,
+    /// Inspections, re-inspections (复查) included.
     pub inspections: usize,
     pub findings: usize,
+    /// Status-history rows of the findings (one per move, creation included).
     pub finding_transitions: usize,
+    /// Evidence metadata rows.
     pub finding_evidence: usize,
+    /// Enforcement actions (correction orders, fines, …).
     pub actions: usize,
     pub skipped: bool,
 }
@@ -510,8 +516,12 @@ impl Batch {
             max_params,
         )
         .await?;
-        insert_chunked::<inspections::Entity>(txn, std::mem::take(&mut self.inspections), max_params)
-            .await?;
+        insert_chunked::<inspections::Entity>(
+            txn,
+            std::mem::take(&mut self.inspections),
+            max_params,
+        )
+        .await?;
         insert_chunked::<inspection_inspectors::Entity>(
             txn,
             std::mem::take(&mut self.inspection_inspectors),
@@ -618,7 +628,7 @@ impl Generator<'_> {
         let unit_id = next(&mut self.ids.unit);
         let holding = match category {
             ManagementCategory::Key | ManagementCategory::Simplified => {
-                Holding::Permit(self.permit(
+                Holding::Permit(Box::new(self.permit(
                     &mut rng,
                     PermitSubject {
                         unit_id,
@@ -628,7 +638,7 @@ impl Generator<'_> {
                         district,
                     },
                     batch,
-                )?)
+                )?))
             }
             ManagementCategory::Registration => Holding::Registration {
                 registered_on: self.registration(&mut rng, unit_id, &credit_code, district, batch),

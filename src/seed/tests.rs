@@ -462,7 +462,11 @@ fn check_enforcement(
     }
     let permits: HashMap<i64, &permits::Model> = data.permits.iter().map(|p| (p.id, p)).collect();
     let status = |permit: &permits::Model, date: NaiveDate| {
-        status_on(permit, versions_of.get(&permit.id).map_or(&[][..], Vec::as_slice), date)
+        status_on(
+            permit,
+            versions_of.get(&permit.id).map_or(&[][..], Vec::as_slice),
+            date,
+        )
     };
 
     // Inspectors: 6–20 per district detachment, 30 municipal, unique certificates, ~5% inactive.
@@ -472,12 +476,19 @@ fn check_enforcement(
     let mut certificates = HashSet::new();
     for i in &data.inspectors {
         *per_agency.entry(i.agency_code.as_str()).or_default() += 1;
-        assert!(certificates.insert(i.certificate_number.as_str()), "{}", i.certificate_number);
+        assert!(
+            certificates.insert(i.certificate_number.as_str()),
+            "{}",
+            i.certificate_number
+        );
         let cert = &i.certificate_number;
         assert!((6..=32).contains(&cert.len()) && cert.bytes().all(|b| b.is_ascii_alphanumeric()));
         assert!(cert.starts_with("CQ"), "{cert}");
         assert!(!i.name.is_empty() && i.name.chars().count() <= 50);
-        assert!(date_of(i.created_at) < window_start, "listed before the inspections");
+        assert!(
+            date_of(i.created_at) < window_start,
+            "listed before the inspections"
+        );
         let agency = agencies[i.agency_code.as_str()];
         assert_eq!(agency.kind, AgencyKind::Enforcement);
     }
@@ -492,10 +503,17 @@ fn check_enforcement(
         .iter()
         .filter(|a| a.kind == AgencyKind::Enforcement && a.district_code.is_some())
         .count();
-    assert_eq!(per_agency.len(), district_detachments + 1, "every detachment has a list");
+    assert_eq!(
+        per_agency.len(),
+        district_detachments + 1,
+        "every detachment has a list"
+    );
     let inactive = data.inspectors.iter().filter(|i| !i.active).count();
     let inactive_share = inactive as f64 / data.inspectors.len() as f64;
-    assert!((0.01..0.12).contains(&inactive_share), "inactive {inactive_share}");
+    assert!(
+        (0.01..0.12).contains(&inactive_share),
+        "inactive {inactive_share}"
+    );
 
     // Conflicts: an inspector of the unit's district, a reason, one per pair.
     let mut conflicts = HashSet::new();
@@ -503,7 +521,9 @@ fn check_enforcement(
         let inspector = inspectors[&c.inspector_id];
         let unit = units[&c.unit_id];
         assert_eq!(
-            agencies[inspector.agency_code.as_str()].district_code.as_deref(),
+            agencies[inspector.agency_code.as_str()]
+                .district_code
+                .as_deref(),
             Some(unit.district_code.as_str())
         );
         assert!(!c.reason.trim().is_empty() && !c.reason.is_ascii());
@@ -514,7 +534,10 @@ fn check_enforcement(
     // Inspections and their teams.
     let mut teams: HashMap<i64, Vec<i64>> = HashMap::new();
     for t in &data.teams {
-        teams.entry(t.inspection_id).or_default().push(t.inspector_id);
+        teams
+            .entry(t.inspection_id)
+            .or_default()
+            .push(t.inspector_id);
     }
     let inspections: HashMap<i64, &inspections::Model> =
         data.inspections.iter().map(|i| (i.id, i)).collect();
@@ -523,15 +546,26 @@ fn check_enforcement(
         with_findings.insert(f.inspection_id);
     }
     for u in &data.units {
-        *cov.units_by_category.entry(key(&u.management_category)).or_default() += 1;
+        *cov.units_by_category
+            .entry(key(&u.management_category))
+            .or_default() += 1;
     }
     for i in &data.inspections {
         let unit = units[&i.unit_id];
-        *cov.inspections_by_category.entry(key(&unit.management_category)).or_default() += 1;
+        *cov.inspections_by_category
+            .entry(key(&unit.management_category))
+            .or_default() += 1;
         cov.sources.insert(key(&i.source));
         cov.modes.insert(key(&i.mode));
-        assert!(i.inspection_date >= window_start && i.inspection_date < today, "{}", i.inspection_date);
-        assert!(i.inspection_date > date_of(unit.created_at), "inspected after it was on file");
+        assert!(
+            i.inspection_date >= window_start && i.inspection_date < today,
+            "{}",
+            i.inspection_date
+        );
+        assert!(
+            i.inspection_date > date_of(unit.created_at),
+            "inspected after it was on file"
+        );
         assert!(i.created_at <= now && date_of(i.created_at) == i.inspection_date);
         assert_eq!(i.district_code, unit.district_code);
         let district_agency = format!("{}-ENF", unit.district_code);
@@ -553,17 +587,31 @@ fn check_enforcement(
         assert!(!checklist.is_empty());
         for item in checklist {
             let obj = item.as_object().expect("checklist item object");
-            assert!(obj["item"].as_str().is_some_and(|s| !s.is_empty() && !s.is_ascii()));
-            assert!(matches!(obj["result"].as_str(), Some("PASS" | "FAIL" | "NOT_APPLICABLE")));
+            assert!(
+                obj["item"]
+                    .as_str()
+                    .is_some_and(|s| !s.is_empty() && !s.is_ascii())
+            );
+            assert!(matches!(
+                obj["result"].as_str(),
+                Some("PASS" | "FAIL" | "NOT_APPLICABLE")
+            ));
             assert!(obj["note"].is_null() || obj["note"].as_str().is_some());
         }
         // A FAIL is what a finding stands on, and the other way round.
         let fails = checklist.iter().filter(|c| c["result"] == "FAIL").count();
-        assert_eq!(fails > 0, with_findings.contains(&i.id), "inspection {}", i.id);
+        assert_eq!(
+            fails > 0,
+            with_findings.contains(&i.id),
+            "inspection {}",
+            i.id
+        );
 
         let team = teams.get(&i.id).cloned().unwrap_or_default();
         match i.mode {
-            InspectionMode::OnSite => assert!(team.len() >= 2, "inspection {} on site with {team:?}", i.id),
+            InspectionMode::OnSite => {
+                assert!(team.len() >= 2, "inspection {} on site with {team:?}", i.id)
+            }
             InspectionMode::NonSite => assert!(!team.is_empty()),
         }
         for id in &team {
@@ -575,7 +623,11 @@ fn check_enforcement(
                 inspector.agency_code,
                 unit.district_code
             );
-            assert!(!conflicts.contains(&(*id, unit.id)), "inspector {id} is recused from unit {}", unit.id);
+            assert!(
+                !conflicts.contains(&(*id, unit.id)),
+                "inspector {id} is recused from unit {}",
+                unit.id
+            );
         }
     }
     cov.inspections_with_findings = with_findings.len();
@@ -590,7 +642,8 @@ fn check_enforcement(
     for a in &data.actions {
         actions.entry(a.finding_id).or_default().push(a);
     }
-    let findings: HashMap<i64, &findings::Model> = data.findings.iter().map(|f| (f.id, f)).collect();
+    let findings: HashMap<i64, &findings::Model> =
+        data.findings.iter().map(|f| (f.id, f)).collect();
     for f in &data.findings {
         let inspection = inspections[&f.inspection_id];
         let unit = units[&f.unit_id];
@@ -606,14 +659,21 @@ fn check_enforcement(
         if let Some(deadline) = f.rectification_deadline {
             assert!((15..=90).contains(&(deadline - f.found_on).num_days()));
         }
-        let unit_permits: Vec<&permits::Model> =
-            data.permits.iter().filter(|p| p.unit_id == unit.id).collect();
+        let unit_permits: Vec<&permits::Model> = data
+            .permits
+            .iter()
+            .filter(|p| p.unit_id == unit.id)
+            .collect();
         let valid_one = unit_permits
             .iter()
             .any(|p| status(p, f.found_on) == Some(PermitStatus::Valid));
         let named = f.permit_id.map(|id| {
             let p = permits[&id];
-            assert_eq!(p.unit_id, unit.id, "finding {} names another unit's permit", f.id);
+            assert_eq!(
+                p.unit_id, unit.id,
+                "finding {} names another unit's permit",
+                f.id
+            );
             (p, status(p, f.found_on))
         });
         match f.violation_code.as_str() {
@@ -638,7 +698,14 @@ fn check_enforcement(
                 ));
                 let ended = versions_of[&p.id]
                     .iter()
-                    .filter(|v| !matches!(v.change_kind, PermitChangeKind::Issued | PermitChangeKind::Changed | PermitChangeKind::Renewed))
+                    .filter(|v| {
+                        !matches!(
+                            v.change_kind,
+                            PermitChangeKind::Issued
+                                | PermitChangeKind::Changed
+                                | PermitChangeKind::Renewed
+                        )
+                    })
                     .map(|v| date_of(v.created_at))
                     .min()
                     .expect("a termination version");
@@ -665,7 +732,10 @@ fn check_enforcement(
             assert_eq!(f.measured_unit, limit.concentration_unit);
             assert_eq!(f.permitted_value, Some(permitted));
             let measured = f.measured_value.expect("measured value");
-            assert!(measured > permitted && measured <= permitted * 4.0, "{measured} vs {permitted}");
+            assert!(
+                measured > permitted && measured <= permitted * 4.0,
+                "{measured} vs {permitted}"
+            );
         } else {
             assert!(f.measured_value.is_none() && f.pollutant.is_none());
         }
@@ -680,17 +750,28 @@ fn check_enforcement(
             assert_eq!(b.from_status, Some(a.to_status));
             crate::domain::findings::transition(a.to_status, b.to_status)
                 .unwrap_or_else(|e| panic!("finding {}: {e:?}", f.id));
-            assert!(b.created_at > a.created_at, "finding {} history out of order", f.id);
+            assert!(
+                b.created_at > a.created_at,
+                "finding {} history out of order",
+                f.id
+            );
         }
         for t in history {
             assert!(date_of(t.created_at) >= f.found_on && t.created_at <= now);
             assert!(date_of(t.created_at) < today);
             assert_eq!(t.actor_subject, SEED_SUBJECT);
-            assert_eq!(t.actor_agency.as_deref(), Some(inspection.agency_code.as_str()));
+            assert_eq!(
+                t.actor_agency.as_deref(),
+                Some(inspection.agency_code.as_str())
+            );
             if t.to_status == FindingStatus::Rectified {
-                let re = inspections[&t.reinspection_id.expect("RECTIFIED names the re-inspection")];
+                let re = inspections[&t
+                    .reinspection_id
+                    .expect("RECTIFIED names the re-inspection")];
                 assert_eq!(re.unit_id, f.unit_id);
-                assert!(re.inspection_date > f.found_on && re.inspection_date <= date_of(t.created_at));
+                assert!(
+                    re.inspection_date > f.found_on && re.inspection_date <= date_of(t.created_at)
+                );
             } else {
                 assert!(t.reinspection_id.is_none());
             }
@@ -706,34 +787,59 @@ fn check_enforcement(
 
         // Actions: what each kind needs of the finding's history.
         let own: Vec<&enforcement_actions::Model> = actions.get(&f.id).cloned().unwrap_or_default();
-        let orders = own.iter().filter(|a| a.kind == EnforcementActionKind::CorrectionOrder).count();
+        let orders = own
+            .iter()
+            .filter(|a| a.kind == EnforcementActionKind::CorrectionOrder)
+            .count();
         match reached(FindingStatus::RectificationOrdered) {
             Some(t) => {
                 assert_eq!(orders, 1, "finding {}", f.id);
-                let order = own.iter().find(|a| a.kind == EnforcementActionKind::CorrectionOrder);
+                let order = own
+                    .iter()
+                    .find(|a| a.kind == EnforcementActionKind::CorrectionOrder);
                 assert_eq!(order.map(|a| a.decided_on), Some(date_of(t.created_at)));
             }
             None => assert_eq!(orders, 0),
         }
         let is_penalty = |k: EnforcementActionKind| {
-            !matches!(k, EnforcementActionKind::CorrectionOrder | EnforcementActionKind::PoliceReferral)
+            !matches!(
+                k,
+                EnforcementActionKind::CorrectionOrder | EnforcementActionKind::PoliceReferral
+            )
         };
-        let penalties: Vec<&&enforcement_actions::Model> = own.iter().filter(|a| is_penalty(a.kind)).collect();
+        let penalties: Vec<&&enforcement_actions::Model> =
+            own.iter().filter(|a| is_penalty(a.kind)).collect();
         match reached(FindingStatus::Penalised) {
             Some(t) => {
                 cov.penalised_findings += 1;
-                let first = penalties.iter().map(|a| a.decided_on).min().expect("a penalty");
-                assert_eq!(first, date_of(t.created_at), "PENALISED on the decision day");
+                let first = penalties
+                    .iter()
+                    .map(|a| a.decided_on)
+                    .min()
+                    .expect("a penalty");
+                assert_eq!(
+                    first,
+                    date_of(t.created_at),
+                    "PENALISED on the decision day"
+                );
                 let cited = t.reason.as_deref().unwrap_or_default();
                 assert!(
                     penalties.iter().any(|a| cited.contains(&a.decision_number)),
                     "PENALISED cites its decision: {cited}"
                 );
                 if code.fine_max.is_some() {
-                    assert!(penalties.iter().any(|a| a.kind == EnforcementActionKind::Fine));
+                    assert!(
+                        penalties
+                            .iter()
+                            .any(|a| a.kind == EnforcementActionKind::Fine)
+                    );
                 }
             }
-            None => assert!(penalties.is_empty(), "finding {} penalised without PENALISED", f.id),
+            None => assert!(
+                penalties.is_empty(),
+                "finding {} penalised without PENALISED",
+                f.id
+            ),
         }
         let filed = reached(FindingStatus::CaseFiled).map(|t| date_of(t.created_at));
         for a in &own {
@@ -744,9 +850,15 @@ fn check_enforcement(
             assert!(a.decided_on >= f.found_on && a.decided_on < today);
             assert!(a.created_at <= now);
             if is_penalty(a.kind) || a.kind == EnforcementActionKind::PoliceReferral {
-                assert!(filed.is_some_and(|d| a.decided_on >= d), "decided after the case was filed");
+                assert!(
+                    filed.is_some_and(|d| a.decided_on >= d),
+                    "decided after the case was filed"
+                );
             }
-            if !matches!(a.kind, EnforcementActionKind::Fine | EnforcementActionKind::DailyContinuousPenalty) {
+            if !matches!(
+                a.kind,
+                EnforcementActionKind::Fine | EnforcementActionKind::DailyContinuousPenalty
+            ) {
                 assert!(a.amount_yuan.is_none());
             }
             if a.kind != EnforcementActionKind::DailyContinuousPenalty {
@@ -755,7 +867,9 @@ fn check_enforcement(
             match a.kind {
                 EnforcementActionKind::Fine => {
                     let amount = a.amount_yuan.expect("a fine has an amount");
-                    let max = code.fine_max.expect("a FINE only where the article has a maximum");
+                    let max = code
+                        .fine_max
+                        .expect("a FINE only where the article has a maximum");
                     assert!(
                         amount >= code.fine_min.unwrap_or(0) && amount <= max,
                         "{amount} outside {:?}–{max} for {}",
@@ -795,7 +909,11 @@ fn check_enforcement(
     let mut numbers = HashSet::new();
     for a in &data.actions {
         assert!(findings.contains_key(&a.finding_id));
-        assert!(numbers.insert(a.decision_number.as_str()), "{}", a.decision_number);
+        assert!(
+            numbers.insert(a.decision_number.as_str()),
+            "{}",
+            a.decision_number
+        );
         assert!(a.decision_number.ends_with('号') && a.decision_number.chars().count() <= 64);
     }
 
@@ -803,7 +921,11 @@ fn check_enforcement(
     for e in &data.evidence {
         let f = findings[&e.finding_id];
         assert_eq!(e.sha256.len(), 64);
-        assert!(e.sha256.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
+        assert!(
+            e.sha256
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        );
         assert!(e.size_bytes > 0 && e.media_type.contains('/') && !e.file_name.is_empty());
         let captured = e.captured_at.expect("captured_at");
         assert_eq!(date_of(captured), f.found_on, "evidence {}", e.id);
@@ -814,7 +936,10 @@ fn check_enforcement(
 
 async fn reference(db: &DatabaseConnection) -> (Vec<violation_codes::Model>, Vec<agencies::Model>) {
     (
-        violation_codes::Entity::find().all(db).await.expect("codes"),
+        violation_codes::Entity::find()
+            .all(db)
+            .await
+            .expect("codes"),
         agencies::Entity::find().all(db).await.expect("agencies"),
     )
 }
@@ -833,15 +958,27 @@ fn assert_coverage(cov: &Coverage, data: &Dump, codes: &[violation_codes::Model]
 
     // About 0.6 inspections a unit, more for KEY units; findings on about 30% of them.
     let per_unit = data.inspections.len() as f64 / data.units.len() as f64;
-    assert!((0.45..0.8).contains(&per_unit), "{per_unit} inspections a unit");
+    assert!(
+        (0.45..0.8).contains(&per_unit),
+        "{per_unit} inspections a unit"
+    );
     let rate = |category: &str| {
-        cov.inspections_by_category.get(category).copied().unwrap_or(0) as f64
+        cov.inspections_by_category
+            .get(category)
+            .copied()
+            .unwrap_or(0) as f64
             / cov.units_by_category.get(category).copied().unwrap_or(1) as f64
     };
-    assert!(rate("KEY") > 1.2 && rate("KEY") > 2.0 * rate("SIMPLIFIED"), "{cov:?}");
+    assert!(
+        rate("KEY") > 1.2 && rate("KEY") > 2.0 * rate("SIMPLIFIED"),
+        "{cov:?}"
+    );
     assert!(rate("SIMPLIFIED") > rate("REGISTRATION"));
     let share = cov.inspections_with_findings as f64 / data.inspections.len() as f64;
-    assert!((0.2..0.4).contains(&share), "findings on {share} of inspections");
+    assert!(
+        (0.2..0.4).contains(&share),
+        "findings on {share} of inspections"
+    );
     let per_inspection = data.findings.len() as f64 / cov.inspections_with_findings as f64;
     assert!((1.0..=3.0).contains(&per_inspection));
     assert!(cov.with_deadline as f64 > 0.6 * data.findings.len() as f64);
@@ -853,7 +990,10 @@ fn assert_coverage(cov: &Coverage, data: &Dump, codes: &[violation_codes::Model]
         / data.inspections.len() as f64;
     assert!((0.65..0.95).contains(&on_site), "on site {on_site}");
     let typical = cov.typical_cases as f64 / cov.penalised_findings.max(1) as f64;
-    assert!(cov.typical_cases > 0 && typical < 0.15, "typical cases {typical}");
+    assert!(
+        cov.typical_cases > 0 && typical < 0.15,
+        "typical cases {typical}"
+    );
     let categories: BTreeSet<String> = data.findings.iter().map(|f| key(&f.category)).collect();
     assert_eq!(categories.len(), 4);
     let _ = ViolationCategory::UnpermittedDischarge; // the four of plan §3
@@ -867,7 +1007,6 @@ async fn enforcement_rows_obey_the_rules() {
     let data = dump(&db).await;
     let (codes, agency_rows) = reference(&db).await;
     let cov = check_enforcement(&data, &codes, &agency_rows, opts.today);
-    eprintln!("DEBUGSTATS {report:?}\n{cov:?}");
     assert_coverage(&cov, &data, &codes);
     assert_eq!(report.inspections, data.inspections.len());
     assert_eq!(report.actions, data.actions.len());
@@ -882,7 +1021,9 @@ async fn postgres_gets_the_same_rows_and_sequences_move_on() {
         return;
     };
     let name = format!("pe_seed_test_{}", std::process::id());
-    let admin = Database::connect(&admin_url).await.expect("connect TEST_DATABASE_URL");
+    let admin = Database::connect(&admin_url)
+        .await
+        .expect("connect TEST_DATABASE_URL");
     admin
         .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\""))
         .await
@@ -897,9 +1038,13 @@ async fn postgres_gets_the_same_rows_and_sequences_move_on() {
         None => format!("{admin_url}/{name}"),
     };
     let outcome = async move {
-        let db = Database::connect(&url).await.expect("connect test database");
+        let db = Database::connect(&url)
+            .await
+            .expect("connect test database");
         migration::Migrator::up(&db, None).await.expect("migrate");
-        migration::reference::load(&db).await.expect("reference data");
+        migration::reference::load(&db)
+            .await
+            .expect("reference data");
         let opts = options(2000);
         seed_demo(&db, &opts).await.expect("seed");
         let data = dump(&db).await;
@@ -909,7 +1054,10 @@ async fn postgres_gets_the_same_rows_and_sequences_move_on() {
 
         let sqlite = fresh_db().await;
         seed_demo(&sqlite, &opts).await.expect("seed sqlite");
-        assert!(dump(&sqlite).await == data, "PostgreSQL and SQLite rows differ");
+        assert!(
+            dump(&sqlite).await == data,
+            "PostgreSQL and SQLite rows differ"
+        );
 
         for table in [
             "units",
@@ -934,7 +1082,10 @@ async fn postgres_gets_the_same_rows_and_sequences_move_on() {
                 .expect("sequence query")
                 .expect("a row");
             let moved: bool = row.try_get("", "moved").expect("moved");
-            assert!(moved, "the {table} sequence was not moved past the seeded ids");
+            assert!(
+                moved,
+                "the {table} sequence was not moved past the seeded ids"
+            );
         }
         db.close().await.expect("close");
     };

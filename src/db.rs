@@ -46,3 +46,15 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
     migration::Migrator::up(db, None).await?;
     migration::reference::load(db).await
 }
+
+/// Begins a transaction that writes. On SQLite it takes the write lock at BEGIN (IMMEDIATE),
+/// so concurrent writers wait their turn (busy timeout) instead of failing when a read
+/// transaction tries to upgrade; PostgreSQL ignores the mode.
+pub async fn begin_write(db: &DatabaseConnection) -> Result<sea_orm::DatabaseTransaction, DbErr> {
+    use sea_orm::{SqliteTransactionMode, TransactionOptions, TransactionTrait};
+    let options = TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..Default::default()
+    };
+    db.begin_with_options(options).await
+}

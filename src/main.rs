@@ -67,6 +67,17 @@ enum Command {
     },
     /// Print the GraphQL SDL.
     Schema,
+    /// Write the change feed from a cursor as JSON lines (one change per line, with its cursor).
+    Export {
+        /// Resume after this cursor (the `cursor` of the last line of an earlier export).
+        #[arg(long)]
+        since: Option<String>,
+        /// Output format; `jsonl` is the one there is.
+        #[arg(long, default_value = "jsonl")]
+        format: String,
+        #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL, hide_env_values = true)]
+        database_url: String,
+    },
 }
 
 fn parse_ttl(text: &str) -> Result<chrono::Duration, String> {
@@ -151,6 +162,31 @@ async fn main() -> ExitCode {
             match keys.sign(&subject, role, agency.as_deref(), district.as_deref(), ttl) {
                 Ok(token) => {
                     println!("{token}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(e),
+            }
+        }
+        Command::Export {
+            since,
+            format,
+            database_url,
+        } => {
+            if format != "jsonl" {
+                return fail(format!("unknown --format '{format}'; jsonl is supported"));
+            }
+            let database = match server::prepare_database(&database_url).await {
+                Ok(d) => d,
+                Err(e) => return fail(e),
+            };
+            let stdout = std::io::stdout();
+            let mut out = std::io::BufWriter::new(stdout.lock());
+            match permit_exchange::export::export_jsonl(&database.conn, since, &mut out).await {
+                Ok((count, last)) => {
+                    eprintln!(
+                        "exported {count} changes; resume with --since {}",
+                        last.unwrap_or_default()
+                    );
                     ExitCode::SUCCESS
                 }
                 Err(e) => fail(e),

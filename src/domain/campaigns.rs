@@ -6,7 +6,7 @@ use chrono::{NaiveDate, Utc};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, JoinType, Query};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, QueryTrait, Select, Set, StatementBuilder, TransactionTrait,
+    QueryOrder, QuerySelect, QueryTrait, Select, Set, StatementBuilder,
 };
 use serde::Serialize;
 
@@ -123,7 +123,7 @@ pub async fn create(
 ) -> AppResult<campaigns::Model> {
     let principal = access::authorize(principal, Operation::ManageCampaigns)?;
     validate(&input)?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let saved = campaigns::ActiveModel {
         name: Set(input.name.trim().to_owned()),
         starts_on: Set(input.starts_on),
@@ -638,7 +638,7 @@ pub async fn submit_summary(
     let campaign = require(db, campaign_id, "input.campaignId").await?;
     let snapshot = summary(db, principal, &campaign, &district).await?;
     let now = Utc::now();
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let saved = summary_reports::ActiveModel {
         campaign_id: Set(campaign.id),
         district_code: Set(district.clone()),

@@ -6,7 +6,7 @@
 use chrono::{NaiveDate, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, Set, TransactionTrait,
+    QueryOrder, Set,
 };
 use serde::Serialize;
 
@@ -71,7 +71,7 @@ pub async fn record(
     let idempotent = idempotency_key
         .map(|key| IdempotentRequest::new("recordEnforcementAction", key, &input))
         .transpose()?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     if let Some(existing) =
         idempotency::replayed::<enforcement_actions::Entity>(idempotent.as_ref(), &txn, principal)
             .await?

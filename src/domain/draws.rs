@@ -7,7 +7,7 @@
 use chrono::{Duration, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Select, Set, TransactionTrait,
+    QueryOrder, QuerySelect, Select, Set,
 };
 
 use crate::auth::Principal;
@@ -160,7 +160,7 @@ pub async fn draw_units(
             "on-site checks need 2 to 10 inspectors",
         ));
     }
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     if districts::Entity::find_by_id(district.clone())
         .one(&txn)
         .await?
@@ -298,7 +298,7 @@ pub async fn draw_joint_groups(
     if groups.is_empty() {
         return Err(AppError::invalid("input.groups", "at least one group"));
     }
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let known: Vec<String> = districts::Entity::find()
         .all(&txn)
         .await?
@@ -497,7 +497,7 @@ pub async fn publish(
     let mut active: random_draws::ActiveModel = draw.into();
     active.published = Set(true);
     active.published_on = Set(Some(clock::today()));
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let published = active.update(&txn).await?;
     changes::record(
         &txn,

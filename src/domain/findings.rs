@@ -11,7 +11,6 @@ use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, Order as SqlOrder, Query,
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
     EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select, Set, StatementBuilder,
-    TransactionTrait,
 };
 use serde::Serialize;
 
@@ -381,7 +380,7 @@ pub async fn record(
     let idempotent = idempotency_key
         .map(|key| IdempotentRequest::new("recordFinding", key, &input))
         .transpose()?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     if let Some(existing) =
         idempotency::replayed::<findings::Entity>(idempotent.as_ref(), &txn, principal).await?
     {
@@ -629,7 +628,7 @@ pub async fn advance(
             "a dismissal states its reason",
         ));
     }
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let finding = for_update(&txn, principal, id, Some(expected_version)).await?;
     transition(finding.status, to)?;
     if to == FindingStatus::Rectified {
@@ -876,6 +875,29 @@ pub async fn evidence_of(
         .await?)
 }
 
+/// The finding as it stood at `at`: its status and version from the recorded moves; `None`
+/// before it was recorded.
+pub async fn as_of(
+    db: &impl ConnectionTrait,
+    finding: findings::Model,
+    at: chrono::DateTime<Utc>,
+) -> AppResult<Option<findings::Model>> {
+    let moves: Vec<finding_transitions::Model> = transitions_of(db, &[finding.id])
+        .await?
+        .into_iter()
+        .filter(|t| t.created_at <= at)
+        .collect();
+    let Some(last) = moves.last() else {
+        return Ok(None);
+    };
+    Ok(Some(findings::Model {
+        status: last.to_status,
+        version: moves.len() as i32,
+        updated_at: last.created_at,
+        ..finding
+    }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -923,27 +945,4 @@ mod tests {
         assert_eq!(normalise_unit("mg/m3"), normalise_unit("mg/m³"));
         assert_ne!(normalise_unit("mg/L"), normalise_unit("mg/m³"));
     }
-}
-
-/// The finding as it stood at `at`: its status and version from the recorded moves; `None`
-/// before it was recorded.
-pub async fn as_of(
-    db: &impl ConnectionTrait,
-    finding: findings::Model,
-    at: chrono::DateTime<Utc>,
-) -> AppResult<Option<findings::Model>> {
-    let moves: Vec<finding_transitions::Model> = transitions_of(db, &[finding.id])
-        .await?
-        .into_iter()
-        .filter(|t| t.created_at <= at)
-        .collect();
-    let Some(last) = moves.last() else {
-        return Ok(None);
-    };
-    Ok(Some(findings::Model {
-        status: last.to_status,
-        version: moves.len() as i32,
-        updated_at: last.created_at,
-        ..finding
-    }))
 }

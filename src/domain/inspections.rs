@@ -6,7 +6,7 @@ use chrono::{NaiveDate, Utc};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, Order as SqlOrder, Query, WindowStatement};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, Select, Set, StatementBuilder, TransactionTrait,
+    QueryOrder, Select, Set, StatementBuilder,
 };
 use serde::Serialize;
 
@@ -121,7 +121,7 @@ pub async fn record(
     let idempotent = idempotency_key
         .map(|key| IdempotentRequest::new("recordInspection", key, &input))
         .transpose()?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     if let Some(existing) =
         idempotency::replayed::<inspections::Entity>(idempotent.as_ref(), &txn, principal).await?
     {

@@ -5,7 +5,7 @@
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, Set, TransactionTrait,
+    QueryOrder, Set,
 };
 
 use crate::auth::Principal;
@@ -102,7 +102,7 @@ pub async fn register(
             "municipal inspectors are registered by municipal staff".to_owned(),
         ));
     }
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let saved = inspectors::ActiveModel {
         name: Set(name.to_owned()),
         agency_code: Set(agency.code),
@@ -157,7 +157,7 @@ pub async fn declare_conflict(
         .one(db)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("unit {unit_id}")))?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let saved = inspector_conflicts::ActiveModel {
         inspector_id: Set(inspector_id),
         unit_id: Set(unit_id),

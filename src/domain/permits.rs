@@ -11,7 +11,7 @@ use chrono::{Months, NaiveDate, Utc};
 use sea_orm::sea_query::{Condition, Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
-    EntityTrait, QueryFilter, QueryOrder, Select, Set, TransactionTrait,
+    EntityTrait, QueryFilter, QueryOrder, Select, Set,
 };
 use serde::Serialize;
 
@@ -692,7 +692,7 @@ pub async fn issue(
     let idempotent = idempotency_key
         .map(|key| IdempotentRequest::new("issuePermit", key, &input))
         .transpose()?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     if let Some(existing) =
         idempotency::replayed::<permits::Entity>(idempotent.as_ref(), &txn, principal).await?
     {
@@ -843,7 +843,7 @@ pub async fn apply(
     change: PermitChange,
 ) -> AppResult<permits::Model> {
     let principal = access::authorize(principal, Operation::WritePermits)?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let updated = apply_in(
         &txn,
         principal,
@@ -1068,6 +1068,26 @@ pub async fn outlets_by_ids(
         .await?)
 }
 
+/// The permit as it was at `at`, from its stored versions; `None` before it was issued.
+pub async fn as_of(
+    db: &impl ConnectionTrait,
+    permit: permits::Model,
+    at: chrono::DateTime<Utc>,
+) -> AppResult<Option<permits::Model>> {
+    let versions = versions_of(db, &[permit.id]).await?;
+    let Some(version) = versions.into_iter().rfind(|v| v.created_at <= at) else {
+        return Ok(None);
+    };
+    Ok(Some(permits::Model {
+        status: version.status,
+        valid_from: version.valid_from,
+        valid_to: version.valid_to,
+        version: version.version,
+        updated_at: version.created_at,
+        ..permit
+    }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1115,28 +1135,4 @@ mod tests {
         );
         assert!(validate_validity(from, from).is_err());
     }
-}
-
-/// The permit as it was at `at`, from its stored versions; `None` before it was issued.
-pub async fn as_of(
-    db: &impl ConnectionTrait,
-    permit: permits::Model,
-    at: chrono::DateTime<Utc>,
-) -> AppResult<Option<permits::Model>> {
-    let versions = versions_of(db, &[permit.id]).await?;
-    let Some(version) = versions
-        .into_iter()
-        .filter(|v| v.created_at <= at)
-        .next_back()
-    else {
-        return Ok(None);
-    };
-    Ok(Some(permits::Model {
-        status: version.status,
-        valid_from: version.valid_from,
-        valid_to: version.valid_to,
-        version: version.version,
-        updated_at: version.created_at,
-        ..permit
-    }))
 }

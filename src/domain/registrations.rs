@@ -4,7 +4,7 @@
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, Set, TransactionTrait,
+    QueryOrder, Set,
 };
 use serde::Serialize;
 
@@ -35,7 +35,7 @@ pub async fn register(
     let idempotent = idempotency_key
         .map(|key| IdempotentRequest::new("registerDischarge", key, &input))
         .transpose()?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     if let Some(existing) =
         idempotency::replayed::<registrations::Entity>(idempotent.as_ref(), &txn, principal).await?
     {

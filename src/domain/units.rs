@@ -6,7 +6,7 @@ use chrono::{NaiveDate, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, Func};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, Select, Set, TransactionTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, Select, Set,
 };
 use serde::Serialize;
 
@@ -263,7 +263,7 @@ pub async fn register(
         .map(|key| IdempotentRequest::new("registerUnit", key, &input))
         .transpose()?;
 
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     if let Some(existing) =
         idempotency::replayed::<units::Entity>(idempotent.as_ref(), &txn, principal).await?
     {
@@ -318,7 +318,7 @@ pub async fn update(
     patch: UpdateUnitInput,
 ) -> AppResult<units::Model> {
     let principal = access::authorize(principal, Operation::WriteUnits)?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let current = scoped(principal)
         .filter(units::Column::Id.eq(id))
         .one(&txn)
@@ -484,11 +484,7 @@ pub async fn as_of(
         // Never changed through the service: as registered.
         return Ok((unit.created_at <= at).then_some(unit));
     }
-    match versions
-        .into_iter()
-        .filter(|v| v.created_at <= at)
-        .next_back()
-    {
+    match versions.into_iter().rfind(|v| v.created_at <= at) {
         Some(v) => Ok(Some(
             serde_json::from_value(v.snapshot).map_err(AppError::internal)?,
         )),

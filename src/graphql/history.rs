@@ -41,7 +41,7 @@ impl From<ChangeKindGql> for ChangeKind {
 }
 
 /// The GraphQL type name of each kind, for the opaque ids of changed records.
-fn type_name(kind: &str) -> &'static str {
+pub fn type_name(kind: &str) -> &'static str {
     match kind {
         "UNIT" => "Unit",
         "PERMIT" => "Permit",

@@ -121,8 +121,7 @@ impl Permit {
         Ok(Json(
             versions
                 .into_iter()
-                .filter(|v| v.version <= self.row.version)
-                .next_back()
+                .rfind(|v| v.version <= self.row.version)
                 .map(|v| v.snapshot)
                 .unwrap_or(serde_json::Value::Null),
         ))

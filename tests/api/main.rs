@@ -1,6 +1,7 @@
 //! Integration tests: one binary (links once), the real server, both databases.
 
 mod helpers;
+mod history;
 
 mod access;
 mod auth;

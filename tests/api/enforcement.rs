@@ -743,3 +743,31 @@ db_test!(enforcement_role_matrix, |app| {
         }
     }
 });
+
+db_test!(patterns_over_the_demo_data_match_sql, |app| {
+    app.seed_demo(600).await;
+    let data = app
+        .data(&app.token(Role::Supervisor, None), "{ violationPatterns(groupBy: [DISTRICT, CODE], limit: 5000) { district { code } code { code } findings unitsAffected } }", json!({}))
+        .await;
+    let rows = data["violationPatterns"].as_array().expect("rows");
+    let groups = app
+        .scalar_i64("SELECT COUNT(*) FROM (SELECT district_code, violation_code FROM findings GROUP BY district_code, violation_code) g")
+        .await;
+    assert_eq!(rows.len() as i64, groups);
+    for row in rows {
+        let district = row["district"]["code"].as_str().expect("district");
+        let code = row["code"]["code"].as_str().expect("code");
+        let direct = app
+            .scalar_i64(&format!("SELECT COUNT(*) FROM findings WHERE district_code = '{district}' AND violation_code = '{code}'"))
+            .await;
+        let units = app
+            .scalar_i64(&format!("SELECT COUNT(DISTINCT unit_id) FROM findings WHERE district_code = '{district}' AND violation_code = '{code}'"))
+            .await;
+        assert_eq!(row["findings"].as_i64(), Some(direct), "{district} {code}");
+        assert_eq!(
+            row["unitsAffected"].as_i64(),
+            Some(units),
+            "{district} {code}"
+        );
+    }
+});

@@ -52,3 +52,55 @@ db_test!(statements_do_not_grow_with_the_page, |app| {
         counts[1]
     );
 });
+
+const FINDINGS_PAGE: &str = r#"query($n: Int!) {
+  findings(first: $n) {
+    totalCount
+    edges { node {
+      code { code article }
+      status foundOn
+      permit { permitNumber status }
+      unit { creditCode name district { name } }
+      district { code }
+      inspection { date inspectors { name } }
+      actions { kind decisionNumber amountYuan }
+      history { to }
+    } }
+  }
+}"#;
+
+db_test!(finding_pages_cost_the_same_whatever_their_size, |app| {
+    app.seed_demo(800).await;
+    let token = app.token(Role::Supervisor, None);
+    let total = app.scalar_i64("SELECT COUNT(*) FROM findings").await;
+    assert!(
+        total >= 100,
+        "the demo seed records enough findings ({total})"
+    );
+    let mut counts = Vec::new();
+    // Pages big enough that every nested kind occurs (a page of NP-1 findings alone would
+    // skip the permit loader and look cheaper without proving anything).
+    for n in [40, 100] {
+        let mut fewest = u64::MAX;
+        for _ in 0..5 {
+            let before = app.db.statement_count();
+            let data = app.data(&token, FINDINGS_PAGE, json!({ "n": n })).await;
+            let after = app.db.statement_count();
+            assert_eq!(
+                data["findings"]["edges"].as_array().map(Vec::len),
+                Some(n as usize)
+            );
+            fewest = fewest.min(after - before);
+        }
+        counts.push(fewest);
+    }
+    assert_eq!(
+        counts[0], counts[1],
+        "statements for 40 vs 100 findings: {counts:?}"
+    );
+    assert!(
+        counts[1] <= 16,
+        "a handful of batched statements, got {}",
+        counts[1]
+    );
+});

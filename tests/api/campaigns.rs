@@ -288,3 +288,78 @@ db_test!(summary_reports_freeze_and_mark_lateness, |app| {
         .await;
     assert_eq!(error_code(&denied), Some("FORBIDDEN"), "{denied}");
 });
+
+db_test!(campaign_role_matrix, |app| {
+    let c = campaign(&app, "权限矩阵测试", today() + chrono::Duration::days(30)).await;
+    inspectors(&app, "500103", 2).await;
+    fixtures::register_unit(&app, "500103", 900, "矩阵抽查对象有限公司", "SIMPLIFIED").await;
+    let principals: [(Role, Option<&str>); 8] = [
+        (Role::PermitOfficer, Some("500103")),
+        (Role::EnforcementOfficer, Some("500103")),
+        (Role::EnforcementOfficer, Some("500112")),
+        (Role::EnforcementOfficer, None),
+        (Role::Supervisor, None),
+        (Role::Monitoring, None),
+        (Role::Integrator, None),
+        (Role::Admin, None),
+    ];
+    for (n, (role, district)) in principals.into_iter().enumerate() {
+        let token = app.token(role, district);
+        let read = app
+            .gql(
+                Some(&token),
+                "{ campaigns { name } randomDraws { id } }",
+                json!({}),
+            )
+            .await;
+        let create = app
+            .gql(Some(&token), CREATE, json!({ "input": { "name": format!("矩阵{n}"), "startsOn": "2026-01-01", "endsOn": "2026-12-31",
+                "coverageDeadline": "2026-12-31", "summaryDeadline": "2026-12-31" } }))
+            .await;
+        let draw = app
+            .gql(Some(&token), DRAW, json!({ "input": { "districtCode": "500103", "category": "SIMPLIFIED", "count": 1, "seed": "1" } }))
+            .await;
+        let submit = app
+            .gql(Some(&token), "mutation($c: ID!) { submitSummaryReport(input: { campaignId: $c, districtCode: \"500103\" }) { late } }", json!({ "c": c }))
+            .await;
+        let ok = |body: &Value| body.get("errors").is_none();
+        let refused = |body: &Value| matches!(error_code(body), Some("FORBIDDEN" | "NOT_FOUND"));
+        let in_district = district != Some("500112");
+        let expect = |allowed: bool, body: &Value, what: &str| {
+            if allowed {
+                assert!(ok(body), "{role:?} {district:?} {what} should pass: {body}");
+            } else {
+                assert!(
+                    refused(body),
+                    "{role:?} {district:?} {what} should be refused: {body}"
+                );
+            }
+        };
+        expect(role != Role::Monitoring, &read, "read");
+        expect(
+            matches!(role, Role::Supervisor | Role::Admin),
+            &create,
+            "createCampaign",
+        );
+        expect(
+            matches!(role, Role::Supervisor | Role::Admin)
+                || (role == Role::EnforcementOfficer && in_district),
+            &draw,
+            "drawRandomInspections",
+        );
+        // One summary per district and campaign: only the first allowed submitter succeeds.
+        let may_submit =
+            matches!(role, Role::Admin) || (role == Role::EnforcementOfficer && in_district);
+        if may_submit {
+            assert!(
+                ok(&submit) || error_code(&submit) == Some("CONFLICT"),
+                "{role:?} {district:?}: {submit}"
+            );
+        } else {
+            assert!(
+                refused(&submit),
+                "{role:?} {district:?} submit should be refused: {submit}"
+            );
+        }
+    }
+});

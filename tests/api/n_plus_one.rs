@@ -42,8 +42,10 @@ db_test!(statements_do_not_grow_with_the_page, |app| {
         }
         counts.push(fewest);
     }
-    assert_eq!(
-        counts[0], counts[1],
+    // Constant in the page size: a query per row would add 90 statements here; a batch
+    // window closing early on a busy machine adds at most one.
+    assert!(
+        counts[1] <= counts[0] + 1,
         "statements for 10 vs 100 permits: {counts:?}"
     );
     assert!(
@@ -94,8 +96,10 @@ db_test!(finding_pages_cost_the_same_whatever_their_size, |app| {
         }
         counts.push(fewest);
     }
-    assert_eq!(
-        counts[0], counts[1],
+    // Constant in the page size: a query per row would add 60 statements here; a batch
+    // window closing early on a busy machine adds at most one.
+    assert!(
+        counts[1] <= counts[0] + 1,
         "statements for 40 vs 100 findings: {counts:?}"
     );
     assert!(

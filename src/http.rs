@@ -1,4 +1,5 @@
-//! HTTP: `/graphql` (POST and GET, GraphQL over HTTP), `/graphiql`, `/healthz`, `/readyz`.
+//! HTTP: `/graphql` (POST and GET, GraphQL over HTTP), `/graphql/ws` (subscriptions, in `ws`),
+//! `/graphiql`, `/healthz`, `/readyz`.
 //!
 //! The GraphQL endpoint is written out here rather than taken from the actix integration so
 //! that every CSRF and abuse rule is explicit: POST bodies must be JSON (no `text/plain` or form
@@ -29,6 +30,7 @@ pub struct AppState {
     pub db: Database,
     pub keys: KeyConfig,
     pub limits: Limits,
+    pub ws: crate::ws::WsSettings,
 }
 
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json; charset=utf-8";
@@ -71,7 +73,7 @@ fn negotiate(headers: &HeaderMap) -> Option<Media> {
     }
 }
 
-fn request_id() -> String {
+pub(crate) fn request_id() -> String {
     let mut bytes = [0u8; 8];
     if getrandom::fill(&mut bytes).is_err() {
         return "unknown".to_owned();
@@ -326,7 +328,7 @@ fn not_acceptable(request_id: &str) -> HttpResponse {
 
 /// The operation a document selects: its type and a label for logs and the audit trail (the
 /// operation name, or the first root field of an anonymous operation).
-fn selected_operation(
+pub(crate) fn selected_operation(
     query: &str,
     operation_name: Option<&str>,
 ) -> Option<(OperationType, String)> {
@@ -383,7 +385,7 @@ fn is_limit_error(message: &str) -> bool {
 }
 
 /// Gives every error a code (CONTRACT), and internal ones the request id.
-fn finish_errors(errors: &mut [ServerError], request_id: &str) {
+pub(crate) fn finish_errors(errors: &mut [ServerError], request_id: &str) {
     for error in errors.iter_mut() {
         let extensions = error
             .extensions
@@ -545,6 +547,7 @@ pub fn serve(
             .app_data(web::PayloadConfig::new(max_body))
             .route("/graphql", web::post().to(graphql_post))
             .route("/graphql", web::get().to(graphql_get))
+            .route("/graphql/ws", web::get().to(crate::ws::graphql_ws))
             .route("/graphiql", web::get().to(graphiql))
             .route("/healthz", web::get().to(healthz))
             .route("/readyz", web::get().to(readyz))

@@ -389,3 +389,69 @@ pub enum DrawKind {
     #[sea_orm(string_value = "JOINT_GROUPS")]
     JointGroups,
 }
+
+/// What an enforcement agency's feedback (plan §5(3)) asks the permit office to do about a
+/// violation pattern.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(24))")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum FeedbackRecommendation {
+    /// Tighten a permit condition (limits, special-period measures, …).
+    #[sea_orm(string_value = "TIGHTEN_PERMIT_CONDITION")]
+    TightenPermitCondition,
+    /// Add or densify monitoring requirements (自行监测, 自动监测).
+    #[sea_orm(string_value = "ADD_MONITORING")]
+    AddMonitoring,
+    /// Re-check the permits of an industry.
+    #[sea_orm(string_value = "RECHECK_INDUSTRY")]
+    RecheckIndustry,
+    /// Anything else; `recommendation_text` says what.
+    #[sea_orm(string_value = "OTHER")]
+    Other,
+}
+
+/// Where a feedback stands between the enforcement agency that posted it and the permit office
+/// it is addressed to.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(24))")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum FeedbackStatus {
+    /// Posted, not yet taken up by the permit office.
+    #[sea_orm(string_value = "OPEN")]
+    Open,
+    /// The permit office has taken it up.
+    #[sea_orm(string_value = "ACKNOWLEDGED")]
+    Acknowledged,
+    /// The permit office has answered (`answer_text`), possibly with permit changes.
+    #[sea_orm(string_value = "ANSWERED")]
+    Answered,
+    #[sea_orm(string_value = "CLOSED")]
+    Closed,
+}
+
+/// What a bulletin (信息通报) is.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(24))")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum BulletinKind {
+    /// 联络员名单
+    #[sea_orm(string_value = "LIAISON_ROSTER")]
+    LiaisonRoster,
+    /// A campaign notice (专项行动通知).
+    #[sea_orm(string_value = "CAMPAIGN_NOTICE")]
+    CampaignNotice,
+    /// 典型案例, usually linked to findings and enforcement actions.
+    #[sea_orm(string_value = "TYPICAL_CASE")]
+    TypicalCase,
+    /// A summary (总结通报).
+    #[sea_orm(string_value = "SUMMARY")]
+    Summary,
+    #[sea_orm(string_value = "GENERAL")]
+    General,
+}

@@ -143,4 +143,15 @@ impl Related<super::enforcement_actions::Entity> for Entity {
     }
 }
 
+/// The feedback that rests on this finding, through `feedback_findings`.
+impl Related<super::feedback::Entity> for Entity {
+    fn to() -> RelationDef {
+        super::feedback_findings::Relation::Feedback.def()
+    }
+
+    fn via() -> Option<RelationDef> {
+        Some(super::feedback_findings::Relation::Finding.def().rev())
+    }
+}
+
 impl ActiveModelBehavior for ActiveModel {}

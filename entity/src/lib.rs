@@ -9,12 +9,18 @@ pub mod prelude;
 
 pub mod agencies;
 pub mod audit_events;
+pub mod bulletin_acknowledgements;
+pub mod bulletin_links;
+pub mod bulletins;
 pub mod campaign_phases;
 pub mod campaign_sampling_rules;
 pub mod campaigns;
 pub mod change_events;
 pub mod districts;
 pub mod enforcement_actions;
+pub mod feedback;
+pub mod feedback_findings;
+pub mod feedback_permit_changes;
 pub mod finding_evidence;
 pub mod finding_transitions;
 pub mod findings;

@@ -102,4 +102,15 @@ impl Related<super::findings::Entity> for Entity {
     }
 }
 
+/// The feedback this permit was changed in response to, through `feedback_permit_changes`.
+impl Related<super::feedback::Entity> for Entity {
+    fn to() -> RelationDef {
+        super::feedback_permit_changes::Relation::Feedback.def()
+    }
+
+    fn via() -> Option<RelationDef> {
+        Some(super::feedback_permit_changes::Relation::Permit.def().rev())
+    }
+}
+
 impl ActiveModelBehavior for ActiveModel {}

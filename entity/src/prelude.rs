@@ -2,6 +2,9 @@
 
 pub use super::agencies::Entity as Agencies;
 pub use super::audit_events::Entity as AuditEvents;
+pub use super::bulletin_acknowledgements::Entity as BulletinAcknowledgements;
+pub use super::bulletin_links::Entity as BulletinLinks;
+pub use super::bulletins::Entity as Bulletins;
 pub use super::campaign_phases::Entity as CampaignPhases;
 pub use super::campaign_sampling_rules::Entity as CampaignSamplingRules;
 pub use super::campaigns::Entity as Campaigns;
@@ -9,6 +12,9 @@ pub use super::change_events::Entity as ChangeEvents;
 pub use super::districts::Entity as Districts;
 pub use super::enforcement_actions::Entity as EnforcementActions;
 pub use super::enums::*;
+pub use super::feedback::Entity as Feedback;
+pub use super::feedback_findings::Entity as FeedbackFindings;
+pub use super::feedback_permit_changes::Entity as FeedbackPermitChanges;
 pub use super::finding_evidence::Entity as FindingEvidence;
 pub use super::finding_transitions::Entity as FindingTransitions;
 pub use super::findings::Entity as Findings;

@@ -10,6 +10,7 @@ mod m20261128_000001_foundation;
 mod m20261128_000002_enforcement;
 mod m20261128_000003_campaigns;
 mod m20261128_000004_history;
+mod m20261128_000005_liaison;
 pub mod reference;
 
 pub use sea_orm_migration::MigratorTrait;
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000002_enforcement::Migration),
             Box::new(m20261128_000003_campaigns::Migration),
             Box::new(m20261128_000004_history::Migration),
+            Box::new(m20261128_000005_liaison::Migration),
         ]
     }
 }

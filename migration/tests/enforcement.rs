@@ -72,6 +72,7 @@ fn migrations_are_registered_in_order() {
             "m20261128_000002_enforcement",
             "m20261128_000003_campaigns",
             "m20261128_000004_history",
+            "m20261128_000005_liaison",
         ]
     );
 }

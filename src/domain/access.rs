@@ -36,6 +36,12 @@ pub enum Operation {
     SubmitSummary,
     /// Read the audit trail.
     ReadAudit,
+    /// Post feedback on violation patterns to a permit office.
+    PostFeedback,
+    /// Read feedback (what a principal sent or received; supervision all).
+    ReadFeedback,
+    /// Publish an information bulletin.
+    PublishBulletin,
 }
 
 /// Which districts a principal's reads and writes reach.
@@ -76,6 +82,9 @@ pub fn role_allows(role: Role, operation: Operation) -> bool {
             Role::EnforcementOfficer | Role::Supervisor | Role::Admin
         ),
         ReadAudit => matches!(role, Role::Supervisor | Role::Admin),
+        PostFeedback => matches!(role, Role::EnforcementOfficer | Role::Supervisor),
+        ReadFeedback => !matches!(role, Role::Monitoring | Role::Integrator),
+        PublishBulletin => !matches!(role, Role::Monitoring | Role::Integrator),
     }
 }
 
@@ -109,6 +118,9 @@ fn describe(operation: Operation) -> &'static str {
         Operation::DrawRandom => "run random draws",
         Operation::SubmitSummary => "submit summary reports",
         Operation::ReadAudit => "read the audit trail",
+        Operation::PostFeedback => "post feedback",
+        Operation::ReadFeedback => "read feedback",
+        Operation::PublishBulletin => "publish bulletins",
     }
 }
 

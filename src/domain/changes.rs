@@ -38,10 +38,12 @@ pub enum ChangeKind {
     RandomDraw,
     SummaryReport,
     Inspector,
+    Feedback,
+    Bulletin,
 }
 
 impl ChangeKind {
-    pub const ALL: [ChangeKind; 10] = [
+    pub const ALL: [ChangeKind; 12] = [
         ChangeKind::Unit,
         ChangeKind::Permit,
         ChangeKind::Registration,
@@ -52,6 +54,8 @@ impl ChangeKind {
         ChangeKind::RandomDraw,
         ChangeKind::SummaryReport,
         ChangeKind::Inspector,
+        ChangeKind::Feedback,
+        ChangeKind::Bulletin,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -66,6 +70,8 @@ impl ChangeKind {
             ChangeKind::RandomDraw => "RANDOM_DRAW",
             ChangeKind::SummaryReport => "SUMMARY_REPORT",
             ChangeKind::Inspector => "INSPECTOR",
+            ChangeKind::Feedback => "FEEDBACK",
+            ChangeKind::Bulletin => "BULLETIN",
         }
     }
 
@@ -233,10 +239,20 @@ pub struct FeedPage {
 /// What of the feed a principal may read: the records it could query.
 fn visible(principal: &Principal) -> Condition {
     use ChangeKind::*;
+    // Feedback is read by its poster and addressee, bulletins by their audience: rules the
+    // feed cannot express row by row, so their changes go only to those who read them all.
     let kinds: Vec<ChangeKind> = match principal.role {
         Role::Monitoring => vec![Unit, Permit, Registration],
         Role::Integrator => vec![Unit, Permit, Registration, Inspection, Campaign, Finding],
-        _ => ChangeKind::ALL.to_vec(),
+        Role::Admin => ChangeKind::ALL.to_vec(),
+        Role::Supervisor => ChangeKind::ALL
+            .into_iter()
+            .filter(|k| *k != Bulletin)
+            .collect(),
+        _ => ChangeKind::ALL
+            .into_iter()
+            .filter(|k| !matches!(k, Feedback | Bulletin))
+            .collect(),
     };
     let mut condition =
         Condition::all().add(change_events::Column::Kind.is_in(kinds.iter().map(|k| k.as_str())));

@@ -2,12 +2,14 @@
 //! write, and return domain values or `AppError`; they know nothing of GraphQL or HTTP.
 
 pub mod access;
+pub mod bulletins;
 pub mod campaigns;
 pub mod cases;
 pub mod changes;
 pub mod clock;
 pub mod codes;
 pub mod draws;
+pub mod feedback;
 pub mod findings;
 pub mod idempotency;
 pub mod inspections;

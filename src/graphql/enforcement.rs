@@ -838,6 +838,11 @@ impl EnforcementMutation {
             idempotency_key.as_deref(),
         )
         .await?;
+        // After the commit (inside `record`), so subscribers can load what they are told about.
+        if let Ok(bus) = ctx.data::<crate::events::EventBus>() {
+            bus.publish(crate::events::Event::FindingRecorded { id: saved.id })
+                .await;
+        }
         Ok(Finding(saved))
     }
 

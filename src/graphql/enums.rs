@@ -249,3 +249,39 @@ pub enum DrawKind {
     /// Municipal joint groups to districts.
     JointGroups,
 }
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "entity::enums::FeedbackRecommendation")]
+pub enum FeedbackRecommendation {
+    /// 收紧许可条件
+    TightenPermitCondition,
+    /// 增加监测要求
+    AddMonitoring,
+    /// 复核某行业的许可证
+    RecheckIndustry,
+    Other,
+}
+
+/// OPEN → ACKNOWLEDGED → ANSWERED → CLOSED.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "entity::enums::FeedbackStatus")]
+pub enum FeedbackStatus {
+    Open,
+    Acknowledged,
+    Answered,
+    Closed,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "entity::enums::BulletinKind")]
+pub enum BulletinKind {
+    /// 联络员名单
+    LiaisonRoster,
+    /// 行动通知
+    CampaignNotice,
+    /// 典型案例
+    TypicalCase,
+    /// 总结
+    Summary,
+    General,
+}

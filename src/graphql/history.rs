@@ -21,6 +21,8 @@ pub enum ChangeKindGql {
     RandomDraw,
     SummaryReport,
     Inspector,
+    Feedback,
+    Bulletin,
 }
 
 impl From<ChangeKindGql> for ChangeKind {
@@ -36,6 +38,8 @@ impl From<ChangeKindGql> for ChangeKind {
             ChangeKindGql::RandomDraw => ChangeKind::RandomDraw,
             ChangeKindGql::SummaryReport => ChangeKind::SummaryReport,
             ChangeKindGql::Inspector => ChangeKind::Inspector,
+            ChangeKindGql::Feedback => ChangeKind::Feedback,
+            ChangeKindGql::Bulletin => ChangeKind::Bulletin,
         }
     }
 }
@@ -52,6 +56,8 @@ pub fn type_name(kind: &str) -> &'static str {
         "CAMPAIGN" => "Campaign",
         "RANDOM_DRAW" => "RandomDraw",
         "SUMMARY_REPORT" => "SummaryReport",
+        "FEEDBACK" => "Feedback",
+        "BULLETIN" => "Bulletin",
         _ => "Inspector",
     }
 }

@@ -504,3 +504,20 @@ impl Loader<ChangesOf> for DbLoader {
         Ok(out)
     }
 }
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct FindingId(pub i64);
+
+impl Loader<FindingId> for DbLoader {
+    type Value = finding_rows::Model;
+    type Error = LoadError;
+
+    async fn load(
+        &self,
+        keys: &[FindingId],
+    ) -> Result<HashMap<FindingId, Self::Value>, Self::Error> {
+        let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
+        let rows = findings::by_ids(&self.db, self.enforcement_reader()?, &ids).await?;
+        Ok(rows.into_iter().map(|f| (FindingId(f.id), f)).collect())
+    }
+}

@@ -7,17 +7,20 @@ pub mod enforcement;
 pub mod enums;
 pub mod history;
 pub mod ids;
+pub mod liaison;
 pub mod loaders;
 pub mod permits;
 pub mod reference;
+pub mod subscriptions;
 pub mod units;
 
 use async_graphql::dataloader::{DataLoader, HashMapCache};
-use async_graphql::{Context, EmptySubscription, MergedObject, Schema};
+use async_graphql::{Context, MergedObject, Schema};
 use sea_orm::DatabaseConnection;
 
 use crate::auth::Principal;
 use crate::config::Limits;
+use crate::events::EventBus;
 use loaders::DbLoader;
 
 #[derive(MergedObject, Default)]
@@ -28,6 +31,7 @@ pub struct Query(
     enforcement::EnforcementQuery,
     campaigns::CampaignQuery,
     history::HistoryQuery,
+    liaison::LiaisonQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -36,9 +40,12 @@ pub struct Mutation(
     permits::PermitMutation,
     enforcement::EnforcementMutation,
     campaigns::CampaignMutation,
+    liaison::LiaisonMutation,
 );
 
-pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
+pub use subscriptions::Subscription;
+
+pub type AppSchema = Schema<Query, Mutation, Subscription>;
 
 /// Per-request data the resolvers read.
 pub struct RequestData {
@@ -64,9 +71,12 @@ impl RequestData {
     }
 }
 
-pub fn build_schema(db: DatabaseConnection, limits: &Limits) -> AppSchema {
-    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+/// The schema with its shared data: the connection pool, and the event bus that mutations
+/// publish to and subscriptions listen on.
+pub fn build_schema(db: DatabaseConnection, limits: &Limits, events: EventBus) -> AppSchema {
+    Schema::build(Query::default(), Mutation::default(), Subscription)
         .data(db)
+        .data(events)
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity)
         .finish()
@@ -74,7 +84,7 @@ pub fn build_schema(db: DatabaseConnection, limits: &Limits) -> AppSchema {
 
 /// The schema without data, for printing the SDL.
 pub fn sdl() -> String {
-    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+    Schema::build(Query::default(), Mutation::default(), Subscription)
         .finish()
         .sdl_with_options(
             async_graphql::SDLExportOptions::new()
@@ -84,8 +94,13 @@ pub fn sdl() -> String {
 }
 
 /// How long a loader collects keys before it queries: long enough that the fields of a 100-item
-/// page, resolved in one pass, land in one batch even in a debug build on a busy machine.
-const LOADER_BATCH_DELAY: std::time::Duration = std::time::Duration::from_millis(3);
+/// page, resolved in one pass, land in one batch. Debug builds resolve several times slower, so
+/// they wait longer (tests count statements on debug builds).
+const LOADER_BATCH_DELAY: std::time::Duration = if cfg!(debug_assertions) {
+    std::time::Duration::from_millis(10)
+} else {
+    std::time::Duration::from_millis(2)
+};
 
 /// Per-request loader, carrying the principal so batched reads are scoped. Its cache lives as
 /// long as the request, so a permit's limits read by `Permit.limits` and `Outlet.limits` cost one

@@ -12,23 +12,23 @@ const REGISTER_INSPECTOR: &str =
     "mutation($input: RegisterInspectorInput!) { registerInspector(input: $input) { id name } }";
 const RECORD_INSPECTION: &str = "mutation($input: RecordInspectionInput!, $key: String) { recordInspection(input: $input, idempotencyKey: $key) { id date } }";
 const RECORD_FINDING: &str = "mutation($input: RecordFindingInput!) { recordFinding(input: $input) { id status version permittedValue code { code article } } }";
-const ADVANCE: &str = "mutation($id: ID!, $v: Int!, $input: AdvanceFindingInput!) { advanceFinding(id: $id, expectedVersion: $v, input: $input) { status version } }";
-const ACTION: &str = "mutation($input: RecordEnforcementActionInput!) { recordEnforcementAction(input: $input) { id kind amountYuan totalYuan } }";
+pub const ADVANCE: &str = "mutation($id: ID!, $v: Int!, $input: AdvanceFindingInput!) { advanceFinding(id: $id, expectedVersion: $v, input: $input) { status version } }";
+pub const ACTION: &str = "mutation($input: RecordEnforcementActionInput!) { recordEnforcementAction(input: $input) { id kind amountYuan totalYuan } }";
 
 /// A KEY unit with a permit, three inspectors of the district, and an on-site inspection.
-struct Scene {
-    unit: Value,
-    permit: Value,
-    inspectors: Vec<String>,
-    inspection: String,
-    officer: String,
+pub struct Scene {
+    pub unit: Value,
+    pub permit: Value,
+    pub inspectors: Vec<String>,
+    pub inspection: String,
+    pub officer: String,
 }
 
-fn days_ago(n: i64) -> String {
+pub fn days_ago(n: i64) -> String {
     (chrono::Utc::now().date_naive() - chrono::Duration::days(n)).to_string()
 }
 
-async fn scene(app: &TestApp, district: &str, serial: u32) -> Scene {
+pub async fn scene(app: &TestApp, district: &str, serial: u32) -> Scene {
     let (unit, permit) = fixtures::unit_with_permit(app, district, serial).await;
     let officer = app.token(Role::EnforcementOfficer, Some(district));
     let mut inspectors = Vec::new();
@@ -90,7 +90,7 @@ fn finding_input(inspection: &str, code: &str, permit: Option<&Value>) -> Value 
     })
 }
 
-async fn finding(app: &TestApp, s: &Scene, code: &str) -> Value {
+pub async fn finding(app: &TestApp, s: &Scene, code: &str) -> Value {
     let data = app
         .data(
             &s.officer,

@@ -7,11 +7,17 @@ use permit_exchange::auth::Role;
 use permit_exchange::auth::keys::KeyConfig;
 use permit_exchange::config::{Config, Limits};
 use permit_exchange::db::Database;
+use permit_exchange::events::EventBus;
 use permit_exchange::server;
+use permit_exchange::ws::WsSettings;
 use sea_orm::{ConnectionTrait, Database as SeaDatabase, Statement};
 use serde_json::{Value, json};
 
 pub const TEST_SECRET: &str = "test-secret-that-is-long-enough-for-hs256!";
+
+/// The `connection_init` timeout of test servers: short, so the 4408 test is quick, yet ample
+/// for clients that send `connection_init` right after connecting.
+pub const WS_INIT_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(1500);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
@@ -55,7 +61,10 @@ pub struct TestApp {
     pub base: String,
     pub db: Database,
     pub client: reqwest::Client,
+    /// This instance's event bus (subscriptions count, listener state).
+    pub events: EventBus,
     keys: KeyConfig,
+    database_url: String,
     cleanup: Option<Cleanup>,
 }
 
@@ -147,18 +156,26 @@ impl TestApp {
                 )
             }
         };
-        let keys = KeyConfig::with_secret(TEST_SECRET.as_bytes().to_vec());
         let database = server::prepare_database(&url)
             .await
             .expect("prepare database");
+        Self::start(url, database, Some(cleanup))
+    }
+
+    fn start(url: String, database: Database, cleanup: Option<Cleanup>) -> TestApp {
+        let keys = KeyConfig::with_secret(TEST_SECRET.as_bytes().to_vec());
         let config = Config {
             bind: "127.0.0.1:0".to_owned(),
-            database_url: url,
+            database_url: url.clone(),
             keys: keys.clone(),
             limits: Limits::default(),
             workers: Some(1),
         };
-        let running = server::start(&config, database).expect("start server");
+        let ws = WsSettings {
+            init_timeout: WS_INIT_TIMEOUT,
+            ..WsSettings::default()
+        };
+        let running = server::start_with(&config, database, ws).expect("start server");
         let base = format!("http://{}", running.addr);
         let db = running.db.clone();
         tokio::spawn(running.server);
@@ -166,9 +183,64 @@ impl TestApp {
             base,
             db,
             client: reqwest::Client::new(),
+            events: running.events,
             keys,
-            cleanup: Some(cleanup),
+            database_url: url,
+            cleanup,
         }
+    }
+
+    /// A second server instance on this one's database (already migrated), as a deployment
+    /// with several instances has. It leaves the database to this one to drop.
+    pub async fn spawn_peer(&self) -> TestApp {
+        let database = permit_exchange::db::connect(&self.database_url)
+            .await
+            .expect("connect the peer");
+        Self::start(self.database_url.clone(), database, None)
+    }
+
+    /// `ws://…/graphql/ws` of this instance.
+    pub fn ws_url(&self) -> String {
+        format!("ws{}/graphql/ws", self.base.trim_start_matches("http"))
+    }
+
+    /// Waits until this instance has at least `n` subscriptions listening for events: a
+    /// `subscribe` message has no acknowledgement, so tests wait here before publishing.
+    pub async fn wait_for_subscribers(&self, n: usize) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while self.events.subscriber_count() < n {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{} subscriptions listening, expected {n}",
+                self.events.subscriber_count()
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    }
+
+    /// Waits until this instance has at most `n` subscriptions listening (one was completed).
+    pub async fn wait_for_subscribers_at_most(&self, n: usize) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while self.events.subscriber_count() > n {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{} subscriptions listening, expected at most {n}",
+                self.events.subscriber_count()
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    }
+
+    /// A token of `role` with a chosen lifetime (negative: already past `exp`).
+    pub fn token_with_ttl(
+        &self,
+        role: Role,
+        district: Option<&str>,
+        ttl: chrono::Duration,
+    ) -> String {
+        self.keys
+            .sign("tester", role, None, district, ttl)
+            .expect("sign")
     }
 
     pub fn token(&self, role: Role, district: Option<&str>) -> String {
@@ -179,9 +251,15 @@ impl TestApp {
             Role::Monitoring => Some("500000-MON".to_owned()),
             _ => None,
         };
+        // One person per role and district, so "what I sent" rules see different people.
+        let subject = format!(
+            "{}@{}",
+            role.as_str().to_lowercase(),
+            district.unwrap_or("municipal")
+        );
         self.keys
             .sign(
-                "tester",
+                &subject,
                 role,
                 agency.as_deref(),
                 district,

@@ -2,6 +2,7 @@
 
 mod helpers;
 mod history;
+mod liaison;
 
 mod access;
 mod auth;
@@ -12,4 +13,5 @@ mod http;
 mod n_plus_one;
 mod permits;
 mod schema;
+mod subscriptions;
 mod units;

@@ -1,0 +1,536 @@
+//! GraphQL subscriptions over WebSocket: `GET /graphql/ws`, protocol `graphql-transport-ws`
+//! (graphql-ws PROTOCOL.md) and no other.
+//!
+//! The message loop is written here rather than taken from async-graphql's `http::WebSocket`
+//! (7.2), which closes with 1002 and 1011 where the protocol asks for 4400, 4401 and 4403, has no
+//! initialisation timeout, lets a `subscribe` with an id in use silently replace the first
+//! subscription, answers a client's `complete` with another, and accepts the legacy
+//! `start`/`stop` messages. Execution is still the schema's (`execute_stream`), under the limits
+//! HTTP requests get.
+//!
+//! - The token is checked once, at `connection_init` (payload key `authorization`, in any case,
+//!   `Bearer <JWT>`) by the same `KeyConfig::verify` as HTTP; a missing or bad one closes with
+//!   4403. The socket closes (4403) when the token expires, at the moment HTTP would start
+//!   refusing it (`exp` plus the verification leeway).
+//! - Each subscription runs like an HTTP request: its own `RequestData` carrying the principal,
+//!   and its own loader, cache off so that nothing read for one event is served for a later one;
+//!   the personal data it sends is audited as HTTP audits it.
+//! - Only subscriptions: queries and mutations belong to `POST /graphql`, where the
+//!   GraphQL-over-HTTP rules and the per-request audit apply.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use actix_ws::{AggregatedMessage, AggregatedMessageStream, CloseReason, ProtocolError, Session};
+use async_graphql::parser::types::OperationType;
+use base64::Engine;
+use futures_util::StreamExt;
+use futures_util::stream::BoxStream;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tokio::time::Instant;
+use tokio_stream::StreamMap;
+use tracing::Instrument;
+
+use crate::auth::keys::LEEWAY_SECONDS;
+use crate::auth::{Principal, RequestTag, bearer_token};
+use crate::domain::changes;
+use crate::error::AppError;
+use crate::graphql::{self, RequestData};
+use crate::http::{AppState, finish_errors, request_id, selected_operation};
+
+/// The one subprotocol spoken here (CONTRACT).
+pub const PROTOCOL: &str = "graphql-transport-ws";
+
+/// Close codes of graphql-ws PROTOCOL.md.
+mod code {
+    pub const BAD_REQUEST: u16 = 4400;
+    pub const UNAUTHORIZED: u16 = 4401;
+    pub const FORBIDDEN: u16 = 4403;
+    pub const SUBPROTOCOL_NOT_ACCEPTABLE: u16 = 4406;
+    pub const INIT_TIMEOUT: u16 = 4408;
+    pub const SUBSCRIBER_EXISTS: u16 = 4409;
+    pub const TOO_MANY_INITS: u16 = 4429;
+    /// RFC 6455: a frame or message larger than we accept.
+    pub const TOO_BIG: u16 = 1009;
+    /// RFC 6455: a broken WebSocket frame.
+    pub const PROTOCOL_ERROR: u16 = 1002;
+    pub const NORMAL: u16 = 1000;
+}
+
+/// Per-connection settings (tests shorten the timeout).
+#[derive(Debug, Clone)]
+pub struct WsSettings {
+    /// How long a client has after connecting to send an acceptable `connection_init`.
+    pub init_timeout: Duration,
+    /// Most subscriptions one connection may run at once; each one costs a read per event.
+    pub max_subscriptions: usize,
+}
+
+impl Default for WsSettings {
+    fn default() -> Self {
+        Self {
+            init_timeout: Duration::from_secs(10),
+            max_subscriptions: 100,
+        }
+    }
+}
+
+/// `GET /graphql/ws`: upgrades, then runs the connection on the worker that accepted it.
+pub async fn graphql_ws(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Payload,
+) -> actix_web::Result<HttpResponse> {
+    let (response, session, messages) = actix_ws::handle_with_protocols(&req, body, &[PROTOCOL])?;
+    // The same cap as an HTTP body: a subscribe message is a GraphQL request.
+    let max = state.limits.max_body_bytes;
+    let messages = messages
+        .max_frame_size(max)
+        .aggregate_continuations()
+        .max_continuation_size(max);
+    // The handshake names the subprotocol only when the client offered ours.
+    let agreed = response
+        .headers()
+        .contains_key(header::SEC_WEBSOCKET_PROTOCOL);
+    let state = state.into_inner();
+    let connection_id = request_id();
+    let span = tracing::info_span!("ws", connection = %connection_id);
+    actix_web::rt::spawn(
+        async move {
+            if agreed {
+                Connection::new(state, session).run(messages).await;
+            } else {
+                let _ = session
+                    .close(Some(close_reason(
+                        code::SUBPROTOCOL_NOT_ACCEPTABLE,
+                        "Subprotocol not acceptable",
+                    )))
+                    .await;
+            }
+        }
+        .instrument(span),
+    );
+    Ok(response)
+}
+
+/// Client → server messages. Anything else, including the legacy `start`/`stop`, is 4400.
+#[derive(Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum ClientMessage {
+    ConnectionInit {
+        #[serde(default)]
+        payload: Option<Value>,
+    },
+    Ping {
+        #[serde(default)]
+        payload: Option<Value>,
+    },
+    Pong {},
+    Subscribe {
+        id: String,
+        payload: SubscribePayload,
+    },
+    Complete {
+        id: String,
+    },
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SubscribePayload {
+    query: String,
+    #[serde(default)]
+    operation_name: Option<String>,
+    #[serde(default)]
+    variables: Option<serde_json::Map<String, Value>>,
+    #[serde(default)]
+    extensions: Option<serde_json::Map<String, Value>>,
+}
+
+/// Why the loop stops: close with a code and reason, or the client is already gone.
+enum Stop {
+    Close(u16, String),
+    Gone,
+}
+
+impl From<actix_ws::Closed> for Stop {
+    fn from(_: actix_ws::Closed) -> Self {
+        Stop::Gone
+    }
+}
+
+/// One subscription's request state, kept for the audit of what it sends.
+struct Running {
+    data: Arc<RequestData>,
+    principal: Principal,
+}
+
+/// An execution's output, then `None` once it has finished.
+type Results = BoxStream<'static, Option<async_graphql::Response>>;
+
+struct Connection {
+    state: Arc<AppState>,
+    session: Session,
+    /// Set by an accepted `connection_init`; until then only `connection_init` and pings count.
+    principal: Option<Principal>,
+    init_deadline: Instant,
+    /// When the token stops being valid (set with `principal`).
+    expires: Option<Instant>,
+    executions: StreamMap<String, Results>,
+    running: HashMap<String, Running>,
+}
+
+impl Connection {
+    fn new(state: Arc<AppState>, session: Session) -> Self {
+        let init_deadline = Instant::now() + state.ws.init_timeout;
+        Self {
+            state,
+            session,
+            principal: None,
+            init_deadline,
+            expires: None,
+            executions: StreamMap::new(),
+            running: HashMap::new(),
+        }
+    }
+
+    async fn run(mut self, mut messages: AggregatedMessageStream) {
+        let stop = loop {
+            let init_deadline = self.principal.is_none().then_some(self.init_deadline);
+            let expires = self.expires;
+            let step = tokio::select! {
+                message = messages.recv() => self.on_frame(message).await,
+                Some((id, result)) = self.executions.next() => self.on_result(id, result).await,
+                () = at(init_deadline) => Err(Stop::Close(
+                    code::INIT_TIMEOUT,
+                    "Connection initialisation timeout".to_owned(),
+                )),
+                () = at(expires) => Err(Stop::Close(code::FORBIDDEN, "Forbidden: token expired".to_owned())),
+            };
+            if let Err(stop) = step {
+                break stop;
+            }
+        };
+        // Dropping the executions unsubscribes them from the event bus.
+        self.executions = StreamMap::new();
+        if let Stop::Close(code, reason) = stop {
+            tracing::debug!(code, %reason, "closing");
+            let _ = self.session.close(Some(close_reason(code, &reason))).await;
+        }
+    }
+
+    async fn on_frame(
+        &mut self,
+        frame: Option<Result<AggregatedMessage, ProtocolError>>,
+    ) -> Result<(), Stop> {
+        match frame {
+            None => Err(Stop::Gone),
+            Some(Ok(AggregatedMessage::Text(text))) => self.on_message(text.as_bytes()).await,
+            Some(Ok(AggregatedMessage::Binary(bytes))) => self.on_message(&bytes).await,
+            Some(Ok(AggregatedMessage::Ping(bytes))) => Ok(self.session.pong(&bytes).await?),
+            Some(Ok(AggregatedMessage::Pong(_))) => Ok(()),
+            Some(Ok(AggregatedMessage::Close(_))) => Err(Stop::Close(code::NORMAL, String::new())),
+            Some(Err(ProtocolError::Overflow)) => {
+                Err(Stop::Close(code::TOO_BIG, "message too big".to_owned()))
+            }
+            Some(Err(err)) => {
+                tracing::debug!(error = %err, "websocket protocol error");
+                Err(Stop::Close(
+                    code::PROTOCOL_ERROR,
+                    "websocket protocol error".to_owned(),
+                ))
+            }
+        }
+    }
+
+    async fn on_message(&mut self, bytes: &[u8]) -> Result<(), Stop> {
+        let message: ClientMessage = serde_json::from_slice(bytes).map_err(|err| {
+            Stop::Close(
+                code::BAD_REQUEST,
+                format!("Invalid message received: {err}"),
+            )
+        })?;
+        match message {
+            ClientMessage::ConnectionInit { payload } => {
+                if self.principal.is_some() {
+                    return Err(Stop::Close(
+                        code::TOO_MANY_INITS,
+                        "Too many initialisation requests".to_owned(),
+                    ));
+                }
+                let (principal, expires) = self.authenticate(payload)?;
+                tracing::debug!(subject = %principal.subject, role = principal.role.as_str(), "connection acknowledged");
+                self.principal = Some(principal);
+                self.expires = Some(expires);
+                self.send(json!({ "type": "connection_ack" })).await
+            }
+            ClientMessage::Ping { payload } => {
+                let pong = match payload {
+                    Some(payload) => json!({ "type": "pong", "payload": payload }),
+                    None => json!({ "type": "pong" }),
+                };
+                self.send(pong).await
+            }
+            ClientMessage::Pong {} => Ok(()),
+            ClientMessage::Subscribe { id, payload } => self.subscribe(id, payload).await,
+            ClientMessage::Complete { id } => {
+                // The client stopped listening: nothing more for this id, not even `complete`.
+                self.executions.remove(&id);
+                self.running.remove(&id);
+                Ok(())
+            }
+        }
+    }
+
+    /// The principal and the moment its token expires, from a `connection_init` payload.
+    fn authenticate(&self, payload: Option<Value>) -> Result<(Principal, Instant), Stop> {
+        let refuse = |reason: &str| Stop::Close(code::FORBIDDEN, format!("Forbidden: {reason}"));
+        let payload = match payload {
+            None | Some(Value::Null) => serde_json::Map::new(),
+            Some(Value::Object(payload)) => payload,
+            Some(_) => {
+                return Err(Stop::Close(
+                    code::BAD_REQUEST,
+                    "Invalid message received: the connection_init payload must be an object"
+                        .to_owned(),
+                ));
+            }
+        };
+        let value = payload
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case("authorization"))
+            .map(|(_, value)| value)
+            .ok_or_else(|| refuse("send the token as {\"authorization\": \"Bearer <token>\"}"))?;
+        let token = value
+            .as_str()
+            .and_then(bearer_token)
+            .ok_or_else(|| refuse("expected 'Bearer <token>'"))?;
+        let principal = self.state.keys.verify(token).map_err(|err| match &err {
+            AppError::Unauthenticated(reason) => refuse(reason),
+            _ => refuse("invalid token"),
+        })?;
+        // `verify` requires `exp`; read it back from the claims it has just checked.
+        let exp = token_expiry(token).ok_or_else(|| refuse("invalid token"))?;
+        let valid_for = exp
+            .saturating_add(i64::try_from(LEEWAY_SECONDS).unwrap_or(0))
+            .saturating_sub(chrono::Utc::now().timestamp());
+        let valid_for = Duration::from_secs(u64::try_from(valid_for).unwrap_or(0));
+        Ok((principal, Instant::now() + valid_for))
+    }
+
+    async fn subscribe(&mut self, id: String, payload: SubscribePayload) -> Result<(), Stop> {
+        let Some(principal) = &self.principal else {
+            return Err(Stop::Close(code::UNAUTHORIZED, "Unauthorized".to_owned()));
+        };
+        if id.is_empty() {
+            return Err(Stop::Close(
+                code::BAD_REQUEST,
+                "Invalid message received: empty id".to_owned(),
+            ));
+        }
+        if self.executions.contains_key(&id) {
+            return Err(Stop::Close(
+                code::SUBSCRIBER_EXISTS,
+                format!("Subscriber for {id} already exists"),
+            ));
+        }
+        let request_id = request_id();
+        if self.executions.len() >= self.state.ws.max_subscriptions {
+            let message = format!(
+                "at most {} subscriptions per connection",
+                self.state.ws.max_subscriptions
+            );
+            return self
+                .send_error(&id, "RATE_LIMITED", &message, &request_id)
+                .await;
+        }
+        let selected = selected_operation(&payload.query, payload.operation_name.as_deref());
+        if let Some((ty, _)) = &selected
+            && *ty != OperationType::Subscription
+        {
+            let message =
+                "only subscriptions are served here: send queries and mutations to POST /graphql";
+            return self
+                .send_error(&id, "BAD_USER_INPUT", message, &request_id)
+                .await;
+        }
+        let mut principal = principal.clone();
+        principal.request = RequestTag {
+            request_id: Some(request_id.clone()),
+            operation_name: selected.map(|(_, label)| label),
+        };
+        tracing::debug!(%id, %request_id, operation = ?principal.request.operation_name, "subscribe");
+
+        let mut request = async_graphql::Request::new(payload.query).variables(
+            async_graphql::Variables::from_json(Value::Object(
+                payload.variables.unwrap_or_default(),
+            )),
+        );
+        if let Some(name) = payload.operation_name {
+            request = request.operation_name(name);
+        }
+        for (key, value) in payload.extensions.unwrap_or_default() {
+            if let Ok(value) = async_graphql::Value::from_json(value) {
+                request.extensions.insert(key, value);
+            }
+        }
+        let loader = graphql::request_loader(self.state.db.conn.clone(), Some(principal.clone()));
+        // A subscription lives for hours: every event reads afresh.
+        loader.enable_all_cache(false);
+        let data = Arc::new(RequestData::new(Some(principal.clone())));
+        let request = request.data(data.clone()).data(loader);
+        let results = self
+            .state
+            .schema
+            .execute_stream(request)
+            .map(Some)
+            .chain(futures_util::stream::once(std::future::ready(None)))
+            .boxed();
+        self.executions.insert(id.clone(), results);
+        self.running.insert(id, Running { data, principal });
+        Ok(())
+    }
+
+    async fn on_result(
+        &mut self,
+        id: String,
+        result: Option<async_graphql::Response>,
+    ) -> Result<(), Stop> {
+        let Some(mut response) = result else {
+            // Removed now, not when the map next polls the ended stream: the id is free again.
+            self.executions.remove(&id);
+            self.running.remove(&id);
+            return self.send(json!({ "type": "complete", "id": id })).await;
+        };
+        let request_id = self
+            .running
+            .get(&id)
+            .and_then(|r| r.principal.request.request_id.clone())
+            .unwrap_or_default();
+        finish_errors(&mut response.errors, &request_id);
+        if response.data == async_graphql::Value::Null && !response.errors.is_empty() {
+            // Refused (parse, validation, limits, FORBIDDEN) or failed: the protocol's `error`
+            // ends the operation, with no `complete` after it.
+            self.executions.remove(&id);
+            self.running.remove(&id);
+            let errors = serde_json::to_value(&response.errors).unwrap_or_default();
+            return self
+                .send(json!({ "type": "error", "id": id, "payload": errors }))
+                .await;
+        }
+        let payload = serde_json::to_value(&response).unwrap_or_default();
+        self.send(json!({ "type": "next", "id": id, "payload": payload }))
+            .await?;
+        self.audit_personal_reads(&id).await;
+        Ok(())
+    }
+
+    /// Ends one operation with an `error` message that never reached execution.
+    async fn send_error(
+        &mut self,
+        id: &str,
+        code: &str,
+        message: &str,
+        request_id: &str,
+    ) -> Result<(), Stop> {
+        self.send(json!({ "type": "error", "id": id, "payload": [{
+            "message": message,
+            "extensions": { "code": code, "requestId": request_id },
+        }] }))
+        .await
+    }
+
+    /// Writes one audit row for the personal data an event carried, as HTTP does per request.
+    async fn audit_personal_reads(&self, id: &str) {
+        let Some(running) = self.running.get(id) else {
+            return;
+        };
+        let ids = running.data.take_personal_reads();
+        if ids.is_empty() {
+            return;
+        }
+        if let Err(err) = changes::audit(
+            &self.state.db.conn,
+            &running.principal,
+            "READ_PERSONAL_DATA",
+            Some(changes::ChangeKind::Unit),
+            &ids,
+        )
+        .await
+        {
+            tracing::error!(error = ?err, "could not audit a read of personal data");
+        }
+    }
+
+    async fn send(&mut self, message: Value) -> Result<(), Stop> {
+        Ok(self.session.text(message.to_string()).await?)
+    }
+}
+
+/// Sleeps until `deadline`, or forever without one.
+async fn at(deadline: Option<Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// A close frame; its reason is cut to the 123 bytes a control frame can carry.
+fn close_reason(code: u16, reason: &str) -> CloseReason {
+    let mut end = reason.len().min(123);
+    while !reason.is_char_boundary(end) {
+        end -= 1;
+    }
+    CloseReason {
+        code: code.into(),
+        description: (end > 0).then(|| reason[..end].to_owned()),
+    }
+}
+
+/// The `exp` claim of a token whose signature and claims `KeyConfig::verify` has accepted.
+fn token_expiry(token: &str) -> Option<i64> {
+    #[derive(Deserialize)]
+    struct Expiry {
+        exp: i64,
+    }
+    let claims = token.split('.').nth(1)?;
+    let json = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(claims.trim_end_matches('='))
+        .ok()?;
+    serde_json::from_slice::<Expiry>(&json).ok().map(|c| c.exp)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn close_reasons_fit_a_control_frame() {
+        let long = "禁".repeat(100);
+        let reason = close_reason(4400, &long);
+        let description = reason.description.unwrap_or_default();
+        assert!(description.len() <= 123);
+        assert!(long.starts_with(&description));
+    }
+
+    #[test]
+    fn expiry_is_read_from_the_claims() {
+        let keys =
+            crate::auth::keys::KeyConfig::with_secret(b"0123456789abcdef0123456789abcdef".to_vec());
+        let token = keys
+            .sign(
+                "t",
+                crate::auth::Role::Admin,
+                None,
+                None,
+                chrono::Duration::seconds(60),
+            )
+            .unwrap_or_default();
+        let exp = token_expiry(&token).unwrap_or_default();
+        assert!((exp - chrono::Utc::now().timestamp() - 60).abs() <= 2);
+    }
+}

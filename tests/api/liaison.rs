@@ -1,0 +1,260 @@
+//! Feedback from enforcement to permit offices, and bulletins with acknowledgement.
+
+use permit_exchange::auth::Role;
+use serde_json::{Value, json};
+
+use crate::db_test;
+use crate::enforcement::{ACTION, ADVANCE, days_ago, finding, scene};
+use crate::helpers::{error_code, error_field};
+
+const POST: &str = "mutation($input: PostFeedbackInput!) { postFeedback(input: $input) { id status version figures findings { id } addressedAgency { code } } }";
+const RESPOND: &str = "mutation($id: ID!, $v: Int!, $input: RespondToFeedbackInput!) { respondToFeedback(id: $id, expectedVersion: $v, input: $input) { status version answer permitChanges { permitId version } } }";
+const PUBLISH: &str = "mutation($input: PublishBulletinInput!) { publishBulletin(input: $input) { id notAcknowledged { code } cases { code unitName decisionNumber } } }";
+
+fn year_start() -> String {
+    format!("{}-01-01", chrono::Utc::now().format("%Y"))
+}
+
+db_test!(feedback_reaches_the_addressed_office_only, |app| {
+    let s = scene(&app, "500103", 20).await;
+    let a = finding(&app, &s, "LG-1").await;
+    let b = finding(&app, &s, "LG-1").await;
+    let input = json!({ "input": {
+        "addressedAgencyCode": "500103-PMT", "codes": ["LG-1"], "district": "500103",
+        "periodFrom": year_start(), "periodTo": days_ago(0), "findingIds": [a["id"], b["id"]],
+        "recommendation": "TIGHTEN_PERMIT_CONDITION", "recommendationText": "台账要求应写入许可证管理要求" } });
+    let posted = app.data(&s.officer, POST, input.clone()).await["postFeedback"].clone();
+    assert_eq!(posted["status"], "OPEN");
+    assert_eq!(posted["figures"][0]["code"], "LG-1");
+    assert_eq!(
+        posted["figures"][0]["findings"], 2,
+        "figures frozen from violationPatterns"
+    );
+    assert_eq!(posted["findings"].as_array().map(Vec::len), Some(2));
+
+    // Refusals: a permit officer cannot post; findings must be visible; the addressee is a permit office.
+    let by_office = app
+        .gql(
+            Some(&app.token(Role::PermitOfficer, Some("500103"))),
+            POST,
+            input.clone(),
+        )
+        .await;
+    assert_eq!(error_code(&by_office), Some("FORBIDDEN"), "{by_office}");
+    let other = app
+        .gql(
+            Some(&app.token(Role::EnforcementOfficer, Some("500112"))),
+            POST,
+            {
+                let mut i = input.clone();
+                i["input"]["addressedAgencyCode"] = json!("500112-PMT");
+                i["input"]["district"] = Value::Null;
+                i
+            },
+        )
+        .await;
+    assert_eq!(error_field(&other), Some("input.findingIds"), "{other}");
+    let wrong = app
+        .gql(Some(&s.officer), POST, {
+            let mut i = input.clone();
+            i["input"]["addressedAgencyCode"] = json!("500103-ENF");
+            i
+        })
+        .await;
+    assert_eq!(
+        error_field(&wrong),
+        Some("input.addressedAgencyCode"),
+        "{wrong}"
+    );
+
+    // The addressed office sees and answers; another district's office neither sees nor answers.
+    let office = app.token(Role::PermitOfficer, Some("500103"));
+    let list = app
+        .data(
+            &office,
+            "{ feedback { totalCount edges { node { id recommendation } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(list["feedback"]["totalCount"], 1);
+    let elsewhere = app.token(Role::PermitOfficer, Some("500112"));
+    let none = app
+        .data(&elsewhere, "{ feedback { totalCount } }", json!({}))
+        .await;
+    assert_eq!(none["feedback"]["totalCount"], 0);
+    let cannot = app
+        .gql(
+            Some(&elsewhere),
+            RESPOND,
+            json!({ "id": posted["id"], "v": 1, "input": { "status": "ACKNOWLEDGED" } }),
+        )
+        .await;
+    assert_eq!(error_code(&cannot), Some("NOT_FOUND"), "{cannot}");
+    let ack = app
+        .data(
+            &office,
+            RESPOND,
+            json!({ "id": posted["id"], "v": 1, "input": { "status": "ACKNOWLEDGED" } }),
+        )
+        .await;
+    assert_eq!(ack["respondToFeedback"]["status"], "ACKNOWLEDGED");
+    let skip = app
+        .gql(
+            Some(&office),
+            RESPOND,
+            json!({ "id": posted["id"], "v": 2, "input": { "status": "CLOSED" } }),
+        )
+        .await;
+    assert_eq!(error_code(&skip), Some("INVALID_TRANSITION"), "{skip}");
+    let answered = app
+        .data(&office, RESPOND, json!({ "id": posted["id"], "v": 2, "input": { "answer": "已变更许可证，增加台账记录要求",
+            "permitChanges": [{ "permitId": s.permit["id"], "version": 1 }] } }))
+        .await;
+    assert_eq!(answered["respondToFeedback"]["status"], "ANSWERED");
+    assert_eq!(
+        answered["respondToFeedback"]["permitChanges"][0]["permitId"],
+        s.permit["id"]
+    );
+    let closed = app
+        .data(
+            &office,
+            RESPOND,
+            json!({ "id": posted["id"], "v": 3, "input": { "status": "CLOSED" } }),
+        )
+        .await;
+    assert_eq!(closed["respondToFeedback"]["status"], "CLOSED");
+    // The poster and supervision see it; an integrator may not read feedback at all.
+    let poster = app
+        .data(
+            &s.officer,
+            "query($id: ID!) { feedbackItem(id: $id) { status answer } }",
+            json!({ "id": posted["id"] }),
+        )
+        .await;
+    assert_eq!(poster["feedbackItem"]["status"], "CLOSED");
+    let sup = app
+        .data(
+            &app.token(Role::Supervisor, None),
+            "{ feedback { totalCount } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(sup["feedback"]["totalCount"], 1);
+    let integrator = app
+        .gql(
+            Some(&app.token(Role::Integrator, None)),
+            "{ feedback { totalCount } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(error_code(&integrator), Some("FORBIDDEN"), "{integrator}");
+});
+
+db_test!(
+    bulletins_reach_their_audience_and_track_acknowledgement,
+    |app| {
+        let supervisor = app.token(Role::Supervisor, None);
+        let roster = app
+        .data(&supervisor, PUBLISH, json!({ "input": { "kind": "LIAISON_ROSTER", "title": "联络员名单", "body": "各区县排污许可与执法联络员……",
+            "audience": { "roles": ["PERMIT_OFFICER"], "districts": ["500103"] } } }))
+        .await["publishBulletin"]
+        .clone();
+        let codes: Vec<&str> = roster["notAcknowledged"]
+            .as_array()
+            .expect("list")
+            .iter()
+            .filter_map(|a| a["code"].as_str())
+            .collect();
+        assert_eq!(codes, vec!["500103-PMT"]);
+        let office = app.token(Role::PermitOfficer, Some("500103"));
+        let seen = app
+            .data(&office, "{ bulletins { id title } }", json!({}))
+            .await;
+        assert_eq!(seen["bulletins"].as_array().map(Vec::len), Some(1));
+        for (role, district) in [
+            (Role::PermitOfficer, Some("500112")),
+            (Role::EnforcementOfficer, Some("500103")),
+            (Role::Integrator, None),
+        ] {
+            let other = app
+                .data(
+                    &app.token(role, district),
+                    "{ bulletins { id } }",
+                    json!({}),
+                )
+                .await;
+            assert_eq!(
+                other["bulletins"].as_array().map(Vec::len),
+                Some(0),
+                "{role:?} {district:?}"
+            );
+            let direct = app
+                .data(
+                    &app.token(role, district),
+                    "query($id: ID!) { bulletin(id: $id) { id } }",
+                    json!({ "id": roster["id"] }),
+                )
+                .await;
+            assert!(direct["bulletin"].is_null());
+        }
+        let ack = "mutation($id: ID!) { acknowledgeBulletin(id: $id) { acknowledgedBy { agency { code } acknowledgedBy } notAcknowledged { code } } }";
+        let acked = app.data(&office, ack, json!({ "id": roster["id"] })).await;
+        assert_eq!(
+            acked["acknowledgeBulletin"]["acknowledgedBy"][0]["agency"]["code"],
+            "500103-PMT"
+        );
+        assert_eq!(
+            acked["acknowledgeBulletin"]["notAcknowledged"]
+                .as_array()
+                .map(Vec::len),
+            Some(0)
+        );
+        let again = app
+            .gql(Some(&office), ack, json!({ "id": roster["id"] }))
+            .await;
+        assert_eq!(error_code(&again), Some("CONFLICT"), "{again}");
+
+        // A typical case must report a penalised case; its public view has no personal data.
+        let s = scene(&app, "500105", 21).await;
+        let f = finding(&app, &s, "SM-1").await;
+        let typical = json!({ "input": { "kind": "TYPICAL_CASE", "title": "典型案例", "body": "某公司未开展自行监测", "audience": { "public": true }, "findingIds": [f["id"]] } });
+        let refused = app.gql(Some(&supervisor), PUBLISH, typical.clone()).await;
+        assert_eq!(error_field(&refused), Some("input.actionIds"), "{refused}");
+        app.data(
+            &s.officer,
+            ADVANCE,
+            json!({ "id": f["id"], "v": 1, "input": { "to": "CASE_FILED" } }),
+        )
+        .await;
+        let fine = app
+        .data(&s.officer, ACTION, json!({ "input": { "findingId": f["id"], "kind": "FINE", "decisionNumber": "CQ-T1", "decidedOn": days_ago(0), "amountYuan": 50000, "typicalCase": true } }))
+        .await;
+        let mut with_case = typical.clone();
+        with_case["input"]["actionIds"] = json!([fine["recordEnforcementAction"]["id"]]);
+        let published = app.data(&supervisor, PUBLISH, with_case).await["publishBulletin"].clone();
+        let cases = published["cases"].as_array().expect("cases");
+        assert!(
+            cases.iter().any(|c| c["decisionNumber"] == "CQ-T1"),
+            "{cases:?}"
+        );
+        let public = app
+        .data(&app.token(Role::Integrator, None), "query($id: ID!) { bulletin(id: $id) { public cases { unitName creditCode code amountYuan } } }", json!({ "id": published["id"] }))
+        .await;
+        assert_eq!(public["bulletin"]["public"], true);
+        let public_cases = public["bulletin"]["cases"].as_array().expect("cases");
+        assert!(
+            public_cases.iter().any(|c| c["amountYuan"] == 50000),
+            "{public_cases:?}"
+        );
+        let text = public.to_string();
+        assert!(
+            !text.contains("张伟") && !text.contains("13800138000"),
+            "no personal data in the public view"
+        );
+        // District staff address their own district only.
+        let district = app
+        .gql(Some(&office), PUBLISH, json!({ "input": { "kind": "GENERAL", "title": "t", "body": "b", "audience": { "districts": ["500112"] } } }))
+        .await;
+        assert_eq!(error_code(&district), Some("FORBIDDEN"), "{district}");
+    }
+);

@@ -1,0 +1,553 @@
+//! Subscriptions over `/graphql/ws` (graphql-transport-ws): the protocol's close codes, the
+//! token at `connection_init` and its expiry, scope filtering of `findingRecorded`, and, on
+//! PostgreSQL, delivery across instances sharing one database and the listener's reconnection.
+
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use permit_exchange::auth::Role;
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+
+use crate::db_test;
+use crate::fixtures;
+use crate::helpers::{TestApp, WS_INIT_TIMEOUT};
+
+/// How long a test waits for a message it expects.
+const PATIENCE: Duration = Duration::from_secs(10);
+
+const FINDING_RECORDED: &str =
+    "subscription { findingRecorded { id status district { code } code { code } } }";
+
+/// What the server sent next.
+#[derive(Debug)]
+enum Incoming {
+    Message(Value),
+    /// A close frame (code, reason); `None` when the connection ended without one.
+    Closed(Option<(u16, String)>),
+}
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// A graphql-transport-ws client, as thin as a test needs.
+struct Client {
+    socket: Socket,
+}
+
+impl Client {
+    async fn connect(app: &TestApp) -> Client {
+        Self::connect_with(app, Some("graphql-transport-ws")).await
+    }
+
+    async fn connect_with(app: &TestApp, protocol: Option<&'static str>) -> Client {
+        let mut request = app.ws_url().into_client_request().expect("ws request");
+        if let Some(protocol) = protocol {
+            request
+                .headers_mut()
+                .insert("sec-websocket-protocol", HeaderValue::from_static(protocol));
+        }
+        let (socket, response) = tokio_tungstenite::connect_async(request)
+            .await
+            .expect("websocket handshake");
+        if protocol.is_some() {
+            assert_eq!(
+                response
+                    .headers()
+                    .get("sec-websocket-protocol")
+                    .and_then(|v| v.to_str().ok()),
+                protocol
+            );
+        }
+        Client { socket }
+    }
+
+    /// Connects and completes `connection_init` with `token`.
+    async fn ready(app: &TestApp, token: &str) -> Client {
+        let mut client = Self::connect(app).await;
+        client.init(token).await;
+        client
+    }
+
+    async fn send(&mut self, message: Value) {
+        self.socket
+            .send(Message::text(message.to_string()))
+            .await
+            .expect("send");
+    }
+
+    async fn send_raw(&mut self, text: &str) {
+        self.socket
+            .send(Message::text(text.to_owned()))
+            .await
+            .expect("send");
+    }
+
+    async fn init(&mut self, token: &str) {
+        self.send(json!({ "type": "connection_init", "payload": { "authorization": format!("Bearer {token}") } }))
+            .await;
+        let ack = self.message().await;
+        assert_eq!(ack, json!({ "type": "connection_ack" }));
+    }
+
+    async fn subscribe(&mut self, id: &str, query: &str) {
+        self.send(json!({ "type": "subscribe", "id": id, "payload": { "query": query } }))
+            .await;
+    }
+
+    /// The next protocol message or close, skipping WebSocket pings.
+    async fn next_within(&mut self, patience: Duration) -> Option<Incoming> {
+        let deadline = tokio::time::Instant::now() + patience;
+        loop {
+            let frame = tokio::time::timeout_at(deadline, self.socket.next())
+                .await
+                .ok()?;
+            return Some(match frame {
+                Some(Ok(Message::Text(text))) => {
+                    Incoming::Message(serde_json::from_str(text.as_str()).expect("JSON message"))
+                }
+                Some(Ok(Message::Close(frame))) => {
+                    Incoming::Closed(frame.map(|f| (u16::from(f.code), f.reason.to_string())))
+                }
+                Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+                Some(Ok(other)) => panic!("unexpected frame {other:?}"),
+                Some(Err(_)) | None => Incoming::Closed(None),
+            });
+        }
+    }
+
+    async fn next(&mut self) -> Incoming {
+        self.next_within(PATIENCE)
+            .await
+            .expect("a message within the patience")
+    }
+
+    async fn message(&mut self) -> Value {
+        match self.next().await {
+            Incoming::Message(message) => message,
+            closed => panic!("expected a message, got {closed:?}"),
+        }
+    }
+
+    /// The close code the server ended the connection with.
+    async fn close_code(&mut self) -> (u16, String) {
+        match self.next().await {
+            Incoming::Closed(Some(close)) => close,
+            other => panic!("expected a close frame, got {other:?}"),
+        }
+    }
+}
+
+fn init_with(payload: Value) -> Value {
+    json!({ "type": "connection_init", "payload": payload })
+}
+
+db_test!(the_subprotocol_is_required, |app| {
+    let mut client = Client::connect_with(&app, None).await;
+    assert_eq!(client.close_code().await.0, 4406);
+});
+
+db_test!(no_connection_init_in_time_closes_4408, |app| {
+    let started = std::time::Instant::now();
+    let mut client = Client::connect(&app).await;
+    let (code, _) = client.close_code().await;
+    assert_eq!(code, 4408);
+    assert!(started.elapsed() >= WS_INIT_TIMEOUT);
+});
+
+db_test!(a_missing_or_bad_token_closes_4403, |app| {
+    let valid = app.token(Role::EnforcementOfficer, Some("500103"));
+    let expired = app.token_with_ttl(Role::Admin, None, chrono::Duration::minutes(-10));
+    let refused = [
+        json!({ "type": "connection_init" }),
+        init_with(json!({})),
+        init_with(json!({ "authorization": "Bearer not-a-jwt" })),
+        init_with(json!({ "authorization": valid.clone() })),
+        init_with(json!({ "authorization": format!("Bearer {expired}") })),
+        init_with(json!({ "token": format!("Bearer {valid}") })),
+    ];
+    for message in refused {
+        let mut client = Client::connect(&app).await;
+        client.send(message.clone()).await;
+        let (code, reason) = client.close_code().await;
+        assert_eq!(code, 4403, "{message}: {reason}");
+    }
+    // The key is matched in any case.
+    for key in ["Authorization", "AUTHORIZATION"] {
+        let mut payload = serde_json::Map::new();
+        payload.insert(key.to_owned(), json!(format!("Bearer {valid}")));
+        let mut client = Client::connect(&app).await;
+        client.send(init_with(Value::Object(payload))).await;
+        assert_eq!(client.message().await, json!({ "type": "connection_ack" }));
+    }
+});
+
+db_test!(subscribe_before_ack_closes_4401, |app| {
+    let mut client = Client::connect(&app).await;
+    client.subscribe("1", FINDING_RECORDED).await;
+    assert_eq!(client.close_code().await.0, 4401);
+});
+
+db_test!(a_second_connection_init_closes_4429, |app| {
+    let token = app.token(Role::Supervisor, None);
+    let mut client = Client::ready(&app, &token).await;
+    client
+        .send(init_with(
+            json!({ "authorization": format!("Bearer {token}") }),
+        ))
+        .await;
+    assert_eq!(client.close_code().await.0, 4429);
+});
+
+db_test!(a_subscription_id_in_use_closes_4409, |app| {
+    let token = app.token(Role::Supervisor, None);
+    let mut client = Client::ready(&app, &token).await;
+    client.subscribe("same", FINDING_RECORDED).await;
+    client.subscribe("same", FINDING_RECORDED).await;
+    assert_eq!(client.close_code().await.0, 4409);
+    // A completed id is free again.
+    let mut client = Client::ready(&app, &token).await;
+    client.subscribe("again", FINDING_RECORDED).await;
+    client
+        .send(json!({ "type": "complete", "id": "again" }))
+        .await;
+    client.subscribe("again", FINDING_RECORDED).await;
+    client.send(json!({ "type": "ping" })).await;
+    assert_eq!(client.message().await, json!({ "type": "pong" }));
+});
+
+db_test!(an_invalid_message_closes_4400, |app| {
+    let token = app.token(Role::Supervisor, None);
+    let invalid = [
+        "not json",
+        r#"{"type":"nonsense"}"#,
+        r#"{"type":"start","id":"1","payload":{"query":"subscription { findingRecorded { id } }"}}"#,
+        r#"{"type":"subscribe","id":"1"}"#,
+        r#"{"type":"subscribe","id":"","payload":{"query":"subscription { findingRecorded { id } }"}}"#,
+    ];
+    for text in invalid {
+        let mut client = Client::ready(&app, &token).await;
+        client.send_raw(text).await;
+        let (code, reason) = client.close_code().await;
+        assert_eq!(code, 4400, "{text}: {reason}");
+    }
+    // Before the ack too, and for a payload that is not an object.
+    let mut client = Client::connect(&app).await;
+    client.send(init_with(json!("Bearer x"))).await;
+    assert_eq!(client.close_code().await.0, 4400);
+});
+
+db_test!(ping_is_answered_with_pong, |app| {
+    // Before the ack: ping is allowed at any time.
+    let mut client = Client::connect(&app).await;
+    client.send(json!({ "type": "ping" })).await;
+    assert_eq!(client.message().await, json!({ "type": "pong" }));
+    client
+        .send(json!({ "type": "ping", "payload": { "at": 1 } }))
+        .await;
+    assert_eq!(
+        client.message().await,
+        json!({ "type": "pong", "payload": { "at": 1 } })
+    );
+    // A pong from the client needs no answer; the connection stays usable.
+    client.send(json!({ "type": "pong" })).await;
+    client.init(&app.token(Role::Supervisor, None)).await;
+});
+
+db_test!(the_socket_closes_when_the_token_expires, |app| {
+    // Past `exp` but within the verification leeway (30 s), as HTTP would still accept it:
+    // accepted now, and the socket closes when HTTP would start refusing it, in about 3 s.
+    let token = app.token_with_ttl(Role::Supervisor, None, chrono::Duration::seconds(-27));
+    let mut client = Client::ready(&app, &token).await;
+    client.subscribe("1", FINDING_RECORDED).await;
+    let (code, reason) = client.close_code().await;
+    assert_eq!(code, 4403, "{reason}");
+    assert!(reason.contains("expired"), "{reason}");
+});
+
+db_test!(only_subscriptions_are_served, |app| {
+    let token = app.token(Role::Supervisor, None);
+    let mut client = Client::ready(&app, &token).await;
+    client.subscribe("q", "{ districts { code } }").await;
+    let error = client.message().await;
+    assert_eq!(error["type"], "error", "{error}");
+    assert_eq!(error["id"], "q");
+    assert_eq!(error["payload"][0]["extensions"]["code"], "BAD_USER_INPUT");
+    // A validation error is an `error` too, and the connection stays open.
+    client
+        .subscribe("v", "subscription { findingRecorded { nope } }")
+        .await;
+    let error = client.message().await;
+    assert_eq!(error["type"], "error", "{error}");
+    assert_eq!(error["id"], "v");
+    client.send(json!({ "type": "ping" })).await;
+    assert_eq!(client.message().await, json!({ "type": "pong" }));
+});
+
+/// A unit with a permit in `district`, two inspectors and an inspection; returns what
+/// `recordFinding` needs and the district's enforcement officer's token.
+struct Scene {
+    permit: Value,
+    inspection: String,
+    officer: String,
+}
+
+async fn scene(app: &TestApp, district: &str, serial: u32) -> Scene {
+    let (unit, permit) = fixtures::unit_with_permit(app, district, serial).await;
+    let officer = app.token(Role::EnforcementOfficer, Some(district));
+    let mut inspectors = Vec::new();
+    for i in 0..2 {
+        let data = app
+            .data(
+                &officer,
+                "mutation($input: RegisterInspectorInput!) { registerInspector(input: $input) { id } }",
+                json!({ "input": {
+                    "name": format!("检查员{serial}{i}"), "agencyCode": format!("{district}-ENF"),
+                    "certificateNumber": format!("CQ{district}{serial:03}{i}") } }),
+            )
+            .await;
+        inspectors.push(data["registerInspector"]["id"].clone());
+    }
+    let yesterday = (chrono::Utc::now().date_naive() - chrono::Duration::days(1)).to_string();
+    let data = app
+        .data(
+            &officer,
+            "mutation($input: RecordInspectionInput!) { recordInspection(input: $input) { id } }",
+            json!({ "input": {
+                "unitId": unit["id"], "date": yesterday, "source": "ROUTINE", "mode": "ON_SITE",
+                "inspectorIds": inspectors } }),
+        )
+        .await;
+    Scene {
+        permit,
+        inspection: data["recordInspection"]["id"]
+            .as_str()
+            .expect("inspection id")
+            .to_owned(),
+        officer,
+    }
+}
+
+/// Records a finding through `app` and returns its id.
+async fn record_finding(app: &TestApp, scene: &Scene) -> String {
+    let deadline = (chrono::Utc::now().date_naive() + chrono::Duration::days(30)).to_string();
+    let data = app
+        .data(
+            &scene.officer,
+            "mutation($input: RecordFindingInput!) { recordFinding(input: $input) { id } }",
+            json!({ "input": {
+                "inspectionId": scene.inspection, "code": "LG-1", "permitId": scene.permit["id"],
+                "severity": "GENERAL", "description": "台账记录不全", "rectificationDeadline": deadline } }),
+        )
+        .await;
+    data["recordFinding"]["id"]
+        .as_str()
+        .expect("finding id")
+        .to_owned()
+}
+
+/// The next message must be a `next` for subscription `id`; returns the finding it carries.
+async fn next_finding(client: &mut Client, id: &str) -> Value {
+    let message = client.message().await;
+    assert_eq!(message["type"], "next", "{message}");
+    assert_eq!(message["id"], id, "{message}");
+    assert!(message["payload"].get("errors").is_none(), "{message}");
+    message["payload"]["data"]["findingRecorded"].clone()
+}
+
+db_test!(findings_reach_only_subscribers_in_scope, |app| {
+    let yuzhong = scene(&app, "500103", 71).await;
+    let shapingba = scene(&app, "500106", 72).await;
+    let mut in_scope =
+        Client::ready(&app, &app.token(Role::EnforcementOfficer, Some("500103"))).await;
+    let mut other_district =
+        Client::ready(&app, &app.token(Role::PermitOfficer, Some("500106"))).await;
+    let mut municipal = Client::ready(&app, &app.token(Role::Supervisor, None)).await;
+    let mut monitoring = Client::ready(&app, &app.token(Role::Monitoring, None)).await;
+    for client in [&mut in_scope, &mut other_district, &mut municipal] {
+        client.subscribe("f", FINDING_RECORDED).await;
+    }
+    // MONITORING may not read findings at all: refused at subscribe time.
+    monitoring.subscribe("f", FINDING_RECORDED).await;
+    let refused = monitoring.message().await;
+    assert_eq!(refused["type"], "error", "{refused}");
+    assert_eq!(refused["payload"][0]["extensions"]["code"], "FORBIDDEN");
+    app.wait_for_subscribers(3).await;
+
+    let first = record_finding(&app, &yuzhong).await;
+    let got = next_finding(&mut in_scope, "f").await;
+    assert_eq!(got["id"], first.as_str());
+    assert_eq!(got["district"]["code"], "500103");
+    assert_eq!(got["status"], "OPEN");
+    assert_eq!(
+        next_finding(&mut municipal, "f").await["id"],
+        first.as_str()
+    );
+
+    // Events arrive in order, so the other district's first message being its own finding
+    // proves it never received the first one.
+    let second = record_finding(&app, &shapingba).await;
+    assert_eq!(
+        next_finding(&mut other_district, "f").await["id"],
+        second.as_str()
+    );
+    assert_eq!(
+        next_finding(&mut municipal, "f").await["id"],
+        second.as_str()
+    );
+    assert!(
+        in_scope
+            .next_within(Duration::from_millis(300))
+            .await
+            .is_none(),
+        "a finding of another district reached 500103"
+    );
+
+    // After `complete`, nothing more arrives for that id.
+    in_scope
+        .send(json!({ "type": "complete", "id": "f" }))
+        .await;
+    app.wait_for_subscribers_at_most(2).await;
+    record_finding(&app, &yuzhong).await;
+    assert!(
+        in_scope
+            .next_within(Duration::from_millis(300))
+            .await
+            .is_none()
+    );
+});
+
+/// Two instances on one PostgreSQL database: a finding recorded through A reaches subscribers
+/// of B (and of A) within a second, exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_events_reach_every_instance_exactly_once() {
+    let Some(a) = TestApp::spawn_postgres().await else {
+        return;
+    };
+    let b = a.spawn_peer().await;
+    for instance in [&a, &b] {
+        assert!(
+            instance
+                .events
+                .wait_until_listening(Duration::from_secs(10))
+                .await,
+            "the event listener did not start"
+        );
+    }
+    let scene = scene(&a, "500103", 81).await;
+    let token = a.token(Role::Supervisor, None);
+    let mut on_b = Client::ready(&b, &token).await;
+    let mut on_a = Client::ready(&a, &token).await;
+    on_b.subscribe("b", FINDING_RECORDED).await;
+    on_a.subscribe("a", FINDING_RECORDED).await;
+    b.wait_for_subscribers(1).await;
+    a.wait_for_subscribers(1).await;
+
+    let recorded_at = std::time::Instant::now();
+    let first = record_finding(&a, &scene).await;
+    let got = next_finding(&mut on_b, "b").await;
+    assert!(
+        recorded_at.elapsed() < Duration::from_secs(1),
+        "took {:?}",
+        recorded_at.elapsed()
+    );
+    assert_eq!(got["id"], first.as_str());
+    assert_eq!(next_finding(&mut on_a, "a").await["id"], first.as_str());
+    // Exactly once: the next message on either side is the next finding, recorded through B.
+    let second = record_finding(&b, &scene).await;
+    assert_eq!(next_finding(&mut on_b, "b").await["id"], second.as_str());
+    assert_eq!(next_finding(&mut on_a, "a").await["id"], second.as_str());
+    for client in [&mut on_a, &mut on_b] {
+        assert!(
+            client
+                .next_within(Duration::from_millis(300))
+                .await
+                .is_none()
+        );
+    }
+}
+
+/// The listener reconnects by itself when its connection is killed, without a restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_listener_reconnects_after_losing_its_connection() {
+    let Some(app) = TestApp::spawn_postgres().await else {
+        return;
+    };
+    assert!(
+        app.events
+            .wait_until_listening(Duration::from_secs(10))
+            .await
+    );
+    let listener_pid = "SELECT COALESCE(MAX(pid), 0)::bigint FROM pg_stat_activity \
+         WHERE datname = current_database() AND query LIKE 'LISTEN%'";
+    let before = app.scalar_i64(listener_pid).await;
+    assert_ne!(before, 0, "no listening backend");
+    app.scalar_i64(&format!(
+        "SELECT COUNT(*) FROM (SELECT pg_terminate_backend({before})) AS t"
+    ))
+    .await;
+    // A new backend listens, and the bus says so.
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let now = app.scalar_i64(listener_pid).await;
+        if now != 0 && now != before {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the listener did not reconnect"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        app.events
+            .wait_until_listening(Duration::from_secs(10))
+            .await
+    );
+
+    let scene = scene(&app, "500105", 91).await;
+    let mut client = Client::ready(&app, &app.token(Role::Supervisor, None)).await;
+    client.subscribe("f", FINDING_RECORDED).await;
+    app.wait_for_subscribers(1).await;
+    let id = record_finding(&app, &scene).await;
+    assert_eq!(next_finding(&mut client, "f").await["id"], id.as_str());
+}
+
+db_test!(personal_data_sent_to_a_subscriber_is_audited, |app| {
+    let scene = scene(&app, "500103", 61).await;
+    let mut client = Client::ready(&app, &app.token(Role::Supervisor, None)).await;
+    client
+        .subscribe(
+            "p",
+            "subscription Watch { findingRecorded { id unit { legalRepresentative } } }",
+        )
+        .await;
+    app.wait_for_subscribers(1).await;
+    let before = audited(&app).await;
+    record_finding(&app, &scene).await;
+    let got = next_finding(&mut client, "p").await;
+    assert_eq!(got["unit"]["legalRepresentative"], "张伟");
+    // The audit row is written right after the message is sent.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while audited(&app).await == before {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no audit row for the personal data sent"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let operation = app
+        .scalar_i64(
+            "SELECT COUNT(*) FROM audit_events \
+             WHERE action = 'READ_PERSONAL_DATA' AND operation_name = 'Watch' AND request_id IS NOT NULL",
+        )
+        .await;
+    assert_eq!(operation, 1);
+});
+
+async fn audited(app: &TestApp) -> i64 {
+    app.scalar_i64("SELECT COUNT(*) FROM audit_events WHERE action = 'READ_PERSONAL_DATA'")
+        .await
+}

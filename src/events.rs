@@ -133,7 +133,11 @@ impl EventBus {
                     [CHANNEL.into(), payload.into()],
                 );
                 if let Err(err) = db.execute_raw(notify).await {
-                    tracing::error!(?event, error = %err, "cannot publish an event; its subscribers miss it");
+                    tracing::error!(
+                        ?event,
+                        error = %err,
+                        "cannot publish an event; its subscribers miss it"
+                    );
                 }
             }
         }

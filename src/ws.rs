@@ -209,7 +209,10 @@ impl Connection {
                     code::INIT_TIMEOUT,
                     "Connection initialisation timeout".to_owned(),
                 )),
-                () = at(expires) => Err(Stop::Close(code::FORBIDDEN, "Forbidden: token expired".to_owned())),
+                () = at(expires) => Err(Stop::Close(
+                    code::FORBIDDEN,
+                    "Forbidden: token expired".to_owned(),
+                )),
             };
             if let Err(stop) = step {
                 break stop;
@@ -263,7 +266,11 @@ impl Connection {
                     ));
                 }
                 let (principal, expires) = self.authenticate(payload)?;
-                tracing::debug!(subject = %principal.subject, role = principal.role.as_str(), "connection acknowledged");
+                tracing::debug!(
+                    subject = %principal.subject,
+                    role = principal.role.as_str(),
+                    "connection acknowledged"
+                );
                 self.principal = Some(principal);
                 self.expires = Some(expires);
                 self.send(json!({ "type": "connection_ack" })).await
@@ -363,7 +370,12 @@ impl Connection {
             request_id: Some(request_id.clone()),
             operation_name: selected.map(|(_, label)| label),
         };
-        tracing::debug!(%id, %request_id, operation = ?principal.request.operation_name, "subscribe");
+        tracing::debug!(
+            %id,
+            %request_id,
+            operation = ?principal.request.operation_name,
+            "subscribe"
+        );
 
         let mut request = async_graphql::Request::new(payload.query).variables(
             async_graphql::Variables::from_json(Value::Object(

@@ -362,12 +362,18 @@ async fn check_exceedance(
     })
 }
 
+/// A recorded finding, and whether this call wrote it (false for an idempotent replay).
+pub struct Recorded {
+    pub finding: findings::Model,
+    pub new: bool,
+}
+
 pub async fn record(
     db: &DatabaseConnection,
     principal: Option<&Principal>,
     input: RecordFindingInput,
     idempotency_key: Option<&str>,
-) -> AppResult<findings::Model> {
+) -> AppResult<Recorded> {
     let principal = access::authorize(principal, Operation::WriteEnforcement)?;
     let description = input.description.trim().to_owned();
     if description.is_empty() || description.chars().count() > 4000 {
@@ -385,7 +391,10 @@ pub async fn record(
         idempotency::replayed::<findings::Entity>(idempotent.as_ref(), &txn, principal).await?
     {
         txn.commit().await?;
-        return Ok(existing);
+        return Ok(Recorded {
+            finding: existing,
+            new: false,
+        });
     }
     let inspection = inspections::Entity::find_by_id(input.inspection_id)
         .filter(access::district_filter(
@@ -493,7 +502,10 @@ pub async fn record(
         request.remember(&txn, principal, saved.id).await?;
     }
     txn.commit().await?;
-    Ok(saved)
+    Ok(Recorded {
+        finding: saved,
+        new: true,
+    })
 }
 
 pub(crate) async fn write_transition(

@@ -839,11 +839,16 @@ impl EnforcementMutation {
         )
         .await?;
         // After the commit (inside `record`), so subscribers can load what they are told about.
-        if let Ok(bus) = ctx.data::<crate::events::EventBus>() {
-            bus.publish(crate::events::Event::FindingRecorded { id: saved.id })
-                .await;
+        // A replayed retry wrote nothing and is not announced again.
+        if saved.new
+            && let Ok(bus) = ctx.data::<crate::events::EventBus>()
+        {
+            bus.publish(crate::events::Event::FindingRecorded {
+                id: saved.finding.id,
+            })
+            .await;
         }
-        Ok(Finding(saved))
+        Ok(Finding(saved.finding))
     }
 
     /// Moves a finding through its lifecycle; an impossible move is `INVALID_TRANSITION`.

@@ -771,3 +771,47 @@ db_test!(patterns_over_the_demo_data_match_sql, |app| {
         );
     }
 });
+
+db_test!(np3_needs_an_ended_permit, |app| {
+    let s = scene(&app, "500107", 30).await;
+    // NP-3 against a valid permit is refused.
+    let body = app
+        .gql(
+            Some(&s.officer),
+            RECORD_FINDING,
+            json!({ "input": finding_input(&s.inspection, "NP-3", Some(&s.permit)) }),
+        )
+        .await;
+    assert_eq!(error_field(&body), Some("input.permitId"), "{body}");
+    // Once the permit is revoked, discharging is NP-3 (the revocation counts from its day).
+    let office = app.token(Role::PermitOfficer, Some("500107"));
+    app.data(&office, "mutation($id: ID!) { revokePermit(id: $id, expectedVersion: 1, reason: \"以欺骗手段取得\") { status } }", json!({ "id": s.permit["id"] })).await;
+    let later =
+        record_inspection(&app, &s.officer, &s.unit, &s.inspectors[..2], &days_ago(0)).await;
+    let ok = app
+        .data(
+            &s.officer,
+            RECORD_FINDING,
+            json!({ "input": finding_input(&later, "NP-3", Some(&s.permit)) }),
+        )
+        .await;
+    assert_eq!(ok["recordFinding"]["code"]["code"], "NP-3");
+    // A code that needs a valid permit no longer fits.
+    let body = app
+        .gql(
+            Some(&s.officer),
+            RECORD_FINDING,
+            json!({ "input": finding_input(&later, "LG-1", Some(&s.permit)) }),
+        )
+        .await;
+    assert_eq!(error_field(&body), Some("input.permitId"), "{body}");
+    // NP-2 is for an expired permit, not a revoked one.
+    let body = app
+        .gql(
+            Some(&s.officer),
+            RECORD_FINDING,
+            json!({ "input": finding_input(&later, "NP-2", Some(&s.permit)) }),
+        )
+        .await;
+    assert_eq!(error_field(&body), Some("input.permitId"), "{body}");
+});

@@ -86,8 +86,10 @@ impl Client {
     }
 
     async fn init(&mut self, token: &str) {
-        self.send(json!({ "type": "connection_init", "payload": { "authorization": format!("Bearer {token}") } }))
-            .await;
+        self.send(init_with(
+            json!({ "authorization": format!("Bearer {token}") }),
+        ))
+        .await;
         let ack = self.message().await;
         assert_eq!(ack, json!({ "type": "connection_ack" }));
     }
@@ -551,3 +553,82 @@ async fn audited(app: &TestApp) -> i64 {
     app.scalar_i64("SELECT COUNT(*) FROM audit_events WHERE action = 'READ_PERSONAL_DATA'")
         .await
 }
+
+const BULLETIN_PUBLISHED: &str = "subscription { bulletinPublished { id title kind } }";
+
+/// Two instances on one PostgreSQL database: a bulletin published through A reaches an
+/// addressed subscriber on B within a second; a subscriber outside the audience gets nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_bulletins_reach_their_audience_on_another_instance() {
+    let Some(a) = TestApp::spawn_postgres().await else {
+        return;
+    };
+    let b = a.spawn_peer().await;
+    for instance in [&a, &b] {
+        assert!(
+            instance
+                .events
+                .wait_until_listening(Duration::from_secs(10))
+                .await
+        );
+    }
+    let mut addressed = Client::ready(&b, &b.token(Role::PermitOfficer, Some("500103"))).await;
+    let mut outside = Client::ready(&b, &b.token(Role::PermitOfficer, Some("500112"))).await;
+    addressed.subscribe("in", BULLETIN_PUBLISHED).await;
+    outside.subscribe("out", BULLETIN_PUBLISHED).await;
+    b.wait_for_subscribers(2).await;
+
+    let published_at = std::time::Instant::now();
+    let data = a
+        .data(
+            &a.token(Role::Supervisor, None),
+            "mutation { publishBulletin(input: { kind: CAMPAIGN_NOTICE, title: \"专项行动通知\", body: \"请各区县开展自查\", audience: { roles: [PERMIT_OFFICER], districts: [\"500103\"] } }) { id } }",
+            json!({}),
+        )
+        .await;
+    let id = data["publishBulletin"]["id"].clone();
+    let got = addressed.message().await;
+    assert!(
+        published_at.elapsed() < Duration::from_secs(1),
+        "took {:?}",
+        published_at.elapsed()
+    );
+    assert_eq!(got["type"], "next");
+    assert_eq!(got["id"], "in");
+    assert_eq!(got["payload"]["data"]["bulletinPublished"]["id"], id);
+    assert!(
+        outside
+            .next_within(Duration::from_millis(800))
+            .await
+            .is_none(),
+        "outside the audience"
+    );
+}
+
+db_test!(a_retried_finding_is_announced_once, |app| {
+    let scene = scene(&app, "500105", 82).await;
+    let token = app.token(Role::Supervisor, None);
+    let mut client = Client::ready(&app, &token).await;
+    client.subscribe("f", FINDING_RECORDED).await;
+    app.wait_for_subscribers(1).await;
+    let input = json!({ "inspectionId": scene.inspection, "code": "LG-1", "permitId": scene.permit["id"], "severity": "MINOR", "description": "台账缺失" });
+    let query = "mutation($input: RecordFindingInput!) { recordFinding(input: $input, idempotencyKey: \"retry-1\") { id } }";
+    let first = app
+        .data(&scene.officer, query, json!({ "input": input }))
+        .await;
+    let again = app
+        .data(&scene.officer, query, json!({ "input": input }))
+        .await;
+    assert_eq!(first, again);
+    assert_eq!(
+        next_finding(&mut client, "f").await["id"],
+        first["recordFinding"]["id"]
+    );
+    assert!(
+        client
+            .next_within(Duration::from_millis(500))
+            .await
+            .is_none(),
+        "a retry is not a new finding"
+    );
+});

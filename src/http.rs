@@ -511,6 +511,7 @@ async fn graphiql() -> HttpResponse {
         .body(
             async_graphql::http::GraphiQLSource::build()
                 .endpoint("/graphql")
+                .subscription_endpoint("/graphql/ws")
                 .title("permit-exchange")
                 .finish(),
         )

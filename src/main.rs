@@ -288,6 +288,10 @@ async fn serve(config: Config, demo: bool) -> ExitCode {
     println!("permit-exchange listening on {base}");
     println!("  GraphiQL:  {base}/graphiql");
     println!("  GraphQL:   {base}/graphql   (Authorization: Bearer <token>)");
+    println!(
+        "  live:      ws://{}/graphql/ws   (graphql-transport-ws; token in connection_init)",
+        running.addr
+    );
     println!("  token:     permit-exchange token --role ENFORCEMENT_OFFICER --district 500103");
     if demo {
         print_demo_tokens(&config);

@@ -42,6 +42,8 @@ pub enum Operation {
     ReadFeedback,
     /// Publish an information bulletin.
     PublishBulletin,
+    /// Read (and acknowledge) the bulletins addressed to the caller.
+    ReadBulletins,
 }
 
 /// Which districts a principal's reads and writes reach.
@@ -85,6 +87,8 @@ pub fn role_allows(role: Role, operation: Operation) -> bool {
         PostFeedback => matches!(role, Role::EnforcementOfficer | Role::Supervisor),
         ReadFeedback => !matches!(role, Role::Monitoring | Role::Integrator),
         PublishBulletin => !matches!(role, Role::Monitoring | Role::Integrator),
+        // Every role may be in a bulletin's audience; the audience decides what it sees.
+        ReadBulletins => true,
     }
 }
 
@@ -121,6 +125,7 @@ fn describe(operation: Operation) -> &'static str {
         Operation::PostFeedback => "post feedback",
         Operation::ReadFeedback => "read feedback",
         Operation::PublishBulletin => "publish bulletins",
+        Operation::ReadBulletins => "read bulletins",
     }
 }
 

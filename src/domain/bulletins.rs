@@ -287,7 +287,7 @@ pub async fn list(
     principal: Option<&Principal>,
     limit: u64,
 ) -> AppResult<Vec<bulletins::Model>> {
-    let who = access::authorize(principal, Operation::ReadAgencies)?;
+    let who = access::authorize(principal, Operation::ReadBulletins)?;
     // Audiences are small JSON lists: read the newest and keep those addressed to the caller.
     let rows = bulletins::Entity::find()
         .order_by_desc(bulletins::Column::PublishedAt)
@@ -307,7 +307,7 @@ pub async fn get(
     principal: Option<&Principal>,
     id: i64,
 ) -> AppResult<Option<bulletins::Model>> {
-    let who = access::authorize(principal, Operation::ReadAgencies)?;
+    let who = access::authorize(principal, Operation::ReadBulletins)?;
     Ok(bulletins::Entity::find_by_id(id)
         .one(db)
         .await?
@@ -319,7 +319,7 @@ pub async fn acknowledge(
     principal: Option<&Principal>,
     id: i64,
 ) -> AppResult<bulletin_acknowledgements::Model> {
-    let who = access::authorize(principal, Operation::ReadAgencies)?;
+    let who = access::authorize(principal, Operation::ReadBulletins)?;
     let agency = who.agency_code.clone().ok_or_else(|| {
         AppError::Forbidden("acknowledgement is by an agency; the token names none".to_owned())
     })?;

@@ -54,7 +54,7 @@ impl Subscription {
     ) -> Result<impl Stream<Item = Result<super::liaison::Bulletin>> + use<>> {
         scoped(
             ctx,
-            Operation::ReadAgencies,
+            Operation::ReadBulletins,
             |event| match event {
                 Event::BulletinPublished { id } => Some(id),
                 _ => None,

@@ -18,6 +18,19 @@ pub struct Limits {
     pub max_body_bytes: usize,
     /// Largest page a client may ask for with `first`/`last`.
     pub max_page_size: u64,
+    /// Aliases per document (graphql-armor's default: 15).
+    pub max_aliases: usize,
+    /// Directives per document.
+    pub max_directives: usize,
+    /// Lexical tokens per document.
+    pub max_tokens: usize,
+    /// Characters per document.
+    pub max_document_chars: usize,
+    /// Longest a request may run; its database work is cancelled after that.
+    pub request_timeout: std::time::Duration,
+    /// Sustained requests per second per subject and per client address, and the burst above it.
+    pub rate_per_second: f64,
+    pub rate_burst: f64,
 }
 
 impl Default for Limits {
@@ -27,6 +40,13 @@ impl Default for Limits {
             max_complexity: 20_000,
             max_body_bytes: 256 * 1024,
             max_page_size: 100,
+            max_aliases: 15,
+            max_directives: 50,
+            max_tokens: 2_000,
+            max_document_chars: 20_000,
+            request_timeout: std::time::Duration::from_secs(15),
+            rate_per_second: 100.0,
+            rate_burst: 400.0,
         }
     }
 }

@@ -31,6 +31,7 @@ pub struct AppState {
     pub keys: KeyConfig,
     pub limits: Limits,
     pub ws: crate::ws::WsSettings,
+    pub rate_limiter: crate::limits::RateLimiter,
 }
 
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json; charset=utf-8";
@@ -378,6 +379,33 @@ async fn audit_personal_reads(state: &AppState, principal: Option<&Principal>, d
     }
 }
 
+/// 429 with `Retry-After` (whole seconds, at least 1).
+fn rate_limited(media: Media, request_id: &str, wait: Duration) -> HttpResponse {
+    let seconds = wait.as_secs_f64().ceil().max(1.0) as u64;
+    let mut response = request_error(
+        StatusCode::TOO_MANY_REQUESTS,
+        media,
+        request_id,
+        "RATE_LIMITED",
+        &format!("too many requests; retry after {seconds} s"),
+    );
+    if let Ok(value) = header::HeaderValue::from_str(&seconds.to_string()) {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
+    }
+    response
+}
+
+/// A document refused by a limit: a request error (400 with graphql-response+json, 200 for
+/// legacy application/json clients, as for other request errors).
+fn limit_refused(media: Media, request_id: &str, reason: &str) -> HttpResponse {
+    let status = if media == Media::GraphqlResponse {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    request_error(status, media, request_id, "QUERY_TOO_COMPLEX", reason)
+}
+
 fn is_limit_error(message: &str) -> bool {
     message.contains("nested too deep")
         || message.contains("too complex")
@@ -420,6 +448,17 @@ async fn execute(
     params: Params,
     via_get: bool,
 ) -> HttpResponse {
+    // Abuse limits first: the client address, then the document, before any database work.
+    let address = req
+        .peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_default();
+    if let Err(wait) = state.rate_limiter.take(&format!("ip:{address}")) {
+        return rate_limited(media, &request_id, wait);
+    }
+    if let Err(reason) = crate::limits::check_document(&params.query, &state.limits) {
+        return limit_refused(media, &request_id, &reason);
+    }
     let selected = selected_operation(&params.query, params.operation_name.as_deref());
     if via_get
         && selected
@@ -448,6 +487,11 @@ async fn execute(
         }),
         Err(response) => return *response,
     };
+    if let Some(p) = &principal
+        && let Err(wait) = state.rate_limiter.take(&format!("sub:{}", p.subject))
+    {
+        return rate_limited(media, &request_id, wait);
+    }
     let mut request = async_graphql::Request::new(params.query).variables(
         async_graphql::Variables::from_json(serde_json::Value::Object(params.variables)),
     );
@@ -467,15 +511,42 @@ async fn execute(
         role = principal.as_ref().map(|p| p.role.as_str()).unwrap_or("-"),
     );
     let request_data = std::sync::Arc::new(RequestData::new(principal.clone()));
-    let request = request.data(request_data.clone()).data(loader);
-    let mut response = state.schema.execute(request).instrument(span).await;
+    let mut request = request.data(request_data.clone()).data(loader);
+    if principal.is_none() {
+        // The schema is for authenticated principals; public reference data needs no map.
+        request = request.disable_introspection();
+    }
+    let executed = tokio::time::timeout(
+        state.limits.request_timeout,
+        state.schema.execute(request).instrument(span),
+    )
+    .await;
+    // Dropping the timed-out execution drops its database futures, cancelling their queries.
+    let Ok(mut response) = executed else {
+        return limit_refused(
+            media,
+            &request_id,
+            &format!(
+                "the request exceeded the time limit of {:?}",
+                state.limits.request_timeout
+            ),
+        );
+    };
     audit_personal_reads(state, principal.as_ref(), &request_data).await;
     finish_errors(&mut response.errors, &request_id);
     // A response with no data at all is a request error (parse, validation, limits).
     let request_failed = response.data == Value::Null
         && !response.errors.is_empty()
         && response.errors.iter().all(|e| e.path.is_empty());
-    let status = if request_failed && media == Media::GraphqlResponse {
+    let unavailable = response.errors.iter().any(|e| {
+        e.extensions
+            .as_ref()
+            .and_then(|x| x.get("code"))
+            .is_some_and(|c| *c == Value::String("SERVICE_UNAVAILABLE".to_owned()))
+    });
+    let status = if unavailable {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else if request_failed && media == Media::GraphqlResponse {
         StatusCode::BAD_REQUEST
     } else {
         StatusCode::OK

@@ -13,6 +13,7 @@ pub mod events;
 pub mod export;
 pub mod graphql;
 pub mod http;
+pub mod limits;
 pub mod seed;
 pub mod server;
 pub mod ws;

@@ -64,6 +64,10 @@ pub fn start_with(
         keys: config.keys.clone(),
         limits: config.limits.clone(),
         ws,
+        rate_limiter: crate::limits::RateLimiter::new(
+            config.limits.rate_per_second,
+            config.limits.rate_burst,
+        ),
     };
     let server = http::serve(state, listener, config.workers)
         .map_err(|e| StartError::Bind(config.bind.clone(), e))?;

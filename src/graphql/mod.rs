@@ -78,6 +78,8 @@ pub fn build_schema(db: DatabaseConnection, limits: &Limits, events: EventBus) -
         .data(db)
         .data(events)
         .limit_depth(limits.max_depth)
+        // Suggestions would map the schema for callers who may not introspect it.
+        .disable_suggestions()
         .limit_complexity(limits.max_complexity)
         .finish()
 }

@@ -125,6 +125,11 @@ impl TestApp {
     }
 
     pub async fn spawn(backend: Backend) -> TestApp {
+        Self::spawn_with_limits(backend, test_limits()).await
+    }
+
+    /// A server with its own abuse limits (for the tests of those limits).
+    pub async fn spawn_with_limits(backend: Backend, limits: Limits) -> TestApp {
         // Server logs appear with RUST_LOG set (e.g. RUST_LOG=error cargo test -- --nocapture).
         if let Ok(filter) = std::env::var("RUST_LOG") {
             let _ = tracing_subscriber::fmt()
@@ -159,16 +164,16 @@ impl TestApp {
         let database = server::prepare_database(&url)
             .await
             .expect("prepare database");
-        Self::start(url, database, Some(cleanup))
+        Self::start(url, database, Some(cleanup), limits)
     }
 
-    fn start(url: String, database: Database, cleanup: Option<Cleanup>) -> TestApp {
+    fn start(url: String, database: Database, cleanup: Option<Cleanup>, limits: Limits) -> TestApp {
         let keys = KeyConfig::with_secret(TEST_SECRET.as_bytes().to_vec());
         let config = Config {
             bind: "127.0.0.1:0".to_owned(),
             database_url: url.clone(),
             keys: keys.clone(),
-            limits: Limits::default(),
+            limits,
             workers: Some(1),
         };
         let ws = WsSettings {
@@ -196,7 +201,7 @@ impl TestApp {
         let database = permit_exchange::db::connect(&self.database_url)
             .await
             .expect("connect the peer");
-        Self::start(self.database_url.clone(), database, None)
+        Self::start(self.database_url.clone(), database, None, test_limits())
     }
 
     /// `ws://…/graphql/ws` of this instance.
@@ -313,6 +318,16 @@ impl TestApp {
             .expect("query")
             .expect("row");
         row.try_get_by_index::<i64>(0).expect("i64")
+    }
+}
+
+/// The defaults, but rate limits out of the way: every test client shares 127.0.0.1, and the
+/// feed test polls fast on purpose. The rate limits have tests of their own.
+fn test_limits() -> Limits {
+    Limits {
+        rate_per_second: 1_000_000.0,
+        rate_burst: 1_000_000.0,
+        ..Limits::default()
     }
 }
 

@@ -3,6 +3,7 @@
 mod helpers;
 mod history;
 mod liaison;
+mod limits;
 
 mod access;
 mod auth;

@@ -1,0 +1,137 @@
+//! Abuse limits: each refused with its code and a message naming the limit, before any
+//! database work; rate limits answer 429 with Retry-After; introspection needs a token.
+
+use permit_exchange::auth::Role;
+use permit_exchange::config::Limits;
+use serde_json::json;
+
+use crate::helpers::{Backend, TestApp, error_code};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn documents_over_a_limit_are_refused_before_the_database() {
+    let limits = Limits {
+        max_aliases: 3,
+        max_directives: 2,
+        max_tokens: 60,
+        max_document_chars: 400,
+        ..Limits::default()
+    };
+    let app = TestApp::spawn_with_limits(Backend::Sqlite, limits).await;
+    let token = app.token(Role::Supervisor, None);
+    let cases = [
+        (
+            "{ a: districts { code } b: districts { code } c: districts { code } d: districts { code } }",
+            "4 aliases",
+        ),
+        (
+            "{ districts @include(if: true) { code @skip(if: false) name @skip(if: false) } }",
+            "3 directives",
+        ),
+        (
+            &*format!("{{ districts {{ {} }} }}", "code ".repeat(70)),
+            "tokens",
+        ),
+        (
+            &*format!("{{ districts {{ code }} }} #{}", "x".repeat(500)),
+            "characters",
+        ),
+    ];
+    for (query, expected) in cases {
+        let before = app.db.statement_count();
+        let body = app.gql(Some(&token), query, json!({})).await;
+        assert_eq!(
+            error_code(&body),
+            Some("QUERY_TOO_COMPLEX"),
+            "{expected}: {body}"
+        );
+        let message = body["errors"][0]["message"].as_str().unwrap_or("");
+        assert!(
+            message.contains(expected) && message.contains("limit"),
+            "{message}"
+        );
+        assert_eq!(
+            app.db.statement_count(),
+            before,
+            "refused before any database work"
+        );
+    }
+    // Within the limits, the same shapes pass.
+    let ok = app
+        .gql(
+            Some(&token),
+            "{ a: districts { code } b: districts { code } }",
+            json!({}),
+        )
+        .await;
+    assert!(ok.get("errors").is_none(), "{ok}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rate_limits_answer_429_with_retry_after() {
+    let limits = Limits {
+        rate_per_second: 0.5,
+        rate_burst: 3.0,
+        ..Limits::default()
+    };
+    let app = TestApp::spawn_with_limits(Backend::Sqlite, limits).await;
+    let mut statuses = Vec::new();
+    let mut retry_after = None;
+    for _ in 0..5 {
+        let response = app
+            .client
+            .post(app.url("/graphql"))
+            .json(&json!({ "query": "{ districts { code } }" }))
+            .send()
+            .await
+            .expect("send");
+        statuses.push(response.status().as_u16());
+        if response.status() == 429 {
+            retry_after = response
+                .headers()
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
+            let body: serde_json::Value = response.json().await.expect("json");
+            assert_eq!(error_code(&body), Some("RATE_LIMITED"), "{body}");
+        }
+    }
+    assert_eq!(
+        &statuses[..3],
+        &[200, 200, 200],
+        "the burst passes: {statuses:?}"
+    );
+    assert_eq!(statuses[3], 429, "{statuses:?}");
+    assert!(
+        retry_after
+            .as_deref()
+            .and_then(|s| s.parse::<u64>().ok())
+            .is_some_and(|s| s >= 1)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn introspection_needs_a_token_and_suggestions_are_off() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let anonymous = app
+        .gql(None, "{ __schema { queryType { name } } }", json!({}))
+        .await;
+    assert!(
+        anonymous["data"]["__schema"].is_null(),
+        "no schema without a token: {anonymous}"
+    );
+    let token = app.token(Role::Integrator, None);
+    let known = app
+        .gql(
+            Some(&token),
+            "{ __schema { queryType { name } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(known["data"]["__schema"]["queryType"]["name"], "Query");
+    let typo = app.gql(None, "{ district { code } }", json!({})).await;
+    let message = typo["errors"][0]["message"].as_str().unwrap_or("");
+    assert!(
+        !message.contains("Did you mean"),
+        "no suggestions: {message}"
+    );
+}

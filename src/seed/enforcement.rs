@@ -136,6 +136,8 @@ pub(super) struct EnforcementState {
 
 struct PendingAction {
     model: enforcement_actions::Model,
+    /// The unit of the finding (random draws make penalised units mandatory).
+    unit_id: i64,
     /// The document prefix, e.g. 渝北环罚: numbers run per prefix and year.
     prefix: String,
 }
@@ -193,7 +195,7 @@ pub(super) struct LimitFacts {
 
 /// Where a unit stood on an inspection day; decides which codes a finding may carry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Standing {
+pub(super) enum Standing {
     /// A permit unit before its first permit (NP-1).
     Unpermitted,
     /// A REGISTRATION unit before it registered (RG-1).
@@ -504,7 +506,12 @@ impl Generator<'_> {
             inspection_date: date,
             source,
             mode,
-            campaign_id: None,
+            // A special-campaign inspection belongs to the seeded campaign running that day.
+            campaign_id: if source == SpecialCampaign {
+                ctx.campaign_on(date)
+            } else {
+                None
+            },
             materials_reviewed: json!(materials),
             checklist: Value::Array(checklist.iter().map(|(item, _)| item.clone()).collect()),
             notes: inspection_note(rng, source, mode),
@@ -1106,6 +1113,7 @@ impl Generator<'_> {
                     ctx.document_prefix(agency),
                     document_kind(action.kind)
                 ),
+                unit_id: unit.id,
             });
             self.report.actions += 1;
         }
@@ -1184,6 +1192,40 @@ impl Generator<'_> {
             });
             self.report.finding_evidence += 1;
         }
+    }
+
+    /// The penalties decided so far, as (unit, day): a unit penalised in the year before a
+    /// random draw is always drawn.
+    pub(super) fn penalties(&self) -> Vec<(i64, NaiveDate)> {
+        use EnforcementActionKind::*;
+        self.enf
+            .actions
+            .iter()
+            .filter(|a| {
+                matches!(
+                    a.model.kind,
+                    Fine | ProductionRestriction
+                        | Suspension
+                        | PermitWithdrawal
+                        | DailyContinuousPenalty
+                        | SealUp
+                )
+            })
+            .map(|a| (a.unit_id, a.model.decided_on))
+            .collect()
+    }
+
+    /// The inspector list of a district's own detachment, `(id, active)`.
+    pub(super) fn district_roster(&self, district: usize) -> &[(i64, bool)] {
+        self.enf
+            .district_rosters
+            .get(district)
+            .map_or(&[][..], Vec::as_slice)
+    }
+
+    /// The inspector list of the municipal 执法总队, `(id, active)`.
+    pub(super) fn municipal_roster(&self) -> &[(i64, bool)] {
+        &self.enf.municipal_roster
     }
 
     /// Numbers the decisions (per document prefix and year, in date order) and hands back the
@@ -1493,7 +1535,7 @@ fn document_kind(kind: EnforcementActionKind) -> &'static str {
 }
 
 /// Draws up to `n` from `pool` without replacement.
-fn draw_into(rng: &mut Rng, pool: &mut Vec<i64>, n: usize, out: &mut Vec<i64>) {
+pub(super) fn draw_into(rng: &mut Rng, pool: &mut Vec<i64>, n: usize, out: &mut Vec<i64>) {
     for _ in 0..n {
         if pool.is_empty() {
             return;
@@ -1503,7 +1545,7 @@ fn draw_into(rng: &mut Rng, pool: &mut Vec<i64>, n: usize, out: &mut Vec<i64>) {
     }
 }
 
-fn standing(unit: &UnitFacts, date: NaiveDate) -> Standing {
+pub(super) fn standing(unit: &UnitFacts, date: NaiveDate) -> Standing {
     match &unit.holding {
         Holding::Registration { registered_on } if date < *registered_on => Standing::Unregistered,
         Holding::Registration { .. } => Standing::Registered,
@@ -1535,7 +1577,7 @@ fn limits_on(permit: &PermitFacts, date: NaiveDate) -> Vec<(usize, usize)> {
         .collect()
 }
 
-fn has_air(permit: &PermitFacts, date: NaiveDate) -> bool {
+pub(super) fn has_air(permit: &PermitFacts, date: NaiveDate) -> bool {
     permit
         .outlets
         .iter()
@@ -1543,7 +1585,7 @@ fn has_air(permit: &PermitFacts, date: NaiveDate) -> bool {
 }
 
 /// November to February, when heavy-pollution-weather limits (特殊时段) apply.
-fn heavy_pollution_season(date: NaiveDate) -> bool {
+pub(super) fn heavy_pollution_season(date: NaiveDate) -> bool {
     matches!(date.month(), 11 | 12 | 1 | 2)
 }
 
@@ -1626,7 +1668,7 @@ fn plan_visits(
 }
 
 /// Moves a weekend day to the nearest working day inside `[from, to]` (else leaves it).
-fn working_day(date: NaiveDate, from: NaiveDate, to: NaiveDate) -> NaiveDate {
+pub(super) fn working_day(date: NaiveDate, from: NaiveDate, to: NaiveDate) -> NaiveDate {
     let moved = match date.weekday() {
         Weekday::Sat => plus_days(date, -1),
         Weekday::Sun => plus_days(date, 1),
@@ -1640,7 +1682,7 @@ fn working_day(date: NaiveDate, from: NaiveDate, to: NaiveDate) -> NaiveDate {
 }
 
 /// The materials reviewed: what the unit has and the findings needed, in the canonical order.
-fn materials(
+pub(super) fn materials(
     rng: &mut Rng,
     unit: &UnitFacts,
     mode: InspectionMode,

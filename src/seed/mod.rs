@@ -14,12 +14,21 @@
 //!   `domain::permits` (issued, changed, renewed, revoked, withdrawn, cancelled, expired);
 //!   about two years of enforcement that obeys the rules of `domain::taxonomy`, `findings`,
 //!   `inspections` and `cases` (see [`enforcement`]).
+//! - **Campaigns**: the 2021 permit special enforcement of the plan, with its district
+//!   self-inspections, municipal joint spot checks, verifiable random draws and district summary
+//!   reports, and the current year's campaign that this year's special-campaign inspections
+//!   belong to (see [`campaigns`]).
+//! - **History**: a change-feed row for every seeded record and every later version or status
+//!   move of it, in the order they happened, as the service writes them (see [`history`]).
 //! - **Fast**: ids are assigned here (after each table's current maximum), rows go in with
 //!   multi-row `INSERT`s sized under the driver's bind-parameter limit, everything in one
 //!   transaction, generated and written in batches so memory stays flat (only the enforcement
-//!   actions wait for the end, where their decision numbers are given in date order).
+//!   actions, the small records the campaigns need and the compact change-feed entries wait for
+//!   the end).
 
+mod campaigns;
 mod enforcement;
+mod history;
 pub mod names;
 pub mod rng;
 
@@ -36,6 +45,7 @@ use serde_json::{Value, json};
 use crate::domain::codes::{CreditCode, PermitNumber, registration_number};
 use crate::domain::permits::default_valid_to;
 use crate::domain::taxonomy::permit_requirement;
+use campaigns::CampaignState;
 use enforcement::{
     CodeInfo, EnforcementState, Holding, LimitFacts, OutletFacts, PermitFacts, UnitFacts,
 };
@@ -44,10 +54,13 @@ use entity::enums::{
     PermitChangeKind, PermitStatus, RegistrationStatus,
 };
 use entity::{
-    agencies, districts, enforcement_actions, finding_evidence, finding_transitions, findings,
+    agencies, campaign_phases, campaign_sampling_rules, campaigns as campaign_rows, change_events,
+    districts, enforcement_actions, finding_evidence, finding_transitions, findings,
     inspection_inspectors, inspections, inspector_conflicts, inspectors, outlets, permit_limits,
-    permit_versions, permits, registrations, units, violation_codes,
+    permit_versions, permits, random_draw_items, random_draws, registrations, summary_reports,
+    units, violation_codes,
 };
+use history::History;
 use names::{Industry, Media, NameStyle, Pollutant};
 use rng::Rng;
 
@@ -95,6 +108,14 @@ pub struct SeedReport {
     pub finding_evidence: usize,
     /// Enforcement actions (correction orders, fines, …).
     pub actions: usize,
+    /// Special enforcement campaigns (the 2021 one and the current year's).
+    pub campaigns: usize,
+    /// Random draws (双随机): per-district unit draws and the municipal joint-group draw.
+    pub draws: usize,
+    /// District summary reports (总结报告) of the 2021 campaign.
+    pub summary_reports: usize,
+    /// Change-feed rows (`change_events`).
+    pub change_events: usize,
     pub skipped: bool,
 }
 
@@ -116,6 +137,9 @@ const MUNICIPAL_PERMIT_OFFICE: &str = "500000-PMT";
 
 /// The municipal 执法总队, which runs joint checks and acts for a district without a detachment.
 const MUNICIPAL_ENFORCEMENT: &str = "500000-ENF";
+
+/// Municipal supervision (执法督导), which creates the campaigns and draws the joint groups.
+const MUNICIPAL_SUPERVISION: &str = "500000-SUP";
 
 /// Management categories as the brief describes Chongqing's mix.
 const CATEGORIES: [(ManagementCategory, u32); 3] = [
@@ -181,19 +205,24 @@ async fn seed_with_param_limit(
         });
     }
 
-    let context = Context::load(&txn, opts).await?;
+    let mut context = Context::load(&txn, opts).await?;
     let max_params = match txn.get_database_backend() {
         DbBackend::Sqlite => SQLITE_MAX_PARAMS,
         _ => POSTGRES_MAX_PARAMS,
     }
     .min(param_limit.unwrap_or(usize::MAX));
+    let mut ids = Ids::after_current(&txn).await?;
+    // The campaigns are planned first: this year's special-campaign inspections name theirs.
+    let campaign_state = CampaignState::plan(&txn, &mut context, &mut ids).await?;
     let mut generator = Generator {
         ctx: &context,
-        ids: Ids::after_current(&txn).await?,
+        ids,
         seen_codes: HashSet::with_capacity(opts.units),
         seen_names: HashSet::with_capacity(opts.units),
         report: SeedReport::default(),
         enf: EnforcementState::default(),
+        camp: campaign_state,
+        history: History::default(),
     };
 
     // The inspector lists come first: every unit's inspections draw their teams from them.
@@ -206,6 +235,8 @@ async fn seed_with_param_limit(
         .into_iter()
         .collect();
     let inspector_rows = generator.inspectors(existing_certificates);
+    generator.camp.note_inspectors(&inspector_rows);
+    generator.history.inspectors(&inspector_rows, &context);
     insert_chunked::<inspectors::Entity>(&txn, inspector_rows, max_params).await?;
 
     let mut batch = Batch::default();
@@ -215,12 +246,32 @@ async fn seed_with_param_limit(
         for i in index..end {
             generator.unit(i as u64, &mut batch)?;
         }
+        generator.camp.note_conflicts(&batch.conflicts);
+        generator.history.batch(&batch, &context);
         batch.write(&txn, max_params).await?;
         index = end;
     }
+    tracing::debug!(
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "demo seed: units written"
+    );
+    let penalties = generator.penalties();
     let (actions, penalised) = generator.finish_enforcement();
+    generator.history.actions(&actions, &penalised);
     insert_chunked::<enforcement_actions::Entity>(&txn, actions, max_params).await?;
     insert_chunked::<finding_transitions::Entity>(&txn, penalised, max_params).await?;
+
+    // The campaigns, their draws and inspections, then the summary reports computed from
+    // everything written so far, then the change feed of it all.
+    generator.campaigns(&txn, &penalties, max_params).await?;
+    tracing::debug!(
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "demo seed: campaigns written"
+    );
+    let history = std::mem::take(&mut generator.history);
+    generator.report.change_events = history
+        .write(&txn, &mut generator.ids.change_event, max_params)
+        .await?;
 
     if txn.get_database_backend() == DbBackend::Postgres {
         // The ids were chosen here, so the bigserial sequences never advanced; move them past
@@ -239,7 +290,15 @@ async fn seed_with_param_limit(
             "finding_evidence",
             "finding_transitions",
             "enforcement_actions",
+            "campaigns",
+            "campaign_phases",
+            "campaign_sampling_rules",
+            "random_draws",
+            "random_draw_items",
+            "summary_reports",
+            "change_events",
         ] {
+            // setval is strict: on a table still empty (MAX is NULL) it leaves the sequence.
             txn.execute_unprepared(&format!(
                 "SELECT setval(pg_get_serial_sequence('{table}', 'id'), \
                  (SELECT MAX(id) FROM {table}))"
@@ -261,6 +320,10 @@ async fn seed_with_param_limit(
         inspections = report.inspections,
         findings = report.findings,
         actions = report.actions,
+        campaigns = report.campaigns,
+        draws = report.draws,
+        summary_reports = report.summary_reports,
+        change_events = report.change_events,
         elapsed_ms = started.elapsed().as_millis() as u64,
         "demo seed written"
     );
@@ -279,6 +342,14 @@ struct Context {
     codes: Vec<CodeInfo>,
     /// Decision-number prefix of each enforcement agency (江北环, 渝环执).
     document_prefixes: HashMap<String, String>,
+    /// Municipal supervision, when the reference data has it.
+    supervision: Option<String>,
+    /// The district of every district-level agency (municipal ones are absent).
+    agency_districts: HashMap<String, String>,
+    /// Index into `districts` by district code.
+    district_index: HashMap<String, usize>,
+    /// The campaigns the seed creates (set by [`CampaignState::plan`]), in id order.
+    campaigns: Vec<campaigns::CampaignPlan>,
     seed: u64,
     today: NaiveDate,
 }
@@ -329,6 +400,13 @@ impl Context {
         let municipal_office = agency_codes
             .contains(MUNICIPAL_PERMIT_OFFICE)
             .then(|| MUNICIPAL_PERMIT_OFFICE.to_owned());
+        let supervision = agency_codes
+            .contains(MUNICIPAL_SUPERVISION)
+            .then(|| MUNICIPAL_SUPERVISION.to_owned());
+        let agency_districts: HashMap<String, String> = agency_rows
+            .iter()
+            .filter_map(|a| Some((a.code.clone(), a.district_code.clone()?)))
+            .collect();
         let municipal_enforcement = enforcement_codes
             .contains(MUNICIPAL_ENFORCEMENT)
             .then(|| MUNICIPAL_ENFORCEMENT.to_owned());
@@ -402,6 +480,11 @@ impl Context {
                 fine_max: c.fine_max,
             })
             .collect();
+        let district_index = districts
+            .iter()
+            .enumerate()
+            .map(|(i, d)| (d.code.clone(), i))
+            .collect();
         Ok(Self {
             districts,
             district_weights,
@@ -409,6 +492,10 @@ impl Context {
             municipal_enforcement,
             codes,
             document_prefixes,
+            supervision,
+            agency_districts,
+            district_index,
+            campaigns: Vec::new(),
             seed: opts.seed,
             today: opts.today,
         })
@@ -430,6 +517,13 @@ struct Ids {
     evidence: i64,
     transition: i64,
     action: i64,
+    campaign: i64,
+    phase: i64,
+    rule: i64,
+    draw: i64,
+    draw_item: i64,
+    summary_report: i64,
+    change_event: i64,
 }
 
 impl Ids {
@@ -451,6 +545,19 @@ impl Ids {
                 .await?,
             action: max_id::<enforcement_actions::Entity>(txn, enforcement_actions::Column::Id)
                 .await?,
+            campaign: max_id::<campaign_rows::Entity>(txn, campaign_rows::Column::Id).await?,
+            phase: max_id::<campaign_phases::Entity>(txn, campaign_phases::Column::Id).await?,
+            rule: max_id::<campaign_sampling_rules::Entity>(
+                txn,
+                campaign_sampling_rules::Column::Id,
+            )
+            .await?,
+            draw: max_id::<random_draws::Entity>(txn, random_draws::Column::Id).await?,
+            draw_item: max_id::<random_draw_items::Entity>(txn, random_draw_items::Column::Id)
+                .await?,
+            summary_report: max_id::<summary_reports::Entity>(txn, summary_reports::Column::Id)
+                .await?,
+            change_event: max_id::<change_events::Entity>(txn, change_events::Column::Id).await?,
         })
     }
 }
@@ -580,6 +687,10 @@ struct Generator<'a> {
     seen_names: HashSet<String>,
     report: SeedReport,
     enf: EnforcementState,
+    /// What the campaigns need of the units and inspectors, gathered as they are generated.
+    camp: CampaignState,
+    /// The change-feed entries of everything generated.
+    history: History,
 }
 
 impl Generator<'_> {
@@ -679,20 +790,20 @@ impl Generator<'_> {
         });
         self.report.units += 1;
 
-        // Its enforcement history, from a stream of its own (see `enforcement`).
-        self.enforcement(
-            &UnitFacts {
-                index,
-                id: unit_id,
-                district: district_index,
-                category,
-                credit_level,
-                positive_list: positive,
-                on_file,
-                holding,
-            },
-            batch,
-        );
+        // Its enforcement history, from a stream of its own (see `enforcement`), then what the
+        // 2021 campaign may do with it (from another stream, see `campaigns`).
+        let facts = UnitFacts {
+            index,
+            id: unit_id,
+            district: district_index,
+            category,
+            credit_level,
+            positive_list: positive,
+            on_file,
+            holding,
+        };
+        self.enforcement(&facts, batch);
+        self.campaign_prospects(&facts, batch);
         Ok(())
     }
 
@@ -1530,3 +1641,4 @@ fn render(outlets: &[PlanOutlet], present: &[bool]) -> Value {
 
 #[cfg(test)]
 mod tests;
+

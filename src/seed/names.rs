@@ -1280,6 +1280,32 @@ pub const EVIDENCE_REMOTE: &[(&str, &str, &str, (i64, i64))] = &[
 pub const EVIDENCE_MONITORING_REPORT: (&str, &str, &str, (i64, i64)) =
     ("监测报告", "pdf", "application/pdf", (150, 3000));
 
+/// The 2021 permit campaign of the plan (重庆市2021年排污许可专项执法现场检查计划).
+pub const CAMPAIGN_2021_NAME: &str = "2021年排污许可专项执法行动";
+
+/// The current year's campaign, after the year: "2025年排污许可证后监管专项行动".
+pub const CURRENT_CAMPAIGN_SUFFIX: &str = "年排污许可证后监管专项行动";
+
+/// The phases of a campaign (plan §4), in order.
+pub const PHASE_NAMES: [&str; 3] = ["区县自查", "市级联合抽查", "总结"];
+
+/// The municipal joint inspection groups (plan §4(二): four groups of 执法总队, 总量处 and
+/// 监测中心).
+pub const JOINT_GROUPS: [&str; 4] = ["第一组", "第二组", "第三组", "第四组"];
+
+/// Notes of the district self-inspections of the 2021 permit campaign.
+pub const PERMIT_CAMPAIGN_NOTES: &[&str] = &[
+    "2021年排污许可专项执法现场检查",
+    "排污许可专项执法检查：核查持证排污及许可事项落实情况",
+    "重点管理排污单位排污许可检查“全覆盖”",
+];
+
+/// Notes of the municipal joint spot checks of October 2021.
+pub const JOINT_SPOT_CHECK_NOTES: &[&str] = &[
+    "市级联合抽查（执法总队、总量处、监测中心联合工作组）",
+    "市级联合检查组排污许可监管执法现场抽查，并核查区县专项执法开展情况",
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1298,6 +1324,8 @@ mod tests {
                 .all(|d| d.weight > 0 && !d.towns.is_empty())
         );
         for list in [
+            PERMIT_CAMPAIGN_NOTES,
+            JOINT_SPOT_CHECK_NOTES,
             ROADS,
             GIVEN_CHARS,
             SHOP_PLACES,

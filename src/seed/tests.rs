@@ -3,12 +3,15 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use chrono::Datelike;
+
 use super::*;
 use crate::domain::clock::date_of;
 use crate::domain::codes::{CreditCode, PermitNumber};
 use crate::domain::permits::status_on;
 use entity::enums::{
-    EnforcementActionKind, FindingStatus, InspectionMode, InspectionSource, ViolationCategory,
+    CampaignPhaseKind, DrawKind, EnforcementActionKind, FindingStatus, InspectionMode,
+    InspectionSource, SamplingPeriod, ViolationCategory,
 };
 use migration::MigratorTrait;
 use sea_orm::{Database, PaginatorTrait, Statement};
@@ -49,6 +52,13 @@ struct Dump {
     evidence: Vec<finding_evidence::Model>,
     transitions: Vec<finding_transitions::Model>,
     actions: Vec<enforcement_actions::Model>,
+    campaigns: Vec<campaign_rows::Model>,
+    phases: Vec<campaign_phases::Model>,
+    rules: Vec<campaign_sampling_rules::Model>,
+    draws: Vec<random_draws::Model>,
+    draw_items: Vec<random_draw_items::Model>,
+    reports: Vec<summary_reports::Model>,
+    changes: Vec<change_events::Model>,
 }
 
 async fn dump(db: &DatabaseConnection) -> Dump {
@@ -124,6 +134,41 @@ async fn dump(db: &DatabaseConnection) -> Dump {
             .all(db)
             .await
             .expect("registrations"),
+        campaigns: campaign_rows::Entity::find()
+            .order_by_asc(campaign_rows::Column::Id)
+            .all(db)
+            .await
+            .expect("campaigns"),
+        phases: campaign_phases::Entity::find()
+            .order_by_asc(campaign_phases::Column::Id)
+            .all(db)
+            .await
+            .expect("phases"),
+        rules: campaign_sampling_rules::Entity::find()
+            .order_by_asc(campaign_sampling_rules::Column::Id)
+            .all(db)
+            .await
+            .expect("rules"),
+        draws: random_draws::Entity::find()
+            .order_by_asc(random_draws::Column::Id)
+            .all(db)
+            .await
+            .expect("draws"),
+        draw_items: random_draw_items::Entity::find()
+            .order_by_asc(random_draw_items::Column::Id)
+            .all(db)
+            .await
+            .expect("draw items"),
+        reports: summary_reports::Entity::find()
+            .order_by_asc(summary_reports::Column::Id)
+            .all(db)
+            .await
+            .expect("summary reports"),
+        changes: change_events::Entity::find()
+            .order_by_asc(change_events::Column::Id)
+            .all(db)
+            .await
+            .expect("change events"),
     }
 }
 
@@ -154,6 +199,11 @@ async fn same_seed_gives_identical_rows_in_two_databases() {
     assert_eq!(dump_a.transitions.len(), report_a.finding_transitions);
     assert_eq!(dump_a.actions.len(), report_a.actions);
     assert!(report_a.inspections > 0 && report_a.findings > 0 && report_a.actions > 0);
+    assert_eq!(dump_a.campaigns.len(), report_a.campaigns);
+    assert_eq!(dump_a.draws.len(), report_a.draws);
+    assert_eq!(dump_a.reports.len(), report_a.summary_reports);
+    assert_eq!(dump_a.changes.len(), report_a.change_events);
+    assert!(report_a.campaigns == 2 && report_a.draws > 0 && report_a.summary_reports > 0);
 
     // Statement size does not matter: tiny statements (a row or two each) give the same rows.
     let small = fresh_db().await;
@@ -550,7 +600,12 @@ fn check_enforcement(
             .entry(key(&u.management_category))
             .or_default() += 1;
     }
+    // The 2021 campaign's own inspections are checked by `check_campaigns`; these are the two
+    // years of ordinary enforcement.
     for i in &data.inspections {
+        if campaign_own(data, i) {
+            continue;
+        }
         let unit = units[&i.unit_id];
         *cov.inspections_by_category
             .entry(key(&unit.management_category))
@@ -574,7 +629,14 @@ fn check_enforcement(
         } else {
             assert!(i.agency_code == district_agency || i.agency_code == "500000-ENF");
         }
-        assert_eq!(i.campaign_id, None);
+        // Special-campaign inspections belong to the seeded campaign of their day (this year's).
+        let expected = data
+            .campaigns
+            .iter()
+            .find(|c| c.starts_on <= i.inspection_date && i.inspection_date <= c.ends_on)
+            .filter(|_| i.source == InspectionSource::SpecialCampaign)
+            .map(|c| c.id);
+        assert_eq!(i.campaign_id, expected, "inspection {}", i.id);
         assert_eq!(i.recorded_by_subject, SEED_SUBJECT);
         let materials = i.materials_reviewed.as_array().expect("materials array");
         let mut seen = HashSet::new();
@@ -934,6 +996,31 @@ fn check_enforcement(
     cov
 }
 
+/// Whether an inspection is one the 2021 campaign recorded itself (self-inspections, draws and
+/// joint checks), not an ordinary special-campaign inspection that fell in its period.
+fn campaign_own(data: &Dump, i: &inspections::Model) -> bool {
+    let Some(c21) = data
+        .campaigns
+        .iter()
+        .find(|c| c.name == names::CAMPAIGN_2021_NAME)
+    else {
+        return false;
+    };
+    i.campaign_id == Some(c21.id)
+        && (i.source != InspectionSource::SpecialCampaign
+            || i.notes
+                .as_deref()
+                .is_some_and(|n| names::PERMIT_CAMPAIGN_NOTES.contains(&n)))
+}
+
+/// The inspections of ordinary enforcement: all but the 2021 campaign's own.
+fn ordinary_inspections(data: &Dump) -> Vec<&inspections::Model> {
+    data.inspections
+        .iter()
+        .filter(|i| !campaign_own(data, i))
+        .collect()
+}
+
 async fn reference(db: &DatabaseConnection) -> (Vec<violation_codes::Model>, Vec<agencies::Model>) {
     (
         violation_codes::Entity::find()
@@ -956,8 +1043,10 @@ fn assert_coverage(cov: &Coverage, data: &Dump, codes: &[violation_codes::Model]
     assert!(!data.conflicts.is_empty(), "some declared conflicts");
     assert!(!data.evidence.is_empty());
 
-    // About 0.6 inspections a unit, more for KEY units; findings on about 30% of them.
-    let per_unit = data.inspections.len() as f64 / data.units.len() as f64;
+    // About 0.6 inspections a unit, more for KEY units; findings on about 30% of them (the
+    // 2021 campaign's inspections aside).
+    let ordinary = ordinary_inspections(data);
+    let per_unit = ordinary.len() as f64 / data.units.len() as f64;
     assert!(
         (0.45..0.8).contains(&per_unit),
         "{per_unit} inspections a unit"
@@ -974,7 +1063,7 @@ fn assert_coverage(cov: &Coverage, data: &Dump, codes: &[violation_codes::Model]
         "{cov:?}"
     );
     assert!(rate("SIMPLIFIED") > rate("REGISTRATION"));
-    let share = cov.inspections_with_findings as f64 / data.inspections.len() as f64;
+    let share = cov.inspections_with_findings as f64 / ordinary.len() as f64;
     assert!(
         (0.2..0.4).contains(&share),
         "findings on {share} of inspections"
@@ -982,12 +1071,11 @@ fn assert_coverage(cov: &Coverage, data: &Dump, codes: &[violation_codes::Model]
     let per_inspection = data.findings.len() as f64 / cov.inspections_with_findings as f64;
     assert!((1.0..=3.0).contains(&per_inspection));
     assert!(cov.with_deadline as f64 > 0.6 * data.findings.len() as f64);
-    let on_site = data
-        .inspections
+    let on_site = ordinary
         .iter()
         .filter(|i| i.mode == InspectionMode::OnSite)
         .count() as f64
-        / data.inspections.len() as f64;
+        / ordinary.len() as f64;
     assert!((0.65..0.95).contains(&on_site), "on site {on_site}");
     let typical = cov.typical_cases as f64 / cov.penalised_findings.max(1) as f64;
     assert!(
@@ -1046,11 +1134,35 @@ async fn postgres_gets_the_same_rows_and_sequences_move_on() {
             .await
             .expect("reference data");
         let opts = options(2000);
-        seed_demo(&db, &opts).await.expect("seed");
-        let data = dump(&db).await;
+        let started = std::time::Instant::now();
+        let report = seed_demo(&db, &opts).await.expect("seed");
+        eprintln!(
+            "2000 units on PostgreSQL (this build): {:?}",
+            started.elapsed()
+        );
+        let mut data = dump(&db).await;
         let (codes, agency_rows) = reference(&db).await;
         let cov = check_enforcement(&data, &codes, &agency_rows, opts.today);
         assert_coverage(&cov, &data, &codes);
+        check_campaigns(&db, &data, &report, opts.today).await;
+
+        // The feed carries the seeding transaction's id, as the service writes it.
+        let txid = db
+            .query_one_raw(Statement::from_string(
+                DbBackend::Postgres,
+                "SELECT MIN(txid) AS lo, MAX(txid) AS hi FROM change_events".to_owned(),
+            ))
+            .await
+            .expect("txid query")
+            .expect("a row");
+        let (lo, hi): (i64, i64) = (
+            txid.try_get("", "lo").expect("lo"),
+            txid.try_get("", "hi").expect("hi"),
+        );
+        assert!(lo == hi && lo > 0, "one transaction id: {lo}..{hi}");
+        for c in &mut data.changes {
+            c.txid = 0;
+        }
 
         let sqlite = fresh_db().await;
         seed_demo(&sqlite, &opts).await.expect("seed sqlite");
@@ -1069,6 +1181,13 @@ async fn postgres_gets_the_same_rows_and_sequences_move_on() {
             "finding_evidence",
             "finding_transitions",
             "enforcement_actions",
+            "campaigns",
+            "campaign_phases",
+            "campaign_sampling_rules",
+            "random_draws",
+            "random_draw_items",
+            "summary_reports",
+            "change_events",
         ] {
             let row = db
                 .query_one_raw(Statement::from_string(
@@ -1099,3 +1218,846 @@ async fn postgres_gets_the_same_rows_and_sequences_move_on() {
         std::panic::resume_unwind(panic.into_panic());
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Campaigns, draws, summary reports and the change feed
+
+fn supervisor() -> crate::auth::Principal {
+    crate::auth::Principal {
+        subject: "test:supervisor".to_owned(),
+        role: crate::auth::Role::Supervisor,
+        agency_code: Some("500000-SUP".to_owned()),
+        district: None,
+        request: crate::auth::RequestTag::default(),
+    }
+}
+
+fn day(y: i32, m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, d).expect("valid date")
+}
+
+/// 2021 coverage per district as the plan means it: KEY units on file by the deadline, and
+/// which of them an inspection counts for (linked to the campaign, or dated in the period up to
+/// the deadline). Returns district → (in scope, inspected).
+fn coverage_2021(data: &Dump, campaign: &campaign_rows::Model) -> BTreeMap<String, (i64, i64)> {
+    let counted: HashSet<i64> = data
+        .inspections
+        .iter()
+        .filter(|i| {
+            i.campaign_id == Some(campaign.id)
+                || (campaign.starts_on <= i.inspection_date
+                    && i.inspection_date <= campaign.coverage_deadline)
+        })
+        .map(|i| i.unit_id)
+        .collect();
+    let mut per_district: BTreeMap<String, (i64, i64)> = BTreeMap::new();
+    for u in &data.units {
+        if u.management_category != ManagementCategory::Key
+            || date_of(u.created_at) >= campaign.coverage_deadline
+        {
+            continue;
+        }
+        let entry = per_district.entry(u.district_code.clone()).or_default();
+        entry.0 += 1;
+        entry.1 += i64::from(counted.contains(&u.id));
+    }
+    per_district
+}
+
+/// Checks the campaigns, the 2021 campaign's inspections, draws and reports, and the change
+/// feed, on a dumped data set seeded as of `today` (after 2021).
+async fn check_campaigns(
+    db: &DatabaseConnection,
+    data: &Dump,
+    report: &SeedReport,
+    today: NaiveDate,
+) {
+    // The two campaigns, their phases and sampling rules.
+    assert_eq!(data.campaigns.len(), 2);
+    assert_eq!(report.campaigns, 2);
+    let c21 = &data.campaigns[0];
+    let current = &data.campaigns[1];
+    assert_eq!(c21.name, "2021年排污许可专项执法行动");
+    assert_eq!(
+        (
+            c21.starts_on,
+            c21.ends_on,
+            c21.coverage_deadline,
+            c21.summary_deadline
+        ),
+        (
+            day(2021, 4, 1),
+            day(2021, 11, 30),
+            day(2021, 9, 30),
+            day(2021, 11, 30)
+        )
+    );
+    let year = today.year();
+    assert_eq!(current.name, format!("{year}年排污许可证后监管专项行动"));
+    assert_eq!(
+        (
+            current.starts_on,
+            current.ends_on,
+            current.coverage_deadline,
+            current.summary_deadline
+        ),
+        (
+            day(year, 1, 1),
+            day(year, 12, 31),
+            day(year, 12, 31),
+            day(year, 12, 15)
+        )
+    );
+    for c in &data.campaigns {
+        assert_eq!(c.coverage_category, ManagementCategory::Key);
+        assert_eq!(c.created_by_subject, SEED_SUBJECT);
+        assert_eq!(c.created_by_agency.as_deref(), Some("500000-SUP"));
+        assert!(date_of(c.created_at) < c.starts_on);
+        let phases: Vec<&campaign_phases::Model> = data
+            .phases
+            .iter()
+            .filter(|p| p.campaign_id == c.id)
+            .collect();
+        let shape: Vec<(&str, CampaignPhaseKind, i32)> = phases
+            .iter()
+            .map(|p| (p.name.as_str(), p.kind, p.sort_order))
+            .collect();
+        assert_eq!(
+            shape,
+            [
+                ("区县自查", CampaignPhaseKind::SelfInspection, 1),
+                ("市级联合抽查", CampaignPhaseKind::JointSpotCheck, 2),
+                ("总结", CampaignPhaseKind::Summary, 3),
+            ]
+        );
+        assert_eq!(phases[0].starts_on, c.starts_on);
+        assert_eq!(phases[0].ends_on, day(c.starts_on.year(), 9, 30));
+        assert_eq!(
+            (phases[1].starts_on, phases[1].ends_on),
+            (
+                day(c.starts_on.year(), 10, 1),
+                day(c.starts_on.year(), 10, 31)
+            )
+        );
+        assert_eq!(phases[2].ends_on, c.summary_deadline);
+        let rules: Vec<(ManagementCategory, f64, SamplingPeriod)> = data
+            .rules
+            .iter()
+            .filter(|r| r.campaign_id == c.id)
+            .map(|r| (r.management_category, r.share, r.period))
+            .collect();
+        assert_eq!(
+            rules,
+            [
+                (
+                    ManagementCategory::Simplified,
+                    0.25,
+                    SamplingPeriod::Quarter
+                ),
+                (ManagementCategory::Registration, 0.1, SamplingPeriod::Year),
+            ]
+        );
+    }
+
+    let units: HashMap<i64, &units::Model> = data.units.iter().map(|u| (u.id, u)).collect();
+    let inspectors: HashMap<i64, &inspectors::Model> =
+        data.inspectors.iter().map(|i| (i.id, i)).collect();
+    let conflicts: HashSet<(i64, i64)> = data
+        .conflicts
+        .iter()
+        .map(|c| (c.inspector_id, c.unit_id))
+        .collect();
+    let mut teams: HashMap<i64, Vec<i64>> = HashMap::new();
+    for t in &data.teams {
+        teams
+            .entry(t.inspection_id)
+            .or_default()
+            .push(t.inspector_id);
+    }
+    for team in teams.values_mut() {
+        team.sort_unstable();
+    }
+    let with_findings: HashSet<i64> = data.findings.iter().map(|f| f.inspection_id).collect();
+
+    // The 2021 campaign's own inspections, never on a day the unit had another one.
+    let linked: Vec<&inspections::Model> = data
+        .inspections
+        .iter()
+        .filter(|i| campaign_own(data, i))
+        .collect();
+    let mut visits: HashMap<(i64, NaiveDate), usize> = HashMap::new();
+    for i in &data.inspections {
+        *visits.entry((i.unit_id, i.inspection_date)).or_default() += 1;
+    }
+    for i in &linked {
+        assert_eq!(
+            visits[&(i.unit_id, i.inspection_date)],
+            1,
+            "inspection {} shares its day",
+            i.id
+        );
+        assert!(i.notes.is_some());
+    }
+    // Ordinary special-campaign inspections of the period are linked too.
+    for i in &data.inspections {
+        let in_period = c21.starts_on <= i.inspection_date && i.inspection_date <= c21.ends_on;
+        if i.source == InspectionSource::SpecialCampaign && in_period {
+            assert_eq!(i.campaign_id, Some(c21.id));
+        }
+    }
+    let mut by_source: BTreeMap<String, usize> = BTreeMap::new();
+    let mut self_inspected: HashSet<i64> = HashSet::new();
+    for i in &linked {
+        let unit = units[&i.unit_id];
+        *by_source.entry(key(&i.source)).or_default() += 1;
+        assert!(c21.starts_on <= i.inspection_date && i.inspection_date <= c21.ends_on);
+        assert!(
+            i.inspection_date > date_of(unit.created_at),
+            "on file before"
+        );
+        assert_eq!(date_of(i.created_at), i.inspection_date);
+        assert_eq!(i.mode, InspectionMode::OnSite);
+        assert_eq!(i.district_code, unit.district_code);
+        assert!(
+            !with_findings.contains(&i.id),
+            "no findings on the 2021 inspections"
+        );
+        let checklist = i.checklist.as_array().expect("checklist");
+        assert!(!checklist.is_empty());
+        assert!(
+            checklist
+                .iter()
+                .all(|c| c["result"] == "PASS" || c["result"] == "NOT_APPLICABLE")
+        );
+        let team = &teams[&i.id];
+        assert!(team.len() >= 2, "inspection {} has {team:?}", i.id);
+        let district_agency = format!("{}-ENF", unit.district_code);
+        for id in team {
+            let inspector = inspectors[id];
+            assert!(inspector.active, "inspector {id} inactive");
+            assert!(
+                date_of(inspector.created_at) < i.inspection_date,
+                "inspector {id} not yet listed"
+            );
+            assert!(
+                !conflicts.contains(&(*id, unit.id)),
+                "inspector {id} is recused from {}",
+                unit.id
+            );
+        }
+        match i.source {
+            InspectionSource::SpecialCampaign => {
+                assert_eq!(unit.management_category, ManagementCategory::Key);
+                assert!(i.inspection_date <= c21.coverage_deadline);
+                assert_eq!(i.agency_code, district_agency);
+                assert!(team.iter().all(|id| {
+                    let a = &inspectors[id].agency_code;
+                    *a == district_agency || a == "500000-ENF"
+                }));
+                self_inspected.insert(unit.id);
+            }
+            InspectionSource::JointMunicipal => {
+                assert_eq!(i.inspection_date.month(), 10);
+                assert_eq!(i.agency_code, "500000-ENF");
+                assert!(
+                    team.iter()
+                        .all(|id| inspectors[id].agency_code == "500000-ENF")
+                );
+            }
+            InspectionSource::RandomDraw => {
+                assert_eq!(unit.management_category, ManagementCategory::Simplified);
+                assert_eq!(i.agency_code, district_agency);
+                assert!(
+                    team.iter()
+                        .all(|id| inspectors[id].agency_code == district_agency)
+                );
+            }
+            other => panic!("a 2021 campaign inspection from {other:?}"),
+        }
+    }
+    for i in &linked {
+        if i.source == InspectionSource::JointMunicipal {
+            assert!(
+                self_inspected.contains(&i.unit_id),
+                "joint checks re-check self-inspected units"
+            );
+        }
+    }
+    let joint = by_source.get("JOINT_MUNICIPAL").copied().unwrap_or(0);
+    assert!(
+        (4..=2 * 41).contains(&joint),
+        "a handful of joint checks: {by_source:?}"
+    );
+    assert!(
+        by_source.get("RANDOM_DRAW").copied().unwrap_or(0) > 0,
+        "{by_source:?}"
+    );
+
+    // Coverage: most districts complete by the deadline, a few lagging at 60–85 %.
+    let coverage = coverage_2021(data, c21);
+    let scoped: Vec<(&String, f64)> = coverage
+        .iter()
+        .filter(|(_, (n, _))| *n > 0)
+        .map(|(d, (n, done))| (d, *done as f64 / *n as f64))
+        .collect();
+    let complete = scoped.iter().filter(|(_, s)| *s >= 1.0).count();
+    let lagging: Vec<&(&String, f64)> = scoped.iter().filter(|(_, s)| *s < 1.0).collect();
+    assert!(
+        complete as f64 >= 0.7 * scoped.len() as f64,
+        "most districts complete: {complete} of {}; {coverage:?}",
+        scoped.len()
+    );
+    assert!(
+        !lagging.is_empty() && lagging.len() <= 8,
+        "a few lagging: {lagging:?}"
+    );
+    assert!(
+        lagging
+            .iter()
+            .filter(|(_, s)| (0.6..=0.85).contains(s))
+            .count()
+            >= 1,
+        "lagging at 60–85 %: {lagging:?}"
+    );
+    assert!(lagging.iter().all(|(_, s)| *s >= 0.5), "{lagging:?}");
+    // The service's coverage counts the same inspected units; its scope is every KEY unit on
+    // file now, including those registered after 2021.
+    let (districts_cov, overall) =
+        crate::domain::campaigns::coverage(db, Some(&supervisor()), c21, None)
+            .await
+            .expect("coverage");
+    for row in &districts_cov {
+        let code = row.district_code.as_deref().expect("district row");
+        let (in_scope, inspected) = coverage.get(code).copied().unwrap_or((0, 0));
+        assert_eq!(row.inspected, inspected, "district {code}");
+        assert!(row.in_scope >= in_scope);
+    }
+    assert_eq!(
+        overall.inspected,
+        coverage.values().map(|(_, d)| d).sum::<i64>()
+    );
+    // The current campaign is under way: this year's special-campaign inspections are linked.
+    let linked_now = data
+        .inspections
+        .iter()
+        .filter(|i| i.campaign_id == Some(current.id))
+        .count();
+    assert!(linked_now > 0);
+    let (_, now) = crate::domain::campaigns::coverage(db, Some(&supervisor()), current, None)
+        .await
+        .expect("current coverage");
+    assert!(now.inspected > 0 && now.share_done < 0.95, "{now:?}");
+
+    // Draws: all verify; the joint groups cover every district; unit draws as the service
+    // would have run them on the list of the day.
+    assert_eq!(data.draws.len(), report.draws);
+    let items_of = |id: i64| -> Vec<&random_draw_items::Model> {
+        data.draw_items.iter().filter(|i| i.draw_id == id).collect()
+    };
+    let joint_draws: Vec<&random_draws::Model> = data
+        .draws
+        .iter()
+        .filter(|d| d.kind == DrawKind::JointGroups)
+        .collect();
+    assert_eq!(joint_draws.len(), 1);
+    // Penalised in the year before a day: always drawn.
+    let finding_units: HashMap<i64, i64> =
+        data.findings.iter().map(|f| (f.id, f.unit_id)).collect();
+    let penalised = |unit: i64, on: NaiveDate| {
+        data.actions.iter().any(|a| {
+            !matches!(
+                a.kind,
+                EnforcementActionKind::CorrectionOrder | EnforcementActionKind::PoliceReferral
+            ) && finding_units.get(&a.finding_id) == Some(&unit)
+                && a.decided_on < on
+                && a.decided_on >= on - Duration::days(365)
+        })
+    };
+    let mut drawn_inspections = 0;
+    for d in &data.draws {
+        assert!(
+            crate::domain::draws::verify(d).expect("verify"),
+            "draw {} does not verify",
+            d.id
+        );
+        assert_eq!(d.campaign_id, Some(c21.id));
+        assert_eq!(
+            d.algorithm_version,
+            crate::domain::sampling::ALGORITHM_VERSION
+        );
+        assert!(d.published);
+        let published = d.published_on.expect("published on");
+        assert!(published > date_of(d.drawn_at) && published.year() == 2021);
+        assert_eq!(d.drawn_by_subject, SEED_SUBJECT);
+        let items = items_of(d.id);
+        match d.kind {
+            DrawKind::JointGroups => {
+                assert_eq!(d.district_code, None);
+                assert_eq!(d.drawn_by_agency.as_deref(), Some("500000-SUP"));
+                assert!(published <= day(2021, 9, 30));
+                let groups: BTreeSet<&str> = items
+                    .iter()
+                    .filter_map(|i| i.group_label.as_deref())
+                    .collect();
+                assert_eq!(
+                    groups,
+                    BTreeSet::from(["第一组", "第二组", "第三组", "第四组"])
+                );
+                let districts: BTreeSet<&str> = items
+                    .iter()
+                    .filter_map(|i| i.district_code.as_deref())
+                    .collect();
+                assert_eq!(districts.len(), 41);
+                assert_eq!(items.len(), 41);
+            }
+            DrawKind::Units => {
+                let district = d.district_code.clone().expect("a district draw");
+                let agency = format!("{district}-ENF");
+                assert_eq!(d.drawn_by_agency.as_deref(), Some(agency.as_str()));
+                assert_eq!(d.management_category, Some(ManagementCategory::Simplified));
+                let drawn_on = date_of(d.drawn_at);
+                assert!(matches!(drawn_on.month(), 4 | 7) && drawn_on.year() == 2021);
+                let inputs: crate::domain::sampling::UnitDrawInputs =
+                    serde_json::from_value(d.frozen_inputs.clone()).expect("inputs");
+                // The candidate list as it stood: SIMPLIFIED units of the district on file,
+                // not on a valid positive list, weighted by credit level.
+                let expected: Vec<(i64, u32, bool)> = data
+                    .units
+                    .iter()
+                    .filter(|u| {
+                        u.district_code == district
+                            && u.management_category == ManagementCategory::Simplified
+                            && date_of(u.created_at) < drawn_on
+                            && !(u.positive_list
+                                && date_of(u.updated_at) <= drawn_on
+                                && u.positive_list_expires_on.is_some_and(|e| e >= drawn_on))
+                    })
+                    .map(|u| {
+                        let weight = match u.credit_level {
+                            CreditLevel::Trustworthy => crate::domain::sampling::WEIGHT_TRUSTWORTHY,
+                            CreditLevel::Good => crate::domain::sampling::WEIGHT_GOOD,
+                            _ => crate::domain::sampling::WEIGHT_WARNING,
+                        };
+                        (
+                            u.id,
+                            weight,
+                            u.credit_level == CreditLevel::Poor || penalised(u.id, drawn_on),
+                        )
+                    })
+                    .collect();
+                let frozen: Vec<(i64, u32, bool)> = inputs
+                    .candidates
+                    .iter()
+                    .map(|c| (c.unit_id, c.weight, c.mandatory))
+                    .collect();
+                assert_eq!(frozen, expected, "draw {}", d.id);
+                assert_eq!(
+                    inputs.requested_count,
+                    (expected.len() as f64 * 0.25).ceil() as u32
+                );
+                assert_eq!(d.requested_count as u32, inputs.requested_count);
+                assert_eq!(inputs.inspectors_per_unit, 2);
+                for id in &inputs.inspectors {
+                    let inspector = inspectors[id];
+                    assert_eq!(inspector.agency_code, agency);
+                    assert!(inspector.active && date_of(inspector.created_at) < drawn_on);
+                }
+                let result: Vec<crate::domain::sampling::DrawnUnit> =
+                    serde_json::from_value(d.result.clone()).expect("result");
+                assert_eq!(items.len(), result.len());
+                let mut last = drawn_on;
+                for (item, unit) in items.iter().zip(&result) {
+                    assert_eq!(item.unit_id, Some(unit.unit_id));
+                    assert_eq!(item.inspector_ids, serde_json::json!(unit.inspector_ids));
+                    assert!(unit.inspector_ids.len() >= 2);
+                    let distinct: HashSet<&i64> = unit.inspector_ids.iter().collect();
+                    assert_eq!(distinct.len(), unit.inspector_ids.len());
+                    for id in &unit.inspector_ids {
+                        assert!(
+                            !conflicts.contains(&(*id, unit.unit_id)),
+                            "drawn inspector {id} is recused from {}",
+                            unit.unit_id
+                        );
+                    }
+                    // The drawn team inspected the unit after the draw.
+                    let inspection = linked
+                        .iter()
+                        .find(|i| {
+                            i.unit_id == unit.unit_id
+                                && i.source == InspectionSource::RandomDraw
+                                && i.inspection_date > drawn_on
+                                && i.inspection_date <= published
+                        })
+                        .unwrap_or_else(|| panic!("drawn unit {} was not inspected", unit.unit_id));
+                    assert_eq!(teams[&inspection.id], unit.inspector_ids);
+                    last = last.max(inspection.inspection_date);
+                    drawn_inspections += 1;
+                }
+                assert!(
+                    (published - last).num_days() <= 20,
+                    "published within 20 days"
+                );
+            }
+        }
+    }
+    assert_eq!(
+        drawn_inspections,
+        by_source.get("RANDOM_DRAW").copied().unwrap_or(0)
+    );
+
+    // Summary reports: most on time, some late, some missing; figures as of submission.
+    assert_eq!(data.reports.len(), report.summary_reports);
+    let late = data.reports.iter().filter(|r| r.late).count();
+    assert!(
+        late >= 1 && data.reports.len() < 41 && data.reports.len() - late >= 28,
+        "{} reports, {late} late",
+        data.reports.len()
+    );
+    for r in &data.reports {
+        assert_eq!(r.campaign_id, c21.id);
+        assert_eq!(r.late, date_of(r.submitted_at) > c21.summary_deadline);
+        assert_eq!(
+            r.submitted_by_agency,
+            Some(format!("{}-ENF", r.district_code))
+        );
+        let s: crate::domain::campaigns::Summary =
+            serde_json::from_value(r.snapshot.clone()).expect("a Summary snapshot");
+        assert_eq!(
+            (s.campaign_id, s.district_code.as_str()),
+            (c21.id, r.district_code.as_str())
+        );
+        assert_eq!(s.computed_on, date_of(r.submitted_at));
+        let key_units: Vec<&&units::Model> = units
+            .values()
+            .filter(|u| {
+                u.district_code == r.district_code
+                    && u.management_category == ManagementCategory::Key
+                    && u.created_at <= r.submitted_at
+            })
+            .collect();
+        assert_eq!(s.in_scope, key_units.len() as i64, "report {}", r.id);
+        let (_, inspected) = coverage.get(&r.district_code).copied().unwrap_or((0, 0));
+        assert_eq!(s.inspected, inspected, "report {}", r.id);
+        let inspections = data
+            .inspections
+            .iter()
+            .filter(|i| i.district_code == r.district_code && i.created_at <= r.submitted_at)
+            .filter(|i| {
+                i.campaign_id == Some(c21.id)
+                    || (c21.starts_on <= i.inspection_date && i.inspection_date <= c21.ends_on)
+            })
+            .count() as i64;
+        assert_eq!(s.inspections, inspections);
+        let findings = data
+            .findings
+            .iter()
+            .filter(|f| {
+                f.district_code == r.district_code
+                    && c21.starts_on <= f.found_on
+                    && f.found_on <= c21.ends_on
+            })
+            .count() as i64;
+        assert_eq!(s.findings, findings);
+        assert!(s.inspected <= s.in_scope);
+    }
+
+    check_feed(db, data, report).await;
+}
+
+/// The change feed: a CREATED row for every record, a row for every later permit version,
+/// finding move and draw publication, in the order they happened.
+async fn check_feed(db: &DatabaseConnection, data: &Dump, report: &SeedReport) {
+    let changes = &data.changes;
+    let expected = data.units.len()
+        + data.versions.len()
+        + data.registrations.len()
+        + data.inspectors.len()
+        + data.inspections.len()
+        + data.transitions.len()
+        + data.actions.len()
+        + data.campaigns.len()
+        + 2 * data.draws.len()
+        + data.reports.len();
+    assert_eq!(changes.len(), expected);
+    assert_eq!(report.change_events, expected);
+
+    // History order: by time, ties by kind and record.
+    for pair in changes.windows(2) {
+        let (a, b) = (&pair[0], &pair[1]);
+        assert!(a.id < b.id);
+        assert!(
+            (a.committed_at, a.kind.as_str(), a.record_id)
+                <= (b.committed_at, b.kind.as_str(), b.record_id),
+            "{a:?} before {b:?}"
+        );
+    }
+    let txids: BTreeSet<i64> = changes.iter().map(|c| c.txid).collect();
+    assert_eq!(txids.len(), 1, "one transaction");
+    for c in changes {
+        assert_eq!(c.actor_subject, SEED_SUBJECT);
+        assert_eq!(c.request_id, None);
+        let municipal = c
+            .actor_agency
+            .as_deref()
+            .is_none_or(|a| a.starts_with("500000-"));
+        assert_eq!(
+            c.actor_level,
+            if municipal { "MUNICIPAL" } else { "DISTRICT" }
+        );
+        assert!(
+            crate::domain::changes::ChangeKind::parse(&c.kind).is_some(),
+            "{}",
+            c.kind
+        );
+    }
+
+    let mut created: HashMap<(&str, i64), &change_events::Model> = HashMap::new();
+    for c in changes.iter().filter(|c| c.operation == "CREATED") {
+        assert!(
+            created.insert((c.kind.as_str(), c.record_id), c).is_none(),
+            "two CREATED rows for {} {}",
+            c.kind,
+            c.record_id
+        );
+    }
+    let row = |kind: &str, id: i64| {
+        *created
+            .get(&(kind, id))
+            .unwrap_or_else(|| panic!("no CREATED row for {kind} {id}"))
+    };
+    for u in &data.units {
+        let c = row("UNIT", u.id);
+        assert_eq!(
+            (c.committed_at, c.version, c.district_code.as_deref()),
+            (u.created_at, Some(1), Some(u.district_code.as_str()))
+        );
+        assert!(
+            c.actor_agency
+                .as_deref()
+                .is_some_and(|a| a.ends_with("-PMT"))
+        );
+    }
+    for p in &data.permits {
+        let c = row("PERMIT", p.id);
+        assert_eq!(
+            (c.committed_at, c.version, c.state.as_deref()),
+            (p.created_at, Some(1), Some("VALID"))
+        );
+        assert_eq!(c.district_code.as_deref(), Some(p.district_code.as_str()));
+    }
+    for v in data.versions.iter().filter(|v| v.version > 1) {
+        let c = changes
+            .iter()
+            .find(|c| {
+                c.kind == "PERMIT" && c.record_id == v.permit_id && c.version == Some(v.version)
+            })
+            .expect("a row per version");
+        let operation = match v.change_kind {
+            PermitChangeKind::Changed | PermitChangeKind::Renewed => "UPDATED",
+            _ => "STATE_CHANGED",
+        };
+        assert_eq!(c.operation, operation);
+        assert_eq!(
+            c.state.as_deref(),
+            Some(crate::domain::permits::status_name(v.status))
+        );
+        assert_eq!(c.committed_at, v.created_at);
+        assert_eq!(c.actor_agency, v.changed_by_agency);
+    }
+    for r in &data.registrations {
+        row("REGISTRATION", r.id);
+    }
+    for i in &data.inspectors {
+        let c = row("INSPECTOR", i.id);
+        assert_eq!(c.actor_agency.as_deref(), Some(i.agency_code.as_str()));
+        assert_eq!(
+            c.district_code.is_none(),
+            i.agency_code.starts_with("500000-")
+        );
+    }
+    for i in &data.inspections {
+        let c = row("INSPECTION", i.id);
+        assert_eq!(
+            (c.committed_at, c.actor_agency.as_deref()),
+            (i.created_at, Some(i.agency_code.as_str()))
+        );
+    }
+    let mut history: HashMap<i64, Vec<&finding_transitions::Model>> = HashMap::new();
+    for t in &data.transitions {
+        history.entry(t.finding_id).or_default().push(t);
+    }
+    for f in &data.findings {
+        let c = row("FINDING", f.id);
+        assert_eq!(
+            (c.committed_at, c.version, c.state.as_deref()),
+            (f.created_at, Some(1), Some("OPEN"))
+        );
+        let rows: Vec<&change_events::Model> = changes
+            .iter()
+            .filter(|c| {
+                c.kind == "FINDING" && c.record_id == f.id && c.operation == "STATE_CHANGED"
+            })
+            .collect();
+        let moves = &history[&f.id][1..];
+        assert_eq!(rows.len(), moves.len());
+        for (k, (c, t)) in rows.iter().zip(moves).enumerate() {
+            assert_eq!(c.version, Some(k as i32 + 2));
+            assert_eq!(
+                c.state.as_deref(),
+                Some(crate::domain::findings::status_name(t.to_status))
+            );
+            assert_eq!(c.committed_at, t.created_at);
+        }
+        assert_eq!(rows.last().map_or(Some(1), |c| c.version), Some(f.version));
+    }
+    for a in &data.actions {
+        row("ENFORCEMENT_ACTION", a.id);
+    }
+    for c in &data.campaigns {
+        let e = row("CAMPAIGN", c.id);
+        assert_eq!(
+            (e.district_code.as_deref(), e.actor_level.as_str()),
+            (None, "MUNICIPAL")
+        );
+    }
+    for d in &data.draws {
+        let e = row("RANDOM_DRAW", d.id);
+        assert_eq!(e.district_code, d.district_code);
+        assert_eq!(e.state.as_deref(), Some("UNPUBLISHED"));
+        let published = changes
+            .iter()
+            .find(|c| {
+                c.kind == "RANDOM_DRAW" && c.record_id == d.id && c.operation == "STATE_CHANGED"
+            })
+            .expect("a PUBLISHED row");
+        assert_eq!(published.state.as_deref(), Some("PUBLISHED"));
+        assert_eq!(Some(date_of(published.committed_at)), d.published_on);
+    }
+    for r in &data.reports {
+        let e = row("SUMMARY_REPORT", r.id);
+        assert_eq!(e.committed_at, r.submitted_at);
+    }
+
+    // Provenance resolves: the first and last change of some units and findings.
+    let unit_ids: Vec<i64> = data.units.iter().take(20).map(|u| u.id).collect();
+    let rows = crate::domain::changes::first_and_last(
+        db,
+        crate::domain::changes::ChangeKind::Unit,
+        &unit_ids,
+    )
+    .await
+    .expect("provenance");
+    assert_eq!(rows.len(), unit_ids.len());
+    let finding_ids: Vec<i64> = data.findings.iter().take(50).map(|f| f.id).collect();
+    let rows = crate::domain::changes::first_and_last(
+        db,
+        crate::domain::changes::ChangeKind::Finding,
+        &finding_ids,
+    )
+    .await
+    .expect("provenance");
+    assert!(rows.len() >= finding_ids.len());
+}
+
+#[tokio::test]
+async fn campaigns_draws_reports_and_the_feed() {
+    let opts = options(2000);
+    let db = fresh_db().await;
+    let started = std::time::Instant::now();
+    let report = seed_demo(&db, &opts).await.expect("seed");
+    eprintln!("2000 units on SQLite (this build): {:?}", started.elapsed());
+    let data = dump(&db).await;
+    check_campaigns(&db, &data, &report, opts.today).await;
+    assert!(data.changes.iter().all(|c| c.txid == 0), "txid 0 on SQLite");
+}
+
+/// A data set as of a day soon after 2021: the enforcement window overlaps the campaign, whose
+/// inspections then meet the seeded ones (never twice a day) and whose reports count findings.
+#[tokio::test]
+async fn campaign_2021_seen_from_2022() {
+    let opts = SeedOptions {
+        units: 1500,
+        seed: 2021,
+        today: day(2022, 8, 15),
+    };
+    let db = fresh_db().await;
+    let report = seed_demo(&db, &opts).await.expect("seed");
+    let data = dump(&db).await;
+    check_campaigns(&db, &data, &report, opts.today).await;
+    let c21 = &data.campaigns[0];
+    assert!(
+        data.inspections
+            .iter()
+            .any(|i| i.campaign_id == Some(c21.id) && !campaign_own(&data, i)),
+        "ordinary special-campaign inspections of 2021 are linked"
+    );
+    assert!(
+        data.reports.iter().any(|r| {
+            let s: crate::domain::campaigns::Summary =
+                serde_json::from_value(r.snapshot.clone()).expect("summary");
+            s.findings > 0
+        }),
+        "reports count the findings of 2021"
+    );
+}
+
+#[tokio::test]
+async fn tmp_print_stats() {
+    if std::env::var("SEED_STATS").is_err() {
+        return;
+    }
+    for opts in [
+        options(2000),
+        SeedOptions {
+            units: 2000,
+            seed: 2021,
+            today: crate::domain::clock::today(),
+        },
+    ] {
+        let db = fresh_db().await;
+        let report = seed_demo(&db, &opts).await.expect("seed");
+        let data = dump(&db).await;
+        eprintln!("{report:?}");
+        let c21 = &data.campaigns[0];
+        let cov = coverage_2021(&data, c21);
+        let (districts, overall) =
+            crate::domain::campaigns::coverage(&db, Some(&supervisor()), c21, None)
+                .await
+                .expect("cov");
+        let line: Vec<String> = cov
+            .iter()
+            .map(|(d, (n, k))| format!("{d}:{k}/{n}"))
+            .collect();
+        eprintln!("2021 on-file coverage: {}", line.join(" "));
+        eprintln!(
+            "domain overall 2021: {overall:?}; districts {}",
+            districts.len()
+        );
+        let (_, now) =
+            crate::domain::campaigns::coverage(&db, Some(&supervisor()), &data.campaigns[1], None)
+                .await
+                .expect("cov");
+        eprintln!("current: {now:?}");
+        let mut src: BTreeMap<String, usize> = BTreeMap::new();
+        for i in data.inspections.iter().filter(|i| campaign_own(&data, i)) {
+            *src.entry(key(&i.source)).or_default() += 1;
+        }
+        eprintln!(
+            "2021 own inspections {src:?}; linked now {}",
+            data.inspections
+                .iter()
+                .filter(|i| i.campaign_id == Some(data.campaigns[1].id))
+                .count()
+        );
+        eprintln!(
+            "draws {} reports {} late {}",
+            data.draws.len(),
+            data.reports.len(),
+            data.reports.iter().filter(|r| r.late).count()
+        );
+        for r in data.reports.iter().take(3) {
+            eprintln!("{}", r.snapshot);
+        }
+    }
+}
+

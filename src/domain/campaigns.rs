@@ -454,6 +454,9 @@ pub struct Summary {
     pub rectification_ordered: i64,
     pub rectified: i64,
     pub rectification_rate: f64,
+    /// Feedback the district's enforcement sent to permit offices during the campaign.
+    #[serde(default)]
+    pub feedback_sent: i64,
     pub computed_on: NaiveDate,
 }
 
@@ -602,6 +605,31 @@ pub async fn summary(
         } else {
             rectified as f64 / ordered as f64
         },
+        feedback_sent: scalar(
+            db,
+            &Query::select()
+                .expr(Func::count(Expr::col(entity::feedback::Column::Id)))
+                .from(entity::feedback::Entity)
+                .and_where(entity::feedback::Column::PosterDistrictCode.eq(district))
+                .and_where(
+                    entity::feedback::Column::CreatedAt.gte(
+                        campaign
+                            .starts_on
+                            .and_hms_opt(0, 0, 0)
+                            .unwrap_or_default()
+                            .and_utc(),
+                    ),
+                )
+                .and_where(
+                    entity::feedback::Column::CreatedAt.lt((campaign.ends_on
+                        + chrono::Duration::days(1))
+                    .and_hms_opt(0, 0, 0)
+                    .unwrap_or_default()
+                    .and_utc()),
+                )
+                .to_owned(),
+        )
+        .await?,
         computed_on: clock::today(),
     })
 }

@@ -267,6 +267,10 @@ impl CampaignSummary {
     async fn rectification_rate(&self) -> f64 {
         self.0.rectification_rate
     }
+    /// Feedback the district's enforcement sent to permit offices during the campaign.
+    async fn feedback_sent(&self) -> i64 {
+        self.0.feedback_sent
+    }
     async fn computed_on(&self) -> NaiveDate {
         self.0.computed_on
     }

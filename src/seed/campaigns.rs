@@ -1320,6 +1320,7 @@ impl WindowFacts {
             } else {
                 rectified as f64 / ordered as f64
             },
+            feedback_sent: 0,
             computed_on: on,
         }
     }

@@ -1641,4 +1641,3 @@ fn render(outlets: &[PlanOutlet], present: &[bool]) -> Value {
 
 #[cfg(test)]
 mod tests;
-

@@ -2060,4 +2060,3 @@ async fn tmp_print_stats() {
         }
     }
 }
-

@@ -236,18 +236,25 @@ db_test!(summary_reports_freeze_and_mark_lateness, |app| {
         .await["recordInspection"]["id"]
         .clone();
     let record_finding = |code: &'static str| json!({ "input": { "inspectionId": inspection, "code": code, "permitId": permit["id"], "severity": "MINOR", "description": "台账记录不全" } });
-    app.data(
-        &officer,
-        "mutation($input: RecordFindingInput!) { recordFinding(input: $input) { id } }",
-        record_finding("LG-1"),
-    )
-    .await;
-    let submit = "mutation($c: ID!) { submitSummaryReport(input: { campaignId: $c }) { late snapshot { findings inspected byCode { code findings } } } }";
+    let recorded = app
+        .data(
+            &officer,
+            "mutation($input: RecordFindingInput!) { recordFinding(input: $input) { id } }",
+            record_finding("LG-1"),
+        )
+        .await;
+    // Feedback the district sent counts in its summary.
+    app.data(&officer, "mutation($input: PostFeedbackInput!) { postFeedback(input: $input) { id } }", json!({ "input": {
+        "addressedAgencyCode": format!("{district}-PMT"), "codes": ["LG-1"], "periodFrom": format!("{}-01-01", today().format("%Y")),
+        "periodTo": today().to_string(), "findingIds": [recorded["recordFinding"]["id"]], "recommendation": "OTHER", "recommendationText": "台账问题集中" } }))
+        .await;
+    let submit = "mutation($c: ID!) { submitSummaryReport(input: { campaignId: $c }) { late snapshot { findings inspected feedbackSent byCode { code findings } } } }";
     let late = app
         .data(&officer, submit, json!({ "c": late_campaign }))
         .await;
     assert_eq!(late["submitSummaryReport"]["late"], true);
     assert_eq!(late["submitSummaryReport"]["snapshot"]["findings"], 1);
+    assert_eq!(late["submitSummaryReport"]["snapshot"]["feedbackSent"], 1);
     let timely = app
         .data(&officer, submit, json!({ "c": timely_campaign }))
         .await;

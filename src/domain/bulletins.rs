@@ -352,6 +352,19 @@ pub async fn acknowledge(
         )),
         other => other,
     })?;
+    changes::record(
+        &txn,
+        who,
+        Change {
+            kind: ChangeKind::Bulletin,
+            record_id: id,
+            version: None,
+            operation: ChangeOperation::Updated,
+            state: Some("ACKNOWLEDGED"),
+            district: who.district.as_ref().map(|d| d.as_str()),
+        },
+    )
+    .await?;
     txn.commit().await?;
     Ok(saved)
 }

@@ -248,6 +248,16 @@ pub struct Coverage {
     pub on_course: bool,
 }
 
+/// Units in scope are those of the coverage category already on file by the deadline: a unit
+/// registered later cannot have been due in this campaign.
+fn on_file_by_deadline(campaign: &campaigns::Model) -> chrono::DateTime<Utc> {
+    (campaign.coverage_deadline + chrono::Duration::days(1))
+        .and_hms_opt(0, 0, 0)
+        .unwrap_or_default()
+        .and_utc()
+        - chrono::Duration::hours(8)
+}
+
 /// The last day an inspection counts for coverage: the deadline, or today if earlier.
 fn counted_until(campaign: &campaigns::Model, today: NaiveDate) -> NaiveDate {
     std::cmp::min(campaign.coverage_deadline, today)
@@ -344,6 +354,7 @@ pub async fn coverage(
                 .equals((units::Entity, units::Column::Id)),
         )
         .and_where(units::Column::ManagementCategory.eq(campaign.coverage_category))
+        .and_where(units::Column::CreatedAt.lt(on_file_by_deadline(campaign)))
         .cond_where(access::district_filter(
             principal,
             units::Column::DistrictCode,
@@ -414,6 +425,7 @@ pub fn remaining_units(
             units::Column::DistrictCode,
         ))
         .filter(units::Column::ManagementCategory.eq(campaign.coverage_category))
+        .filter(units::Column::CreatedAt.lt(on_file_by_deadline(campaign)))
         .filter(units::Column::Id.not_in_subquery(counting_inspections(campaign, clock::today())));
     if let Some(d) = district {
         select = select.filter(units::Column::DistrictCode.eq(d));

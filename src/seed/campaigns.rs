@@ -627,6 +627,7 @@ impl Generator<'_> {
         let mut items = Vec::new();
         self.joint_checks(&cal, &covered, &mut draws, &mut items, &mut visits);
         self.unit_draws(&cal, penalties, &mut draws, &mut items, &mut visits);
+        renumber(&mut draws, &mut items);
 
         // The inspections, numbered in the order they were recorded (written below, a batch at
         // a time: with their JSON they are the bulk of the campaign's rows).
@@ -1073,6 +1074,31 @@ impl Generator<'_> {
     }
 }
 
+/// Numbers the draws in the order they were made, and their items after them, as the service
+/// would have (the ids were taken from the same ranges while generating).
+fn renumber(draws: &mut [DrawRow], items: &mut [random_draw_items::Model]) {
+    let (Some(first_draw), Some(first_item)) = (
+        draws.iter().map(|d| d.model.id).min(),
+        items.iter().map(|i| i.id).min(),
+    ) else {
+        return;
+    };
+    draws.sort_by_key(|d| (d.model.drawn_at, d.model.id));
+    let mut new_id: HashMap<i64, i64> = HashMap::with_capacity(draws.len());
+    for (k, d) in draws.iter_mut().enumerate() {
+        let id = first_draw + k as i64;
+        new_id.insert(d.model.id, id);
+        d.model.id = id;
+    }
+    for item in items.iter_mut() {
+        item.draw_id = new_id.get(&item.draw_id).copied().unwrap_or(item.draw_id);
+    }
+    items.sort_by_key(|i| (i.draw_id, i.position));
+    for (k, item) in items.iter_mut().enumerate() {
+        item.id = first_item + k as i64;
+    }
+}
+
 /// A candidate as `domain::draws` weighs it: poor credit or penalised in the last year always
 /// drawn; trustworthy units half as often as good ones, warning ones one and a half times.
 fn candidate(unit_id: i64, credit_level: CreditLevel, penalised_last_year: bool) -> Candidate {
@@ -1320,6 +1346,7 @@ impl WindowFacts {
             } else {
                 rectified as f64 / ordered as f64
             },
+            // The seed writes no feedback (证后管理反馈) rows.
             feedback_sent: 0,
             computed_on: on,
         }

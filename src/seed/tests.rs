@@ -1560,6 +1560,10 @@ async fn check_campaigns(
         .filter(|d| d.kind == DrawKind::JointGroups)
         .collect();
     assert_eq!(joint_draws.len(), 1);
+    // Numbered in the order they were made.
+    for pair in data.draws.windows(2) {
+        assert!(pair[0].drawn_at <= pair[1].drawn_at);
+    }
     // Penalised in the year before a day: always drawn.
     let finding_units: HashMap<i64, i64> =
         data.findings.iter().map(|f| (f.id, f.unit_id)).collect();
@@ -1999,64 +2003,4 @@ async fn campaign_2021_seen_from_2022() {
         }),
         "reports count the findings of 2021"
     );
-}
-
-#[tokio::test]
-async fn tmp_print_stats() {
-    if std::env::var("SEED_STATS").is_err() {
-        return;
-    }
-    for opts in [
-        options(2000),
-        SeedOptions {
-            units: 2000,
-            seed: 2021,
-            today: crate::domain::clock::today(),
-        },
-    ] {
-        let db = fresh_db().await;
-        let report = seed_demo(&db, &opts).await.expect("seed");
-        let data = dump(&db).await;
-        eprintln!("{report:?}");
-        let c21 = &data.campaigns[0];
-        let cov = coverage_2021(&data, c21);
-        let (districts, overall) =
-            crate::domain::campaigns::coverage(&db, Some(&supervisor()), c21, None)
-                .await
-                .expect("cov");
-        let line: Vec<String> = cov
-            .iter()
-            .map(|(d, (n, k))| format!("{d}:{k}/{n}"))
-            .collect();
-        eprintln!("2021 on-file coverage: {}", line.join(" "));
-        eprintln!(
-            "domain overall 2021: {overall:?}; districts {}",
-            districts.len()
-        );
-        let (_, now) =
-            crate::domain::campaigns::coverage(&db, Some(&supervisor()), &data.campaigns[1], None)
-                .await
-                .expect("cov");
-        eprintln!("current: {now:?}");
-        let mut src: BTreeMap<String, usize> = BTreeMap::new();
-        for i in data.inspections.iter().filter(|i| campaign_own(&data, i)) {
-            *src.entry(key(&i.source)).or_default() += 1;
-        }
-        eprintln!(
-            "2021 own inspections {src:?}; linked now {}",
-            data.inspections
-                .iter()
-                .filter(|i| i.campaign_id == Some(data.campaigns[1].id))
-                .count()
-        );
-        eprintln!(
-            "draws {} reports {} late {}",
-            data.draws.len(),
-            data.reports.len(),
-            data.reports.iter().filter(|r| r.late).count()
-        );
-        for r in data.reports.iter().take(3) {
-            eprintln!("{}", r.snapshot);
-        }
-    }
 }

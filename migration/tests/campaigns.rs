@@ -6,7 +6,10 @@
 //! in-memory SQLite; also on PostgreSQL when `TEST_DATABASE_URL` is set, in a database created
 //! for the run and dropped after it.
 
+mod common;
+
 use chrono::{DateTime, NaiveDate, Utc};
+use common::*;
 use entity::prelude::*;
 use entity::{
     campaign_phases, campaign_sampling_rules, campaigns, inspections, inspectors,
@@ -15,13 +18,10 @@ use entity::{
 use migration::{Migrator, MigratorTrait, reference};
 use sea_orm_migration::SchemaManager;
 use sea_orm_migration::sea_orm::{
-    ActiveEnum, ActiveModelTrait, ColumnTrait, ConnectionTrait, Database, DatabaseConnection,
-    DbErr, EntityTrait, Iterable, ModelTrait, NotSet, PaginatorTrait, QueryFilter, QueryOrder, Set,
-    SqlErr,
+    ActiveEnum, ActiveModelTrait, ColumnTrait, Database, DatabaseConnection, EntityTrait, Iterable,
+    ModelTrait, NotSet, PaginatorTrait, QueryFilter, QueryOrder, Set, SqlErr,
 };
 use serde_json::json;
-
-type TestResult = Result<(), Box<dyn std::error::Error>>;
 
 const CAMPAIGN: &str = "2021年重庆市排污许可专项执法行动";
 
@@ -33,34 +33,7 @@ async fn sqlite_in_memory() -> TestResult {
 
 #[tokio::test]
 async fn postgres_when_configured() -> TestResult {
-    let Ok(url) = std::env::var("TEST_DATABASE_URL") else {
-        eprintln!("TEST_DATABASE_URL not set; skipping the PostgreSQL run");
-        return Ok(());
-    };
-    let admin = Database::connect(&url).await?;
-    let name = format!(
-        "migration_campaigns_test_{}_{}",
-        std::process::id(),
-        Utc::now().timestamp_micros()
-    );
-    admin
-        .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
-        .await?;
-
-    eprintln!("PostgreSQL run in database {name}");
-    let outcome = async {
-        let db = Database::connect(with_database(&url, &name)).await?;
-        let result = exercise(&db).await;
-        db.close().await?;
-        result
-    }
-    .await;
-
-    // Drop even when the run failed, so a failing test leaves nothing behind.
-    admin
-        .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-        .await?;
-    outcome
+    common::on_fresh_postgres("campaigns", |db| async move { exercise(&db).await }).await
 }
 
 /// Every key fits the `varchar(24)` column, and serde writes the same key as the database.
@@ -138,15 +111,6 @@ async fn exercise(db: &DatabaseConnection) -> TestResult {
     reference::load(db).await?;
     round_trip(db, "91130200699229617X").await?;
     Ok(())
-}
-
-/// How many steps `Migrator::down` takes to roll back `name` and every migration applied after it.
-fn steps_to_undo(name: &str) -> u32 {
-    let migrations = Migrator::migrations();
-    let Some(position) = migrations.iter().position(|m| m.name() == name) else {
-        panic!("{name} is not registered");
-    };
-    u32::try_from(migrations.len() - position).unwrap_or(u32::MAX)
 }
 
 /// The named indexes exist (unique ones are exercised by `round_trip`).
@@ -568,38 +532,4 @@ async fn round_trip(db: &DatabaseConnection, credit_code: &str) -> TestResult {
         "a campaign with phases must not be deleted, got {refused:?}"
     );
     Ok(())
-}
-
-fn assert_unique_violation(result: Result<(), DbErr>, what: &str) {
-    assert!(
-        matches!(
-            result.as_ref().map_err(DbErr::sql_err),
-            Err(Some(SqlErr::UniqueConstraintViolation(_)))
-        ),
-        "{what} must be unique, got {result:?}"
-    );
-}
-
-fn assert_foreign_key_violation(result: Result<(), DbErr>, what: &str) {
-    assert!(
-        matches!(
-            result.as_ref().map_err(DbErr::sql_err),
-            Err(Some(SqlErr::ForeignKeyConstraintViolation(_)))
-        ),
-        "{what} must be refused by a foreign key, got {result:?}"
-    );
-}
-
-/// `url` with its database name replaced by `name`, keeping any query string.
-fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((base, query)) => (base, format!("?{query}")),
-        None => (url, String::new()),
-    };
-    let authority_start = base.find("://").map_or(0, |i| i + 3);
-    let root = match base[authority_start..].find('/') {
-        Some(slash) => &base[..authority_start + slash],
-        None => base,
-    };
-    format!("{root}/{name}{query}")
 }

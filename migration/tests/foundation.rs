@@ -3,6 +3,9 @@
 //! the schema back. Always on in-memory SQLite; also on PostgreSQL when `TEST_DATABASE_URL` is
 //! set, in a database created for the run and dropped after it.
 
+mod common;
+
+use common::*;
 use std::collections::HashSet;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -13,11 +16,9 @@ use entity::{
 };
 use migration::{Migrator, MigratorTrait, reference};
 use sea_orm_migration::sea_orm::{
-    ActiveEnum, ActiveModelTrait, ColumnTrait, ConnectionTrait, Database, DatabaseConnection,
-    DbErr, EntityTrait, NotSet, PaginatorTrait, QueryFilter, QueryOrder, Set, SqlErr,
+    ActiveEnum, ActiveModelTrait, ColumnTrait, Database, DatabaseConnection, DbErr, EntityTrait,
+    NotSet, PaginatorTrait, QueryFilter, QueryOrder, Set, SqlErr,
 };
-
-type TestResult = Result<(), Box<dyn std::error::Error>>;
 
 const EXPECTED_DISTRICTS: u64 = 41;
 const EXPECTED_AGENCIES: u64 = 41 * 2 + 4;
@@ -31,34 +32,7 @@ async fn sqlite_in_memory() -> TestResult {
 
 #[tokio::test]
 async fn postgres_when_configured() -> TestResult {
-    let Ok(url) = std::env::var("TEST_DATABASE_URL") else {
-        eprintln!("TEST_DATABASE_URL not set; skipping the PostgreSQL run");
-        return Ok(());
-    };
-    let admin = Database::connect(&url).await?;
-    let name = format!(
-        "migration_test_{}_{}",
-        std::process::id(),
-        Utc::now().timestamp_micros()
-    );
-    admin
-        .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
-        .await?;
-
-    eprintln!("PostgreSQL run in database {name}");
-    let outcome = async {
-        let db = Database::connect(with_database(&url, &name)).await?;
-        let result = exercise(&db).await;
-        db.close().await?;
-        result
-    }
-    .await;
-
-    // Drop even when the run failed, so a failing test leaves nothing behind.
-    admin
-        .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-        .await?;
-    outcome
+    common::on_fresh_postgres("foundation", |db| async move { exercise(&db).await }).await
 }
 
 #[test]
@@ -380,28 +354,4 @@ async fn round_trip(db: &DatabaseConnection) -> TestResult {
         "unknown district must be refused by the foreign key, got {refused:?}"
     );
     Ok(())
-}
-
-fn assert_unique_violation(result: Result<(), DbErr>, what: &str) {
-    assert!(
-        matches!(
-            result.as_ref().map_err(DbErr::sql_err),
-            Err(Some(SqlErr::UniqueConstraintViolation(_)))
-        ),
-        "{what} must be unique, got {result:?}"
-    );
-}
-
-/// `url` with its database name replaced by `name`, keeping any query string.
-fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((base, query)) => (base, format!("?{query}")),
-        None => (url, String::new()),
-    };
-    let authority_start = base.find("://").map_or(0, |i| i + 3);
-    let root = match base[authority_start..].find('/') {
-        Some(slash) => &base[..authority_start + slash],
-        None => base,
-    };
-    format!("{root}/{name}{query}")
 }

@@ -6,20 +6,21 @@
 //! units and their versions. Always on in-memory SQLite; also on PostgreSQL when
 //! `TEST_DATABASE_URL` is set, in a database created for the run and dropped after it.
 
+mod common;
+
 use chrono::{DateTime, Utc};
+use common::*;
 use entity::prelude::*;
 use entity::{audit_events, change_events, unit_versions, units};
 use migration::{Migrator, MigratorTrait, reference};
 use sea_orm_migration::SchemaManager;
 use sea_orm_migration::sea_orm::sea_query::{Expr, Query};
 use sea_orm_migration::sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, Database, DatabaseConnection, DbBackend,
     EntityTrait, ModelTrait, NotSet, PaginatorTrait, QueryFilter, QueryOrder, Set, SqlErr,
     Statement, TransactionTrait,
 };
 use serde_json::json;
-
-type TestResult = Result<(), Box<dyn std::error::Error>>;
 
 const HISTORY_TABLES: [&str; 3] = ["change_events", "audit_events", "unit_versions"];
 
@@ -31,34 +32,7 @@ async fn sqlite_in_memory() -> TestResult {
 
 #[tokio::test]
 async fn postgres_when_configured() -> TestResult {
-    let Ok(url) = std::env::var("TEST_DATABASE_URL") else {
-        eprintln!("TEST_DATABASE_URL not set; skipping the PostgreSQL run");
-        return Ok(());
-    };
-    let admin = Database::connect(&url).await?;
-    let name = format!(
-        "migration_history_test_{}_{}",
-        std::process::id(),
-        Utc::now().timestamp_micros()
-    );
-    admin
-        .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
-        .await?;
-
-    eprintln!("PostgreSQL run in database {name}");
-    let outcome = async {
-        let db = Database::connect(with_database(&url, &name)).await?;
-        let result = exercise(&db).await;
-        db.close().await?;
-        result
-    }
-    .await;
-
-    // Drop even when the run failed, so a failing test leaves nothing behind.
-    admin
-        .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-        .await?;
-    outcome
+    common::on_fresh_postgres("history", |db| async move { exercise(&db).await }).await
 }
 
 async fn exercise(db: &DatabaseConnection) -> TestResult {
@@ -95,15 +69,6 @@ async fn exercise(db: &DatabaseConnection) -> TestResult {
     reference::load(db).await?;
     round_trip(db, "91130200699229617X").await?;
     Ok(())
-}
-
-/// How many steps `Migrator::down` takes to roll back `name` and every migration applied after it.
-fn steps_to_undo(name: &str) -> u32 {
-    let migrations = Migrator::migrations();
-    let Some(position) = migrations.iter().position(|m| m.name() == name) else {
-        panic!("{name} is not registered");
-    };
-    u32::try_from(migrations.len() - position).unwrap_or(u32::MAX)
 }
 
 /// The named indexes exist (the unique one is exercised by `round_trip`).
@@ -434,38 +399,4 @@ async fn record_change(
         "change event {id} reads back as written"
     );
     Ok(expected)
-}
-
-fn assert_unique_violation(result: Result<(), DbErr>, what: &str) {
-    assert!(
-        matches!(
-            result.as_ref().map_err(DbErr::sql_err),
-            Err(Some(SqlErr::UniqueConstraintViolation(_)))
-        ),
-        "{what} must be unique, got {result:?}"
-    );
-}
-
-fn assert_foreign_key_violation(result: Result<(), DbErr>, what: &str) {
-    assert!(
-        matches!(
-            result.as_ref().map_err(DbErr::sql_err),
-            Err(Some(SqlErr::ForeignKeyConstraintViolation(_)))
-        ),
-        "{what} must be refused by a foreign key, got {result:?}"
-    );
-}
-
-/// `url` with its database name replaced by `name`, keeping any query string.
-fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((base, query)) => (base, format!("?{query}")),
-        None => (url, String::new()),
-    };
-    let authority_start = base.find("://").map_or(0, |i| i + 3);
-    let root = match base[authority_start..].find('/') {
-        Some(slash) => &base[..authority_start + slash],
-        None => base,
-    };
-    format!("{root}/{name}{query}")
 }

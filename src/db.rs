@@ -1,5 +1,11 @@
 //! Connecting, migrating and loading reference data. The connection counts its SQL statements
 //! so that tests and `/metrics` can see how many statements a request costs.
+//!
+//! Outages: sqlx's pool keeps retrying a refused connection until its acquire timeout, so a
+//! request alone cannot tell a database that is down from a pool that is busy. `Health` answers
+//! that from outside the pool: on PostgreSQL a probe task pings over a connection of its own
+//! (never waiting behind the pool, so heavy load does not look like an outage), and requests
+//! fail fast with SERVICE_UNAVAILABLE while it reports the database down (see `http`).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -7,12 +13,14 @@ use std::time::Duration;
 
 use migration::MigratorTrait;
 use sea_orm::{ConnectOptions, Database as SeaDatabase, DatabaseConnection, DbErr};
+use tokio::sync::watch;
 
-/// A connection pool with its statement counter.
+/// A connection pool with its statement counter and the database's health.
 #[derive(Clone)]
 pub struct Database {
     pub conn: DatabaseConnection,
     pub statements: Arc<AtomicU64>,
+    pub health: Health,
 }
 
 impl Database {
@@ -38,7 +46,108 @@ pub async fn connect(url: &str) -> Result<Database, DbErr> {
         counter.fetch_add(1, Ordering::Relaxed);
         tracing::trace!(sql = %info.statement.sql, "statement");
     });
-    Ok(Database { conn, statements })
+    Ok(Database {
+        conn,
+        statements,
+        health: Health::assumed_up(),
+    })
+}
+
+/// How often the probe pings while the database answers, and while it does not (so that
+/// recovery is noticed quickly).
+const PROBE_EVERY_UP: Duration = Duration::from_millis(500);
+const PROBE_EVERY_DOWN: Duration = Duration::from_millis(200);
+/// A probe (connect if needed, then ping) slower than this counts as a failure: a healthy
+/// database answers `SELECT 1` in milliseconds even under load.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// Whether the database answers, as last seen by the probe. Cheap to clone.
+#[derive(Clone)]
+pub struct Health {
+    up: watch::Receiver<bool>,
+    probed: bool,
+}
+
+impl Health {
+    /// No probe: always up (SQLite is a local file; a query's own error is the only signal).
+    fn assumed_up() -> Self {
+        let (_, up) = watch::channel(true);
+        Self { up, probed: false }
+    }
+
+    /// Starts the probe task for `url` on the current Tokio runtime (PostgreSQL only; other
+    /// databases keep `assumed_up`). The task ends once every clone of the returned value has
+    /// been dropped.
+    pub fn probe(url: &str) -> Self {
+        if !(url.starts_with("postgres:") || url.starts_with("postgresql:")) {
+            return Self::assumed_up();
+        }
+        let (report, up) = watch::channel(true);
+        tokio::spawn(probe(url.to_owned(), report));
+        Self { up, probed: true }
+    }
+
+    /// Whether a probe task watches the database (otherwise `is_up` is always true).
+    pub fn is_probed(&self) -> bool {
+        self.probed
+    }
+
+    pub fn is_up(&self) -> bool {
+        *self.up.borrow()
+    }
+
+    /// Resolves once the database is down (at once if it is down now); never while it is up.
+    pub async fn down(&self) {
+        let mut up = self.up.clone();
+        if up.wait_for(|up| !*up).await.is_err() {
+            // The probe has ended (shutting down): nothing more will be reported.
+            std::future::pending::<()>().await;
+        }
+    }
+}
+
+/// The probe loop: one connection of its own, pinged on a schedule; a failed or slow ping drops
+/// it and the next round connects afresh.
+async fn probe(url: String, report: watch::Sender<bool>) {
+    use sqlx::Connection;
+    let mut conn: Option<sqlx::PgConnection> = None;
+    loop {
+        let attempt = async {
+            let mut live = match conn.take() {
+                Some(live) => live,
+                None => sqlx::PgConnection::connect(&url).await?,
+            };
+            live.ping().await?;
+            Ok::<_, sqlx::Error>(live)
+        };
+        let up = match tokio::time::timeout(PROBE_TIMEOUT, attempt).await {
+            Ok(Ok(live)) => {
+                conn = Some(live);
+                Ok(())
+            }
+            Ok(Err(err)) => Err(err.to_string()),
+            Err(_) => Err(format!("no answer within {PROBE_TIMEOUT:?}")),
+        };
+        let changed = report.send_if_modified(|was_up| {
+            let changed = *was_up != up.is_ok();
+            *was_up = up.is_ok();
+            changed
+        });
+        match (&up, changed) {
+            (Ok(()), true) => tracing::info!("database reachable again"),
+            (Err(error), true) => tracing::error!(%error, "database unreachable"),
+            _ => {}
+        }
+        let pause = if up.is_ok() {
+            PROBE_EVERY_UP
+        } else {
+            PROBE_EVERY_DOWN
+        };
+        tokio::select! {
+            () = report.closed() => return,
+            () = tokio::time::sleep(pause) => {}
+        }
+    }
 }
 
 /// Applies pending migrations and (re)loads reference data; idempotent, run on every start.

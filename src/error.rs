@@ -101,8 +101,32 @@ impl From<sea_orm::DbErr> for AppError {
         match err {
             DbErr::ConnectionAcquire(e) => Self::Unavailable(format!("database unreachable: {e}")),
             DbErr::Conn(e) => Self::Unavailable(format!("database unreachable: {e}")),
+            DbErr::Query(ref e) | DbErr::Exec(ref e) if is_connection_failure(e) => {
+                Self::Unavailable(format!("database connection lost: {e}"))
+            }
             other => Self::internal(other),
         }
+    }
+}
+
+/// Whether a statement failed because the database went away rather than because of the
+/// statement: the connection broke (I/O, TLS, protocol), the pool gave up, or PostgreSQL said it
+/// is shutting down or not accepting connections (SQLSTATE class 08, 57P01–57P03).
+fn is_connection_failure(err: &sea_orm::RuntimeErr) -> bool {
+    let sea_orm::RuntimeErr::SqlxError(err) = err else {
+        return false;
+    };
+    match &**err {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+            code.starts_with("08") || matches!(&*code, "57P01" | "57P02" | "57P03")
+        }),
+        _ => false,
     }
 }
 

@@ -32,6 +32,9 @@ pub struct AppState {
     pub limits: Limits,
     pub ws: crate::ws::WsSettings,
     pub rate_limiter: crate::limits::RateLimiter,
+    /// Becomes true when the server starts to stop (`server::Shutdown`): subscriptions close
+    /// with 1001 and `/readyz` says not ready.
+    pub stopping: tokio::sync::watch::Receiver<bool>,
 }
 
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json; charset=utf-8";
@@ -516,11 +519,15 @@ async fn execute(
         // The schema is for authenticated principals; public reference data needs no map.
         request = request.disable_introspection();
     }
-    let executed = tokio::time::timeout(
-        state.limits.request_timeout,
-        state.schema.execute(request).instrument(span),
-    )
-    .await;
+    // While the database is down, fail at once rather than wait out the pool's retries; a
+    // request already waiting when the probe notices is answered then too.
+    let executed = tokio::select! {
+        executed = tokio::time::timeout(
+            state.limits.request_timeout,
+            state.schema.execute(request).instrument(span),
+        ) => executed,
+        () = state.db.health.down() => return unavailable(media, &request_id),
+    };
     // Dropping the timed-out execution drops its database futures, cancelling their queries.
     let Ok(mut response) = executed else {
         return limit_refused(
@@ -594,14 +601,46 @@ async fn healthz() -> HttpResponse {
         .body("ok\n")
 }
 
+/// The database is down (as the health probe sees it): 503 with the contract's code.
+fn unavailable(media: Media, request_id: &str) -> HttpResponse {
+    let mut response = request_error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        media,
+        request_id,
+        "SERVICE_UNAVAILABLE",
+        "the service is temporarily unavailable; retry later",
+    );
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+    response
+}
+
 async fn readyz(state: web::Data<AppState>) -> HttpResponse {
-    match tokio::time::timeout(Duration::from_secs(2), state.db.conn.ping()).await {
-        Ok(Ok(())) => HttpResponse::Ok()
+    let not_ready = |why: &str| {
+        HttpResponse::ServiceUnavailable()
             .content_type("text/plain; charset=utf-8")
-            .body("ready\n"),
-        _ => HttpResponse::ServiceUnavailable()
+            .body(format!("{why}\n"))
+    };
+    if *state.stopping.borrow() {
+        return not_ready("shutting down");
+    }
+    // With a probe, its view (at most a probe interval old, and not queued behind a busy pool,
+    // so load does not read as "not ready"); without one, a ping through the pool.
+    let reachable = if state.db.health.is_probed() {
+        state.db.health.is_up()
+    } else {
+        matches!(
+            tokio::time::timeout(Duration::from_secs(2), state.db.conn.ping()).await,
+            Ok(Ok(()))
+        )
+    };
+    if reachable {
+        HttpResponse::Ok()
             .content_type("text/plain; charset=utf-8")
-            .body("database unreachable\n"),
+            .body("ready\n")
+    } else {
+        not_ready("database unreachable")
     }
 }
 
@@ -625,6 +664,8 @@ pub fn serve(
             .route("/readyz", web::get().to(readyz))
     })
     .shutdown_timeout(10)
+    // `server::stop_on_signals` handles SIGTERM and SIGINT (both graceful, subscriptions closed).
+    .disable_signals()
     .listen(listener)?;
     if let Some(workers) = workers {
         server = server.workers(workers);

@@ -1,10 +1,18 @@
 //! Assembling a running service from a `Config`: connect, migrate, build the schema, listen.
 //! Shared by `serve` and the integration tests, so tests run the real thing.
+//!
+//! Stopping goes through `Shutdown`, never straight to actix's handle: actix drains HTTP
+//! requests by itself but knows nothing of the subscriptions running over upgraded
+//! connections, which `Shutdown` closes with 1001 (going away) before actix's grace period
+//! would cut them off. actix's own signal handling is off (`http::serve`) because it treats
+//! SIGINT as a forced stop; `stop_on_signals` stops gracefully on SIGTERM and SIGINT alike.
 
 use std::net::{SocketAddr, TcpListener};
 
+use tokio::sync::watch;
+
 use crate::config::Config;
-use crate::db::{self, Database};
+use crate::db::{self, Database, Health};
 use crate::events::EventBus;
 use crate::graphql;
 use crate::http::{self, AppState};
@@ -16,6 +24,63 @@ pub struct RunningServer {
     pub server: actix_web::dev::Server,
     /// The instance's event bus (on PostgreSQL, its listener runs until the bus is dropped).
     pub events: EventBus,
+    /// Stops this server gracefully (or not), closing its subscriptions.
+    pub shutdown: Shutdown,
+}
+
+/// Stops one server: no new connections, subscriptions closed with 1001, in-flight requests
+/// finished (graceful) or dropped. Cheap to clone.
+#[derive(Clone)]
+pub struct Shutdown {
+    signal: std::sync::Arc<watch::Sender<bool>>,
+    handle: actix_web::dev::ServerHandle,
+}
+
+impl Shutdown {
+    /// Starts stopping and resolves once the server has stopped.
+    pub async fn stop(&self, graceful: bool) {
+        // `ServerHandle::stop` sends its command at once (accepting ends first); the future
+        // only waits for the workers to finish.
+        let stopped = self.handle.stop(graceful);
+        self.signal.send_replace(true);
+        stopped.await;
+    }
+}
+
+/// Stops `shutdown`'s server gracefully on the first SIGTERM or SIGINT (Ctrl-C).
+pub fn stop_on_signals(shutdown: Shutdown) {
+    tokio::spawn(async move {
+        let received = wait_for_signal().await;
+        tracing::info!(
+            signal = received,
+            "stopping: finishing requests in flight, closing subscriptions"
+        );
+        shutdown.stop(true).await;
+    });
+}
+
+#[cfg(unix)]
+async fn wait_for_signal() -> &'static str {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        tracing::error!("cannot install signal handlers; stop the server with SIGKILL");
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = term.recv() => "SIGTERM",
+        _ = int.recv() => "SIGINT",
+    }
+}
+
+#[cfg(not(unix))]
+async fn wait_for_signal() -> &'static str {
+    if tokio::signal::ctrl_c().await.is_err() {
+        return std::future::pending().await;
+    }
+    "Ctrl-C"
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -39,17 +104,20 @@ pub async fn prepare_database(database_url: &str) -> Result<Database, StartError
     Ok(database)
 }
 
-/// Binds and starts the HTTP server on an already prepared database. The returned `server`
-/// future must be awaited (or spawned) to serve. Call it inside a Tokio runtime: on PostgreSQL it
-/// spawns the event listener.
+/// Binds and starts the HTTP server on an already prepared database, stopping gracefully on
+/// SIGTERM and SIGINT (what `serve` runs). The returned `server` future must be awaited (or
+/// spawned) to serve. Call it inside a Tokio runtime: on PostgreSQL it spawns the event listener
+/// and the health probe.
 pub fn start(config: &Config, database: Database) -> Result<RunningServer, StartError> {
-    start_with(config, database, WsSettings::default())
+    let running = start_with(config, database, WsSettings::default())?;
+    stop_on_signals(running.shutdown.clone());
+    Ok(running)
 }
 
 /// `start` with WebSocket settings other than the defaults (tests shorten the init timeout).
 pub fn start_with(
     config: &Config,
-    database: Database,
+    mut database: Database,
     ws: WsSettings,
 ) -> Result<RunningServer, StartError> {
     let listener =
@@ -58,6 +126,8 @@ pub fn start_with(
         .local_addr()
         .map_err(|e| StartError::Bind(config.bind.clone(), e))?;
     let events = EventBus::for_database(&database.conn, &config.database_url);
+    database.health = Health::probe(&config.database_url);
+    let (signal, stopping) = watch::channel(false);
     let state = AppState {
         schema: graphql::build_schema(database.conn.clone(), &config.limits, events.clone()),
         db: database.clone(),
@@ -68,13 +138,19 @@ pub fn start_with(
             config.limits.rate_per_second,
             config.limits.rate_burst,
         ),
+        stopping,
     };
     let server = http::serve(state, listener, config.workers)
         .map_err(|e| StartError::Bind(config.bind.clone(), e))?;
+    let shutdown = Shutdown {
+        signal: std::sync::Arc::new(signal),
+        handle: server.handle(),
+    };
     Ok(RunningServer {
         addr,
         db: database,
         server,
         events,
+        shutdown,
     })
 }

@@ -59,6 +59,8 @@ mod code {
     /// RFC 6455: a broken WebSocket frame.
     pub const PROTOCOL_ERROR: u16 = 1002;
     pub const NORMAL: u16 = 1000;
+    /// RFC 6455: the server is going away (shutting down).
+    pub const GOING_AWAY: u16 = 1001;
 }
 
 /// Per-connection settings (tests shorten the timeout).
@@ -199,6 +201,8 @@ impl Connection {
     }
 
     async fn run(mut self, mut messages: AggregatedMessageStream) {
+        // Server shutdown (`server::Shutdown`): close with 1001 rather than drop the socket.
+        let mut stopping = self.state.stopping.clone();
         let stop = loop {
             let init_deadline = self.principal.is_none().then_some(self.init_deadline);
             let expires = self.expires;
@@ -212,6 +216,10 @@ impl Connection {
                 () = at(expires) => Err(Stop::Close(
                     code::FORBIDDEN,
                     "Forbidden: token expired".to_owned(),
+                )),
+                Ok(_) = stopping.wait_for(|stopping| *stopping) => Err(Stop::Close(
+                    code::GOING_AWAY,
+                    "Server shutting down".to_owned(),
                 )),
             };
             if let Err(stop) = step {

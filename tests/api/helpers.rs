@@ -63,6 +63,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     /// This instance's event bus (subscriptions count, listener state).
     pub events: EventBus,
+    /// Stops this instance as SIGTERM would (the shutdown tests).
+    pub shutdown: server::Shutdown,
     keys: KeyConfig,
     database_url: String,
     cleanup: Option<Cleanup>,
@@ -189,10 +191,20 @@ impl TestApp {
             db,
             client: reqwest::Client::new(),
             events: running.events,
+            shutdown: running.shutdown,
             keys,
             database_url: url,
             cleanup,
         }
+    }
+
+    /// A server on a database the test manages itself (the outage test's own PostgreSQL);
+    /// nothing is dropped afterwards.
+    pub async fn spawn_on(url: &str) -> TestApp {
+        let database = server::prepare_database(url)
+            .await
+            .expect("prepare database");
+        Self::start(url.to_owned(), database, None, test_limits())
     }
 
     /// A second server instance on this one's database (already migrated), as a deployment

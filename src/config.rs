@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::auth::keys::{KeyConfig, VerificationKey};
+use crate::auth::keys::{KeyConfig, KeySet, VerificationKey};
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://permit-exchange.db?mode=rwc";
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
@@ -51,6 +51,79 @@ impl Default for Limits {
     }
 }
 
+impl Limits {
+    /// The defaults, with any `LIMIT_*` environment variable applied (see README, "Limits").
+    /// A variable that is set but unparsable stops start-up rather than silently using a default.
+    pub fn from_env() -> Result<Self, String> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
+        fn read<T: std::str::FromStr>(
+            lookup: &impl Fn(&str) -> Option<String>,
+            name: &str,
+            target: &mut T,
+        ) -> Result<(), String> {
+            if let Some(text) = lookup(name).filter(|s| !s.trim().is_empty()) {
+                *target = text
+                    .trim()
+                    .parse()
+                    .map_err(|_| format!("{name}={text} is not a valid number"))?;
+            }
+            Ok(())
+        }
+        let mut limits = Self::default();
+        read(&lookup, "LIMIT_MAX_DEPTH", &mut limits.max_depth)?;
+        read(&lookup, "LIMIT_MAX_COST", &mut limits.max_complexity)?;
+        read(&lookup, "LIMIT_MAX_BODY_BYTES", &mut limits.max_body_bytes)?;
+        read(&lookup, "LIMIT_MAX_PAGE_SIZE", &mut limits.max_page_size)?;
+        read(&lookup, "LIMIT_MAX_ALIASES", &mut limits.max_aliases)?;
+        read(&lookup, "LIMIT_MAX_DIRECTIVES", &mut limits.max_directives)?;
+        read(&lookup, "LIMIT_MAX_TOKENS", &mut limits.max_tokens)?;
+        read(
+            &lookup,
+            "LIMIT_MAX_DOCUMENT_CHARS",
+            &mut limits.max_document_chars,
+        )?;
+        let mut timeout_seconds = limits.request_timeout.as_secs_f64();
+        read(
+            &lookup,
+            "LIMIT_REQUEST_TIMEOUT_SECONDS",
+            &mut timeout_seconds,
+        )?;
+        if !(timeout_seconds.is_finite() && timeout_seconds > 0.0) {
+            return Err("LIMIT_REQUEST_TIMEOUT_SECONDS must be positive".to_owned());
+        }
+        limits.request_timeout = std::time::Duration::from_secs_f64(timeout_seconds);
+        read(
+            &lookup,
+            "LIMIT_RATE_PER_SECOND",
+            &mut limits.rate_per_second,
+        )?;
+        read(&lookup, "LIMIT_RATE_BURST", &mut limits.rate_burst)?;
+        if !(limits.rate_per_second > 0.0 && limits.rate_burst >= 1.0) {
+            return Err(
+                "LIMIT_RATE_PER_SECOND must be positive and LIMIT_RATE_BURST at least 1".to_owned(),
+            );
+        }
+        Ok(limits)
+    }
+}
+
+/// Actix worker threads from `WORKERS` (default: one per core).
+pub fn workers_from_env() -> Result<Option<usize>, String> {
+    match std::env::var("WORKERS")
+        .ok()
+        .filter(|s| !s.trim().is_empty())
+    {
+        None => Ok(None),
+        Some(text) => match text.trim().parse::<usize>() {
+            Ok(n) if n > 0 => Ok(Some(n)),
+            _ => Err(format!("WORKERS={text} is not a positive number")),
+        },
+    }
+}
+
 #[derive(Clone)]
 pub struct Config {
     pub bind: String,
@@ -59,6 +132,8 @@ pub struct Config {
     pub limits: Limits,
     /// Actix worker threads; `None` = one per core.
     pub workers: Option<usize>,
+    /// Reviewed persisted operations and the roles limited to them (shared by the workers).
+    pub persisted: std::sync::Arc<crate::persisted::PersistedOperations>,
 }
 
 impl std::fmt::Debug for Config {
@@ -140,7 +215,7 @@ fn write_private(path: &Path, content: &str) -> std::io::Result<()> {
 }
 
 /// Environment-derived key settings (CONTRACT: `JWT_SECRET`, `JWT_PUBLIC_KEY_FILE`,
-/// `JWT_ISSUER`, `JWT_AUDIENCE`).
+/// `JWT_ISSUER`, `JWT_AUDIENCE`; ours: `JWT_JWKS_FILE`, `JWT_TYPE`).
 pub fn key_config_from_env(database_url: &str) -> Result<KeyConfig, String> {
     let issuer = std::env::var("JWT_ISSUER").ok().filter(|s| !s.is_empty());
     let audience = std::env::var("JWT_AUDIENCE").ok().filter(|s| !s.is_empty());
@@ -164,11 +239,19 @@ pub fn key_config_from_env(database_url: &str) -> Result<KeyConfig, String> {
         }
         None => None,
     };
-    let secret = match (secret, &public_key) {
+    let key_set = match std::env::var("JWT_JWKS_FILE")
+        .ok()
+        .filter(|s| !s.is_empty())
+    {
+        Some(file) => Some(KeySet::load(file)?),
+        None => None,
+    };
+    let token_type = std::env::var("JWT_TYPE").ok().filter(|s| !s.is_empty());
+    let secret = match (secret, public_key.is_some() || key_set.is_some()) {
         (Some(secret), _) => Some(secret),
-        // An identity provider's key alone: no local secret, `token` cannot sign.
-        (None, Some(_)) => None,
-        (None, None) => {
+        // An identity provider's keys alone: no local secret, `token` cannot sign.
+        (None, true) => None,
+        (None, false) => {
             let path = generated_secret_path(database_url);
             Some(load_or_create_secret(&path).map_err(|e| {
                 format!("cannot create the JWT secret file {}: {e}", path.display())
@@ -178,7 +261,42 @@ pub fn key_config_from_env(database_url: &str) -> Result<KeyConfig, String> {
     Ok(KeyConfig {
         secret,
         public_key,
+        key_set,
         issuer,
         audience,
+        token_type,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_come_from_the_environment_and_bad_values_stop_start_up() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                pairs
+                    .iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| (*v).to_owned())
+            }
+        };
+        let limits = Limits::from_lookup(env(&[
+            ("LIMIT_MAX_ALIASES", "3"),
+            ("LIMIT_RATE_PER_SECOND", "5000"),
+            ("LIMIT_REQUEST_TIMEOUT_SECONDS", "2.5"),
+        ]))
+        .expect("valid");
+        assert_eq!(limits.max_aliases, 3);
+        assert_eq!(limits.rate_per_second, 5000.0);
+        assert_eq!(
+            limits.request_timeout,
+            std::time::Duration::from_millis(2500)
+        );
+        assert_eq!(limits.max_depth, Limits::default().max_depth);
+        assert!(Limits::from_lookup(env(&[("LIMIT_MAX_DEPTH", "deep")])).is_err());
+        assert!(Limits::from_lookup(env(&[("LIMIT_RATE_PER_SECOND", "0")])).is_err());
+        assert!(Limits::from_lookup(env(&[("LIMIT_REQUEST_TIMEOUT_SECONDS", "-1")])).is_err());
+    }
 }

@@ -44,6 +44,7 @@ pub async fn connect(url: &str) -> Result<Database, DbErr> {
     let counter = statements.clone();
     conn.set_metric_callback(move |info| {
         counter.fetch_add(1, Ordering::Relaxed);
+        crate::metrics::count_statement();
         tracing::trace!(sql = %info.statement.sql, "statement");
     });
     Ok(Database {

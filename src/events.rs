@@ -31,9 +31,11 @@ pub const CHANNEL: &str = "permit_exchange_events";
 /// Events a local broadcast holds for a slow subscriber before it starts missing some.
 const CAPACITY: usize = 1024;
 
-/// Reconnection delays of the PostgreSQL listener: doubling from the first to the last.
+/// Reconnection delays of the PostgreSQL listener: doubling from the first to the last. The last
+/// is short because events published while the listener waits are lost to this instance: after
+/// an outage it should be listening again within seconds of the database.
 const BACKOFF_FIRST: Duration = Duration::from_millis(100);
-const BACKOFF_MAX: Duration = Duration::from_secs(30);
+const BACKOFF_MAX: Duration = Duration::from_secs(5);
 
 /// Something a subscription announces. One variant per subscription field; the JSON form
 /// (`{"type":"FINDING_RECORDED","id":7}`) travels between instances, so a variant is only ever
@@ -47,6 +49,8 @@ pub enum Event {
     BulletinPublished { id: i64 },
     /// `postFeedback` committed new feedback.
     FeedbackPosted { id: i64 },
+    /// `revokeTokens` committed a revocation: every instance reloads its list.
+    TokensRevoked { id: i64 },
 }
 
 /// The bus: cheap to clone, shared by the mutation resolvers (publish) and the subscription
@@ -63,6 +67,8 @@ struct Inner {
     listening: watch::Receiver<bool>,
     /// Held only so that dropping the bus closes the channel the listener task waits on.
     _stop: watch::Sender<()>,
+    /// Receivers of `follow`, left out of `subscriber_count`.
+    internal_followers: std::sync::atomic::AtomicUsize,
 }
 
 enum Transport {
@@ -91,6 +97,7 @@ impl EventBus {
                 transport: Transport::InProcess,
                 listening,
                 _stop: stop,
+                internal_followers: Default::default(),
             }),
         }
     }
@@ -106,6 +113,7 @@ impl EventBus {
                 transport: Transport::Postgres(db),
                 listening,
                 _stop: stop,
+                internal_followers: Default::default(),
             }),
         }
     }
@@ -159,9 +167,22 @@ impl EventBus {
         })
     }
 
+    /// `subscribe` for the service's own followers (the revocation list), which live as long
+    /// as the bus and are not counted as subscriptions.
+    pub fn follow(&self) -> impl Stream<Item = Event> + Send + use<> {
+        self.inner
+            .internal_followers
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.subscribe()
+    }
+
     /// How many subscriptions on this instance are waiting for events.
     pub fn subscriber_count(&self) -> usize {
-        self.inner.local.receiver_count()
+        let internal = self
+            .inner
+            .internal_followers
+            .load(std::sync::atomic::Ordering::Relaxed);
+        self.inner.local.receiver_count().saturating_sub(internal)
     }
 
     /// Whether this instance currently receives what is published (on PostgreSQL: whether its

@@ -1,5 +1,5 @@
 //! HTTP: `/graphql` (POST and GET, GraphQL over HTTP), `/graphql/ws` (subscriptions, in `ws`),
-//! `/graphiql`, `/healthz`, `/readyz`.
+//! `/graphiql`, `/healthz`, `/readyz`, `/metrics` (in `metrics`, which also writes the access log).
 //!
 //! The GraphQL endpoint is written out here rather than taken from the actix integration so
 //! that every CSRF and abuse rule is explicit: POST bodies must be JSON (no `text/plain` or form
@@ -29,9 +29,14 @@ pub struct AppState {
     pub schema: AppSchema,
     pub db: Database,
     pub keys: KeyConfig,
+    /// Withdrawn tokens, checked after the signature on every request and open subscription.
+    pub revocations: crate::auth::revocation::Revocations,
     pub limits: Limits,
     pub ws: crate::ws::WsSettings,
     pub rate_limiter: crate::limits::RateLimiter,
+    /// Reviewed and automatically registered persisted operations, and persisted-only roles.
+    pub persisted: std::sync::Arc<crate::persisted::PersistedOperations>,
+    pub metrics: std::sync::Arc<crate::metrics::Metrics>,
     /// Becomes true when the server starts to stop (`server::Shutdown`): subscriptions close
     /// with 1001 and `/readyz` says not ready.
     pub stopping: tokio::sync::watch::Receiver<bool>,
@@ -93,10 +98,12 @@ fn request_error(
     code: &str,
     message: &str,
 ) -> HttpResponse {
-    HttpResponse::build(status)
+    let mut response = HttpResponse::build(status)
         .insert_header((header::CONTENT_TYPE, content_type(media)))
         .insert_header(("x-request-id", request_id.to_owned()))
-        .json(json!({ "errors": [{ "message": message, "extensions": { "code": code, "requestId": request_id } }] }))
+        .json(json!({ "errors": [{ "message": message, "extensions": { "code": code, "requestId": request_id } }] }));
+    crate::metrics::set_outcome(&mut response, code);
+    response
 }
 
 fn content_type(media: Media) -> &'static str {
@@ -106,8 +113,9 @@ fn content_type(media: Media) -> &'static str {
     }
 }
 
-/// Verifies the bearer token, if any. `Err` is the response to send (401).
-fn authenticate(
+/// Verifies the bearer token, if any. `Err` is the response to send (401, or 503 while the
+/// revocation list cannot be read).
+async fn authenticate(
     state: &AppState,
     req: &HttpRequest,
     media: Media,
@@ -135,8 +143,15 @@ fn authenticate(
         .ok()
         .and_then(bearer_token)
         .ok_or_else(|| refuse("expected 'Authorization: Bearer <token>'"))?;
-    match state.keys.verify(token) {
-        Ok(principal) => Ok(Some(principal)),
+    match crate::auth::authenticate(&state.keys, &state.revocations, token).await {
+        Ok(verified) => Ok(Some(verified.principal)),
+        Err(crate::error::AppError::Unavailable(reason)) => Err(Box::new(request_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            media,
+            request_id,
+            "SERVICE_UNAVAILABLE",
+            &reason,
+        ))),
         Err(err) => {
             let reason = match &err {
                 crate::error::AppError::Unauthenticated(r) => r.clone(),
@@ -149,7 +164,8 @@ fn authenticate(
 
 /// The GraphQL request parameters from a JSON body or a query string.
 struct Params {
-    query: String,
+    /// Absent when a persisted operation is named by its hash alone.
+    query: Option<String>,
     operation_name: Option<String>,
     variables: serde_json::Map<String, serde_json::Value>,
     extensions: serde_json::Map<String, serde_json::Value>,
@@ -164,9 +180,9 @@ fn params_from_json(value: serde_json::Value) -> Result<Params, &'static str> {
         });
     };
     let query = match map.remove("query") {
-        Some(serde_json::Value::String(q)) => q,
+        Some(serde_json::Value::String(q)) => Some(q),
+        None | Some(serde_json::Value::Null) => None,
         Some(_) => return Err("'query' must be a string"),
-        None => return Err("'query' is required"),
     };
     let operation_name = match map.remove("operationName") {
         None | Some(serde_json::Value::Null) => None,
@@ -262,15 +278,8 @@ async fn graphql_get(state: web::Data<AppState>, req: HttpRequest) -> HttpRespon
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.clone())
     };
-    let Some(query) = get("query") else {
-        return request_error(
-            StatusCode::BAD_REQUEST,
-            media,
-            &request_id,
-            "BAD_USER_INPUT",
-            "'query' is required",
-        );
-    };
+    // May be absent: a persisted operation is named in `extensions` (APQ over GET).
+    let query = get("query");
     let parse_map = |name: &str| -> Result<serde_json::Map<String, serde_json::Value>, String> {
         match get(name).filter(|s| !s.is_empty()) {
             None => Ok(serde_json::Map::new()),
@@ -415,6 +424,29 @@ fn is_limit_error(message: &str) -> bool {
         || message.contains("too many")
 }
 
+/// async-graphql's depth and cost refusals say neither which limit nor its value; ours do, like
+/// every other limit, so a client knows what to change.
+fn name_the_limit(errors: &mut [ServerError], limits: &Limits) {
+    for error in errors.iter_mut() {
+        match error.message.as_str() {
+            "Query is too complex." => {
+                error.message = format!(
+                    "the query's cost is over the limit of {} (a list or connection costs its \
+                     page size times what each item selects): ask for smaller pages",
+                    limits.max_complexity
+                );
+            }
+            "Query is nested too deep." => {
+                error.message = format!(
+                    "the query is nested deeper than the limit of {} levels",
+                    limits.max_depth
+                );
+            }
+            _ => {}
+        }
+    }
+}
+
 /// Gives every error a code (CONTRACT), and internal ones the request id.
 pub(crate) fn finish_errors(errors: &mut [ServerError], request_id: &str) {
     for error in errors.iter_mut() {
@@ -430,7 +462,16 @@ pub(crate) fn finish_errors(errors: &mut [ServerError], request_id: &str) {
                     } else {
                         "BAD_USER_INPUT"
                     }
+                } else if crate::error::is_input_coercion_error(&error.message) {
+                    "BAD_USER_INPUT"
                 } else {
+                    // Not an AppError (which logs its own details): log this one here.
+                    tracing::error!(
+                        request_id,
+                        error = %error.message,
+                        path = ?error.path,
+                        "internal error"
+                    );
                     "INTERNAL_SERVER_ERROR"
                 };
                 extensions.set("code", code);
@@ -451,7 +492,7 @@ async fn execute(
     params: Params,
     via_get: bool,
 ) -> HttpResponse {
-    // Abuse limits first: the client address, then the document, before any database work.
+    // Abuse limits first, before any database work: the client address, the caller, the document.
     let address = req
         .peer_addr()
         .map(|a| a.ip().to_string())
@@ -459,10 +500,41 @@ async fn execute(
     if let Err(wait) = state.rate_limiter.take(&format!("ip:{address}")) {
         return rate_limited(media, &request_id, wait);
     }
-    if let Err(reason) = crate::limits::check_document(&params.query, &state.limits) {
+    // Who is asking comes next: the subject's own rate limit, and whether its role may send
+    // documents or only reviewed persisted operations.
+    let principal = match authenticate(state, req, media, &request_id).await {
+        Ok(p) => p,
+        Err(response) => return *response,
+    };
+    if let Some(p) = &principal {
+        crate::metrics::note_principal(req, p);
+    }
+    if let Some(p) = &principal
+        && let Err(wait) = state.rate_limiter.take(&format!("sub:{}", p.subject))
+    {
+        return rate_limited(media, &request_id, wait);
+    }
+    let query = match state.persisted.resolve(
+        principal.as_ref().map(|p| p.role),
+        params.query,
+        &params.extensions,
+    ) {
+        Ok(query) => query,
+        Err(refusal) => {
+            let status = match refusal.code {
+                "FORBIDDEN" => StatusCode::FORBIDDEN,
+                // APQ clients read the error from a 200 and resend with the document.
+                "PERSISTED_QUERY_NOT_FOUND" => StatusCode::OK,
+                _ => StatusCode::BAD_REQUEST,
+            };
+            return request_error(status, media, &request_id, refusal.code, &refusal.message);
+        }
+    };
+    if let Err(reason) = crate::limits::check_document(&query, &state.limits) {
         return limit_refused(media, &request_id, &reason);
     }
-    let selected = selected_operation(&params.query, params.operation_name.as_deref());
+    let selected = selected_operation(&query, params.operation_name.as_deref());
+    crate::metrics::note_operation(req, selected.as_ref().map(|(_, label)| label.as_str()));
     if via_get
         && selected
             .as_ref()
@@ -480,22 +552,14 @@ async fn execute(
             .insert(header::ALLOW, header::HeaderValue::from_static("POST"));
         return response;
     }
-    let principal = match authenticate(state, req, media, &request_id) {
-        Ok(p) => p.map(|mut p| {
-            p.request = RequestTag {
-                request_id: Some(request_id.clone()),
-                operation_name: selected.as_ref().map(|(_, label)| label.clone()),
-            };
-            p
-        }),
-        Err(response) => return *response,
-    };
-    if let Some(p) = &principal
-        && let Err(wait) = state.rate_limiter.take(&format!("sub:{}", p.subject))
-    {
-        return rate_limited(media, &request_id, wait);
-    }
-    let mut request = async_graphql::Request::new(params.query).variables(
+    let principal = principal.map(|mut p| {
+        p.request = RequestTag {
+            request_id: Some(request_id.clone()),
+            operation_name: selected.as_ref().map(|(_, label)| label.clone()),
+        };
+        p
+    });
+    let mut request = async_graphql::Request::new(query).variables(
         async_graphql::Variables::from_json(serde_json::Value::Object(params.variables)),
     );
     if let Some(name) = params.operation_name {
@@ -541,6 +605,7 @@ async fn execute(
     };
     audit_personal_reads(state, principal.as_ref(), &request_data).await;
     finish_errors(&mut response.errors, &request_id);
+    name_the_limit(&mut response.errors, &state.limits);
     // A response with no data at all is a request error (parse, validation, limits).
     let request_failed = response.data == Value::Null
         && !response.errors.is_empty()
@@ -577,10 +642,15 @@ async fn execute(
             serde_json::to_value(&response.extensions).unwrap_or_default(),
         );
     }
-    HttpResponse::build(status)
+    let mut http_response = HttpResponse::build(status)
         .insert_header((header::CONTENT_TYPE, content_type(media)))
         .insert_header(("x-request-id", request_id))
-        .body(serde_json::Value::Object(body).to_string())
+        .body(serde_json::Value::Object(body).to_string());
+    crate::metrics::set_outcome(
+        &mut http_response,
+        crate::metrics::outcome_of(&response.errors),
+    );
+    http_response
 }
 
 async fn graphiql() -> HttpResponse {
@@ -656,12 +726,14 @@ pub fn serve(
         App::new()
             .app_data(state.clone())
             .app_data(web::PayloadConfig::new(max_body))
+            .wrap(actix_web::middleware::from_fn(crate::metrics::middleware))
             .route("/graphql", web::post().to(graphql_post))
             .route("/graphql", web::get().to(graphql_get))
             .route("/graphql/ws", web::get().to(crate::ws::graphql_ws))
             .route("/graphiql", web::get().to(graphiql))
             .route("/healthz", web::get().to(healthz))
             .route("/readyz", web::get().to(readyz))
+            .route("/metrics", web::get().to(crate::metrics::endpoint))
     })
     .shutdown_timeout(10)
     // `server::stop_on_signals` handles SIGTERM and SIGINT (both graceful, subscriptions closed).

@@ -114,13 +114,13 @@ pub fn default_agency(role: Role, district: Option<&str>) -> Option<String> {
     Some(format!("{}-{suffix}", district.unwrap_or("500000")))
 }
 
+/// Logs to standard output, human lines or JSON (`LOG_FORMAT`, see `logging`).
 fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_target(false)
-        .init();
+    let format = permit_exchange::logging::Format::from_env().unwrap_or_else(|message| {
+        eprintln!("warning: {message}; logging as text");
+        permit_exchange::logging::Format::Text
+    });
+    permit_exchange::logging::init(format);
 }
 
 fn fail(message: impl std::fmt::Display) -> ExitCode {
@@ -228,12 +228,25 @@ async fn main() -> ExitCode {
                 Ok(k) => k,
                 Err(e) => return fail(e),
             };
+            let limits = match Limits::from_env() {
+                Ok(l) => l,
+                Err(e) => return fail(e),
+            };
+            let workers = match config::workers_from_env() {
+                Ok(w) => w,
+                Err(e) => return fail(e),
+            };
+            let persisted = match permit_exchange::persisted::PersistedOperations::from_env() {
+                Ok(p) => std::sync::Arc::new(p),
+                Err(e) => return fail(e),
+            };
             let config = Config {
                 bind,
                 database_url,
                 keys,
-                limits: Limits::default(),
-                workers: None,
+                limits,
+                workers,
+                persisted,
             };
             serve(config, demo).await
         }

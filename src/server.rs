@@ -11,6 +11,7 @@ use std::net::{SocketAddr, TcpListener};
 
 use tokio::sync::watch;
 
+use crate::auth::revocation::Revocations;
 use crate::config::Config;
 use crate::db::{self, Database, Health};
 use crate::events::EventBus;
@@ -126,18 +127,30 @@ pub fn start_with(
         .local_addr()
         .map_err(|e| StartError::Bind(config.bind.clone(), e))?;
     let events = EventBus::for_database(&database.conn, &config.database_url);
+    let revocations = Revocations::empty();
+    revocations.follow(database.conn.clone(), &config.database_url, &events);
     database.health = Health::probe(&config.database_url);
     let (signal, stopping) = watch::channel(false);
     let state = AppState {
-        schema: graphql::build_schema(database.conn.clone(), &config.limits, events.clone()),
+        schema: graphql::build_schema(
+            database.conn.clone(),
+            &config.limits,
+            events.clone(),
+            revocations.clone(),
+        ),
+        revocations,
         db: database.clone(),
         keys: config.keys.clone(),
         limits: config.limits.clone(),
         ws,
+        persisted: config.persisted.clone(),
         rate_limiter: crate::limits::RateLimiter::new(
             config.limits.rate_per_second,
             config.limits.rate_burst,
         ),
+        metrics: std::sync::Arc::new(crate::metrics::Metrics::new(
+            crate::metrics::token_from_env(),
+        )),
         stopping,
     };
     let server = http::serve(state, listener, config.workers)

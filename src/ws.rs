@@ -8,10 +8,10 @@
 //! `start`/`stop` messages. Execution is still the schema's (`execute_stream`), under the limits
 //! HTTP requests get.
 //!
-//! - The token is checked once, at `connection_init` (payload key `authorization`, in any case,
-//!   `Bearer <JWT>`) by the same `KeyConfig::verify` as HTTP; a missing or bad one closes with
-//!   4403. The socket closes (4403) when the token expires, at the moment HTTP would start
-//!   refusing it (`exp` plus the verification leeway).
+//! - The token is checked at `connection_init` (payload key `authorization`, in any case,
+//!   `Bearer <JWT>`) by the same `auth::authenticate` as HTTP; a missing, bad or revoked one
+//!   closes with 4403. The socket closes (4403) when the token expires, at the moment HTTP would
+//!   start refusing it (`exp` plus the verification leeway), and when it is revoked.
 //! - Each subscription runs like an HTTP request: its own `RequestData` carrying the principal,
 //!   and its own loader, cache off so that nothing read for one event is served for a later one;
 //!   the personal data it sends is audited as HTTP audits it.
@@ -26,7 +26,6 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use actix_ws::{AggregatedMessage, AggregatedMessageStream, CloseReason, ProtocolError, Session};
 use async_graphql::parser::types::OperationType;
-use base64::Engine;
 use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
 use serde::Deserialize;
@@ -35,7 +34,7 @@ use tokio::time::Instant;
 use tokio_stream::StreamMap;
 use tracing::Instrument;
 
-use crate::auth::keys::LEEWAY_SECONDS;
+use crate::auth::keys::{LEEWAY_SECONDS, VerifiedToken};
 use crate::auth::{Principal, RequestTag, bearer_token};
 use crate::domain::changes;
 use crate::error::AppError;
@@ -144,7 +143,9 @@ enum ClientMessage {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct SubscribePayload {
-    query: String,
+    /// Absent when a persisted operation is named by its hash (`extensions.persistedQuery`).
+    #[serde(default)]
+    query: Option<String>,
     #[serde(default)]
     operation_name: Option<String>,
     #[serde(default)]
@@ -169,6 +170,8 @@ impl From<actix_ws::Closed> for Stop {
 struct Running {
     data: Arc<RequestData>,
     principal: Principal,
+    /// Counts the subscription in `/metrics` while it runs.
+    _open: crate::metrics::SubscriptionGuard,
 }
 
 /// An execution's output, then `None` once it has finished.
@@ -182,6 +185,8 @@ struct Connection {
     init_deadline: Instant,
     /// When the token stops being valid (set with `principal`).
     expires: Option<Instant>,
+    /// The accepted token, re-checked whenever the revocation list changes.
+    token: Option<VerifiedToken>,
     executions: StreamMap<String, Results>,
     running: HashMap<String, Running>,
 }
@@ -195,6 +200,7 @@ impl Connection {
             principal: None,
             init_deadline,
             expires: None,
+            token: None,
             executions: StreamMap::new(),
             running: HashMap::new(),
         }
@@ -203,6 +209,7 @@ impl Connection {
     async fn run(mut self, mut messages: AggregatedMessageStream) {
         // Server shutdown (`server::Shutdown`): close with 1001 rather than drop the socket.
         let mut stopping = self.state.stopping.clone();
+        let mut revocations = self.state.revocations.changes();
         let stop = loop {
             let init_deadline = self.principal.is_none().then_some(self.init_deadline);
             let expires = self.expires;
@@ -217,6 +224,7 @@ impl Connection {
                     code::FORBIDDEN,
                     "Forbidden: token expired".to_owned(),
                 )),
+                Ok(()) = revocations.changed() => self.recheck_token(),
                 Ok(_) = stopping.wait_for(|stopping| *stopping) => Err(Stop::Close(
                     code::GOING_AWAY,
                     "Server shutting down".to_owned(),
@@ -273,7 +281,9 @@ impl Connection {
                         "Too many initialisation requests".to_owned(),
                     ));
                 }
-                let (principal, expires) = self.authenticate(payload)?;
+                let (token, expires) = self.authenticate(payload).await?;
+                let principal = token.principal.clone();
+                self.token = Some(token);
                 tracing::debug!(
                     subject = %principal.subject,
                     role = principal.role.as_str(),
@@ -301,8 +311,8 @@ impl Connection {
         }
     }
 
-    /// The principal and the moment its token expires, from a `connection_init` payload.
-    fn authenticate(&self, payload: Option<Value>) -> Result<(Principal, Instant), Stop> {
+    /// The token and the moment it expires, from a `connection_init` payload.
+    async fn authenticate(&self, payload: Option<Value>) -> Result<(VerifiedToken, Instant), Stop> {
         let refuse = |reason: &str| Stop::Close(code::FORBIDDEN, format!("Forbidden: {reason}"));
         let payload = match payload {
             None | Some(Value::Null) => serde_json::Map::new(),
@@ -324,17 +334,29 @@ impl Connection {
             .as_str()
             .and_then(bearer_token)
             .ok_or_else(|| refuse("expected 'Bearer <token>'"))?;
-        let principal = self.state.keys.verify(token).map_err(|err| match &err {
-            AppError::Unauthenticated(reason) => refuse(reason),
-            _ => refuse("invalid token"),
-        })?;
-        // `verify` requires `exp`; read it back from the claims it has just checked.
-        let exp = token_expiry(token).ok_or_else(|| refuse("invalid token"))?;
-        let valid_for = exp
+        let verified = crate::auth::authenticate(&self.state.keys, &self.state.revocations, token)
+            .await
+            .map_err(|err| match &err {
+                AppError::Unauthenticated(reason) => refuse(reason),
+                _ => refuse("the token cannot be checked now; retry later"),
+            })?;
+        let valid_for = verified
+            .expires_at
             .saturating_add(i64::try_from(LEEWAY_SECONDS).unwrap_or(0))
             .saturating_sub(chrono::Utc::now().timestamp());
         let valid_for = Duration::from_secs(u64::try_from(valid_for).unwrap_or(0));
-        Ok((principal, Instant::now() + valid_for))
+        Ok((verified, Instant::now() + valid_for))
+    }
+
+    /// After the revocation list changed: close (4403) if this connection's token is now revoked.
+    fn recheck_token(&self) -> Result<(), Stop> {
+        match &self.token {
+            Some(token) if self.state.revocations.is_revoked(token) => Err(Stop::Close(
+                code::FORBIDDEN,
+                "Forbidden: token revoked".to_owned(),
+            )),
+            _ => Ok(()),
+        }
     }
 
     async fn subscribe(&mut self, id: String, payload: SubscribePayload) -> Result<(), Stop> {
@@ -363,7 +385,26 @@ impl Connection {
                 .send_error(&id, "RATE_LIMITED", &message, &request_id)
                 .await;
         }
-        let selected = selected_operation(&payload.query, payload.operation_name.as_deref());
+        let extensions = payload.extensions.unwrap_or_default();
+        let query =
+            match self
+                .state
+                .persisted
+                .resolve(Some(principal.role), payload.query, &extensions)
+            {
+                Ok(query) => query,
+                Err(refusal) => {
+                    return self
+                        .send_error(&id, refusal.code, &refusal.message, &request_id)
+                        .await;
+                }
+            };
+        if let Err(reason) = crate::limits::check_document(&query, &self.state.limits) {
+            return self
+                .send_error(&id, "QUERY_TOO_COMPLEX", &reason, &request_id)
+                .await;
+        }
+        let selected = selected_operation(&query, payload.operation_name.as_deref());
         if let Some((ty, _)) = &selected
             && *ty != OperationType::Subscription
         {
@@ -385,15 +426,14 @@ impl Connection {
             "subscribe"
         );
 
-        let mut request = async_graphql::Request::new(payload.query).variables(
-            async_graphql::Variables::from_json(Value::Object(
-                payload.variables.unwrap_or_default(),
-            )),
-        );
+        let mut request =
+            async_graphql::Request::new(query).variables(async_graphql::Variables::from_json(
+                Value::Object(payload.variables.unwrap_or_default()),
+            ));
         if let Some(name) = payload.operation_name {
             request = request.operation_name(name);
         }
-        for (key, value) in payload.extensions.unwrap_or_default() {
+        for (key, value) in extensions {
             if let Ok(value) = async_graphql::Value::from_json(value) {
                 request.extensions.insert(key, value);
             }
@@ -411,7 +451,15 @@ impl Connection {
             .chain(futures_util::stream::once(std::future::ready(None)))
             .boxed();
         self.executions.insert(id.clone(), results);
-        self.running.insert(id, Running { data, principal });
+        let _open = self.state.metrics.subscription_opened();
+        self.running.insert(
+            id,
+            Running {
+                data,
+                principal,
+                _open,
+            },
+        );
         Ok(())
     }
 
@@ -511,19 +559,6 @@ fn close_reason(code: u16, reason: &str) -> CloseReason {
     }
 }
 
-/// The `exp` claim of a token whose signature and claims `KeyConfig::verify` has accepted.
-fn token_expiry(token: &str) -> Option<i64> {
-    #[derive(Deserialize)]
-    struct Expiry {
-        exp: i64,
-    }
-    let claims = token.split('.').nth(1)?;
-    let json = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(claims.trim_end_matches('='))
-        .ok()?;
-    serde_json::from_slice::<Expiry>(&json).ok().map(|c| c.exp)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -535,22 +570,5 @@ mod tests {
         let description = reason.description.unwrap_or_default();
         assert!(description.len() <= 123);
         assert!(long.starts_with(&description));
-    }
-
-    #[test]
-    fn expiry_is_read_from_the_claims() {
-        let keys =
-            crate::auth::keys::KeyConfig::with_secret(b"0123456789abcdef0123456789abcdef".to_vec());
-        let token = keys
-            .sign(
-                "t",
-                crate::auth::Role::Admin,
-                None,
-                None,
-                chrono::Duration::seconds(60),
-            )
-            .unwrap_or_default();
-        let exp = token_expiry(&token).unwrap_or_default();
-        assert!((exp - chrono::Utc::now().timestamp() - 60).abs() <= 2);
     }
 }

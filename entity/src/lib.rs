@@ -37,6 +37,7 @@ pub mod random_draw_items;
 pub mod random_draws;
 pub mod registrations;
 pub mod summary_reports;
+pub mod token_revocations;
 pub mod unit_versions;
 pub mod units;
 pub mod violation_codes;

@@ -31,6 +31,7 @@ pub use super::random_draw_items::Entity as RandomDrawItems;
 pub use super::random_draws::Entity as RandomDraws;
 pub use super::registrations::Entity as Registrations;
 pub use super::summary_reports::Entity as SummaryReports;
+pub use super::token_revocations::Entity as TokenRevocations;
 pub use super::unit_versions::Entity as UnitVersions;
 pub use super::units::Entity as Units;
 pub use super::violation_codes::Entity as ViolationCodes;

@@ -11,6 +11,7 @@ mod m20261128_000002_enforcement;
 mod m20261128_000003_campaigns;
 mod m20261128_000004_history;
 mod m20261128_000005_liaison;
+mod m20261128_000006_token_revocations;
 pub mod reference;
 
 pub use sea_orm_migration::MigratorTrait;
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000003_campaigns::Migration),
             Box::new(m20261128_000004_history::Migration),
             Box::new(m20261128_000005_liaison::Migration),
+            Box::new(m20261128_000006_token_revocations::Migration),
         ]
     }
 }

@@ -1,7 +1,20 @@
 //! Signing and verification keys. The algorithm is pinned to the key (RFC 8725 §3.1): an HS256
 //! secret verifies only HS256, an RSA public key only RS256, an EC P-256 key only ES256; a token
 //! whose header names anything else is refused before any signature work.
+//!
+//! An identity provider that rotates keys publishes them as a JWKS; `JWT_JWKS_FILE` names a local
+//! copy. A token then names its key by `kid`, and only keys of that file are candidates (a `jku`
+//! or `x5u` header is never followed). The file is re-read when it changes, so an operator adds
+//! the next key before the provider signs with it and removes the old one after its last token
+//! has expired: no restart, no downtime.
 
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::SystemTime;
+
+use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, JwkSet};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 
 use super::{Claims, Principal, Role};
@@ -33,6 +46,157 @@ impl VerificationKey {
         }
         Err("JWT_PUBLIC_KEY_FILE is neither an RSA nor an EC (P-256) public key in PEM".to_owned())
     }
+
+    /// A JWKS entry: the algorithm is the one the entry declares, or the one its key type
+    /// implies (RSA → RS256, EC P-256 → ES256, oct → HS256); never the token's choice.
+    fn from_jwk(jwk: &Jwk) -> Result<Self, String> {
+        let implied = match &jwk.algorithm {
+            AlgorithmParameters::RSA(_) => Algorithm::RS256,
+            AlgorithmParameters::EllipticCurve(ec) if ec.curve == EllipticCurve::P256 => {
+                Algorithm::ES256
+            }
+            AlgorithmParameters::EllipticCurve(ec) if ec.curve == EllipticCurve::P384 => {
+                Algorithm::ES384
+            }
+            AlgorithmParameters::OctetKey(_) => Algorithm::HS256,
+            AlgorithmParameters::OctetKeyPair(_) => Algorithm::EdDSA,
+            _ => return Err("unsupported key type".to_owned()),
+        };
+        let algorithm = match jwk.common.key_algorithm {
+            None => implied,
+            // Encryption algorithms (RSA-OAEP, …) have no signature counterpart and are refused.
+            Some(declared) => declared
+                .to_string()
+                .parse::<Algorithm>()
+                .map_err(|_| format!("unsupported algorithm {declared}"))?,
+        };
+        let key = DecodingKey::from_jwk(jwk).map_err(|e| e.to_string())?;
+        Ok(Self { algorithm, key })
+    }
+}
+
+/// The keys of a JWKS file by `kid`, re-read when the file changes.
+#[derive(Clone)]
+pub struct KeySet {
+    path: PathBuf,
+    loaded: Arc<RwLock<LoadedKeys>>,
+    /// When (unix milliseconds) the file may next be looked at: a stat per second at most.
+    next_check_ms: Arc<AtomicI64>,
+}
+
+struct LoadedKeys {
+    stamp: Option<(SystemTime, u64)>,
+    keys: HashMap<String, VerificationKey>,
+}
+
+/// How often a changed JWKS file is noticed, at the latest.
+const KEY_SET_CHECK_INTERVAL_MS: i64 = 1_000;
+
+impl KeySet {
+    /// Reads the file; a file that cannot be used stops start-up.
+    pub fn load(path: impl Into<PathBuf>) -> Result<Self, String> {
+        let path = path.into();
+        let (stamp, keys) = read_key_set(&path)?;
+        Ok(Self {
+            path,
+            loaded: Arc::new(RwLock::new(LoadedKeys {
+                stamp: Some(stamp),
+                keys,
+            })),
+            next_check_ms: Arc::new(AtomicI64::new(now_ms() + KEY_SET_CHECK_INTERVAL_MS)),
+        })
+    }
+
+    /// The key with this `kid`, after picking up a changed file.
+    fn get(&self, kid: &str) -> Option<VerificationKey> {
+        self.refresh();
+        let loaded = self.loaded.read().unwrap_or_else(|e| e.into_inner());
+        loaded.keys.get(kid).cloned()
+    }
+
+    fn refresh(&self) {
+        let now = now_ms();
+        let due = self.next_check_ms.load(Ordering::Relaxed);
+        if now < due
+            || self
+                .next_check_ms
+                .compare_exchange(
+                    due,
+                    now + KEY_SET_CHECK_INTERVAL_MS,
+                    Ordering::Relaxed,
+                    Ordering::Relaxed,
+                )
+                .is_err()
+        {
+            return;
+        }
+        let stamp = file_stamp(&self.path);
+        let current = self.loaded.read().unwrap_or_else(|e| e.into_inner()).stamp;
+        if stamp.is_some() && stamp == current {
+            return;
+        }
+        match read_key_set(&self.path) {
+            Ok((stamp, keys)) => {
+                tracing::info!(path = %self.path.display(), keys = keys.len(), "JWKS reloaded");
+                let mut loaded = self.loaded.write().unwrap_or_else(|e| e.into_inner());
+                *loaded = LoadedKeys {
+                    stamp: Some(stamp),
+                    keys,
+                };
+            }
+            // A half-written or broken file must not lock everyone out: keep the last good set.
+            Err(error) => {
+                tracing::error!(path = %self.path.display(), %error, "JWKS not reloaded; keeping the previous keys");
+            }
+        }
+    }
+}
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+fn file_stamp(path: &Path) -> Option<(SystemTime, u64)> {
+    let meta = std::fs::metadata(path).ok()?;
+    Some((meta.modified().ok()?, meta.len()))
+}
+
+#[allow(clippy::type_complexity)]
+fn read_key_set(
+    path: &Path,
+) -> Result<((SystemTime, u64), HashMap<String, VerificationKey>), String> {
+    let stamp = file_stamp(path).ok_or_else(|| format!("cannot read {}", path.display()))?;
+    let text = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let set: JwkSet = serde_json::from_slice(&text)
+        .map_err(|e| format!("{} is not a JWKS: {e}", path.display()))?;
+    let mut keys = HashMap::new();
+    for jwk in &set.keys {
+        let kid = jwk
+            .common
+            .key_id
+            .clone()
+            .filter(|k| !k.is_empty())
+            .ok_or_else(|| format!("{}: every key needs a 'kid'", path.display()))?;
+        let key = VerificationKey::from_jwk(jwk)
+            .map_err(|e| format!("{}: key '{kid}': {e}", path.display()))?;
+        if keys.insert(kid.clone(), key).is_some() {
+            return Err(format!("{}: 'kid' {kid} appears twice", path.display()));
+        }
+    }
+    if keys.is_empty() {
+        return Err(format!("{} holds no keys", path.display()));
+    }
+    Ok((stamp, keys))
+}
+
+/// A token whose signature and claims have been checked.
+#[derive(Debug, Clone)]
+pub struct VerifiedToken {
+    pub principal: Principal,
+    /// `jti`, when the issuer sets one (ours always does): what a single revocation names.
+    pub token_id: Option<String>,
+    pub issued_at: i64,
+    pub expires_at: i64,
 }
 
 /// Key material and claim checks, from `config::key_config_from_env`.
@@ -42,8 +206,13 @@ pub struct KeyConfig {
     pub secret: Option<Vec<u8>>,
     /// An identity provider's public key.
     pub public_key: Option<VerificationKey>,
+    /// Rotating keys selected by `kid` (`JWT_JWKS_FILE`).
+    pub key_set: Option<KeySet>,
     pub issuer: Option<String>,
     pub audience: Option<String>,
+    /// The required `typ` header (`JWT_TYPE`, e.g. `at+jwt`, RFC 9068), so that an ID token or
+    /// another kind of JWT from the same provider is not accepted as an access token.
+    pub token_type: Option<String>,
 }
 
 impl KeyConfig {
@@ -52,8 +221,10 @@ impl KeyConfig {
         Self {
             secret: Some(secret.into()),
             public_key: None,
+            key_set: None,
             issuer: None,
             audience: None,
+            token_type: None,
         }
     }
 
@@ -84,19 +255,57 @@ impl KeyConfig {
 
     /// Verifies a token and returns the principal; every failure is `UNAUTHENTICATED`.
     pub fn verify(&self, token: &str) -> Result<Principal, AppError> {
+        self.verify_token(token).map(|t| t.principal)
+    }
+
+    /// The key a header selects: by `kid` from the key set when there is one, else by algorithm.
+    fn select_key(&self, header: &Header) -> Result<DecodingKey, AppError> {
+        let refuse = |reason: String| Err(AppError::Unauthenticated(reason));
+        let pinned = |key: VerificationKey| {
+            if key.algorithm == header.alg {
+                Ok(key.key)
+            } else {
+                refuse(format!(
+                    "algorithm {:?} is not accepted for this key",
+                    header.alg
+                ))
+            }
+        };
+        match (&self.key_set, header.kid.as_deref()) {
+            (Some(set), Some(kid)) => match set.get(kid) {
+                Some(key) => pinned(key),
+                None => refuse("unknown key id".to_owned()),
+            },
+            (Some(_), None) if header.alg != Algorithm::HS256 || self.secret.is_none() => {
+                refuse("the token names no key ('kid')".to_owned())
+            }
+            _ => match header.alg {
+                Algorithm::HS256 => match &self.secret {
+                    Some(secret) => Ok(DecodingKey::from_secret(secret)),
+                    None => refuse("algorithm HS256 is not accepted".to_owned()),
+                },
+                alg => match &self.public_key {
+                    Some(key) => pinned(key.clone()),
+                    None => refuse(format!("algorithm {alg:?} is not accepted")),
+                },
+            },
+        }
+    }
+
+    /// Verifies a token: header (`typ`, key, algorithm), signature, then claims.
+    pub fn verify_token(&self, token: &str) -> Result<VerifiedToken, AppError> {
         let header = jsonwebtoken::decode_header(token)
             .map_err(|_| AppError::Unauthenticated("malformed token".to_owned()))?;
-        let key = match header.alg {
-            Algorithm::HS256 => self.secret.as_ref().map(|s| DecodingKey::from_secret(s)),
-            alg => self
-                .public_key
-                .as_ref()
-                .filter(|k| k.algorithm == alg)
-                .map(|k| k.key.clone()),
+        if let Some(expected) = &self.token_type {
+            let actual = header.typ.as_deref().unwrap_or("");
+            let actual = actual.strip_prefix("application/").unwrap_or(actual);
+            if !actual.eq_ignore_ascii_case(expected) {
+                return Err(AppError::Unauthenticated(format!(
+                    "token type must be '{expected}'"
+                )));
+            }
         }
-        .ok_or_else(|| {
-            AppError::Unauthenticated(format!("algorithm {:?} is not accepted", header.alg))
-        })?;
+        let key = self.select_key(&header)?;
         let data = jsonwebtoken::decode::<Claims>(token, &key, &self.validation(header.alg))
             .map_err(|e| {
                 use jsonwebtoken::errors::ErrorKind;
@@ -107,12 +316,21 @@ impl KeyConfig {
                     ErrorKind::InvalidIssuer => "wrong issuer",
                     ErrorKind::InvalidAudience => "wrong audience",
                     ErrorKind::MissingRequiredClaim(_) => "a required claim is missing",
+                    ErrorKind::InvalidAlgorithm => "algorithm not accepted for this key",
                     _ => "invalid token",
                 };
                 tracing::debug!(error = %e, "token refused");
                 AppError::Unauthenticated(reason.to_owned())
             })?;
-        data.claims.into_principal()
+        let claims = data.claims;
+        let token_id = claims.jti.clone().filter(|j| !j.is_empty());
+        let (issued_at, expires_at) = (claims.iat, claims.exp);
+        Ok(VerifiedToken {
+            principal: claims.into_principal()?,
+            token_id,
+            issued_at,
+            expires_at,
+        })
     }
 
     /// Signs an HS256 token (the `token` command and tests).
@@ -138,14 +356,25 @@ impl KeyConfig {
             nbf: None,
             iss: self.issuer.clone(),
             aud: self.audience.clone(),
+            jti: Some(new_token_id()),
         };
-        jsonwebtoken::encode(
-            &Header::new(Algorithm::HS256),
-            &claims,
-            &EncodingKey::from_secret(secret),
-        )
-        .map_err(|e| e.to_string())
+        let mut header = Header::new(Algorithm::HS256);
+        if let Some(token_type) = &self.token_type {
+            header.typ = Some(token_type.clone());
+        }
+        jsonwebtoken::encode(&header, &claims, &EncodingKey::from_secret(secret))
+            .map_err(|e| e.to_string())
     }
+}
+
+/// A random `jti`: 128 bits, hex.
+fn new_token_id() -> String {
+    let mut bytes = [0u8; 16];
+    // Without randomness the token still works; it just cannot be revoked on its own.
+    if getrandom::fill(&mut bytes).is_err() {
+        return String::new();
+    }
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]
@@ -178,6 +407,8 @@ mod tests {
         KeyConfig {
             secret: None,
             public_key: Some(VerificationKey::from_public_pem(pem).expect("public key")),
+            key_set: None,
+            token_type: None,
             issuer: Some("https://idp.example".into()),
             audience: Some("permit-exchange".into()),
         }

@@ -5,6 +5,7 @@
 //! logged, and only a short, non-revealing reason goes to the client.
 
 pub mod keys;
+pub mod revocation;
 
 use serde::{Deserialize, Serialize};
 
@@ -87,6 +88,9 @@ pub struct Claims {
     pub iss: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aud: Option<String>,
+    /// Token id, so that one token can be revoked without its subject's others.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jti: Option<String>,
 }
 
 impl Claims {
@@ -121,4 +125,16 @@ pub fn bearer_token(header_value: &str) -> Option<&str> {
         .eq_ignore_ascii_case("bearer")
         .then(|| token.trim())
         .filter(|t| !t.is_empty())
+}
+
+/// Authentication, for HTTP and WebSocket alike: the token's signature and claims, then the
+/// revocation list. Every failure is `UNAUTHENTICATED`.
+pub async fn authenticate(
+    keys: &keys::KeyConfig,
+    revocations: &revocation::Revocations,
+    token: &str,
+) -> Result<keys::VerifiedToken, AppError> {
+    let verified = keys.verify_token(token)?;
+    revocations.check(&verified).await?;
+    Ok(verified)
 }

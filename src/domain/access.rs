@@ -44,6 +44,8 @@ pub enum Operation {
     PublishBulletin,
     /// Read (and acknowledge) the bulletins addressed to the caller.
     ReadBulletins,
+    /// Revoke a subject's tokens, or one token (an administrator's act).
+    RevokeTokens,
 }
 
 /// Which districts a principal's reads and writes reach.
@@ -89,6 +91,7 @@ pub fn role_allows(role: Role, operation: Operation) -> bool {
         PublishBulletin => !matches!(role, Role::Monitoring | Role::Integrator),
         // Every role may be in a bulletin's audience; the audience decides what it sees.
         ReadBulletins => true,
+        RevokeTokens => role == Role::Admin,
     }
 }
 
@@ -126,6 +129,7 @@ fn describe(operation: Operation) -> &'static str {
         Operation::ReadFeedback => "read feedback",
         Operation::PublishBulletin => "publish bulletins",
         Operation::ReadBulletins => "read bulletins",
+        Operation::RevokeTokens => "revoke tokens",
     }
 }
 

@@ -21,4 +21,5 @@ pub mod reference;
 pub mod registrations;
 pub mod sampling;
 pub mod taxonomy;
+pub mod tokens;
 pub mod units;

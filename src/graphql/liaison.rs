@@ -332,6 +332,7 @@ pub struct LiaisonQuery;
 #[Object]
 impl LiaisonQuery {
     /// Feedback the caller sent or received (SUPERVISOR: all), newest first. `first` at most 100.
+    #[graphql(complexity = "crate::graphql::cost::connection(first, None, child_complexity)")]
     async fn feedback(
         &self,
         ctx: &Context<'_>,
@@ -357,6 +358,7 @@ impl LiaisonQuery {
     }
 
     /// Bulletins addressed to the caller, newest first (at most 100).
+    #[graphql(complexity = "crate::graphql::cost::list(first, 100, child_complexity)")]
     async fn bulletins(
         &self,
         ctx: &Context<'_>,

@@ -3,6 +3,7 @@
 
 pub mod campaigns;
 pub mod connection;
+pub mod cost;
 pub mod enforcement;
 pub mod enums;
 pub mod history;
@@ -12,6 +13,7 @@ pub mod loaders;
 pub mod permits;
 pub mod reference;
 pub mod subscriptions;
+pub mod tokens;
 pub mod units;
 
 use async_graphql::dataloader::{DataLoader, HashMapCache};
@@ -41,6 +43,7 @@ pub struct Mutation(
     enforcement::EnforcementMutation,
     campaigns::CampaignMutation,
     liaison::LiaisonMutation,
+    tokens::TokenMutation,
 );
 
 pub use subscriptions::Subscription;
@@ -73,10 +76,16 @@ impl RequestData {
 
 /// The schema with its shared data: the connection pool, and the event bus that mutations
 /// publish to and subscriptions listen on.
-pub fn build_schema(db: DatabaseConnection, limits: &Limits, events: EventBus) -> AppSchema {
+pub fn build_schema(
+    db: DatabaseConnection,
+    limits: &Limits,
+    events: EventBus,
+    revocations: crate::auth::revocation::Revocations,
+) -> AppSchema {
     Schema::build(Query::default(), Mutation::default(), Subscription)
         .data(db)
         .data(events)
+        .data(revocations)
         .limit_depth(limits.max_depth)
         // Suggestions would map the schema for callers who may not introspect it.
         .disable_suggestions()
@@ -113,7 +122,8 @@ pub fn request_loader(
 ) -> DataLoader<DbLoader, HashMapCache> {
     DataLoader::with_cache(
         DbLoader { db, principal },
-        tokio::spawn,
+        // Batches count their statements to the request that asked (access log).
+        crate::metrics::spawn_counted,
         HashMapCache::default(),
     )
     .delay(LOADER_BATCH_DELAY)

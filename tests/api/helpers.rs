@@ -132,6 +132,14 @@ impl TestApp {
 
     /// A server with its own abuse limits (for the tests of those limits).
     pub async fn spawn_with_limits(backend: Backend, limits: Limits) -> TestApp {
+        Self::spawn_configured(backend, move |config| config.limits = limits).await
+    }
+
+    /// A server whose configuration a test adjusts (keys, persisted operations, limits).
+    pub async fn spawn_configured(
+        backend: Backend,
+        configure: impl FnOnce(&mut Config),
+    ) -> TestApp {
         // Server logs appear with RUST_LOG set (e.g. RUST_LOG=error cargo test -- --nocapture).
         if let Ok(filter) = std::env::var("RUST_LOG") {
             let _ = tracing_subscriber::fmt()
@@ -166,18 +174,25 @@ impl TestApp {
         let database = server::prepare_database(&url)
             .await
             .expect("prepare database");
-        Self::start(url, database, Some(cleanup), limits)
+        Self::start(url, database, Some(cleanup), configure)
     }
 
-    fn start(url: String, database: Database, cleanup: Option<Cleanup>, limits: Limits) -> TestApp {
-        let keys = KeyConfig::with_secret(TEST_SECRET.as_bytes().to_vec());
-        let config = Config {
+    fn start(
+        url: String,
+        database: Database,
+        cleanup: Option<Cleanup>,
+        configure: impl FnOnce(&mut Config),
+    ) -> TestApp {
+        let mut config = Config {
             bind: "127.0.0.1:0".to_owned(),
             database_url: url.clone(),
-            keys: keys.clone(),
-            limits,
+            keys: KeyConfig::with_secret(TEST_SECRET.as_bytes().to_vec()),
+            limits: test_limits(),
             workers: Some(1),
+            persisted: Default::default(),
         };
+        configure(&mut config);
+        let keys = config.keys.clone();
         let ws = WsSettings {
             init_timeout: WS_INIT_TIMEOUT,
             ..WsSettings::default()
@@ -204,7 +219,7 @@ impl TestApp {
         let database = server::prepare_database(url)
             .await
             .expect("prepare database");
-        Self::start(url.to_owned(), database, None, test_limits())
+        Self::start(url.to_owned(), database, None, |_| {})
     }
 
     /// A second server instance on this one's database (already migrated), as a deployment
@@ -213,7 +228,7 @@ impl TestApp {
         let database = permit_exchange::db::connect(&self.database_url)
             .await
             .expect("connect the peer");
-        Self::start(self.database_url.clone(), database, None, test_limits())
+        Self::start(self.database_url.clone(), database, None, |_| {})
     }
 
     /// `ws://…/graphql/ws` of this instance.

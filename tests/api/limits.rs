@@ -135,3 +135,43 @@ async fn introspection_needs_a_token_and_suggestions_are_off() {
         "no suggestions: {message}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn paged_fields_cost_their_page_size() {
+    let limits = Limits {
+        max_complexity: 2_000,
+        ..Limits::default()
+    };
+    let app = TestApp::spawn_with_limits(Backend::Sqlite, limits).await;
+    let token = app.token(Role::Supervisor, None);
+    // 100 permits × 100 findings each: one field deep, ten thousand rows wide.
+    let wide =
+        "{ permits(first: 100) { edges { node { permitNumber findings(first: 100) { id } } } } }";
+    let before = app.db.statement_count();
+    let body = app.gql(Some(&token), wide, json!({})).await;
+    assert_eq!(error_code(&body), Some("QUERY_TOO_COMPLEX"), "{body}");
+    let message = body["errors"][0]["message"].as_str().unwrap_or("");
+    assert!(message.contains("limit of 2000"), "{message}");
+    assert_eq!(
+        app.db.statement_count(),
+        before,
+        "refused before the database"
+    );
+    // The same shape with small pages is within the cost, and so is a default-sized page.
+    for query in [
+        "{ permits(first: 10) { edges { node { permitNumber findings(first: 10) { id } } } } }",
+        "{ permits { edges { node { permitNumber findings { id } } } } }",
+    ] {
+        let body = app.gql(Some(&token), query, json!({})).await;
+        assert!(body.get("errors").is_none(), "{query}: {body}");
+    }
+    // `last` counts like `first`.
+    let body = app
+        .gql(
+            Some(&token),
+            "{ units(last: 100) { edges { node { inspections(first: 100) { id } } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(error_code(&body), Some("QUERY_TOO_COMPLEX"), "{body}");
+}

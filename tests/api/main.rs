@@ -4,6 +4,8 @@ mod helpers;
 mod history;
 mod liaison;
 mod limits;
+mod logging;
+mod metrics;
 
 mod access;
 mod auth;
@@ -14,7 +16,9 @@ mod http;
 mod n_plus_one;
 mod outage;
 mod permits;
+mod persisted;
 mod schema;
 mod shutdown;
 mod subscriptions;
+mod tokens;
 mod units;

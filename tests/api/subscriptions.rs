@@ -269,6 +269,36 @@ db_test!(the_socket_closes_when_the_token_expires, |app| {
     assert!(reason.contains("expired"), "{reason}");
 });
 
+db_test!(revoking_a_subject_closes_its_open_subscriptions, |app| {
+    let officer = app.token(Role::EnforcementOfficer, Some("500103"));
+    let mut revoked = Client::ready(&app, &officer).await;
+    revoked.subscribe("1", FINDING_RECORDED).await;
+    let supervisor = app.token(Role::Supervisor, None);
+    let mut bystander = Client::ready(&app, &supervisor).await;
+    bystander.subscribe("1", FINDING_RECORDED).await;
+    app.wait_for_subscribers(2).await;
+    app.data(
+        &app.token(Role::Admin, None),
+        "mutation { revokeTokens(input: { subject: \"enforcement_officer@500103\", reason: \"left\" }) { id } }",
+        json!({}),
+    )
+    .await;
+    let (code, reason) = revoked.close_code().await;
+    assert_eq!(code, 4403, "{reason}");
+    assert!(reason.contains("revoked"), "{reason}");
+    // Someone else's connection stays open, and the revoked token cannot open a new one.
+    bystander.send(json!({ "type": "ping" })).await;
+    assert_eq!(bystander.message().await, json!({ "type": "pong" }));
+    let mut again = Client::connect(&app).await;
+    again
+        .send(init_with(
+            json!({ "authorization": format!("Bearer {officer}") }),
+        ))
+        .await;
+    let (code, reason) = again.close_code().await;
+    assert_eq!(code, 4403, "{reason}");
+});
+
 db_test!(only_subscriptions_are_served, |app| {
     let token = app.token(Role::Supervisor, None);
     let mut client = Client::ready(&app, &token).await;

@@ -109,6 +109,14 @@ impl From<sea_orm::DbErr> for AppError {
     }
 }
 
+/// Whether an error without a code is async-graphql refusing an argument value while executing
+/// a field: validation lets through values of the right kind that the type still rejects (an
+/// `Int` literal beyond 32 bits, a malformed custom scalar), and those are the client's input,
+/// not an internal failure. The prefixes are those of `InputValueError`.
+pub fn is_input_coercion_error(message: &str) -> bool {
+    message.starts_with("Failed to parse \"") || message.starts_with("Expected input type \"")
+}
+
 /// Whether a statement failed because the database went away rather than because of the
 /// statement: the connection broke (I/O, TLS, protocol), the pool gave up, or PostgreSQL said it
 /// is shutting down or not accepting connections (SQLSTATE class 08, 57P01–57P03).

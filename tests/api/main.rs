@@ -12,6 +12,7 @@ mod auth;
 mod campaigns;
 mod enforcement;
 mod fixtures;
+mod fuzzing;
 mod http;
 mod n_plus_one;
 mod outage;

@@ -210,7 +210,8 @@ db_test!(revoked_tokens_are_refused_from_the_next_request, |app| {
     let first = app.token(Role::EnforcementOfficer, Some("500103"));
     let second = app.token(Role::EnforcementOfficer, Some("500103"));
     let subject = "enforcement_officer@500103";
-    assert_eq!(me(&app, &first).await.1["data"]["me"]["subject"], subject);
+    let (_, body) = me(&app, &first).await;
+    assert_eq!(body["data"]["me"]["subject"], subject, "{body}");
 
     // Only an administrator revokes.
     let input = json!({ "input": { "subject": subject, "tokenId": token_id(&first), "reason": "lost phone" } });

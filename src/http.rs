@@ -571,12 +571,7 @@ async fn execute(
         }
     }
     let loader = graphql::request_loader(state.db.conn.clone(), principal.clone());
-    let span = tracing::info_span!(
-        "graphql",
-        request_id = %request_id,
-        subject = principal.as_ref().map(|p| p.subject.as_str()).unwrap_or("-"),
-        role = principal.as_ref().map(|p| p.role.as_str()).unwrap_or("-"),
-    );
+    let span = crate::logging::request_span(&request_id, principal.as_ref());
     let request_data = std::sync::Arc::new(RequestData::new(principal.clone()));
     let mut request = request.data(request_data.clone()).data(loader);
     if principal.is_none() {

@@ -12,6 +12,8 @@ use std::time::Duration;
 
 use tracing_subscriber::EnvFilter;
 
+use crate::auth::Principal;
+
 /// Target of the access log, so that it can be filtered on its own
 /// (`RUST_LOG=info,permit_exchange::access_log=off`).
 pub const ACCESS_TARGET: &str = "permit_exchange::access_log";
@@ -62,6 +64,18 @@ where
         .flatten_event(true)
         .with_writer(writer)
         .finish()
+}
+
+/// The span a GraphQL request executes in: what is logged inside it (an internal error's
+/// details) carries the request id and the caller. At error level so that it exists under any
+/// filter that lets errors through (`RUST_LOG=warn` drops info spans, and their fields with them).
+pub fn request_span(request_id: &str, principal: Option<&Principal>) -> tracing::Span {
+    tracing::error_span!(
+        "graphql",
+        request_id = %request_id,
+        subject = principal.map(|p| p.subject.as_str()).unwrap_or("-"),
+        role = principal.map(|p| p.role.as_str()).unwrap_or("-"),
+    )
 }
 
 /// The fields of one access log line.
@@ -136,9 +150,10 @@ mod tests {
     #[test]
     fn internal_error_details_are_logged_with_the_request_id() {
         let buffer = Buffer::default();
-        let subscriber = json_subscriber("info", buffer.clone());
+        // Operators who keep only warnings and errors must still get the request id.
+        let subscriber = json_subscriber("warn", buffer.clone());
         tracing::subscriber::with_default(subscriber, || {
-            let span = tracing::info_span!("graphql", request_id = "0123456789abcdef");
+            let span = request_span("0123456789abcdef", None);
             let _entered = span.enter();
             // The error a resolver turns into a masked INTERNAL_SERVER_ERROR.
             let error = crate::error::AppError::internal("disk on fire").to_graphql();

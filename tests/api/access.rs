@@ -107,6 +107,8 @@ enum Attempt {
     RegisterUnitElsewhere,
     IssuePermit,
     RevokePermit,
+    /// Withdraw someone's tokens (an administrator's act).
+    RevokeTokens,
 }
 
 async fn attempt(app: &TestApp, token: &str, what: Attempt, serial: u32) -> Value {
@@ -158,6 +160,14 @@ async fn attempt(app: &TestApp, token: &str, what: Attempt, serial: u32) -> Valu
             )
             .await
         }
+        Attempt::RevokeTokens => {
+            app.gql(
+                Some(token),
+                "mutation($s: String!) { revokeTokens(input: { subject: $s, reason: \"矩阵\" }) { id } }",
+                json!({ "s": format!("matrix-target-{serial}") }),
+            )
+            .await
+        }
     }
 }
 
@@ -182,6 +192,7 @@ db_test!(role_operation_matrix, |app| {
         RegisterUnitElsewhere,
         IssuePermit,
         RevokePermit,
+        RevokeTokens,
     ];
     let mut serial = 0;
     for (role, district) in principals {
@@ -193,6 +204,7 @@ db_test!(role_operation_matrix, |app| {
                 ReadUnits | ReadPermits | ReadAgencies => true,
                 RegisterUnitElsewhere => writes && district.is_none(),
                 RegisterUnitInOwnDistrict | IssuePermit | RevokePermit => writes,
+                RevokeTokens => role == Role::Admin,
             };
             let body = attempt(&app, &token, what, serial).await;
             if allowed {

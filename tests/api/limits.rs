@@ -175,3 +175,26 @@ async fn paged_fields_cost_their_page_size() {
         .await;
     assert_eq!(error_code(&body), Some("QUERY_TOO_COMPLEX"), "{body}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn depth_and_time_limits_name_themselves() {
+    let limits = Limits {
+        max_depth: 4,
+        request_timeout: std::time::Duration::from_nanos(1),
+        ..Limits::default()
+    };
+    let app = TestApp::spawn_with_limits(Backend::Sqlite, limits).await;
+    let token = app.token(Role::Supervisor, None);
+    let deep = "{ units { edges { node { permits { unit { id } } } } } }";
+    let body = app.gql(Some(&token), deep, json!({})).await;
+    assert_eq!(error_code(&body), Some("QUERY_TOO_COMPLEX"), "{body}");
+    let message = body["errors"][0]["message"].as_str().unwrap_or("");
+    assert!(message.contains("limit of 4 levels"), "{message}");
+    // Any query that has to wait for the database outlives a nanosecond.
+    let body = app
+        .gql(Some(&token), "{ units { totalCount } }", json!({}))
+        .await;
+    assert_eq!(error_code(&body), Some("QUERY_TOO_COMPLEX"), "{body}");
+    let message = body["errors"][0]["message"].as_str().unwrap_or("");
+    assert!(message.contains("time limit"), "{message}");
+}

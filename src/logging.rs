@@ -4,7 +4,8 @@
 //! Every GraphQL request gets one access line (target `permit_exchange::access_log`) with its
 //! request id, caller, operation, outcome, status, duration and statement count. It never holds
 //! the token, the variables or the document: variables carry personal data (phone numbers,
-//! names), and the operation label is all an operator needs to find a request. Log lines written
+//! names), and the operation label is all an operator needs to find a request. A subscription
+//! gets its line when it ends (method `SUBSCRIBE`, with how long it ran). Log lines written
 //! while a request executes (an internal error's details, for instance) carry the request id
 //! through the `graphql` span.
 

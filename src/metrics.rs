@@ -177,10 +177,20 @@ impl Metrics {
         }
     }
 
-    /// Counts a subscription as open until the guard is dropped.
-    pub fn subscription_opened(self: &Arc<Self>) -> SubscriptionGuard {
+    /// Counts a subscription as open until the guard is dropped; the guard then writes the
+    /// subscription's access line. `principal` carries the request id and operation.
+    pub fn subscription_opened(self: &Arc<Self>, principal: &Principal) -> SubscriptionGuard {
         self.subscriptions_open.fetch_add(1, Ordering::Relaxed);
-        SubscriptionGuard(self.clone())
+        SubscriptionGuard {
+            metrics: self.clone(),
+            started: Instant::now(),
+            request_id: principal.request.request_id.clone().unwrap_or_default(),
+            subject: principal.subject.clone(),
+            role: principal.role.as_str(),
+            operation: principal.request.operation_name.clone(),
+            outcome: None,
+            statements: Arc::default(),
+        }
     }
 
     /// Whether a `/metrics` request may read (always, unless a token is configured).
@@ -322,12 +332,63 @@ impl Metrics {
     }
 }
 
-/// Decrements `subscriptions_open` when the subscription it belongs to is dropped.
-pub struct SubscriptionGuard(Arc<Metrics>);
+/// One running subscription: counted in `subscriptions_open` until dropped, then logged with
+/// its duration, outcome and the statements its events cost.
+pub struct SubscriptionGuard {
+    metrics: Arc<Metrics>,
+    started: Instant,
+    request_id: String,
+    subject: String,
+    role: &'static str,
+    operation: Option<String>,
+    outcome: Option<String>,
+    statements: Arc<AtomicU64>,
+}
+
+impl SubscriptionGuard {
+    /// The subscription ended with an error (the first error's code).
+    pub fn set_outcome(&mut self, errors: &[async_graphql::ServerError]) {
+        self.outcome = Some(outcome_of(errors).to_owned());
+    }
+
+    /// The execution's events, each produced inside the request's span (so what is logged while
+    /// resolving one carries the request id) and with its statements counted.
+    pub fn track(
+        &self,
+        mut events: futures_util::stream::BoxStream<'static, async_graphql::Response>,
+    ) -> impl futures_util::Stream<Item = async_graphql::Response> + Send + 'static {
+        use futures_util::StreamExt;
+        let span = tracing::error_span!(
+            "graphql",
+            request_id = %self.request_id,
+            subject = %self.subject,
+            role = self.role,
+        );
+        let statements = self.statements.clone();
+        futures_util::stream::poll_fn(move |cx| {
+            let _entered = span.enter();
+            STATEMENTS.sync_scope(statements.clone(), || events.poll_next_unpin(cx))
+        })
+    }
+}
 
 impl Drop for SubscriptionGuard {
     fn drop(&mut self) {
-        self.0.subscriptions_open.fetch_sub(1, Ordering::Relaxed);
+        self.metrics
+            .subscriptions_open
+            .fetch_sub(1, Ordering::Relaxed);
+        crate::logging::access(&crate::logging::AccessRecord {
+            request_id: &self.request_id,
+            method: "SUBSCRIBE",
+            subject: &self.subject,
+            role: self.role,
+            operation: self.operation.as_deref().unwrap_or("-"),
+            outcome: self.outcome.as_deref().unwrap_or("ok"),
+            // The socket's upgrade: the subscription itself has no HTTP status.
+            status: StatusCode::SWITCHING_PROTOCOLS.as_u16(),
+            duration: self.started.elapsed(),
+            statements: self.statements.load(Ordering::Relaxed),
+        });
     }
 }
 
@@ -643,8 +704,15 @@ mod tests {
     fn subscription_guards_count_open_subscriptions() {
         let metrics = Arc::new(Metrics::default());
         let open = || metrics.subscriptions_open.load(Ordering::Relaxed);
-        let first = metrics.subscription_opened();
-        let second = metrics.subscription_opened();
+        let principal = Principal {
+            subject: "s".to_owned(),
+            role: crate::auth::Role::Admin,
+            agency_code: None,
+            district: None,
+            request: crate::auth::RequestTag::default(),
+        };
+        let first = metrics.subscription_opened(&principal);
+        let second = metrics.subscription_opened(&principal);
         assert_eq!(open(), 2);
         drop(first);
         assert_eq!(open(), 1);

@@ -170,8 +170,8 @@ impl From<actix_ws::Closed> for Stop {
 struct Running {
     data: Arc<RequestData>,
     principal: Principal,
-    /// Counts the subscription in `/metrics` while it runs.
-    _open: crate::metrics::SubscriptionGuard,
+    /// Counts the subscription in `/metrics` while it runs, and logs it when it ends.
+    open: crate::metrics::SubscriptionGuard,
 }
 
 /// An execution's output, then `None` once it has finished.
@@ -443,21 +443,19 @@ impl Connection {
         loader.enable_all_cache(false);
         let data = Arc::new(RequestData::new(Some(principal.clone())));
         let request = request.data(data.clone()).data(loader);
-        let results = self
-            .state
-            .schema
-            .execute_stream(request)
+        let open = self.state.metrics.subscription_opened(&principal);
+        let results = open
+            .track(self.state.schema.execute_stream(request))
             .map(Some)
             .chain(futures_util::stream::once(std::future::ready(None)))
             .boxed();
         self.executions.insert(id.clone(), results);
-        let _open = self.state.metrics.subscription_opened();
         self.running.insert(
             id,
             Running {
                 data,
                 principal,
-                _open,
+                open,
             },
         );
         Ok(())
@@ -484,7 +482,9 @@ impl Connection {
             // Refused (parse, validation, limits, FORBIDDEN) or failed: the protocol's `error`
             // ends the operation, with no `complete` after it.
             self.executions.remove(&id);
-            self.running.remove(&id);
+            if let Some(mut running) = self.running.remove(&id) {
+                running.open.set_outcome(&response.errors);
+            }
             let errors = serde_json::to_value(&response.errors).unwrap_or_default();
             return self
                 .send(json!({ "type": "error", "id": id, "payload": errors }))

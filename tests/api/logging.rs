@@ -138,6 +138,48 @@ async fn post(
     (request_id, response.json().await.expect("JSON body"))
 }
 
+/// Opens a subscription over `/graphql/ws` and completes it.
+async fn subscribe_and_complete(server: &Server, token: &str) {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    use tokio_tungstenite::tungstenite::http::HeaderValue;
+
+    let url = format!("ws{}/graphql/ws", server.base.trim_start_matches("http"));
+    let mut request = url.into_client_request().expect("ws request");
+    request.headers_mut().insert(
+        "sec-websocket-protocol",
+        HeaderValue::from_static("graphql-transport-ws"),
+    );
+    let (mut socket, _) = tokio_tungstenite::connect_async(request)
+        .await
+        .expect("websocket handshake");
+    let messages = [
+        json!({ "type": "connection_init", "payload": { "authorization": format!("Bearer {token}") } }),
+        json!({ "type": "subscribe", "id": "1", "payload": { "query": "subscription WatchFindings { findingRecorded { id } }" } }),
+    ];
+    for message in messages {
+        socket
+            .send(Message::text(message.to_string()))
+            .await
+            .expect("send");
+    }
+    let ack = tokio::time::timeout(Duration::from_secs(10), socket.next()).await;
+    assert!(
+        matches!(&ack, Ok(Some(Ok(Message::Text(t)))) if t.as_str().contains("connection_ack")),
+        "{ack:?}"
+    );
+    // No acknowledgement of `subscribe`: give the server a moment before completing.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    socket
+        .send(Message::text(
+            json!({ "type": "complete", "id": "1" }).to_string(),
+        ))
+        .await
+        .expect("send");
+    let _ = socket.close(None).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn json_logs_carry_the_request_and_no_secrets() {
     let metrics_token = "metrics-token-for-the-logging-test";
@@ -214,6 +256,21 @@ async fn json_logs_carry_the_request_and_no_secrets() {
     assert_eq!(refused["outcome"], "UNAUTHENTICATED");
     assert_eq!(refused["status"], 401);
     assert_eq!(refused["subject"], "-");
+
+    // A subscription is logged when it ends, with the caller and its operation.
+    subscribe_and_complete(&server, &token).await;
+    let watched = server.wait_for(Duration::from_secs(10), |line| {
+        line.contains("\"operation\":\"WatchFindings\"")
+    });
+    let watched: Value = serde_json::from_str(&watched).expect("a JSON log line");
+    assert_eq!(watched["method"], "SUBSCRIBE");
+    assert_eq!(watched["subject"], "registrar@500103");
+    assert_eq!(watched["outcome"], "ok");
+    assert!(
+        watched["request_id"]
+            .as_str()
+            .is_some_and(|id| id.len() == 16)
+    );
 
     // `/metrics` wants its token when one is configured.
     let anonymous = client

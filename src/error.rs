@@ -197,3 +197,47 @@ impl AppError {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use sea_orm::{DbErr, RuntimeErr};
+
+    use super::*;
+
+    fn query_error(err: sqlx::Error) -> DbErr {
+        DbErr::Query(RuntimeErr::SqlxError(Arc::new(err)))
+    }
+
+    #[test]
+    fn a_lost_database_is_unavailable_and_a_bad_statement_is_internal() {
+        let reset = std::io::Error::from(std::io::ErrorKind::ConnectionReset);
+        for lost in [
+            query_error(sqlx::Error::Io(reset)),
+            query_error(sqlx::Error::PoolTimedOut),
+            DbErr::Exec(RuntimeErr::SqlxError(Arc::new(sqlx::Error::WorkerCrashed))),
+            DbErr::ConnectionAcquire(sea_orm::error::ConnAcquireErr::Timeout),
+        ] {
+            let code = AppError::from(lost.clone()).code();
+            assert_eq!(code, "SERVICE_UNAVAILABLE", "{lost}");
+        }
+        for bug in [
+            query_error(sqlx::Error::RowNotFound),
+            DbErr::Query(RuntimeErr::Internal("syntax error".into())),
+        ] {
+            assert_eq!(AppError::from(bug).code(), "INTERNAL_SERVER_ERROR");
+        }
+    }
+
+    #[test]
+    fn argument_coercion_failures_are_recognised() {
+        assert!(is_input_coercion_error(
+            "Failed to parse \"Int\": Only integers from -2147483648 to 2147483647 are accepted."
+        ));
+        assert!(is_input_coercion_error(
+            "Expected input type \"NaiveDate\", found 3."
+        ));
+        assert!(!is_input_coercion_error("internal error"));
+    }
+}

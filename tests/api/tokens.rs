@@ -128,7 +128,8 @@ async fn keys_are_chosen_by_kid_from_the_key_set_and_rotate_without_restart() {
         "token type",
     )
     .await;
-    let faults: [(&str, Box<dyn FnOnce(&mut Value)>); 5] = [
+    type Adjust = Box<dyn FnOnce(&mut Value)>;
+    let faults: [(&str, Adjust); 5] = [
         (
             "token expired",
             Box::new(move |c| c["exp"] = json!(now - 300)),

@@ -277,3 +277,35 @@ async fn the_service_survives_a_database_outage_without_a_restart() {
         other => panic!("expected the bulletin after the outage, got {other:?}"),
     }
 }
+
+/// A busy pool is not an outage: with every pooled connection held by a slow statement,
+/// `/readyz` still answers 200 at once and a request waits its turn and succeeds, never 503.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_a_saturated_pool_is_not_reported_as_unavailable() {
+    use sea_orm::ConnectionTrait;
+    let Some(app) = TestApp::spawn_postgres().await else {
+        return;
+    };
+    let token = app.token(Role::Supervisor, None);
+    // The pool holds 16 connections on PostgreSQL (`db::connect`); take them all for 1.5 s.
+    let holders: Vec<_> = (0..16)
+        .map(|_| {
+            let conn = app.db.conn.clone();
+            tokio::spawn(async move { conn.execute_unprepared("SELECT pg_sleep(1.5)").await })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let started = Instant::now();
+    assert_eq!(readyz(&app).await, 200);
+    assert!(started.elapsed() < Duration::from_millis(500), "{:?}", started.elapsed());
+    let (status, body, took) = timed_query(&app, &token).await;
+    assert_eq!(status, 200, "{body:#}");
+    assert!(body.get("errors").is_none(), "{body:#}");
+    // It did wait for a connection: the pool really was saturated.
+    assert!(took > Duration::from_millis(500), "took {took:?}");
+    assert!(app.db.health.is_up());
+    for holder in holders {
+        holder.await.expect("holder task").expect("pg_sleep");
+    }
+}

@@ -298,7 +298,11 @@ async fn postgres_a_saturated_pool_is_not_reported_as_unavailable() {
 
     let started = Instant::now();
     assert_eq!(readyz(&app).await, 200);
-    assert!(started.elapsed() < Duration::from_millis(500), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_millis(500),
+        "{:?}",
+        started.elapsed()
+    );
     let (status, body, took) = timed_query(&app, &token).await;
     assert_eq!(status, 200, "{body:#}");
     assert!(body.get("errors").is_none(), "{body:#}");

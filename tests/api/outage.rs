@@ -73,7 +73,12 @@ impl PrivatePostgres {
     fn command(&self, program: &str) -> Command {
         let program = self.bin.join(program);
         if is_root() {
-            let mut command = Command::new("runuser");
+            // By full path where it is: CI's PATH need not include /usr/sbin.
+            let runuser = ["/usr/sbin/runuser", "/sbin/runuser"]
+                .into_iter()
+                .find(|path| std::path::Path::new(path).exists())
+                .unwrap_or("runuser");
+            let mut command = Command::new(runuser);
             command.args(["-u", "postgres", "--"]).arg(program);
             command
         } else {

@@ -105,6 +105,14 @@ const CODE_WEIGHTS: [(&str, u32); 23] = [
 ];
 const DEFAULT_CODE_WEIGHT: u32 = 2;
 
+/// The relative frequency of a code among the findings it may be found with.
+pub(super) fn code_weight(code: &str) -> u32 {
+    CODE_WEIGHTS
+        .iter()
+        .find(|(c, _)| *c == code)
+        .map_or(DEFAULT_CODE_WEIGHT, |(_, w)| *w)
+}
+
 /// Codes a non-site check (monitoring data, reports, documents) can establish.
 const REMOTE_CODES: [&str; 11] = [
     "EX-1", "EV-2", "AM-2", "SM-1", "SM-2", "IP-1", "RP-1", "ER-1", "ER-2", "NP-2", "NP-3",
@@ -218,7 +226,7 @@ struct Visit {
 
 /// Inspections placed on purpose, so every story the data should tell is there.
 #[derive(Debug, Clone, Copy)]
-enum Forced {
+pub(super) enum Forced {
     /// Discharging before the first permit (NP-1).
     Unpermitted,
     /// Operating before registering (RG-1).
@@ -232,7 +240,7 @@ enum Forced {
 
 /// How a finding's case goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Route {
+pub(super) enum Route {
     /// OPEN → RECTIFICATION_ORDERED → RECTIFIED (复查) → CLOSED.
     Rectify,
     /// OPEN → CASE_FILED → PENALISED → CLOSED.
@@ -246,16 +254,16 @@ enum Route {
 }
 
 /// A finding before its rows are written.
-struct Draft {
-    code: usize,
-    permit_id: Option<i64>,
-    outlet_id: Option<i64>,
-    pollutant: Option<String>,
-    measured_value: Option<f64>,
-    measured_unit: Option<String>,
-    permitted_value: Option<f64>,
-    severity: FindingSeverity,
-    description: String,
+pub(super) struct Draft {
+    pub(super) code: usize,
+    pub(super) permit_id: Option<i64>,
+    pub(super) outlet_id: Option<i64>,
+    pub(super) pollutant: Option<String>,
+    pub(super) measured_value: Option<f64>,
+    pub(super) measured_unit: Option<String>,
+    pub(super) permitted_value: Option<f64>,
+    pub(super) severity: FindingSeverity,
+    pub(super) description: String,
     deadline: Option<NaiveDate>,
     route: Route,
     /// Day of the order to rectify, for routes that have one.
@@ -375,9 +383,15 @@ impl Generator<'_> {
         let mut rng = Rng::stream(ctx.seed ^ ENFORCEMENT_STREAMS, unit.index);
         let recused = self.conflict(&mut rng, unit, start, last_day, batch);
         let visits = plan_visits(&mut rng, unit, start, last_day);
+        let first_inspection = batch.inspections.len();
         for visit in visits {
             self.inspection(&mut rng, unit, visit, &recused, last_day, batch);
         }
+        let taken: HashSet<NaiveDate> = batch.inspections[first_inspection..]
+            .iter()
+            .map(|i| i.inspection_date)
+            .collect();
+        self.desk_reviews(unit, start, last_day, &recused, &taken, batch);
     }
 
     /// Now and then an inspector of the district declares a conflict with the unit (回避).
@@ -559,7 +573,7 @@ impl Generator<'_> {
         }
     }
 
-    fn codes_of(&self, drafts: &[Draft]) -> Vec<&str> {
+    pub(super) fn codes_of(&self, drafts: &[Draft]) -> Vec<&str> {
         drafts
             .iter()
             .map(|d| self.ctx.codes[d.code].code.as_str())
@@ -569,7 +583,7 @@ impl Generator<'_> {
     /// `size` active inspectors without a conflict with the unit: district ones, a municipal
     /// one now and then, one or two municipal ones leading a joint check; municipal ones fill in
     /// where the district list runs short.
-    fn team(
+    pub(super) fn team(
         &self,
         rng: &mut Rng,
         district: usize,
@@ -653,10 +667,7 @@ impl Generator<'_> {
             .iter()
             .map(|c| {
                 if self.applies(c, unit, standing, mode, date) {
-                    CODE_WEIGHTS
-                        .iter()
-                        .find(|(code, _)| *code == c.code)
-                        .map_or(DEFAULT_CODE_WEIGHT, |(_, w)| *w)
+                    code_weight(&c.code)
                 } else {
                     0
                 }
@@ -684,7 +695,7 @@ impl Generator<'_> {
     }
 
     /// Whether a code can be found at this unit on this day.
-    fn applies(
+    pub(super) fn applies(
         &self,
         code: &CodeInfo,
         unit: &UnitFacts,
@@ -721,7 +732,7 @@ impl Generator<'_> {
 
     /// The facts of one finding: permit, outlet and measurement, severity, description, and
     /// how its case will go.
-    fn draft(
+    pub(super) fn draft(
         &self,
         rng: &mut Rng,
         unit: &UnitFacts,
@@ -1724,7 +1735,7 @@ pub(super) fn materials(
 
 /// The checklist: a FAIL for every item a finding falls under, PASS on most applicable items,
 /// NOT_APPLICABLE on some that do not apply. Returns each item, with its text if it failed.
-fn checklist(
+pub(super) fn checklist(
     rng: &mut Rng,
     unit: &UnitFacts,
     standing: Standing,

@@ -17,7 +17,9 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, Query};
-use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, StatementBuilder};
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, DbBackend, DbErr, StatementBuilder, TransactionTrait,
+};
 
 use super::{Batch, Context, SEED_SUBJECT};
 use crate::domain::changes::{ChangeKind, ChangeOperation};
@@ -297,7 +299,7 @@ impl History {
     /// many rows were written.
     pub(super) async fn write(
         mut self,
-        txn: &DatabaseTransaction,
+        db: &DatabaseConnection,
         last_id: &mut i64,
         max_params: usize,
     ) -> Result<usize, DbErr> {
@@ -308,7 +310,7 @@ impl History {
                 .then(a.record_id.cmp(&b.record_id))
                 .then(a.version.cmp(&b.version))
         });
-        let backend = txn.get_database_backend();
+        let backend = db.get_database_backend();
         let columns = [
             change_events::Column::Id,
             change_events::Column::Txid,
@@ -326,31 +328,36 @@ impl History {
         ];
         let per_statement = (max_params / columns.len()).max(1);
         let name = |i: Option<u32>| i.map(|i| self.names[i as usize].clone());
-        for chunk in self.entries.chunks(per_statement) {
-            let mut insert = Query::insert();
-            insert.into_table(change_events::Entity).columns(columns);
-            for e in chunk {
-                *last_id += 1;
-                let agency = name(e.agency);
-                let level = actor_level(agency.as_deref());
-                insert.values_panic([
-                    (*last_id).into(),
-                    txid_expr(backend),
-                    e.kind.as_str().into(),
-                    e.record_id.into(),
-                    e.version.into(),
-                    e.operation.as_str().into(),
-                    e.state.map(str::to_owned).into(),
-                    name(e.district).into(),
-                    SEED_SUBJECT.into(),
-                    agency.into(),
-                    level.into(),
-                    Option::<String>::None.into(),
-                    e.at.into(),
-                ]);
+        // Committed every few statements, like the batches before it (see `seed_demo`).
+        for group in self.entries.chunks(per_statement * 8) {
+            let txn = db.begin().await?;
+            for chunk in group.chunks(per_statement) {
+                let mut insert = Query::insert();
+                insert.into_table(change_events::Entity).columns(columns);
+                for e in chunk {
+                    *last_id += 1;
+                    let agency = name(e.agency);
+                    let level = actor_level(agency.as_deref());
+                    insert.values_panic([
+                        (*last_id).into(),
+                        txid_expr(backend),
+                        e.kind.as_str().into(),
+                        e.record_id.into(),
+                        e.version.into(),
+                        e.operation.as_str().into(),
+                        e.state.map(str::to_owned).into(),
+                        name(e.district).into(),
+                        SEED_SUBJECT.into(),
+                        agency.into(),
+                        level.into(),
+                        Option::<String>::None.into(),
+                        e.at.into(),
+                    ]);
+                }
+                txn.execute_raw(StatementBuilder::build(&insert, &backend))
+                    .await?;
             }
-            txn.execute_raw(StatementBuilder::build(&insert, &backend))
-                .await?;
+            txn.commit().await?;
         }
         Ok(self.entries.len())
     }

@@ -30,6 +30,7 @@ mod campaigns;
 mod enforcement;
 mod history;
 pub mod names;
+mod reviews;
 pub mod rng;
 
 use std::collections::{HashMap, HashSet};
@@ -195,7 +196,7 @@ async fn seed_with_param_limit(
     param_limit: Option<usize>,
 ) -> Result<SeedReport, DbErr> {
     let started = Instant::now();
-    let txn = db.begin().await?;
+    let mut txn = db.begin().await?;
     if units::Entity::find().one(&txn).await?.is_some() {
         txn.rollback().await?;
         tracing::info!("demo seed skipped: the units table already has rows");
@@ -249,6 +250,10 @@ async fn seed_with_param_limit(
         generator.camp.note_conflicts(&batch.conflicts);
         generator.history.batch(&batch, &context);
         batch.write(&txn, max_params).await?;
+        // A transaction per batch: a long one would hold back the change feed of every other
+        // database on the cluster (it waits for older transactions) for the whole seed.
+        txn.commit().await?;
+        txn = db.begin().await?;
         index = end;
     }
     tracing::debug!(
@@ -268,10 +273,12 @@ async fn seed_with_param_limit(
         elapsed_ms = started.elapsed().as_millis() as u64,
         "demo seed: campaigns written"
     );
+    txn.commit().await?;
     let history = std::mem::take(&mut generator.history);
     generator.report.change_events = history
-        .write(&txn, &mut generator.ids.change_event, max_params)
+        .write(db, &mut generator.ids.change_event, max_params)
         .await?;
+    let txn = db.begin().await?;
 
     if txn.get_database_backend() == DbBackend::Postgres {
         // The ids were chosen here, so the bigserial sequences never advanced; move them past

@@ -23,8 +23,9 @@
 //! - **Fast**: ids are assigned here (after each table's current maximum), rows go in with
 //!   multi-row `INSERT`s sized under the driver's bind-parameter limit, a transaction a
 //!   batch (an interrupted seed leaves part of the data: drop the database and seed again),
-//!   generated and written in batches so memory stays flat (only the enforcement actions, the small records the campaigns need and the compact change-feed entries wait for
-//!   the end).
+//!   generated and written in batches so memory stays flat (only the enforcement actions,
+//!   the small records the campaigns need and the compact change-feed entries wait for the
+//!   end).
 
 mod campaigns;
 mod enforcement;

@@ -41,5 +41,6 @@ pub mod token_revocations;
 pub mod unit_versions;
 pub mod units;
 pub mod violation_codes;
+pub mod violation_pattern_cells;
 
 pub use enums::*;

@@ -35,3 +35,4 @@ pub use super::token_revocations::Entity as TokenRevocations;
 pub use super::unit_versions::Entity as UnitVersions;
 pub use super::units::Entity as Units;
 pub use super::violation_codes::Entity as ViolationCodes;
+pub use super::violation_pattern_cells::Entity as ViolationPatternCells;

@@ -46,6 +46,8 @@ fn migrations_are_registered_in_order() {
             "m20261128_000003_campaigns",
             "m20261128_000004_history",
             "m20261128_000005_liaison",
+            "m20261128_000006_token_revocations",
+            "m20261128_000007_pattern_cells",
         ]
     );
 }

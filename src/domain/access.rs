@@ -175,11 +175,16 @@ pub fn finding_filter(
     status_column: impl ColumnTrait,
 ) -> Condition {
     let scoped = district_filter(principal, district_column);
-    if principal.role == Role::Integrator {
+    if sees_closed_findings_only(principal) {
         scoped.add(status_column.eq(entity::enums::FindingStatus::Closed))
     } else {
         scoped
     }
+}
+
+/// Integrators see findings only once closed (open cases stay with the agencies).
+pub fn sees_closed_findings_only(principal: &Principal) -> bool {
+    principal.role == Role::Integrator
 }
 
 /// Inspector names are for the agencies; integrators see inspections without them.

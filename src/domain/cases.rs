@@ -205,6 +205,10 @@ pub async fn record(
     }
     .insert(&txn)
     .await?;
+    let fined = super::pattern_cells::counted_fine(saved.kind, saved.amount_yuan, saved.days);
+    if fined != 0 {
+        super::pattern_cells::fine_recorded(&txn, &finding, fined).await?;
+    }
     changes::record(
         &txn,
         principal,

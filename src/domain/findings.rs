@@ -458,6 +458,7 @@ pub async fn record(
     }
     .insert(&txn)
     .await?;
+    super::pattern_cells::finding_recorded(&txn, &saved).await?;
     if !input.evidence.is_empty() {
         let rows = input
             .evidence
@@ -575,6 +576,7 @@ pub(crate) async fn move_in(
         .one(txn)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("finding {}", finding.id)))?;
+    super::pattern_cells::finding_moved(txn, &moved, finding.status).await?;
     changes::record(
         txn,
         principal,

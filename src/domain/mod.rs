@@ -15,6 +15,7 @@ pub mod idempotency;
 pub mod inspections;
 pub mod inspectors;
 pub mod page;
+pub mod pattern_cells;
 pub mod patterns;
 pub mod permits;
 pub mod reference;

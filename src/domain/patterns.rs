@@ -8,10 +8,11 @@ use sea_orm::sea_query::{
 use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection, StatementBuilder};
 
 use crate::auth::Principal;
+use crate::domain::access::{self, Operation};
 use crate::domain::findings::{self, FindingFilter};
 use crate::error::{AppError, AppResult};
 use entity::enums::{EnforcementActionKind, ViolationCategory};
-use entity::{enforcement_actions, findings as finding_rows, units};
+use entity::{enforcement_actions, findings as finding_rows, units, violation_pattern_cells};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dimension {
@@ -84,6 +85,9 @@ pub async fn violation_patterns(
     }
     let mut dims = group_by.to_vec();
     dims.dedup();
+    if answers_from_cells(filter, &dims) {
+        return from_cells(db, principal, filter, &dims, limit).await;
+    }
     let backend = db.get_database_backend();
 
     // Fines per finding: a fine counts once, a daily penalty per day.
@@ -187,4 +191,114 @@ pub async fn violation_patterns(
             })
         })
         .collect()
+}
+
+/// Whether `violation_pattern_cells` hold the answer: grouped by code (a unit counts once per
+/// code, so units add up across districts but not across codes), optionally by district and
+/// category, filtered by nothing finer than district, code and category.
+fn answers_from_cells(filter: &FindingFilter, dims: &[Dimension]) -> bool {
+    let FindingFilter {
+        district: _,
+        code: _,
+        category: _,
+        status,
+        severity,
+        found_from,
+        found_to,
+        industry,
+        permit_number,
+        permit_id,
+        unit_id,
+        inspection_id,
+        campaign_id,
+    } = filter;
+    dims.contains(&Dimension::Code)
+        && dims.iter().all(|d| {
+            matches!(
+                d,
+                Dimension::Code | Dimension::District | Dimension::Category
+            )
+        })
+        && status.is_none()
+        && severity.is_none()
+        && found_from.is_none()
+        && found_to.is_none()
+        && industry.is_none()
+        && permit_number.is_none()
+        && permit_id.is_none()
+        && unit_id.is_none()
+        && inspection_id.is_none()
+        && campaign_id.is_none()
+}
+
+/// The patterns from the cells: at most one row per district and code, whatever the number of
+/// findings, under the same access rules as the findings themselves.
+async fn from_cells(
+    db: &DatabaseConnection,
+    principal: Option<&Principal>,
+    filter: &FindingFilter,
+    dims: &[Dimension],
+    limit: u64,
+) -> AppResult<Vec<PatternRow>> {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let principal = access::authorize(principal, Operation::ReadEnforcement)?;
+    let closed_only = access::sees_closed_findings_only(principal);
+    let mut select = violation_pattern_cells::Entity::find().filter(access::district_filter(
+        principal,
+        violation_pattern_cells::Column::DistrictCode,
+    ));
+    if let Some(d) = &filter.district {
+        select = select.filter(violation_pattern_cells::Column::DistrictCode.eq(d.clone()));
+    }
+    if let Some(c) = &filter.code {
+        select = select.filter(
+            violation_pattern_cells::Column::ViolationCode.eq(c.trim().to_ascii_uppercase()),
+        );
+    }
+    if let Some(c) = filter.category {
+        select = select.filter(violation_pattern_cells::Column::Category.eq(c));
+    }
+    let mut groups: std::collections::BTreeMap<Vec<String>, PatternRow> = Default::default();
+    for cell in select.all(db).await? {
+        let (findings, units, fines) = if closed_only {
+            (cell.findings_closed, cell.units_closed, cell.fines_closed)
+        } else {
+            (cell.findings_all, cell.units_all, cell.fines_all)
+        };
+        if findings == 0 {
+            continue;
+        }
+        let category_key = sea_orm::ActiveEnum::to_value(&cell.category);
+        let key: Vec<String> = dims
+            .iter()
+            .map(|d| match d {
+                Dimension::Code => cell.violation_code.clone(),
+                Dimension::District => cell.district_code.clone(),
+                _ => category_key.clone(),
+            })
+            .collect();
+        let row = groups.entry(key).or_insert_with(|| PatternRow {
+            code: dims
+                .contains(&Dimension::Code)
+                .then(|| cell.violation_code.clone()),
+            category: dims.contains(&Dimension::Category).then_some(cell.category),
+            district_code: dims
+                .contains(&Dimension::District)
+                .then(|| cell.district_code.clone()),
+            ..PatternRow::default()
+        });
+        row.findings += findings;
+        row.units_affected += units;
+        row.fines_yuan += fines;
+    }
+    // The live query's order: most findings first, then the groups' keys in `dims` order.
+    let mut rows: Vec<(Vec<String>, PatternRow)> = groups.into_iter().collect();
+    rows.sort_by(|(a_key, a), (b_key, b)| {
+        b.findings.cmp(&a.findings).then_with(|| a_key.cmp(b_key))
+    });
+    Ok(rows
+        .into_iter()
+        .take(usize::try_from(limit).unwrap_or(usize::MAX))
+        .map(|(_, row)| row)
+        .collect())
 }

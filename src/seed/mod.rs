@@ -314,6 +314,11 @@ async fn seed_with_param_limit(
             .await?;
         }
     }
+    // The pattern cells the writes of the service keep current, computed once for the bulk.
+    txn.execute_unprepared("DELETE FROM violation_pattern_cells")
+        .await?;
+    txn.execute_unprepared(migration::m20261128_000007_pattern_cells::REBUILD)
+        .await?;
     txn.commit().await?;
 
     let report = generator.report;

@@ -67,8 +67,8 @@ impl Generator<'_> {
             // A campaign's coverage counts every inspection of its category: KEY units are
             // left to the campaign's own on-site checks while one runs, so that the seeded
             // coverage (most districts complete, a few lagging) stays as planned.
-            let in_campaign = unit.category == ManagementCategory::Key
-                && ctx.campaign_on(date).is_some();
+            let in_campaign =
+                unit.category == ManagementCategory::Key && ctx.campaign_on(date).is_some();
             if in_campaign || taken.contains(&date) || standing(unit, date) != Standing::Valid {
                 continue;
             }

@@ -1108,9 +1108,15 @@ fn assert_coverage(cov: &Coverage, data: &Dump, codes: &[violation_codes::Model]
     assert!(cov.with_deadline as f64 > 0.6 * cov.ordinary_findings as f64);
     // The desk reviews bring the volume: about ten findings a unit in all.
     let per_unit = data.findings.len() as f64 / data.units.len() as f64;
-    assert!((7.0..13.0).contains(&per_unit), "{per_unit} findings a unit");
+    assert!(
+        (7.0..13.0).contains(&per_unit),
+        "{per_unit} findings a unit"
+    );
     let dismissed = cov.desk_dismissed as f64 / cov.desk_findings.max(1) as f64;
-    assert!((0.3..0.6).contains(&dismissed), "{dismissed} of desk findings dismissed");
+    assert!(
+        (0.3..0.6).contains(&dismissed),
+        "{dismissed} of desk findings dismissed"
+    );
     let on_site = ordinary
         .iter()
         .filter(|i| i.mode == InspectionMode::OnSite)

@@ -815,3 +815,51 @@ db_test!(np3_needs_an_ended_permit, |app| {
         .await;
     assert_eq!(error_field(&body), Some("input.permitId"), "{body}");
 });
+
+db_test!(pattern_cells_answer_like_the_live_query, |app| {
+    app.seed_demo(200).await;
+    // Writes through the service after the bulk load: a unit's first and second finding of a
+    // code, a fine, and a move into CLOSED (which integrators then see).
+    let s = scene(&app, "500103", 8).await;
+    finding(&app, &s, "LG-1").await;
+    let closed = finding(&app, &s, "LG-1").await;
+    app.data(
+        &s.officer,
+        ADVANCE,
+        json!({ "id": closed["id"], "v": 1, "input": { "to": "CASE_FILED" } }),
+    )
+    .await;
+    app.data(&s.officer, ACTION, json!({ "input": { "findingId": closed["id"], "kind": "FINE", "decisionNumber": "CQ-CELLS-1", "decidedOn": days_ago(0), "amountYuan": 15000 } })).await;
+    app.data(
+        &s.officer,
+        ADVANCE,
+        json!({ "id": closed["id"], "v": 3, "input": { "to": "CLOSED" } }),
+    )
+    .await;
+    let fields = "findings unitsAffected finesYuan district { code } code { code } category";
+    for role in [Role::Supervisor, Role::Integrator] {
+        let token = app.token(role, None);
+        for group_by in ["[DISTRICT, CODE]", "[CODE]", "[CATEGORY, CODE]"] {
+            let from_cells = app
+                .data(
+                    &token,
+                    &format!(
+                        "{{ violationPatterns(groupBy: {group_by}, limit: 5000) {{ {fields} }} }}"
+                    ),
+                    json!({}),
+                )
+                .await;
+            // A filter the cells cannot answer sends the same question to the live GROUP BY.
+            let live = app
+                .data(&token, &format!("{{ violationPatterns(groupBy: {group_by}, limit: 5000, filter: {{ foundFrom: \"1900-01-01\" }}) {{ {fields} }} }}"), json!({}))
+                .await;
+            assert_eq!(from_cells, live, "{role:?} {group_by}");
+            assert!(
+                from_cells["violationPatterns"]
+                    .as_array()
+                    .is_some_and(|rows| !rows.is_empty()),
+                "{role:?} {group_by}"
+            );
+        }
+    }
+});

@@ -31,6 +31,9 @@ pub struct Limits {
     /// Sustained requests per second per subject and per client address, and the burst above it.
     pub rate_per_second: f64,
     pub rate_burst: f64,
+    /// GraphQL requests executed at once per instance; more wait their turn. Executing more than
+    /// the cores and the pool can serve adds no throughput, only memory (each holds its answer).
+    pub max_concurrent_requests: usize,
 }
 
 impl Default for Limits {
@@ -47,6 +50,7 @@ impl Default for Limits {
             request_timeout: std::time::Duration::from_secs(15),
             rate_per_second: 100.0,
             rate_burst: 400.0,
+            max_concurrent_requests: 16,
         }
     }
 }
@@ -101,6 +105,14 @@ impl Limits {
             &mut limits.rate_per_second,
         )?;
         read(&lookup, "LIMIT_RATE_BURST", &mut limits.rate_burst)?;
+        read(
+            &lookup,
+            "LIMIT_CONCURRENT_REQUESTS",
+            &mut limits.max_concurrent_requests,
+        )?;
+        if limits.max_concurrent_requests == 0 {
+            return Err("LIMIT_CONCURRENT_REQUESTS must be at least 1".to_owned());
+        }
         if !(limits.rate_per_second > 0.0 && limits.rate_burst >= 1.0) {
             return Err(
                 "LIMIT_RATE_PER_SECOND must be positive and LIMIT_RATE_BURST at least 1".to_owned(),

@@ -36,6 +36,8 @@ pub struct AppState {
     pub rate_limiter: crate::limits::RateLimiter,
     /// Reviewed and automatically registered persisted operations, and persisted-only roles.
     pub persisted: std::sync::Arc<crate::persisted::PersistedOperations>,
+    /// Admission to execution (`Limits::max_concurrent_requests`); FIFO, so waiting is fair.
+    pub executing: std::sync::Arc<tokio::sync::Semaphore>,
     pub metrics: std::sync::Arc<crate::metrics::Metrics>,
     /// Becomes true when the server starts to stop (`server::Shutdown`): subscriptions close
     /// with 1001 and `/readyz` says not ready.
@@ -578,6 +580,11 @@ async fn execute(
         // The schema is for authenticated principals; public reference data needs no map.
         request = request.disable_introspection();
     }
+    // Wait for a turn to execute; while the database is down, fail at once instead.
+    let _turn = tokio::select! {
+        turn = state.executing.acquire() => turn.ok(),
+        () = state.db.health.down() => return unavailable(media, &request_id),
+    };
     // While the database is down, fail at once rather than wait out the pool's retries; a
     // request already waiting when the probe notices is answered then too.
     let executed = tokio::select! {
@@ -618,34 +625,41 @@ async fn execute(
     } else {
         StatusCode::OK
     };
-    let mut body = serde_json::Map::new();
-    if !request_failed {
-        body.insert(
-            "data".into(),
-            serde_json::to_value(&response.data).unwrap_or(serde_json::Value::Null),
-        );
-    }
-    if !response.errors.is_empty() {
-        body.insert(
-            "errors".into(),
-            serde_json::to_value(&response.errors).unwrap_or_default(),
-        );
-    }
-    if !response.extensions.is_empty() {
-        body.insert(
-            "extensions".into(),
-            serde_json::to_value(&response.extensions).unwrap_or_default(),
-        );
-    }
+    // Serialised straight from the response: no intermediate JSON tree, which for a page of a
+    // hundred nested rows would cost as much memory and time again as the answer itself.
+    let body = ResponseBody {
+        data: (!request_failed).then_some(&response.data),
+        errors: &response.errors,
+        extensions: &response.extensions,
+    };
+    let body = serde_json::to_vec(&body).unwrap_or_else(|error| {
+        tracing::error!(%request_id, %error, "response not serialisable");
+        json!({ "errors": [{ "message": "internal error", "extensions": {
+            "code": "INTERNAL_SERVER_ERROR", "requestId": request_id } }] })
+        .to_string()
+        .into_bytes()
+    });
     let mut http_response = HttpResponse::build(status)
         .insert_header((header::CONTENT_TYPE, content_type(media)))
         .insert_header(("x-request-id", request_id))
-        .body(serde_json::Value::Object(body).to_string());
+        .body(body);
     crate::metrics::set_outcome(
         &mut http_response,
         crate::metrics::outcome_of(&response.errors),
     );
     http_response
+}
+
+/// A GraphQL response as it goes out (GraphQL over HTTP): `data` unless the request failed as a
+/// whole, `errors` and `extensions` when there are any.
+#[derive(serde::Serialize)]
+struct ResponseBody<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    data: Option<&'a Value>,
+    #[serde(skip_serializing_if = "<[ServerError]>::is_empty")]
+    errors: &'a [ServerError],
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    extensions: &'a std::collections::BTreeMap<String, Value>,
 }
 
 async fn graphiql() -> HttpResponse {

@@ -144,6 +144,9 @@ pub fn start_with(
         limits: config.limits.clone(),
         ws,
         persisted: config.persisted.clone(),
+        executing: std::sync::Arc::new(tokio::sync::Semaphore::new(
+            config.limits.max_concurrent_requests,
+        )),
         rate_limiter: crate::limits::RateLimiter::new(
             config.limits.rate_per_second,
             config.limits.rate_burst,

@@ -12,7 +12,7 @@ const CREATE: &str = "mutation($input: CreateCampaignInput!) { createCampaign(in
 const DRAW: &str = "mutation($input: DrawRandomInspectionsInput!) { drawRandomInspections(input: $input) { id seed inputDigest verified published items { unit { id } inspectors { id } } } }";
 
 fn today() -> chrono::NaiveDate {
-    chrono::Utc::now().date_naive()
+    permit_exchange::domain::clock::today()
 }
 
 async fn campaign(app: &TestApp, name: &str, summary_deadline: chrono::NaiveDate) -> String {

@@ -25,7 +25,7 @@ pub struct Scene {
 }
 
 pub fn days_ago(n: i64) -> String {
-    (chrono::Utc::now().date_naive() - chrono::Duration::days(n)).to_string()
+    (permit_exchange::domain::clock::today() - chrono::Duration::days(n)).to_string()
 }
 
 pub async fn scene(app: &TestApp, district: &str, serial: u32) -> Scene {
@@ -86,7 +86,7 @@ fn finding_input(inspection: &str, code: &str, permit: Option<&Value>) -> Value 
     json!({
         "inspectionId": inspection, "code": code, "permitId": permit.map(|p| p["id"].clone()),
         "severity": "GENERAL", "description": "现场检查发现问题",
-        "rectificationDeadline": (chrono::Utc::now().date_naive() + chrono::Duration::days(30)).to_string()
+        "rectificationDeadline": (permit_exchange::domain::clock::today() + chrono::Duration::days(30)).to_string()
     })
 }
 

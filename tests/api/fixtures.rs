@@ -79,7 +79,10 @@ pub async fn unit_with_permit(app: &TestApp, district: &str, serial: u32) -> (Va
     let unit = register_unit(app, district, serial, "重庆测试化工有限公司", "KEY").await;
     let admin = app.token(Role::Admin, None);
     let unit_id = unit["id"].as_str().expect("id");
-    let from = format!("{}-01-01", chrono::Utc::now().format("%Y"));
+    let from = format!(
+        "{}-01-01",
+        permit_exchange::domain::clock::today().format("%Y")
+    );
     let data = app
         .data(
             &admin,

@@ -228,11 +228,11 @@ db_test!(a_failed_mutation_leaves_no_change_and_no_audit_row, |app| {
         .await["permitByNumber"]["unit"]["id"]
         .clone();
     let inspection = app.data(&officer, "mutation($input: RecordInspectionInput!) { recordInspection(input: $input) { id } }", json!({ "input": {
-        "unitId": unit_id, "date": chrono::Utc::now().date_naive().to_string(), "source": "ROUTINE", "mode": "ON_SITE", "inspectorIds": team } })).await["recordInspection"]["id"].clone();
+        "unitId": unit_id, "date": permit_exchange::domain::clock::today().to_string(), "source": "ROUTINE", "mode": "ON_SITE", "inspectorIds": team } })).await["recordInspection"]["id"].clone();
     let finding = app.data(&officer, "mutation($input: RecordFindingInput!) { recordFinding(input: $input) { id } }", json!({ "input": {
         "inspectionId": inspection, "code": "EV-3", "permitId": permit["id"], "severity": "SERIOUS", "description": "治理设施未运行" } })).await["recordFinding"]["id"].clone();
     app.data(&officer, "mutation($id: ID!) { advanceFinding(id: $id, expectedVersion: 1, input: { to: CASE_FILED }) { status } }", json!({ "id": finding })).await;
-    let action = |kind: &str| json!({ "input": { "findingId": finding, "kind": kind, "decisionNumber": "CQ-DUP-1", "decidedOn": chrono::Utc::now().date_naive().to_string() } });
+    let action = |kind: &str| json!({ "input": { "findingId": finding, "kind": kind, "decisionNumber": "CQ-DUP-1", "decidedOn": permit_exchange::domain::clock::today().to_string() } });
     let mutation = "mutation($input: RecordEnforcementActionInput!) { recordEnforcementAction(input: $input) { id } }";
     app.data(&officer, mutation, action("POLICE_REFERRAL"))
         .await;

@@ -12,7 +12,10 @@ const RESPOND: &str = "mutation($id: ID!, $v: Int!, $input: RespondToFeedbackInp
 const PUBLISH: &str = "mutation($input: PublishBulletinInput!) { publishBulletin(input: $input) { id notAcknowledged { code } cases { code unitName decisionNumber } } }";
 
 fn year_start() -> String {
-    format!("{}-01-01", chrono::Utc::now().format("%Y"))
+    format!(
+        "{}-01-01",
+        permit_exchange::domain::clock::today().format("%Y")
+    )
 }
 
 db_test!(feedback_reaches_the_addressed_office_only, |app| {

@@ -137,7 +137,7 @@ db_test!(state_machine_and_versions, |app| {
     let renewed = app.data(&officer, renew, json!({ "id": id, "v": 1 })).await;
     assert_eq!(renewed["renewPermit"]["version"], 2);
     assert_eq!(renewed["renewPermit"]["status"], "VALID");
-    let year: i32 = chrono::Utc::now()
+    let year: i32 = permit_exchange::domain::clock::today()
         .format("%Y")
         .to_string()
         .parse()

@@ -342,7 +342,8 @@ async fn scene(app: &TestApp, district: &str, serial: u32) -> Scene {
             .await;
         inspectors.push(data["registerInspector"]["id"].clone());
     }
-    let yesterday = (chrono::Utc::now().date_naive() - chrono::Duration::days(1)).to_string();
+    let yesterday =
+        (permit_exchange::domain::clock::today() - chrono::Duration::days(1)).to_string();
     let data = app
         .data(
             &officer,
@@ -364,7 +365,8 @@ async fn scene(app: &TestApp, district: &str, serial: u32) -> Scene {
 
 /// Records a finding through `app` and returns its id.
 async fn record_finding(app: &TestApp, scene: &Scene) -> String {
-    let deadline = (chrono::Utc::now().date_naive() + chrono::Duration::days(30)).to_string();
+    let deadline =
+        (permit_exchange::domain::clock::today() + chrono::Duration::days(30)).to_string();
     let data = app
         .data(
             &scene.officer,

@@ -30,6 +30,16 @@ impl Database {
 }
 
 pub async fn connect(url: &str) -> Result<Database, DbErr> {
+    connect_with(url, None).await
+}
+
+/// `connect`, and on PostgreSQL every statement of the pool is cancelled by the server after
+/// `statement_timeout`: a request that gave up (its time limit) does not leave its statement
+/// running. Not for migrations or bulk loads, which may take longer.
+pub async fn connect_with(
+    url: &str,
+    statement_timeout: Option<Duration>,
+) -> Result<Database, DbErr> {
     let mut options = ConnectOptions::new(url.to_owned());
     let sqlite = url.starts_with("sqlite:");
     options
@@ -39,6 +49,12 @@ pub async fn connect(url: &str) -> Result<Database, DbErr> {
         .acquire_timeout(Duration::from_secs(5))
         // Statement logging would put every query (and its values) into the info log.
         .sqlx_logging(false);
+    if let Some(timeout) = statement_timeout.filter(|_| !sqlite) {
+        let milliseconds = format!("{}", timeout.as_millis().max(1));
+        options.map_sqlx_postgres_opts(move |pg| {
+            pg.options([("statement_timeout", milliseconds.as_str())])
+        });
+    }
     let mut conn = SeaDatabase::connect(options).await?;
     let statements = Arc::new(AtomicU64::new(0));
     let counter = statements.clone();

@@ -288,10 +288,11 @@ async fn seed_demo(database: &permit_exchange::db::Database, units: usize, seed:
 
 async fn serve(config: Config, demo: bool) -> ExitCode {
     tracing::info!(config = ?config, "starting");
-    let database = match server::prepare_database(&config.database_url).await {
-        Ok(d) => d,
-        Err(e) => return fail(e),
-    };
+    let database =
+        match server::prepare_serving_database(&config.database_url, &config.limits).await {
+            Ok(d) => d,
+            Err(e) => return fail(e),
+        };
     if demo {
         let code = seed_demo(&database, 2000, 2021).await;
         if code != ExitCode::SUCCESS {

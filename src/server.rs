@@ -105,6 +105,26 @@ pub async fn prepare_database(database_url: &str) -> Result<Database, StartError
     Ok(database)
 }
 
+/// `prepare_database` for serving: migrates over a connection without limits, then (on
+/// PostgreSQL) serves from a pool whose statements the database cancels a second after the
+/// request time limit, so that a request that gave up leaves nothing running.
+pub async fn prepare_serving_database(
+    database_url: &str,
+    limits: &crate::config::Limits,
+) -> Result<Database, StartError> {
+    let migrated = prepare_database(database_url).await?;
+    if migrated.conn.get_database_backend() != sea_orm::DatabaseBackend::Postgres {
+        return Ok(migrated);
+    }
+    let _ = migrated.conn.close().await;
+    db::connect_with(
+        database_url,
+        Some(limits.request_timeout + std::time::Duration::from_secs(1)),
+    )
+    .await
+    .map_err(StartError::Connect)
+}
+
 /// Binds and starts the HTTP server on an already prepared database, stopping gracefully on
 /// SIGTERM and SIGINT (what `serve` runs). The returned `server` future must be awaited (or
 /// spawned) to serve. Call it inside a Tokio runtime: on PostgreSQL it spawns the event listener

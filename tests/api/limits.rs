@@ -204,3 +204,32 @@ async fn depth_and_time_limits_name_themselves() {
     let message = body["errors"][0]["message"].as_str().unwrap_or("");
     assert!(message.contains("time limit"), "{message}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_cancels_statements_that_outlive_the_time_limit() {
+    let Ok(url) = std::env::var("TEST_DATABASE_URL") else {
+        eprintln!("TEST_DATABASE_URL not set: PostgreSQL variant not run");
+        return;
+    };
+    use sea_orm::ConnectionTrait;
+    let serving =
+        permit_exchange::db::connect_with(&url, Some(std::time::Duration::from_millis(300)))
+            .await
+            .expect("connect");
+    let started = std::time::Instant::now();
+    let result = serving.conn.execute_unprepared("SELECT pg_sleep(5)").await;
+    let error = result.expect_err("the database cancels the statement");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(3),
+        "cancelled after {:?}",
+        started.elapsed()
+    );
+    assert!(error.to_string().contains("statement timeout"), "{error}");
+    // Without the limit (migrations, bulk loads) the same pool settings let it run.
+    let unlimited = permit_exchange::db::connect(&url).await.expect("connect");
+    unlimited
+        .conn
+        .execute_unprepared("SELECT pg_sleep(0.5)")
+        .await
+        .expect("runs to its end");
+}

@@ -582,7 +582,11 @@ async fn execute(
     }
     // Wait for a turn to execute; while the database is down, fail at once instead.
     let _turn = tokio::select! {
-        turn = state.executing.acquire() => turn.ok(),
+        turn = tokio::time::timeout(state.limits.request_timeout, state.executing.acquire()) => match turn {
+            Ok(turn) => turn.ok(),
+            // Overloaded: waited a whole time limit without a turn.
+            Err(_) => return unavailable(media, &request_id),
+        },
         () = state.db.health.down() => return unavailable(media, &request_id),
     };
     // While the database is down, fail at once rather than wait out the pool's retries; a

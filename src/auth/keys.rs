@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::SystemTime;
 
-use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, JwkSet};
+use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, JwkSet, PublicKeyUse};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 
 use super::{Claims, Principal, Role};
@@ -171,6 +171,13 @@ fn read_key_set(
         .map_err(|e| format!("{} is not a JWKS: {e}", path.display()))?;
     let mut keys = HashMap::new();
     for jwk in &set.keys {
+        // A provider's set may hold keys for encryption too: they verify nothing here.
+        if matches!(
+            jwk.common.public_key_use,
+            Some(PublicKeyUse::Encryption | PublicKeyUse::Other(_))
+        ) {
+            continue;
+        }
         let kid = jwk
             .common
             .key_id

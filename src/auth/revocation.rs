@@ -12,7 +12,7 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use entity::token_revocations;
-use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{DatabaseConnection, DbErr, EntityTrait, QueryOrder};
 use tokio::sync::watch;
 
 use super::keys::VerifiedToken;
@@ -43,7 +43,9 @@ struct Shared {
 
 #[derive(Default)]
 struct List {
-    /// Highest row id loaded; reloads read only newer rows.
+    /// Rows loaded (the table only grows).
+    rows: usize,
+    /// Highest row id loaded.
     last_id: i64,
     /// Subject → tokens issued at or before this moment (unix seconds) are refused.
     subjects: HashMap<String, i64>,
@@ -138,29 +140,31 @@ impl Revocations {
         self.shared.generation.subscribe()
     }
 
-    /// Reads the rows added since the last reload.
+    /// Reads the whole table and replaces the list. Not "rows after the last id": on
+    /// PostgreSQL ids are taken at insert and transactions commit in any order, so a row with a
+    /// lower id can become visible after a higher one. The table holds administrators' acts
+    /// only, so reading it whole stays cheap.
     pub async fn reload(&self, db: &DatabaseConnection) -> Result<(), DbErr> {
-        let last_id = self
-            .shared
-            .list
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .last_id;
         let rows = token_revocations::Entity::find()
-            .filter(token_revocations::Column::Id.gt(last_id))
             .order_by_asc(token_revocations::Column::Id)
             .all(db)
             .await?;
-        if rows.is_empty() && *self.shared.generation.borrow() > 0 {
-            return Ok(());
+        let count = rows.len();
+        let mut fresh = List::default();
+        for row in rows {
+            fresh.add(row);
         }
-        {
+        let changed = {
             let mut list = self.shared.list.write().unwrap_or_else(|e| e.into_inner());
-            for row in rows {
-                list.add(row);
-            }
+            // Rows are only ever added: another count means another list.
+            let changed = list.rows != count;
+            fresh.rows = count;
+            *list = fresh;
+            changed
+        };
+        if changed || *self.shared.generation.borrow() == 0 {
+            self.shared.generation.send_modify(|g| *g += 1);
         }
-        self.shared.generation.send_modify(|g| *g += 1);
         Ok(())
     }
 

@@ -56,13 +56,21 @@ pub(crate) async fn finding_moved(
     if closed == 0 {
         return Ok(());
     }
-    let fines = fines_of(txn, finding.id).await?;
     let delta = Delta {
         findings_closed: closed,
-        fines_closed: closed * fines,
         ..Delta::default()
     };
     add(txn, finding, &delta).await?;
+    // The finding's fines are read only now, under the cell's lock: a fine recorded meanwhile
+    // has committed (and is counted here), or will find the finding closed (and count itself).
+    let fines = fines_of(txn, finding.id).await?;
+    if fines != 0 {
+        let fines = Delta {
+            fines_closed: closed * fines,
+            ..Delta::default()
+        };
+        add(txn, finding, &fines).await?;
+    }
     count_units(txn, finding, 0, closed).await
 }
 
@@ -74,10 +82,23 @@ pub(crate) async fn fine_recorded(
 ) -> AppResult<()> {
     let delta = Delta {
         fines_all: yuan,
-        fines_closed: if is_closed(finding.status) { yuan } else { 0 },
         ..Delta::default()
     };
-    add(txn, finding, &delta).await
+    add(txn, finding, &delta).await?;
+    // The status as committed now, under the cell's lock (see `finding_moved`).
+    let status = findings::Entity::find_by_id(finding.id)
+        .one(txn)
+        .await?
+        .map(|f| f.status)
+        .unwrap_or(finding.status);
+    if is_closed(status) {
+        let closed = Delta {
+            fines_closed: yuan,
+            ..Delta::default()
+        };
+        add(txn, finding, &closed).await?;
+    }
+    Ok(())
 }
 
 /// Adds `delta` to the finding's cell, creating it if needed; on PostgreSQL this holds the

@@ -362,7 +362,7 @@ impl KeyConfig {
             exp: now + ttl.num_seconds(),
             nbf: None,
             iss: self.issuer.clone(),
-            aud: self.audience.clone(),
+            aud: self.audience.clone().map(super::Audience::One),
             jti: Some(new_token_id()),
         };
         let mut header = Header::new(Algorithm::HS256);
@@ -464,6 +464,20 @@ mod tests {
             Algorithm::ES256,
             &ec_key,
             &claims(wrong_iss)
+        ))));
+        // Several audiences, ours among them, as identity providers often send.
+        let many = serde_json::json!({
+            "iss": "https://idp.example", "aud": ["account", "permit-exchange"]
+        });
+        assert!(
+            ec.verify(&sign(Algorithm::ES256, &ec_key, &claims(many)))
+                .is_ok()
+        );
+        let others = serde_json::json!({ "iss": "https://idp.example", "aud": ["account"] });
+        assert!(unauthenticated(ec.verify(&sign(
+            Algorithm::ES256,
+            &ec_key,
+            &claims(others)
         ))));
         let no_aud = serde_json::json!({ "iss": "https://idp.example" });
         assert!(unauthenticated(ec.verify(&sign(

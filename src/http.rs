@@ -13,7 +13,7 @@ use std::time::Duration;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderMap};
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, dev::Server, web};
-use async_graphql::parser::types::OperationType;
+use async_graphql::parser::types::{ExecutableDocument, OperationType};
 use async_graphql::{ErrorExtensionValues, ServerError, Value};
 use serde_json::json;
 use tracing::Instrument;
@@ -344,11 +344,10 @@ fn not_acceptable(request_id: &str) -> HttpResponse {
 /// The operation a document selects: its type and a label for logs and the audit trail (the
 /// operation name, or the first root field of an anonymous operation).
 pub(crate) fn selected_operation(
-    query: &str,
+    document: &ExecutableDocument,
     operation_name: Option<&str>,
 ) -> Option<(OperationType, String)> {
     use async_graphql::parser::types::{DocumentOperations, Selection};
-    let document = async_graphql::parser::parse_query(query).ok()?;
     let (name, op) = match (&document.operations, operation_name) {
         (DocumentOperations::Single(op), _) => (None, op),
         (DocumentOperations::Multiple(ops), Some(name)) => (Some(name.to_owned()), ops.get(name)?),
@@ -532,10 +531,13 @@ async fn execute(
             return request_error(status, media, &request_id, refusal.code, &refusal.message);
         }
     };
-    if let Err(reason) = crate::limits::check_document(&query, &state.limits) {
-        return limit_refused(media, &request_id, &reason);
-    }
-    let selected = selected_operation(&query, params.operation_name.as_deref());
+    let document = match crate::limits::check_document(&query, &state.limits) {
+        Ok(document) => document,
+        Err(reason) => return limit_refused(media, &request_id, &reason),
+    };
+    let selected = document
+        .as_ref()
+        .and_then(|d| selected_operation(d, params.operation_name.as_deref()));
     crate::metrics::note_operation(req, selected.as_ref().map(|(_, label)| label.as_str()));
     if via_get
         && selected
@@ -566,6 +568,9 @@ async fn execute(
     );
     if let Some(name) = params.operation_name {
         request = request.operation_name(name);
+    }
+    if let Some(document) = document {
+        request.set_parsed_query(document);
     }
     for (key, value) in params.extensions {
         if let Ok(value) = Value::from_json(value) {

@@ -90,8 +90,10 @@ fn aliases_and_directives(document: &ExecutableDocument) -> (usize, usize) {
     (aliases, directives)
 }
 
-/// Checks a document against the size, token, alias and directive limits.
-pub fn check_document(query: &str, limits: &Limits) -> Result<(), String> {
+/// Checks a document against the size, token, alias and directive limits, and gives back the
+/// parsed document (parsed once here, after the cheap size checks, and handed to the executor),
+/// or `None` when it does not parse: the executor then reports the syntax error precisely.
+pub fn check_document(query: &str, limits: &Limits) -> Result<Option<ExecutableDocument>, String> {
     let chars = query.chars().count();
     if chars > limits.max_document_chars {
         return Err(format!(
@@ -106,23 +108,23 @@ pub fn check_document(query: &str, limits: &Limits) -> Result<(), String> {
             limits.max_tokens
         ));
     }
-    // A document that does not parse is left to the executor, which reports it precisely.
-    if let Ok(document) = async_graphql::parser::parse_query(query) {
-        let (aliases, directives) = aliases_and_directives(&document);
-        if aliases > limits.max_aliases {
-            return Err(format!(
-                "the document uses {aliases} aliases; the limit is {}",
-                limits.max_aliases
-            ));
-        }
-        if directives > limits.max_directives {
-            return Err(format!(
-                "the document uses {directives} directives; the limit is {}",
-                limits.max_directives
-            ));
-        }
+    let Ok(document) = async_graphql::parser::parse_query(query) else {
+        return Ok(None);
+    };
+    let (aliases, directives) = aliases_and_directives(&document);
+    if aliases > limits.max_aliases {
+        return Err(format!(
+            "the document uses {aliases} aliases; the limit is {}",
+            limits.max_aliases
+        ));
     }
-    Ok(())
+    if directives > limits.max_directives {
+        return Err(format!(
+            "the document uses {directives} directives; the limit is {}",
+            limits.max_directives
+        ));
+    }
+    Ok(Some(document))
 }
 
 /// A token bucket: `capacity` requests at once, refilled at `per_second`.

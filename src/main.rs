@@ -7,10 +7,11 @@ use permit_exchange::auth::Role;
 use permit_exchange::config::{self, Config, DEFAULT_BIND, DEFAULT_DATABASE_URL, Limits};
 use permit_exchange::{graphql, server};
 
-/// mimalloc rather than glibc malloc: under load a quarter of the server's CPU went to glibc's
-/// allocator, and its per-thread arenas kept freed memory (measured with bench/run and perf).
+/// jemalloc rather than glibc malloc (a quarter of the server's CPU under load, and memory kept
+/// in per-thread arenas) or mimalloc (as fast, but 15-20 MB more resident): measured with
+/// bench/run. Its options are compiled in: see `.cargo/config.toml`.
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 #[derive(Parser)]
 #[command(

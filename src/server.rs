@@ -150,6 +150,19 @@ pub fn start_with(
     let revocations = Revocations::empty();
     revocations.follow(database.conn.clone(), &config.database_url, &events);
     database.health = Health::probe(&config.database_url);
+    // Read the reference tables now, off any request, so that no request waits for them.
+    let reference = std::sync::Arc::new(crate::domain::reference::ReferenceCache::default());
+    {
+        let (reference, db) = (reference.clone(), database.conn.clone());
+        tokio::spawn(async move {
+            if let Err(error) = reference.get(&db).await {
+                tracing::warn!(
+                    ?error,
+                    "reference data not read at start; read on first use"
+                );
+            }
+        });
+    }
     let (signal, stopping) = watch::channel(false);
     let state = AppState {
         schema: graphql::build_schema(
@@ -157,6 +170,7 @@ pub fn start_with(
             &config.limits,
             events.clone(),
             revocations.clone(),
+            reference,
         ),
         revocations,
         db: database.clone(),

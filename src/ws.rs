@@ -399,12 +399,17 @@ impl Connection {
                         .await;
                 }
             };
-        if let Err(reason) = crate::limits::check_document(&query, &self.state.limits) {
-            return self
-                .send_error(&id, "QUERY_TOO_COMPLEX", &reason, &request_id)
-                .await;
-        }
-        let selected = selected_operation(&query, payload.operation_name.as_deref());
+        let document = match crate::limits::check_document(&query, &self.state.limits) {
+            Ok(document) => document,
+            Err(reason) => {
+                return self
+                    .send_error(&id, "QUERY_TOO_COMPLEX", &reason, &request_id)
+                    .await;
+            }
+        };
+        let selected = document
+            .as_ref()
+            .and_then(|d| selected_operation(d, payload.operation_name.as_deref()));
         if let Some((ty, _)) = &selected
             && *ty != OperationType::Subscription
         {
@@ -432,6 +437,9 @@ impl Connection {
             ));
         if let Some(name) = payload.operation_name {
             request = request.operation_name(name);
+        }
+        if let Some(document) = document {
+            request.set_parsed_query(document);
         }
         for (key, value) in extensions {
             if let Ok(value) = async_graphql::Value::from_json(value) {

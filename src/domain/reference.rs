@@ -2,6 +2,8 @@
 //! violation taxonomy (BRIEF, the Regulation's penalty articles). Loaded by the migration crate
 //! on every start; read here.
 
+use std::collections::HashMap;
+
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 
 use crate::auth::Principal;
@@ -14,16 +16,6 @@ use entity::{agencies, districts, violation_codes};
 pub async fn districts(db: &impl ConnectionTrait) -> AppResult<Vec<districts::Model>> {
     Ok(districts::Entity::find()
         .order_by_asc(districts::Column::Code)
-        .all(db)
-        .await?)
-}
-
-pub async fn districts_by_codes(
-    db: &impl ConnectionTrait,
-    codes: &[String],
-) -> AppResult<Vec<districts::Model>> {
-    Ok(districts::Entity::find()
-        .filter(districts::Column::Code.is_in(codes.iter().cloned()))
         .all(db)
         .await?)
 }
@@ -63,16 +55,6 @@ pub async fn agencies(
     Ok(select.all(db).await?)
 }
 
-pub async fn agencies_by_codes(
-    db: &impl ConnectionTrait,
-    codes: &[String],
-) -> AppResult<Vec<agencies::Model>> {
-    Ok(agencies::Entity::find()
-        .filter(agencies::Column::Code.is_in(codes.iter().cloned()))
-        .all(db)
-        .await?)
-}
-
 /// The violation taxonomy, in the order of BRIEF's table.
 pub async fn violation_codes(
     db: &impl ConnectionTrait,
@@ -84,4 +66,47 @@ pub async fn violation_codes(
         select = select.filter(violation_codes::Column::Category.eq(c));
     }
     Ok(select.all(db).await?)
+}
+
+/// The reference tables as one value, keyed by code.
+#[derive(Debug, Default)]
+pub struct ReferenceData {
+    pub districts: HashMap<String, districts::Model>,
+    pub agencies: HashMap<String, agencies::Model>,
+    pub violation_codes: HashMap<String, violation_codes::Model>,
+}
+
+/// The reference tables, read once per process and then answered from memory: only the
+/// migrations write them, before the instance serves, so the copy stays current while it runs
+/// (an instance started later with newer reference data serves its own). Nested fields such as
+/// a finding's code or a permit's district, on every row of a page, then cost neither a
+/// statement nor a loader round.
+#[derive(Debug, Default)]
+pub struct ReferenceCache(tokio::sync::OnceCell<ReferenceData>);
+
+impl ReferenceCache {
+    pub async fn get(&self, db: &impl ConnectionTrait) -> AppResult<&ReferenceData> {
+        self.0
+            .get_or_try_init(|| async {
+                Ok::<_, AppError>(ReferenceData {
+                    districts: districts(db)
+                        .await?
+                        .into_iter()
+                        .map(|d| (d.code.clone(), d))
+                        .collect(),
+                    agencies: agencies::Entity::find()
+                        .all(db)
+                        .await?
+                        .into_iter()
+                        .map(|a| (a.code.clone(), a))
+                        .collect(),
+                    violation_codes: violation_codes(db, None)
+                        .await?
+                        .into_iter()
+                        .map(|c| (c.code.clone(), c))
+                        .collect(),
+                })
+            })
+            .await
+    }
 }

@@ -11,10 +11,12 @@ use super::enums::{
 use super::ids;
 use super::loaders::{
     ActionsOfFinding, EvidenceOfFinding, FindingsOfInspection, HistoryOfFinding, InspectionId,
-    InspectorId, OutletId, PermitId, TeamOfInspection, UnitId, ViolationCodeKey,
+    InspectorId, OutletId, PermitId, TeamOfInspection, UnitId,
 };
 use super::permits::{Outlet, PERMIT, Permit};
-use super::reference::{Agency, District, ViolationCode, load_agency, load_district};
+use super::reference::{
+    Agency, District, ViolationCode, load_agency, load_district, load_violation_code,
+};
 use super::units::{UNIT, Unit};
 use crate::domain::patterns::{self, Dimension};
 use crate::domain::{access, cases, findings, inspections, inspectors};
@@ -164,11 +166,8 @@ impl Finding {
             .await
     }
     async fn code(&self, ctx: &Context<'_>) -> Result<ViolationCode> {
-        super::loader(ctx)?
-            .load_one(ViolationCodeKey(self.0.violation_code.clone()))
-            .await
-            .map_err(AppError::from)?
-            .map(Into::into)
+        load_violation_code(ctx, &self.0.violation_code)
+            .await?
             .ok_or_else(|| missing("violation code"))
     }
     async fn category(&self) -> ViolationCategory {
@@ -407,11 +406,7 @@ impl ViolationPattern {
         let Some(code) = &self.0.code else {
             return Ok(None);
         };
-        Ok(super::loader(ctx)?
-            .load_one(ViolationCodeKey(code.clone()))
-            .await
-            .map_err(AppError::from)?
-            .map(Into::into))
+        load_violation_code(ctx, code).await
     }
     async fn category(&self) -> Option<ViolationCategory> {
         self.0.category.map(Into::into)

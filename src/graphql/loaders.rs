@@ -11,10 +11,7 @@ use sea_orm::DatabaseConnection;
 use crate::auth::Principal;
 use crate::domain::{permits, reference, registrations, units};
 use crate::error::AppError;
-use entity::{
-    agencies, districts, outlets, permit_limits, permit_versions, registrations as reg,
-    units as unit_rows,
-};
+use entity::{outlets, permit_limits, permit_versions, registrations as reg, units as unit_rows};
 
 pub struct DbLoader {
     pub db: DatabaseConnection,
@@ -141,46 +138,6 @@ impl Loader<VersionsOfPermit> for DbLoader {
         let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
         let rows = permits::versions_of(&self.db, &ids).await?;
         Ok(group(keys, rows, |v| VersionsOfPermit(v.permit_id)))
-    }
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct DistrictCode(pub String);
-
-impl Loader<DistrictCode> for DbLoader {
-    type Value = districts::Model;
-    type Error = LoadError;
-
-    async fn load(
-        &self,
-        keys: &[DistrictCode],
-    ) -> Result<HashMap<DistrictCode, Self::Value>, Self::Error> {
-        let codes: Vec<String> = keys.iter().map(|k| k.0.clone()).collect();
-        let rows = reference::districts_by_codes(&self.db, &codes).await?;
-        Ok(rows
-            .into_iter()
-            .map(|d| (DistrictCode(d.code.clone()), d))
-            .collect())
-    }
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct AgencyCode(pub String);
-
-impl Loader<AgencyCode> for DbLoader {
-    type Value = agencies::Model;
-    type Error = LoadError;
-
-    async fn load(
-        &self,
-        keys: &[AgencyCode],
-    ) -> Result<HashMap<AgencyCode, Self::Value>, Self::Error> {
-        let codes: Vec<String> = keys.iter().map(|k| k.0.clone()).collect();
-        let rows = reference::agencies_by_codes(&self.db, &codes).await?;
-        Ok(rows
-            .into_iter()
-            .map(|a| (AgencyCode(a.code.clone()), a))
-            .collect())
     }
 }
 

@@ -81,9 +81,11 @@ pub fn build_schema(
     limits: &Limits,
     events: EventBus,
     revocations: crate::auth::revocation::Revocations,
+    reference: std::sync::Arc<crate::domain::reference::ReferenceCache>,
 ) -> AppSchema {
     Schema::build(Query::default(), Mutation::default(), Subscription)
         .data(db)
+        .data(reference)
         .data(events)
         .data(revocations)
         .limit_depth(limits.max_depth)
@@ -136,6 +138,14 @@ pub(crate) fn principal<'a>(ctx: &'a Context<'_>) -> Option<&'a Principal> {
 
 pub(crate) fn db<'a>(ctx: &'a Context<'_>) -> async_graphql::Result<&'a DatabaseConnection> {
     ctx.data::<DatabaseConnection>()
+}
+
+/// Districts, agencies and violation codes, from the instance's copy.
+pub(crate) async fn reference_data<'a>(
+    ctx: &'a Context<'_>,
+) -> async_graphql::Result<&'a crate::domain::reference::ReferenceData> {
+    let cache = ctx.data::<std::sync::Arc<crate::domain::reference::ReferenceCache>>()?;
+    Ok(cache.get(db(ctx)?).await?)
 }
 
 pub(crate) fn loader<'a>(

@@ -3,7 +3,6 @@
 use async_graphql::{ComplexObject, Context, InputObject, Object, Result, SimpleObject};
 
 use super::enums::{AgencyKind, AgencyLevel, DistrictKind, Role, ViolationCategory};
-use super::loaders::{AgencyCode, DistrictCode};
 use crate::domain::{access, reference};
 use crate::error::AppError;
 use entity::{agencies, districts, violation_codes};
@@ -55,20 +54,23 @@ pub(crate) async fn load_district(
     code: Option<&str>,
 ) -> Result<Option<District>> {
     let Some(code) = code else { return Ok(None) };
-    let found = super::loader(ctx)?
-        .load_one(DistrictCode(code.to_owned()))
-        .await
-        .map_err(AppError::from)?;
-    Ok(found.map(District))
+    let reference = super::reference_data(ctx).await?;
+    Ok(reference.districts.get(code).cloned().map(District))
 }
 
 pub(crate) async fn load_agency(ctx: &Context<'_>, code: Option<&str>) -> Result<Option<Agency>> {
     let Some(code) = code else { return Ok(None) };
-    let found = super::loader(ctx)?
-        .load_one(AgencyCode(code.to_owned()))
-        .await
-        .map_err(AppError::from)?;
-    Ok(found.map(Agency))
+    let reference = super::reference_data(ctx).await?;
+    Ok(reference.agencies.get(code).cloned().map(Agency))
+}
+
+/// A violation code of the taxonomy, from the instance's copy.
+pub(crate) async fn load_violation_code(
+    ctx: &Context<'_>,
+    code: &str,
+) -> Result<Option<ViolationCode>> {
+    let reference = super::reference_data(ctx).await?;
+    Ok(reference.violation_codes.get(code).cloned().map(Into::into))
 }
 
 /// A violation code of the taxonomy (BRIEF; the Regulation's penalty articles).

@@ -108,3 +108,41 @@ db_test!(finding_pages_cost_the_same_whatever_their_size, |app| {
         counts[1]
     );
 });
+
+// Districts, agencies and violation codes come from the instance's copy of the reference
+// tables: asking for them on every row of a page adds no statement at all.
+db_test!(reference_fields_cost_no_statements, |app| {
+    app.seed_demo(200).await;
+    let token = app.token(Role::Supervisor, None);
+    let bare = r#"{ findings(first: 50) { edges { node { status } } } }"#;
+    let with_reference = r#"{ findings(first: 50) { edges { node {
+        status code { code article labelZh } district { code name }
+    } } }
+    violationPatterns(groupBy: [DISTRICT, CODE]) { findings }
+    }"#;
+    let patterns_only = r#"{ violationPatterns(groupBy: [DISTRICT, CODE]) {
+        findings district { code name } code { code article } } }"#;
+    let fewest = |query: &'static str| {
+        let (app, token) = (&app, token.clone());
+        async move {
+            let mut fewest = u64::MAX;
+            for _ in 0..3 {
+                let before = app.db.statement_count();
+                let data = app.data(&token, query, json!({})).await;
+                assert!(data.is_object());
+                fewest = fewest.min(app.db.statement_count() - before);
+            }
+            fewest
+        }
+    };
+    let bare = fewest(bare).await;
+    let with_reference = fewest(with_reference).await;
+    let patterns_only = fewest(patterns_only).await;
+    // The patterns' own statement (the cells) is the only one the second query adds.
+    assert_eq!(
+        with_reference,
+        bare + 1,
+        "reference fields on 50 rows: {bare} → {with_reference}"
+    );
+    assert_eq!(patterns_only, 1, "patterns with district and code names");
+});

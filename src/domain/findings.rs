@@ -7,7 +7,9 @@
 //! OPEN | RECTIFICATION_ORDERED | CASE_FILED → DISMISSED (with a reason).
 
 use chrono::{NaiveDate, Utc};
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, Order as SqlOrder, Query, WindowStatement};
+use sea_orm::sea_query::{
+    Alias, Expr, ExprTrait, Func, JoinType, Order as SqlOrder, Query, WindowStatement,
+};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
     EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select, Set, StatementBuilder,
@@ -817,7 +819,8 @@ pub async fn get(
         .await?)
 }
 
-/// The newest `limit` findings per permit (or per inspection), in one statement.
+/// The newest `limit` findings per permit (or per inspection), in one statement, newest first
+/// within each parent.
 pub async fn newest_per(
     db: &impl ConnectionTrait,
     principal: &Principal,
@@ -825,31 +828,75 @@ pub async fn newest_per(
     parent_ids: &[i64],
     limit: u64,
 ) -> AppResult<Vec<findings::Model>> {
-    let rank = Alias::new("rank_in_parent");
-    let mut inner = Query::select();
-    inner
-        .column(sea_orm::sea_query::Asterisk)
-        .expr_window_as(
-            Func::cust(Alias::new("ROW_NUMBER")),
-            WindowStatement::partition_by(parent)
-                .order_by(findings::Column::FoundOn, SqlOrder::Desc)
-                .order_by(findings::Column::Id, SqlOrder::Desc)
-                .to_owned(),
-            rank.clone(),
-        )
-        .from(findings::Entity)
-        .cond_where(access::finding_filter(
-            principal,
-            findings::Column::DistrictCode,
-            findings::Column::Status,
-        ))
-        .and_where(Expr::col(parent).is_in(parent_ids.iter().copied()));
-    let outer = Query::select()
-        .column(sea_orm::sea_query::Asterisk)
-        .from_subquery(inner, Alias::new("ranked"))
-        .and_where(Expr::col(rank).lte(limit as i64))
-        .to_owned();
-    let statement = StatementBuilder::build(&outer, &db.get_database_backend());
+    let backend = db.get_database_backend();
+    let scope = access::finding_filter(
+        principal,
+        findings::Column::DistrictCode,
+        findings::Column::Status,
+    );
+    let statement = if backend == sea_orm::DatabaseBackend::Postgres {
+        // Each parent's newest rows straight from the (parent, found_on) index: LATERAL reads
+        // `limit` rows a parent, where ranking would read and sort every finding of every parent.
+        let parents = Alias::new("parents");
+        let parent_table = if matches!(parent, findings::Column::InspectionId) {
+            Alias::new("inspections")
+        } else {
+            Alias::new("permits")
+        };
+        let newest = Query::select()
+            .column(sea_orm::sea_query::Asterisk)
+            .from(findings::Entity)
+            .cond_where(scope)
+            .and_where(
+                Expr::col((findings::Entity, parent)).equals((parents.clone(), Alias::new("id"))),
+            )
+            .order_by(findings::Column::FoundOn, SqlOrder::Desc)
+            .order_by(findings::Column::Id, SqlOrder::Desc)
+            .limit(limit)
+            .to_owned();
+        let newest_alias = Alias::new("newest");
+        let outer = Query::select()
+            .column((newest_alias.clone(), sea_orm::sea_query::Asterisk))
+            .from_as(parent_table, parents.clone())
+            .join_lateral(
+                JoinType::InnerJoin,
+                newest,
+                newest_alias.clone(),
+                Expr::cust("TRUE"),
+            )
+            .and_where(Expr::col((parents, Alias::new("id"))).is_in(parent_ids.iter().copied()))
+            .order_by(
+                (newest_alias.clone(), findings::Column::FoundOn),
+                SqlOrder::Desc,
+            )
+            .order_by((newest_alias, findings::Column::Id), SqlOrder::Desc)
+            .to_owned();
+        StatementBuilder::build(&outer, &backend)
+    } else {
+        let rank = Alias::new("rank_in_parent");
+        let mut inner = Query::select();
+        inner
+            .column(sea_orm::sea_query::Asterisk)
+            .expr_window_as(
+                Func::cust(Alias::new("ROW_NUMBER")),
+                WindowStatement::partition_by(parent)
+                    .order_by(findings::Column::FoundOn, SqlOrder::Desc)
+                    .order_by(findings::Column::Id, SqlOrder::Desc)
+                    .to_owned(),
+                rank.clone(),
+            )
+            .from(findings::Entity)
+            .cond_where(scope)
+            .and_where(Expr::col(parent).is_in(parent_ids.iter().copied()));
+        let outer = Query::select()
+            .column(sea_orm::sea_query::Asterisk)
+            .from_subquery(inner, Alias::new("ranked"))
+            .and_where(Expr::col(rank).lte(limit as i64))
+            .order_by(findings::Column::FoundOn, SqlOrder::Desc)
+            .order_by(findings::Column::Id, SqlOrder::Desc)
+            .to_owned();
+        StatementBuilder::build(&outer, &backend)
+    };
     Ok(findings::Entity::find()
         .from_raw_sql(statement)
         .all(db)

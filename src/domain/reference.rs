@@ -86,27 +86,31 @@ pub struct ReferenceCache(tokio::sync::OnceCell<ReferenceData>);
 
 impl ReferenceCache {
     pub async fn get(&self, db: &impl ConnectionTrait) -> AppResult<&ReferenceData> {
-        self.0
-            .get_or_try_init(|| async {
-                Ok::<_, AppError>(ReferenceData {
-                    districts: districts(db)
-                        .await?
-                        .into_iter()
-                        .map(|d| (d.code.clone(), d))
-                        .collect(),
-                    agencies: agencies::Entity::find()
-                        .all(db)
-                        .await?
-                        .into_iter()
-                        .map(|a| (a.code.clone(), a))
-                        .collect(),
-                    violation_codes: violation_codes(db, None)
-                        .await?
-                        .into_iter()
-                        .map(|c| (c.code.clone(), c))
-                        .collect(),
-                })
+        if let Some(data) = self.0.get() {
+            return Ok(data);
+        }
+        // Boxed, so that the (rare) first read does not size the futures of every resolver
+        // that asks for a district or a code.
+        Box::pin(self.0.get_or_try_init(|| async {
+            Ok::<_, AppError>(ReferenceData {
+                districts: districts(db)
+                    .await?
+                    .into_iter()
+                    .map(|d| (d.code.clone(), d))
+                    .collect(),
+                agencies: agencies::Entity::find()
+                    .all(db)
+                    .await?
+                    .into_iter()
+                    .map(|a| (a.code.clone(), a))
+                    .collect(),
+                violation_codes: violation_codes(db, None)
+                    .await?
+                    .into_iter()
+                    .map(|c| (c.code.clone(), c))
+                    .collect(),
             })
-            .await
+        }))
+        .await
     }
 }

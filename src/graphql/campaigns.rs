@@ -397,11 +397,7 @@ impl RandomDrawItem {
         let Some(id) = self.0.unit_id else {
             return Ok(None);
         };
-        Ok(super::loader(ctx)?
-            .load_one(UnitId(id))
-            .await
-            .map_err(AppError::from)?
-            .map(Unit))
+        Ok(super::load_one(ctx, UnitId(id)).await?.map(Unit))
     }
     async fn district(&self, ctx: &Context<'_>) -> Result<Option<District>> {
         load_district(ctx, self.0.district_code.as_deref()).await

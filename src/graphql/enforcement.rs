@@ -93,10 +93,8 @@ impl Inspection {
         self.0.mode.into()
     }
     async fn unit(&self, ctx: &Context<'_>) -> Result<Unit> {
-        super::loader(ctx)?
-            .load_one(UnitId(self.0.unit_id))
-            .await
-            .map_err(AppError::from)?
+        super::load_one(ctx, UnitId(self.0.unit_id))
+            .await?
             .map(Unit)
             .ok_or_else(|| missing("unit of the inspection"))
     }
@@ -140,10 +138,8 @@ impl Inspection {
         self.0.notes.as_deref()
     }
     async fn findings(&self, ctx: &Context<'_>) -> Result<Vec<Finding>> {
-        let rows = super::loader(ctx)?
-            .load_one(FindingsOfInspection(self.0.id))
-            .await
-            .map_err(AppError::from)?
+        let rows = super::load_one(ctx, FindingsOfInspection(self.0.id))
+            .await?
             .unwrap_or_default();
         Ok(rows.into_iter().map(Finding).collect())
     }
@@ -188,17 +184,11 @@ impl Finding {
         let Some(id) = self.0.permit_id else {
             return Ok(None);
         };
-        Ok(super::loader(ctx)?
-            .load_one(PermitId(id))
-            .await
-            .map_err(AppError::from)?
-            .map(Permit::from))
+        Ok(super::load_one(ctx, PermitId(id)).await?.map(Permit::from))
     }
     async fn unit(&self, ctx: &Context<'_>) -> Result<Unit> {
-        super::loader(ctx)?
-            .load_one(UnitId(self.0.unit_id))
-            .await
-            .map_err(AppError::from)?
+        super::load_one(ctx, UnitId(self.0.unit_id))
+            .await?
             .map(Unit)
             .ok_or_else(|| missing("unit of the finding"))
     }
@@ -206,10 +196,8 @@ impl Finding {
         load_district(ctx, Some(&self.0.district_code)).await
     }
     async fn inspection(&self, ctx: &Context<'_>) -> Result<Option<Inspection>> {
-        Ok(super::loader(ctx)?
-            .load_one(InspectionId(self.0.inspection_id))
-            .await
-            .map_err(AppError::from)?
+        Ok(super::load_one(ctx, InspectionId(self.0.inspection_id))
+            .await?
             .map(Inspection))
     }
     /// The outlet concerned (EX-1).
@@ -217,11 +205,7 @@ impl Finding {
         let Some(id) = self.0.outlet_id else {
             return Ok(None);
         };
-        Ok(super::loader(ctx)?
-            .load_one(OutletId(id))
-            .await
-            .map_err(AppError::from)?
-            .map(Outlet))
+        Ok(super::load_one(ctx, OutletId(id)).await?.map(Outlet))
     }
     async fn pollutant(&self) -> Option<&str> {
         self.0.pollutant.as_deref()
@@ -243,27 +227,21 @@ impl Finding {
         self.0.rectification_deadline
     }
     async fn evidence(&self, ctx: &Context<'_>) -> Result<Vec<Evidence>> {
-        let rows = super::loader(ctx)?
-            .load_one(EvidenceOfFinding(self.0.id))
-            .await
-            .map_err(AppError::from)?
+        let rows = super::load_one(ctx, EvidenceOfFinding(self.0.id))
+            .await?
             .unwrap_or_default();
         Ok(rows.into_iter().map(Evidence).collect())
     }
     /// Every move of the lifecycle, oldest first.
     async fn history(&self, ctx: &Context<'_>) -> Result<Vec<FindingTransition>> {
-        let rows = super::loader(ctx)?
-            .load_one(HistoryOfFinding(self.0.id))
-            .await
-            .map_err(AppError::from)?
+        let rows = super::load_one(ctx, HistoryOfFinding(self.0.id))
+            .await?
             .unwrap_or_default();
         Ok(rows.into_iter().map(FindingTransition).collect())
     }
     async fn actions(&self, ctx: &Context<'_>) -> Result<Vec<EnforcementAction>> {
-        let rows = super::loader(ctx)?
-            .load_one(ActionsOfFinding(self.0.id))
-            .await
-            .map_err(AppError::from)?
+        let rows = super::load_one(ctx, ActionsOfFinding(self.0.id))
+            .await?
             .unwrap_or_default();
         Ok(rows.into_iter().map(EnforcementAction).collect())
     }
@@ -322,10 +300,8 @@ impl FindingTransition {
         let Some(id) = self.0.reinspection_id else {
             return Ok(None);
         };
-        Ok(super::loader(ctx)?
-            .load_one(InspectionId(id))
-            .await
-            .map_err(AppError::from)?
+        Ok(super::load_one(ctx, InspectionId(id))
+            .await?
             .map(Inspection))
     }
     /// Who moved it. Null for INTEGRATOR.

@@ -289,14 +289,15 @@ pub async fn provenance(
     kind: ChangeKind,
     id: i64,
 ) -> Result<Option<Provenance>> {
-    let rows = super::loader(ctx)?
-        .load_one(super::loaders::ChangesOf {
+    let rows = super::load_one(
+        ctx,
+        super::loaders::ChangesOf {
             kind,
             record_id: id,
-        })
-        .await
-        .map_err(AppError::from)?
-        .unwrap_or_default();
+        },
+    )
+    .await?
+    .unwrap_or_default();
     let (Some(first), Some(last)) = (rows.first(), rows.last()) else {
         return Ok(None);
     };

@@ -78,10 +78,8 @@ impl Permit {
         self.row.version
     }
     async fn unit(&self, ctx: &Context<'_>) -> Result<Unit> {
-        super::loader(ctx)?
-            .load_one(UnitId(self.row.unit_id))
-            .await
-            .map_err(AppError::from)?
+        super::load_one(ctx, UnitId(self.row.unit_id))
+            .await?
             .map(Unit)
             .ok_or_else(|| {
                 AppError::NotFound(format!("unit of permit {}", self.row.permit_number)).into()
@@ -95,10 +93,8 @@ impl Permit {
     }
     /// Outlets (排放口) of the current version.
     async fn outlets(&self, ctx: &Context<'_>) -> Result<Vec<Outlet>> {
-        let rows = super::loader(ctx)?
-            .load_one(OutletsOfPermit(self.row.id))
-            .await
-            .map_err(AppError::from)?
+        let rows = super::load_one(ctx, OutletsOfPermit(self.row.id))
+            .await?
             .unwrap_or_default();
         Ok(rows.into_iter().map(Outlet).collect())
     }
@@ -113,10 +109,8 @@ impl Permit {
     /// The outlets and limits of the version read (the current one, or the one in force at
     /// `asOf`), as recorded with that version. `outlets` and `limits` give the current items.
     async fn permitted_items(&self, ctx: &Context<'_>) -> Result<Json<serde_json::Value>> {
-        let versions = super::loader(ctx)?
-            .load_one(VersionsOfPermit(self.row.id))
-            .await
-            .map_err(AppError::from)?
+        let versions = super::load_one(ctx, VersionsOfPermit(self.row.id))
+            .await?
             .unwrap_or_default();
         Ok(Json(
             versions
@@ -128,10 +122,8 @@ impl Permit {
     }
     /// Every version, oldest first: history is never overwritten.
     async fn versions(&self, ctx: &Context<'_>) -> Result<Vec<PermitVersion>> {
-        let rows = super::loader(ctx)?
-            .load_one(VersionsOfPermit(self.row.id))
-            .await
-            .map_err(AppError::from)?
+        let rows = super::load_one(ctx, VersionsOfPermit(self.row.id))
+            .await?
             .unwrap_or_default();
         Ok(rows.into_iter().map(PermitVersion).collect())
     }
@@ -143,14 +135,15 @@ impl Permit {
         #[graphql(default = 10)] first: i32,
     ) -> Result<Vec<super::enforcement::Finding>> {
         let limit = nested_page(first)?;
-        let rows = super::loader(ctx)?
-            .load_one(super::loaders::FindingsOfPermit {
+        let rows = super::load_one(
+            ctx,
+            super::loaders::FindingsOfPermit {
                 permit_id: self.row.id,
                 limit,
-            })
-            .await
-            .map_err(AppError::from)?
-            .unwrap_or_default();
+            },
+        )
+        .await?
+        .unwrap_or_default();
         Ok(rows.into_iter().map(super::enforcement::Finding).collect())
     }
     async fn created_at(&self) -> DateTime<Utc> {
@@ -171,10 +164,8 @@ pub(crate) fn nested_page(first: i32) -> Result<u64> {
 }
 
 async fn limits_of(ctx: &Context<'_>, permit_id: i64) -> Result<Vec<permit_limits::Model>> {
-    Ok(super::loader(ctx)?
-        .load_one(LimitsOfPermit(permit_id))
-        .await
-        .map_err(AppError::from)?
+    Ok(super::load_one(ctx, LimitsOfPermit(permit_id))
+        .await?
         .unwrap_or_default())
 }
 

@@ -94,10 +94,8 @@ impl Unit {
         ctx: &Context<'_>,
         status: Option<PermitStatus>,
     ) -> Result<Vec<Permit>> {
-        let rows = super::loader(ctx)?
-            .load_one(PermitsOfUnit(self.0.id))
-            .await
-            .map_err(AppError::from)?
+        let rows = super::load_one(ctx, PermitsOfUnit(self.0.id))
+            .await?
             .unwrap_or_default();
         let today = clock::today();
         Ok(rows
@@ -119,14 +117,15 @@ impl Unit {
         #[graphql(default = 10)] first: i32,
     ) -> Result<Vec<super::enforcement::Inspection>> {
         let limit = super::permits::nested_page(first)?;
-        let rows = super::loader(ctx)?
-            .load_one(super::loaders::InspectionsOfUnit {
+        let rows = super::load_one(
+            ctx,
+            super::loaders::InspectionsOfUnit {
                 unit_id: self.0.id,
                 limit,
-            })
-            .await
-            .map_err(AppError::from)?
-            .unwrap_or_default();
+            },
+        )
+        .await?
+        .unwrap_or_default();
         Ok(rows
             .into_iter()
             .map(super::enforcement::Inspection)
@@ -134,10 +133,8 @@ impl Unit {
     }
     /// Discharge registrations (排污登记), for REGISTRATION-tier units.
     async fn registrations(&self, ctx: &Context<'_>) -> Result<Vec<Registration>> {
-        let rows = super::loader(ctx)?
-            .load_one(RegistrationsOfUnit(self.0.id))
-            .await
-            .map_err(AppError::from)?
+        let rows = super::load_one(ctx, RegistrationsOfUnit(self.0.id))
+            .await?
             .unwrap_or_default();
         Ok(rows.into_iter().map(Registration).collect())
     }

@@ -2,7 +2,7 @@
 //! statements whatever the page size.
 
 use permit_exchange::auth::Role;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::db_test;
 
@@ -145,4 +145,45 @@ db_test!(reference_fields_cost_no_statements, |app| {
         "reference fields on 50 rows: {bare} → {with_reference}"
     );
     assert_eq!(patterns_only, 1, "patterns with district and code names");
+});
+
+// A permit's `findings(first: n)` on a page of permits (one batched statement for all of them)
+// gives each permit its own n newest, as the top-level `findings` filtered to that permit does.
+db_test!(batched_newest_findings_match_each_permits_own, |app| {
+    app.seed_demo(300).await;
+    let token = app.token(Role::Supervisor, None);
+    let page = app
+        .data(
+            &token,
+            "{ permits(first: 40) { edges { node { permitNumber findings(first: 3) { id } } } } }",
+            json!({}),
+        )
+        .await;
+    let edges = page["permits"]["edges"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(edges.len(), 40);
+    let mut with_findings = 0;
+    for edge in edges {
+        let number = &edge["node"]["permitNumber"];
+        let batched = &edge["node"]["findings"];
+        let own = app
+            .data(
+                &token,
+                "query($n: String) { findings(first: 3, filter: { permitNumber: $n }) { edges { node { id } } } }",
+                json!({ "n": number }),
+            )
+            .await;
+        let own: Vec<Value> = own["findings"]["edges"]
+            .as_array()
+            .map(|edges| edges.iter().map(|e| e["node"].clone()).collect())
+            .unwrap_or_default();
+        assert_eq!(batched.as_array(), Some(&own), "permit {number}");
+        with_findings += usize::from(!own.is_empty());
+    }
+    assert!(
+        with_findings >= 10,
+        "enough permits have findings ({with_findings})"
+    );
 });

@@ -21,6 +21,8 @@ pub struct Database {
     pub conn: DatabaseConnection,
     pub statements: Arc<AtomicU64>,
     pub health: Health,
+    /// The instance's copy of the reference tables (read after migrating, else on first use).
+    pub reference: Arc<crate::domain::reference::ReferenceCache>,
 }
 
 impl Database {
@@ -67,6 +69,7 @@ pub async fn connect_with(
         conn,
         statements,
         health: Health::assumed_up(),
+        reference: Arc::default(),
     })
 }
 

@@ -102,6 +102,14 @@ pub async fn prepare_database(database_url: &str) -> Result<Database, StartError
     db::migrate(&database.conn)
         .await
         .map_err(StartError::Migrate)?;
+    // The migrations have just written the reference tables: keep them from here on, so that
+    // no request reads them.
+    if let Err(error) = database.reference.get(&database.conn).await {
+        tracing::warn!(
+            ?error,
+            "reference data not read after migrating; read on first use"
+        );
+    }
     Ok(database)
 }
 
@@ -117,12 +125,16 @@ pub async fn prepare_serving_database(
         return Ok(migrated);
     }
     let _ = migrated.conn.close().await;
-    db::connect_with(
+    let serving = db::connect_with(
         database_url,
         Some(limits.request_timeout + std::time::Duration::from_secs(1)),
     )
     .await
-    .map_err(StartError::Connect)
+    .map_err(StartError::Connect)?;
+    Ok(db::Database {
+        reference: migrated.reference,
+        ..serving
+    })
 }
 
 /// Binds and starts the HTTP server on an already prepared database, stopping gracefully on
@@ -150,19 +162,6 @@ pub fn start_with(
     let revocations = Revocations::empty();
     revocations.follow(database.conn.clone(), &config.database_url, &events);
     database.health = Health::probe(&config.database_url);
-    // Read the reference tables now, off any request, so that no request waits for them.
-    let reference = std::sync::Arc::new(crate::domain::reference::ReferenceCache::default());
-    {
-        let (reference, db) = (reference.clone(), database.conn.clone());
-        tokio::spawn(async move {
-            if let Err(error) = reference.get(&db).await {
-                tracing::warn!(
-                    ?error,
-                    "reference data not read at start; read on first use"
-                );
-            }
-        });
-    }
     let (signal, stopping) = watch::channel(false);
     let state = AppState {
         schema: graphql::build_schema(
@@ -170,7 +169,7 @@ pub fn start_with(
             &config.limits,
             events.clone(),
             revocations.clone(),
-            reference,
+            database.reference.clone(),
         ),
         revocations,
         db: database.clone(),

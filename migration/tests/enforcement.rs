@@ -48,6 +48,7 @@ fn migrations_are_registered_in_order() {
             "m20261128_000005_liaison",
             "m20261128_000006_token_revocations",
             "m20261128_000007_pattern_cells",
+            "m20261128_000008_finding_page_order",
         ]
     );
 }
@@ -131,12 +132,12 @@ async fn check_indexes(db: &DatabaseConnection) -> TestResult {
             "inspection_inspectors",
             "idx_inspection_inspectors_inspector_id",
         ),
-        ("findings", "idx_findings_district_found_on"),
-        ("findings", "idx_findings_violation_code_found_on"),
-        ("findings", "idx_findings_permit_found_on"),
+        ("findings", "idx_findings_district_found_on_id"),
+        ("findings", "idx_findings_violation_code_found_on_id"),
+        ("findings", "idx_findings_permit_found_on_id"),
         ("findings", "idx_findings_unit_id"),
         ("findings", "idx_findings_status"),
-        ("findings", "idx_findings_category_found_on"),
+        ("findings", "idx_findings_category_found_on_id"),
         ("findings", "idx_findings_inspection_id"),
         ("finding_evidence", "idx_finding_evidence_finding_id"),
         ("finding_transitions", "idx_finding_transitions_finding_id"),

@@ -12,10 +12,10 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, RwLock};
-use std::time::SystemTime;
 
 use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, JwkSet, PublicKeyUse};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use sha2::{Digest, Sha256};
 
 use super::{Claims, Principal, Role};
 use crate::error::AppError;
@@ -85,7 +85,9 @@ pub struct KeySet {
 }
 
 struct LoadedKeys {
-    stamp: Option<(SystemTime, u64)>,
+    /// SHA-256 of the file the keys were read from: a file replaced by one of the same size
+    /// and modification time is still noticed.
+    digest: [u8; 32],
     keys: HashMap<String, VerificationKey>,
 }
 
@@ -96,13 +98,15 @@ impl KeySet {
     /// Reads the file; a file that cannot be used stops start-up.
     pub fn load(path: impl Into<PathBuf>) -> Result<Self, String> {
         let path = path.into();
-        let (stamp, keys) = read_key_set(&path)?;
+        let bytes =
+            std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let keys = parse_key_set(&path, &bytes)?;
         Ok(Self {
-            path,
             loaded: Arc::new(RwLock::new(LoadedKeys {
-                stamp: Some(stamp),
+                digest: Sha256::digest(&bytes).into(),
                 keys,
             })),
+            path,
             next_check_ms: Arc::new(AtomicI64::new(now_ms() + KEY_SET_CHECK_INTERVAL_MS)),
         })
     }
@@ -130,19 +134,22 @@ impl KeySet {
         {
             return;
         }
-        let stamp = file_stamp(&self.path);
-        let current = self.loaded.read().unwrap_or_else(|e| e.into_inner()).stamp;
-        if stamp.is_some() && stamp == current {
+        let bytes = match std::fs::read(&self.path) {
+            Ok(bytes) => bytes,
+            Err(error) => {
+                tracing::error!(path = %self.path.display(), %error, "JWKS not readable; keeping the previous keys");
+                return;
+            }
+        };
+        let digest: [u8; 32] = Sha256::digest(&bytes).into();
+        if self.loaded.read().unwrap_or_else(|e| e.into_inner()).digest == digest {
             return;
         }
-        match read_key_set(&self.path) {
-            Ok((stamp, keys)) => {
+        match parse_key_set(&self.path, &bytes) {
+            Ok(keys) => {
                 tracing::info!(path = %self.path.display(), keys = keys.len(), "JWKS reloaded");
                 let mut loaded = self.loaded.write().unwrap_or_else(|e| e.into_inner());
-                *loaded = LoadedKeys {
-                    stamp: Some(stamp),
-                    keys,
-                };
+                *loaded = LoadedKeys { digest, keys };
             }
             // A half-written or broken file must not lock everyone out: keep the last good set.
             Err(error) => {
@@ -156,18 +163,8 @@ fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
-fn file_stamp(path: &Path) -> Option<(SystemTime, u64)> {
-    let meta = std::fs::metadata(path).ok()?;
-    Some((meta.modified().ok()?, meta.len()))
-}
-
-#[allow(clippy::type_complexity)]
-fn read_key_set(
-    path: &Path,
-) -> Result<((SystemTime, u64), HashMap<String, VerificationKey>), String> {
-    let stamp = file_stamp(path).ok_or_else(|| format!("cannot read {}", path.display()))?;
-    let text = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let set: JwkSet = serde_json::from_slice(&text)
+fn parse_key_set(path: &Path, text: &[u8]) -> Result<HashMap<String, VerificationKey>, String> {
+    let set: JwkSet = serde_json::from_slice(text)
         .map_err(|e| format!("{} is not a JWKS: {e}", path.display()))?;
     let mut keys = HashMap::new();
     for jwk in &set.keys {
@@ -193,7 +190,7 @@ fn read_key_set(
     if keys.is_empty() {
         return Err(format!("{} holds no keys", path.display()));
     }
-    Ok((stamp, keys))
+    Ok(keys)
 }
 
 /// A token whose signature and claims have been checked.
@@ -393,6 +390,31 @@ mod tests {
     const EC_PUBLIC: &[u8] = include_bytes!("../../tests/keys/ec-public.pem");
     const RSA_PRIVATE: &[u8] = include_bytes!("../../tests/keys/rsa-private.pem");
     const RSA_PUBLIC: &[u8] = include_bytes!("../../tests/keys/rsa-public.pem");
+    const JWKS: &str = include_str!("../../tests/keys/jwks.json");
+
+    #[test]
+    fn a_key_set_replaced_with_the_same_size_and_time_is_noticed() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("jwks.json");
+        std::fs::write(&path, JWKS).expect("write");
+        let set = KeySet::load(&path).expect("load");
+        assert!(set.get("ec-2026").is_some());
+        let modified = std::fs::metadata(&path)
+            .and_then(|m| m.modified())
+            .expect("mtime");
+        // The same bytes but one key renamed: same length; then the old modification time.
+        let renamed = JWKS.replace("ec-2026", "ec-2027");
+        assert_eq!(renamed.len(), JWKS.len());
+        std::fs::write(&path, renamed).expect("rewrite");
+        std::fs::File::options()
+            .write(true)
+            .open(&path)
+            .and_then(|f| f.set_modified(modified))
+            .expect("set mtime");
+        set.next_check_ms.store(0, Ordering::Relaxed);
+        assert!(set.get("ec-2027").is_some(), "the new key is read");
+        assert!(set.get("ec-2026").is_none(), "the old key is gone");
+    }
 
     fn claims(extra: serde_json::Value) -> serde_json::Value {
         let now = chrono::Utc::now().timestamp();

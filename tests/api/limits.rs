@@ -233,3 +233,30 @@ async fn postgres_cancels_statements_that_outlive_the_time_limit() {
         .await
         .expect("runs to its end");
 }
+
+/// Every PostgreSQL connection plans each statement for its own values (a generic plan for an
+/// average district walks the wrong index on skewed data), with or without a time limit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_plans_statements_for_their_values() {
+    let Ok(url) = std::env::var("TEST_DATABASE_URL") else {
+        eprintln!("TEST_DATABASE_URL not set: PostgreSQL variant not run");
+        return;
+    };
+    use sea_orm::{ConnectionTrait, Statement};
+    for timeout in [None, Some(std::time::Duration::from_secs(5))] {
+        let database = permit_exchange::db::connect_with(&url, timeout)
+            .await
+            .expect("connect");
+        let row = database
+            .conn
+            .query_one_raw(Statement::from_string(
+                database.conn.get_database_backend(),
+                "SHOW plan_cache_mode",
+            ))
+            .await
+            .expect("show")
+            .expect("a row");
+        let mode: String = row.try_get("", "plan_cache_mode").expect("text");
+        assert_eq!(mode, "force_custom_plan", "with time limit {timeout:?}");
+    }
+}

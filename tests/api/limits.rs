@@ -234,10 +234,10 @@ async fn postgres_cancels_statements_that_outlive_the_time_limit() {
         .expect("runs to its end");
 }
 
-/// Every PostgreSQL connection plans each statement for its own values (a generic plan for an
-/// average district walks the wrong index on skewed data), with or without a time limit.
+/// Every PostgreSQL connection prices random reads for SSDs or memory (random_page_cost 1.1):
+/// a prepared statement's generic plan then reads a district's page through its index.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn postgres_plans_statements_for_their_values() {
+async fn postgres_connections_price_random_reads_for_ssd() {
     let Ok(url) = std::env::var("TEST_DATABASE_URL") else {
         eprintln!("TEST_DATABASE_URL not set: PostgreSQL variant not run");
         return;
@@ -251,12 +251,12 @@ async fn postgres_plans_statements_for_their_values() {
             .conn
             .query_one_raw(Statement::from_string(
                 database.conn.get_database_backend(),
-                "SHOW plan_cache_mode",
+                "SHOW random_page_cost",
             ))
             .await
             .expect("show")
             .expect("a row");
-        let mode: String = row.try_get("", "plan_cache_mode").expect("text");
-        assert_eq!(mode, "force_custom_plan", "with time limit {timeout:?}");
+        let cost: String = row.try_get("", "random_page_cost").expect("text");
+        assert_eq!(cost, "1.1", "with time limit {timeout:?}");
     }
 }

@@ -819,15 +819,32 @@ pub async fn get(
         .await?)
 }
 
+/// What findings hang off: their permit, or the inspection that recorded them.
+#[derive(Debug, Clone, Copy)]
+pub enum FindingParent {
+    Permit,
+    Inspection,
+}
+
+impl FindingParent {
+    fn column(self) -> findings::Column {
+        match self {
+            Self::Permit => findings::Column::PermitId,
+            Self::Inspection => findings::Column::InspectionId,
+        }
+    }
+}
+
 /// The newest `limit` findings per permit (or per inspection), in one statement, newest first
 /// within each parent.
 pub async fn newest_per(
     db: &impl ConnectionTrait,
     principal: &Principal,
-    parent: findings::Column,
+    of: FindingParent,
     parent_ids: &[i64],
     limit: u64,
 ) -> AppResult<Vec<findings::Model>> {
+    let parent = of.column();
     let backend = db.get_database_backend();
     let scope = access::finding_filter(
         principal,
@@ -838,10 +855,13 @@ pub async fn newest_per(
         // Each parent's newest rows straight from the (parent, found_on) index: LATERAL reads
         // `limit` rows a parent, where ranking would read and sort every finding of every parent.
         let parents = Alias::new("parents");
-        let parent_table = if matches!(parent, findings::Column::InspectionId) {
-            Alias::new("inspections")
-        } else {
-            Alias::new("permits")
+        let parent_table = match of {
+            FindingParent::Permit => {
+                Alias::new(sea_orm::EntityName::table_name(&permit_rows::Entity))
+            }
+            FindingParent::Inspection => {
+                Alias::new(sea_orm::EntityName::table_name(&inspections::Entity))
+            }
         };
         let newest = Query::select()
             .column(sea_orm::sea_query::Asterisk)

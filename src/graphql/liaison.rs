@@ -56,21 +56,10 @@ impl Feedback {
     async fn codes(&self, ctx: &Context<'_>) -> Result<Vec<ViolationCode>> {
         let codes: Vec<String> =
             serde_json::from_value(self.0.pattern_codes.clone()).unwrap_or_default();
-        let found = super::loader(ctx)?
-            .load_many(
-                codes
-                    .iter()
-                    .map(|c| super::loaders::ViolationCodeKey(c.clone())),
-            )
-            .await
-            .map_err(AppError::from)?;
+        let reference = super::reference_data(ctx).await?;
         Ok(codes
             .iter()
-            .filter_map(|c| {
-                found
-                    .get(&super::loaders::ViolationCodeKey(c.clone()))
-                    .cloned()
-            })
+            .filter_map(|c| reference.violation_codes.get(c).cloned())
             .map(Into::into)
             .collect())
     }

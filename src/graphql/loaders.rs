@@ -9,7 +9,7 @@ use async_graphql::dataloader::Loader;
 use sea_orm::DatabaseConnection;
 
 use crate::auth::Principal;
-use crate::domain::{permits, reference, registrations, units};
+use crate::domain::{permits, registrations, units};
 use crate::error::AppError;
 use entity::{outlets, permit_limits, permit_versions, registrations as reg, units as unit_rows};
 
@@ -149,7 +149,6 @@ use crate::domain::{cases, findings, inspections, inspectors};
 use entity::{
     enforcement_actions, finding_evidence, finding_transitions, findings as finding_rows,
     inspection_inspectors, inspections as inspection_rows, inspectors as inspector_rows,
-    violation_codes,
 };
 
 impl DbLoader {
@@ -208,7 +207,7 @@ impl Loader<FindingsOfPermit> for DbLoader {
             let rows = findings::newest_per(
                 &self.db,
                 principal,
-                finding_rows::Column::PermitId,
+                findings::FindingParent::Permit,
                 &ids,
                 limit,
             )
@@ -240,7 +239,7 @@ impl Loader<FindingsOfInspection> for DbLoader {
         let rows = findings::newest_per(
             &self.db,
             self.enforcement_reader()?,
-            finding_rows::Column::InspectionId,
+            findings::FindingParent::Inspection,
             &ids,
             FINDINGS_PER_INSPECTION,
         )
@@ -369,27 +368,6 @@ impl Loader<ActionsOfFinding> for DbLoader {
         let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
         let rows = cases::of_findings(&self.db, &ids).await?;
         Ok(group(keys, rows, |a| ActionsOfFinding(a.finding_id)))
-    }
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct ViolationCodeKey(pub String);
-
-impl Loader<ViolationCodeKey> for DbLoader {
-    type Value = violation_codes::Model;
-    type Error = LoadError;
-
-    async fn load(
-        &self,
-        keys: &[ViolationCodeKey],
-    ) -> Result<HashMap<ViolationCodeKey, Self::Value>, Self::Error> {
-        // The taxonomy is public reference data, small enough to read whole.
-        let rows = reference::violation_codes(&self.db, None).await?;
-        Ok(rows
-            .into_iter()
-            .filter(|c| keys.iter().any(|k| k.0 == c.code))
-            .map(|c| (ViolationCodeKey(c.code.clone()), c))
-            .collect())
     }
 }
 

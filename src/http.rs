@@ -44,6 +44,17 @@ pub struct AppState {
     pub stopping: tokio::sync::watch::Receiver<bool>,
 }
 
+impl AppState {
+    /// A bearer token to its verified principal (HTTP and WebSocket alike).
+    pub async fn authenticate(
+        &self,
+        token: &str,
+    ) -> Result<crate::auth::keys::VerifiedToken, crate::error::AppError> {
+        let reference = self.db.reference.get(&self.db.conn).await?;
+        crate::auth::authenticate(&self.keys, &self.revocations, reference, token).await
+    }
+}
+
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json; charset=utf-8";
 const JSON: &str = "application/json; charset=utf-8";
 
@@ -145,7 +156,7 @@ async fn authenticate(
         .ok()
         .and_then(bearer_token)
         .ok_or_else(|| refuse("expected 'Authorization: Bearer <token>'"))?;
-    match crate::auth::authenticate(&state.keys, &state.revocations, token).await {
+    match state.authenticate(token).await {
         Ok(verified) => Ok(Some(verified.principal)),
         Err(crate::error::AppError::Unavailable(reason)) => Err(Box::new(request_error(
             StatusCode::SERVICE_UNAVAILABLE,

@@ -334,7 +334,9 @@ impl Connection {
             .as_str()
             .and_then(bearer_token)
             .ok_or_else(|| refuse("expected 'Bearer <token>'"))?;
-        let verified = crate::auth::authenticate(&self.state.keys, &self.state.revocations, token)
+        let verified = self
+            .state
+            .authenticate(token)
             .await
             .map_err(|err| match &err {
                 AppError::Unauthenticated(reason) => refuse(reason),

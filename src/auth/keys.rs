@@ -327,6 +327,12 @@ impl KeyConfig {
                 AppError::Unauthenticated(reason.to_owned())
             })?;
         let claims = data.claims;
+        // A token "issued" in the future would outlive a subject-wide revocation made now.
+        if claims.iat > chrono::Utc::now().timestamp() + LEEWAY_SECONDS as i64 {
+            return Err(AppError::Unauthenticated(
+                "token issued in the future".to_owned(),
+            ));
+        }
         let token_id = claims.jti.clone().filter(|j| !j.is_empty());
         let (issued_at, expires_at) = (claims.iat, claims.exp);
         Ok(VerifiedToken {

@@ -110,16 +110,22 @@ impl Claims {
                 "token has an empty subject".to_owned(),
             ));
         }
-        let district = match self.district.as_deref().filter(|d| !d.is_empty()) {
+        // An empty claim is not "absent": municipal scope is never granted by accident.
+        let district = match self.district.as_deref() {
             Some(d) => Some(DistrictCode::parse(d).map_err(|e| {
                 AppError::Unauthenticated(format!("token district claim is invalid: {e}"))
             })?),
             None => None,
         };
+        if self.agency.as_deref().is_some_and(|a| a.trim().is_empty()) {
+            return Err(AppError::Unauthenticated(
+                "token agency claim is empty".to_owned(),
+            ));
+        }
         Ok(Principal {
             subject: self.sub,
             role,
-            agency_code: self.agency.filter(|a| !a.is_empty()),
+            agency_code: self.agency,
             district,
             request: RequestTag::default(),
         })
@@ -135,14 +141,17 @@ pub fn bearer_token(header_value: &str) -> Option<&str> {
         .filter(|t| !t.is_empty())
 }
 
-/// Authentication, for HTTP and WebSocket alike: the token's signature and claims, then the
-/// revocation list. Every failure is `UNAUTHENTICATED`.
+/// Authentication, for HTTP and WebSocket alike: the token's signature and claims, the
+/// claims against the reference data (access policy), then the revocation list. Every failure
+/// is `UNAUTHENTICATED`.
 pub async fn authenticate(
     keys: &keys::KeyConfig,
     revocations: &revocation::Revocations,
+    reference: &crate::domain::reference::ReferenceData,
     token: &str,
 ) -> Result<keys::VerifiedToken, AppError> {
     let verified = keys.verify_token(token)?;
+    crate::domain::access::check_claims(&verified.principal, reference)?;
     revocations.check(&verified).await?;
     Ok(verified)
 }

@@ -6,8 +6,6 @@
 //! is listed, or its role is listed (within the listed districts, if any), or — with no roles
 //! listed — its district is listed.
 
-use std::collections::BTreeSet;
-
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
@@ -18,9 +16,10 @@ use crate::auth::{Principal, Role};
 use crate::domain::access::{self, Operation};
 use crate::domain::changes::{self, Change, ChangeKind, ChangeOperation};
 use crate::error::{AppError, AppResult};
-use entity::enums::{AgencyKind, BulletinKind, EnforcementActionKind, FindingStatus};
+use entity::enums::{BulletinKind, EnforcementActionKind, FindingStatus};
 use entity::{
     agencies, bulletin_acknowledgements, bulletin_links, bulletins, enforcement_actions, findings,
+    units,
 };
 
 #[derive(Debug, Clone, Default)]
@@ -43,41 +42,6 @@ pub struct PublishInput {
 
 fn strings(value: &serde_json::Value) -> Vec<String> {
     serde_json::from_value(value.clone()).unwrap_or_default()
-}
-
-/// Whether the bulletin is addressed to the principal (publishers always see their own).
-pub fn addressed_to(bulletin: &bulletins::Model, principal: &Principal) -> bool {
-    if bulletin.public || bulletin.publisher_subject == principal.subject {
-        return true;
-    }
-    let agencies = strings(&bulletin.audience_agencies);
-    let roles = strings(&bulletin.audience_roles);
-    let districts = strings(&bulletin.audience_districts);
-    let own_district = principal.district.as_ref().map(|d| d.as_str().to_owned());
-    if principal
-        .agency_code
-        .as_ref()
-        .is_some_and(|a| agencies.contains(a))
-    {
-        return true;
-    }
-    let in_districts =
-        districts.is_empty() || own_district.as_ref().is_some_and(|d| districts.contains(d));
-    if roles.iter().any(|r| r == principal.role.as_str()) && in_districts {
-        return true;
-    }
-    roles.is_empty() && own_district.is_some_and(|d| districts.contains(&d))
-}
-
-/// The agency kind that acts for a role.
-fn kind_of(role: Role) -> Option<AgencyKind> {
-    match role {
-        Role::PermitOfficer => Some(AgencyKind::PermitOffice),
-        Role::EnforcementOfficer => Some(AgencyKind::Enforcement),
-        Role::Monitoring => Some(AgencyKind::Monitoring),
-        Role::Supervisor => Some(AgencyKind::Supervision),
-        Role::Integrator | Role::Admin => None,
-    }
 }
 
 /// The agencies expected to acknowledge: those listed, and those standing for a listed role or
@@ -110,7 +74,7 @@ pub async fn addressed_agencies(
                     .as_ref()
                     .is_some_and(|d| districts.contains(d));
             let by_role = !roles.is_empty()
-                && roles.iter().any(|r| kind_of(*r) == Some(a.kind))
+                && roles.iter().any(|r| access::agency_kind_of(*r) == Some(a.kind))
                 && in_districts;
             let by_district = roles.is_empty()
                 && a.district_code
@@ -146,33 +110,23 @@ pub async fn publish(
             "name agencies, roles, districts, or make it public",
         ));
     }
-    // District staff address their own district only.
-    if let Some(own) = &who.district {
-        if audience.public && input.kind != BulletinKind::TypicalCase {
-            return Err(AppError::Forbidden(
-                "district staff publish to the public only typical cases".to_owned(),
-            ));
-        }
-        if audience.districts.iter().any(|d| d != own.as_str())
-            || (!audience.roles.is_empty() && audience.districts.is_empty())
-        {
-            return Err(AppError::Forbidden(
-                "district staff address their own district".to_owned(),
-            ));
-        }
+    if input.finding_ids.len() + input.action_ids.len() > MAX_CASES {
+        return Err(AppError::invalid(
+            "input.findingIds",
+            format!("a bulletin links at most {MAX_CASES} findings and actions"),
+        ));
     }
     let txn = crate::db::begin_write(db).await?;
-    let known: BTreeSet<String> = agencies::Entity::find()
-        .all(&txn)
-        .await?
-        .into_iter()
-        .map(|a| a.code)
-        .collect();
-    if let Some(bad) = audience.agencies.iter().find(|a| !known.contains(*a)) {
-        return Err(AppError::invalid(
-            "input.audience.agencies",
-            format!("unknown agency '{bad}'"),
-        ));
+    let mut listed = Vec::with_capacity(audience.agencies.len());
+    for code in &audience.agencies {
+        listed.push(
+            agencies::Entity::find_by_id(code.clone())
+                .one(&txn)
+                .await?
+                .ok_or_else(|| {
+                    AppError::invalid("input.audience.agencies", format!("unknown agency '{code}'"))
+                })?,
+        );
     }
     for (i, district) in audience.districts.iter().enumerate() {
         crate::domain::reference::require_district(
@@ -182,34 +136,41 @@ pub async fn publish(
         )
         .await?;
     }
-    // Linked findings and cases must be ones the publisher can read.
+    let reach = access::BulletinAudience {
+        agencies: listed,
+        roles: audience.roles.clone(),
+        districts: audience.districts.clone(),
+        public: audience.public,
+    };
+    access::check_bulletin_audience(who, &reach, input.kind == BulletinKind::TypicalCase)?;
+    // Linked findings and cases must be ones the publisher can read, and its audience too.
+    let unreadable = |field: &str| {
+        AppError::invalid(
+            field,
+            "the bulletin's audience may not read this case (public bulletins link closed cases)",
+        )
+    };
     for id in &input.finding_ids {
-        if crate::domain::findings::get(db, Some(who), *id)
+        let finding = crate::domain::findings::get(db, Some(who), *id)
             .await?
-            .is_none()
-        {
-            return Err(AppError::invalid(
-                "input.findingIds",
-                format!("finding {id} is not visible to the publisher"),
-            ));
+            .ok_or_else(|| AppError::NotFound(format!("finding {id}")))?;
+        if !access::audience_may_read_finding(&reach, &finding) {
+            return Err(unreadable("input.findingIds"));
         }
     }
     let mut penalised_case = false;
     for id in &input.action_ids {
+        let not_found = || AppError::NotFound(format!("enforcement action {id}"));
         let action = enforcement_actions::Entity::find_by_id(*id)
             .one(&txn)
             .await?
-            .ok_or_else(|| {
-                AppError::invalid("input.actionIds", format!("no enforcement action {id}"))
-            })?;
+            .ok_or_else(not_found)?;
         let finding = crate::domain::findings::get(db, Some(who), action.finding_id)
             .await?
-            .ok_or_else(|| {
-                AppError::invalid(
-                    "input.actionIds",
-                    format!("action {id} is not visible to the publisher"),
-                )
-            })?;
+            .ok_or_else(not_found)?;
+        if !access::audience_may_read_finding(&reach, &finding) {
+            return Err(unreadable("input.actionIds"));
+        }
         let penalty = !matches!(
             action.kind,
             EnforcementActionKind::CorrectionOrder | EnforcementActionKind::PoliceReferral
@@ -297,7 +258,7 @@ pub async fn list(
         .await?;
     Ok(rows
         .into_iter()
-        .filter(|b| addressed_to(b, who))
+        .filter(|b| access::bulletin_addressed_to(b, who))
         .take(limit as usize)
         .collect())
 }
@@ -311,7 +272,7 @@ pub async fn get(
     Ok(bulletins::Entity::find_by_id(id)
         .one(db)
         .await?
-        .filter(|b| addressed_to(b, who)))
+        .filter(|b| access::bulletin_addressed_to(b, who)))
 }
 
 pub async fn acknowledge(
@@ -327,7 +288,7 @@ pub async fn acknowledge(
     let bulletin = bulletins::Entity::find_by_id(id)
         .one(&txn)
         .await?
-        .filter(|b| addressed_to(b, who))
+        .filter(|b| access::bulletin_addressed_to(b, who))
         .ok_or_else(|| AppError::NotFound(format!("bulletin {id}")))?;
     if !addressed_agencies(&txn, &bulletin)
         .await?
@@ -388,22 +349,82 @@ pub async fn links_of(db: &impl ConnectionTrait, id: i64) -> AppResult<Vec<bulle
         .await?)
 }
 
-/// A linked case as published: no personal data (the unit's name and credit code are public
-/// registry data; its legal representative and phone are not included).
-pub async fn case_of(
+/// The most findings and actions one bulletin links (a list a reader receives whole).
+pub const MAX_CASES: usize = 50;
+
+/// A linked case as a reader sees it: the finding, its unit and the action, without personal
+/// data (the unit's name and credit code are public registry data).
+#[derive(Debug, Clone)]
+pub struct Case {
+    pub bulletin_id: i64,
+    pub finding: findings::Model,
+    pub unit: Option<units::Model>,
+    pub action: Option<enforcement_actions::Model>,
+}
+
+/// The cases of several bulletins in three statements, each filtered for the reader
+/// (`access::bulletin_case_filter`): what it may read, or a closed case of a public bulletin.
+pub async fn cases_of(
     db: &impl ConnectionTrait,
-    link: &bulletin_links::Model,
-) -> AppResult<Option<(findings::Model, Option<enforcement_actions::Model>)>> {
-    let action = match link.action_id {
-        Some(id) => enforcement_actions::Entity::find_by_id(id).one(db).await?,
-        None => None,
+    principal: Option<&Principal>,
+    bulletins: &[(i64, bool)],
+) -> AppResult<Vec<Case>> {
+    let who = access::authorize(principal, Operation::ReadBulletins)?;
+    let ids: Vec<i64> = bulletins.iter().map(|(id, _)| *id).collect();
+    let links = bulletin_links::Entity::find()
+        .filter(bulletin_links::Column::BulletinId.is_in(ids))
+        .order_by_asc(bulletin_links::Column::Id)
+        .all(db)
+        .await?;
+    let action_ids: Vec<i64> = links.iter().filter_map(|l| l.action_id).collect();
+    let actions = if action_ids.is_empty() {
+        Vec::new()
+    } else {
+        enforcement_actions::Entity::find()
+            .filter(enforcement_actions::Column::Id.is_in(action_ids))
+            .all(db)
+            .await?
     };
-    let finding_id = link.finding_id.or(action.as_ref().map(|a| a.finding_id));
-    let Some(finding_id) = finding_id else {
-        return Ok(None);
+    let finding_of = |link: &bulletin_links::Model| {
+        link.finding_id.or_else(|| {
+            actions
+                .iter()
+                .find(|a| Some(a.id) == link.action_id)
+                .map(|a| a.finding_id)
+        })
     };
-    Ok(findings::Entity::find_by_id(finding_id)
-        .one(db)
-        .await?
-        .map(|f| (f, action)))
+    let finding_ids: Vec<i64> = links.iter().filter_map(finding_of).collect();
+    let linked = if finding_ids.is_empty() {
+        Vec::new()
+    } else {
+        findings::Entity::find()
+            .filter(findings::Column::Id.is_in(finding_ids))
+            .find_also_related(units::Entity)
+            .all(db)
+            .await?
+    };
+    let mut out = Vec::new();
+    for link in &links {
+        let public = bulletins
+            .iter()
+            .any(|(id, public)| *id == link.bulletin_id && *public);
+        let Some((finding, unit)) = finding_of(link)
+            .and_then(|id| linked.iter().find(|(f, _)| f.id == id))
+        else {
+            continue;
+        };
+        if !access::bulletin_case_visible(who, finding, public) {
+            continue;
+        }
+        out.push(Case {
+            bulletin_id: link.bulletin_id,
+            finding: finding.clone(),
+            unit: unit.clone(),
+            action: actions
+                .iter()
+                .find(|a| Some(a.id) == link.action_id)
+                .cloned(),
+        });
+    }
+    Ok(out)
 }

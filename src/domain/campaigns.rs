@@ -486,20 +486,31 @@ async fn scalar(
     })
 }
 
-/// The findings of the district in the campaign period (by date found).
-fn campaign_findings(campaign: &campaigns::Model, district: &str) -> Select<findings::Entity> {
+/// The findings of the district in the campaign period (by date found) that the reader may
+/// read: every count and sum of a summary is over these.
+fn campaign_findings(
+    who: &Principal,
+    campaign: &campaigns::Model,
+    district: &str,
+) -> Select<findings::Entity> {
     findings::Entity::find()
+        .filter(access::finding_filter(
+            who,
+            findings::Column::DistrictCode,
+            findings::Column::Status,
+        ))
         .filter(findings::Column::DistrictCode.eq(district))
         .filter(findings::Column::FoundOn.gte(campaign.starts_on))
         .filter(findings::Column::FoundOn.lte(campaign.ends_on))
 }
 
 fn findings_reaching(
+    who: &Principal,
     campaign: &campaigns::Model,
     district: &str,
     status: FindingStatus,
 ) -> sea_orm::sea_query::SelectStatement {
-    let ids = campaign_findings(campaign, district)
+    let ids = campaign_findings(who, campaign, district)
         .select_only()
         .column(findings::Column::Id)
         .into_query();
@@ -539,7 +550,7 @@ pub async fn summary(
             .to_owned(),
     )
     .await?;
-    let rows = campaign_findings(campaign, district).all(db).await?;
+    let rows = campaign_findings(who, campaign, district).all(db).await?;
     let mut by_code: Vec<CodeCount> = Vec::new();
     let mut by_category: Vec<CategoryCount> = Vec::new();
     for f in &rows {
@@ -565,7 +576,7 @@ pub async fn summary(
             .cmp(&a.findings)
             .then(a.category.cmp(&b.category))
     });
-    let ids = campaign_findings(campaign, district)
+    let ids = campaign_findings(who, campaign, district)
         .select_only()
         .column(findings::Column::Id)
         .into_query();
@@ -586,17 +597,17 @@ pub async fn summary(
     .await?;
     let cases = scalar(
         db,
-        &findings_reaching(campaign, district, FindingStatus::CaseFiled),
+        &findings_reaching(who, campaign, district, FindingStatus::CaseFiled),
     )
     .await?;
     let ordered = scalar(
         db,
-        &findings_reaching(campaign, district, FindingStatus::RectificationOrdered),
+        &findings_reaching(who, campaign, district, FindingStatus::RectificationOrdered),
     )
     .await?;
     let rectified = scalar(
         db,
-        &findings_reaching(campaign, district, FindingStatus::Rectified),
+        &findings_reaching(who, campaign, district, FindingStatus::Rectified),
     )
     .await?;
     Ok(Summary {
@@ -622,6 +633,7 @@ pub async fn summary(
             &Query::select()
                 .expr(Func::count(Expr::col(entity::feedback::Column::Id)))
                 .from(entity::feedback::Entity)
+                .cond_where(access::feedback_filter(who))
                 .and_where(entity::feedback::Column::PosterDistrictCode.eq(district))
                 .and_where(
                     entity::feedback::Column::CreatedAt.gte(
@@ -723,7 +735,7 @@ pub async fn reports(
     let who = access::authorize(principal, Operation::ReadEnforcement)?;
     Ok(summary_reports::Entity::find()
         .filter(summary_reports::Column::CampaignId.eq(campaign_id))
-        .filter(access::district_filter(
+        .filter(access::summary_report_filter(
             who,
             summary_reports::Column::DistrictCode,
         ))

@@ -21,7 +21,7 @@ use sea_orm::{
     QuerySelect, StatementBuilder,
 };
 
-use crate::auth::{Principal, Role};
+use crate::auth::Principal;
 use crate::domain::access::{self, Operation};
 use crate::error::{AppError, AppResult};
 use entity::{audit_events, change_events};
@@ -236,48 +236,6 @@ pub struct FeedPage {
     pub end_cursor: Option<String>,
 }
 
-/// What of the feed a principal may read: the records it could query.
-fn visible(principal: &Principal) -> Condition {
-    use ChangeKind::*;
-    // Feedback is read by its poster and addressee, bulletins by their audience: rules the
-    // feed cannot express row by row, so their changes go only to those who read them all.
-    let kinds: Vec<ChangeKind> = match principal.role {
-        Role::Monitoring => vec![Unit, Permit, Registration],
-        Role::Integrator => vec![Unit, Permit, Registration, Inspection, Campaign, Finding],
-        Role::Admin => ChangeKind::ALL.to_vec(),
-        Role::Supervisor => ChangeKind::ALL
-            .into_iter()
-            .filter(|k| *k != Bulletin)
-            .collect(),
-        _ => ChangeKind::ALL
-            .into_iter()
-            .filter(|k| !matches!(k, Feedback | Bulletin))
-            .collect(),
-    };
-    let mut condition =
-        Condition::all().add(change_events::Column::Kind.is_in(kinds.iter().map(|k| k.as_str())));
-    if principal.role == Role::Integrator {
-        // Integrators read closed findings only.
-        condition = condition.add(
-            Condition::any()
-                .add(change_events::Column::Kind.ne(Finding.as_str()))
-                .add(change_events::Column::State.eq("CLOSED")),
-        );
-    }
-    if let Some(own) = &principal.district {
-        condition = condition.add(
-            Condition::any()
-                .add(change_events::Column::DistrictCode.eq(own.as_str()))
-                .add(
-                    Condition::all()
-                        .add(change_events::Column::DistrictCode.is_null())
-                        .add(change_events::Column::Kind.eq(Campaign.as_str())),
-                ),
-        );
-    }
-    condition
-}
-
 /// One page of the feed after `after`, in commit order, within the caller's view.
 pub async fn feed(
     db: &impl ConnectionTrait,
@@ -291,7 +249,7 @@ pub async fn feed(
         return Err(AppError::invalid("first", "1 to 1000 changes per page"));
     }
     let cursor = after.map(FeedCursor::decode).transpose()?;
-    let mut select = change_events::Entity::find().filter(visible(principal));
+    let mut select = change_events::Entity::find().filter(access::feed_filter(principal));
     if !kinds.is_empty() {
         select = select.filter(change_events::Column::Kind.is_in(kinds.iter().map(|k| k.as_str())));
     }
@@ -388,11 +346,10 @@ pub async fn audit_events(
     before_id: Option<i64>,
 ) -> AppResult<Vec<audit_events::Model>> {
     let who = access::authorize(principal, Operation::ReadAudit)?;
-    let _ = who;
     if first == 0 || first > 500 {
         return Err(AppError::invalid("first", "1 to 500 events per page"));
     }
-    let mut select = audit_events::Entity::find();
+    let mut select = audit_events::Entity::find().filter(access::audit_filter(who));
     if let Some(s) = &filter.subject {
         select = select.filter(audit_events::Column::Subject.eq(s.clone()));
     }

@@ -417,17 +417,9 @@ pub fn verify(draw: &random_draws::Model) -> AppResult<bool> {
     Ok(replayed == draw.result)
 }
 
-/// Draws the principal may see: its district's and municipal ones, and published draws.
+/// Draws the principal may see (`access::draw_filter`).
 fn visible(principal: &Principal) -> Select<random_draws::Entity> {
-    let mut select = random_draws::Entity::find();
-    if let Some(own) = &principal.district {
-        select = select.filter(
-            sea_orm::Condition::any()
-                .add(random_draws::Column::DistrictCode.eq(own.as_str()))
-                .add(random_draws::Column::Published.eq(true)),
-        );
-    }
-    select
+    random_draws::Entity::find().filter(access::draw_filter(principal))
 }
 
 pub async fn list(

@@ -5,11 +5,11 @@
 
 use chrono::{NaiveDate, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
     QueryFilter, QueryOrder, QuerySelect, Select, Set,
 };
 
-use crate::auth::{Principal, Role};
+use crate::auth::Principal;
 use crate::domain::access::{self, Operation};
 use crate::domain::changes::{self, Change, ChangeKind, ChangeOperation};
 use crate::domain::findings::{self, FindingFilter};
@@ -58,24 +58,8 @@ pub fn transition(from: FeedbackStatus, to: FeedbackStatus) -> AppResult<()> {
     })
 }
 
-/// Feedback a principal may read: what is addressed to its agency, what it (or its agency)
-/// sent; SUPERVISOR and ADMIN read all.
-fn visible(principal: &Principal) -> Condition {
-    if matches!(principal.role, Role::Supervisor | Role::Admin) {
-        return Condition::all();
-    }
-    let mut any =
-        Condition::any().add(feedback::Column::PosterSubject.eq(principal.subject.clone()));
-    if let Some(agency) = &principal.agency_code {
-        any = any
-            .add(feedback::Column::AddressedAgencyCode.eq(agency.clone()))
-            .add(feedback::Column::PosterAgencyCode.eq(agency.clone()));
-    }
-    any
-}
-
 fn scoped(principal: &Principal) -> Select<feedback::Entity> {
-    feedback::Entity::find().filter(visible(principal))
+    feedback::Entity::find().filter(access::feedback_filter(principal))
 }
 
 pub async fn post(

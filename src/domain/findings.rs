@@ -979,6 +979,23 @@ pub async fn as_of(
     }))
 }
 
+/// Of these inspections, those with a finding not yet closed (whose free text is part of an
+/// open case; `access::may_see_case_text`).
+pub async fn inspections_with_open_findings(
+    db: &impl ConnectionTrait,
+    inspection_ids: &[i64],
+) -> AppResult<Vec<i64>> {
+    Ok(findings::Entity::find()
+        .select_only()
+        .column(findings::Column::InspectionId)
+        .distinct()
+        .filter(findings::Column::InspectionId.is_in(inspection_ids.iter().copied()))
+        .filter(findings::Column::Status.ne(FindingStatus::Closed))
+        .into_tuple()
+        .all(db)
+        .await?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

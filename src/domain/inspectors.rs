@@ -5,7 +5,7 @@
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, Set,
+    QueryOrder, QuerySelect, Set,
 };
 
 use crate::auth::Principal;
@@ -24,7 +24,8 @@ async fn agency(db: &impl ConnectionTrait, code: &str, field: &str) -> AppResult
         .ok_or_else(|| AppError::invalid(field, format!("unknown agency '{code}'")))
 }
 
-/// Inspectors visible to the principal: those of agencies in its scope and the municipal ones.
+/// Inspectors visible to the principal (`access::inspector_filter`): those of agencies in its
+/// scope and the municipal ones; none for integrators.
 pub async fn list(
     db: &DatabaseConnection,
     principal: Option<&Principal>,
@@ -37,19 +38,10 @@ pub async fn list(
             "inspector names are not published".to_owned(),
         ));
     }
-    let visible_agencies = agencies::Entity::find().all(db).await?;
-    let codes: Vec<String> = visible_agencies
-        .into_iter()
-        .filter(|a| {
-            a.district_code
-                .as_deref()
-                .is_none_or(|d| access::in_scope(principal, d))
-        })
-        .map(|a| a.code)
-        .collect();
     let mut select = inspectors::Entity::find()
-        .filter(inspectors::Column::AgencyCode.is_in(codes))
-        .order_by_asc(inspectors::Column::Id);
+        .filter(access::inspector_filter(principal))
+        .order_by_asc(inspectors::Column::Id)
+        .limit(MAX_LISTED);
     if let Some(code) = agency_code {
         select = select.filter(inspectors::Column::AgencyCode.eq(code));
     }
@@ -59,7 +51,23 @@ pub async fn list(
     Ok(select.all(db).await?)
 }
 
-pub async fn by_ids(db: &impl ConnectionTrait, ids: &[i64]) -> AppResult<Vec<inspectors::Model>> {
+/// The most inspectors one `inspectors` answer lists (a city's enforcement staff fit).
+pub const MAX_LISTED: u64 = 1000;
+
+/// Inspectors by id, as the principal may see them (nested teams: an inspection's, a draw's).
+pub async fn visible_by_ids(
+    db: &impl ConnectionTrait,
+    principal: &Principal,
+    ids: &[i64],
+) -> AppResult<Vec<inspectors::Model>> {
+    Ok(inspectors::Entity::find()
+        .filter(inspectors::Column::Id.is_in(ids.iter().copied()))
+        .filter(access::inspector_filter(principal))
+        .all(db)
+        .await?)
+}
+
+async fn by_ids(db: &impl ConnectionTrait, ids: &[i64]) -> AppResult<Vec<inspectors::Model>> {
     Ok(inspectors::Entity::find()
         .filter(inspectors::Column::Id.is_in(ids.iter().copied()))
         .all(db)
@@ -145,7 +153,9 @@ pub async fn declare_conflict(
             "say what the conflict is",
         ));
     }
+    // Both must be in the declaring agency's scope; outside it they do not exist for it.
     let inspector = inspectors::Entity::find_by_id(inspector_id)
+        .filter(access::inspector_filter(principal))
         .one(db)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("inspector {inspector_id}")))?;
@@ -153,10 +163,20 @@ pub async fn declare_conflict(
     if let Some(d) = &agency.district_code {
         access::check_district(principal, d)?;
     }
-    units::Entity::find_by_id(unit_id)
+    let unit = units::Entity::find_by_id(unit_id)
         .one(db)
         .await?
+        .filter(|u| access::in_scope(principal, &u.district_code))
         .ok_or_else(|| AppError::NotFound(format!("unit {unit_id}")))?;
+    // A district's staff declare conflicts for their district's inspections only.
+    if !access::in_scope(principal, &unit.district_code)
+        || agency
+            .district_code
+            .as_deref()
+            .is_some_and(|d| d != unit.district_code)
+    {
+        return Err(AppError::NotFound(format!("unit {unit_id}")));
+    }
     let txn = crate::db::begin_write(db).await?;
     let saved = inspector_conflicts::ActiveModel {
         inspector_id: Set(inspector_id),
@@ -205,12 +225,6 @@ pub async fn check_team(
         .all(db)
         .await?;
     for inspector in &team {
-        if !inspector.active {
-            return Err(AppError::invalid(
-                field,
-                format!("inspector {} is not active", inspector.name),
-            ));
-        }
         let agency = team_agencies
             .iter()
             .find(|a| a.code == inspector.agency_code);
@@ -221,12 +235,13 @@ pub async fn check_team(
                     .is_none_or(|d| d == unit.district_code)
         });
         if !eligible {
+            // Outside the unit's district an inspector is not the caller's to name.
+            return Err(AppError::NotFound(format!("inspector {}", inspector.id)));
+        }
+        if !inspector.active {
             return Err(AppError::invalid(
                 field,
-                format!(
-                    "inspector {} does not serve district {}",
-                    inspector.name, unit.district_code
-                ),
+                format!("inspector {} is not active", inspector.name),
             ));
         }
     }

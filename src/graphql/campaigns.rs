@@ -357,8 +357,13 @@ impl RandomDraw {
         &self.0.input_digest
     }
     /// The candidate list with weights, the inspector list and the declared conflicts, as used.
-    async fn frozen_inputs(&self) -> Json<serde_json::Value> {
-        Json(self.0.frozen_inputs.clone())
+    /// Null for INTEGRATOR and for other districts (they see the published result).
+    async fn frozen_inputs(&self, ctx: &Context<'_>) -> Option<Json<serde_json::Value>> {
+        crate::domain::access::may_see_draw_inputs(
+            super::principal(ctx),
+            self.0.district_code.as_deref(),
+        )
+        .then(|| Json(self.0.frozen_inputs.clone()))
     }
     /// Re-runs the draw from its frozen inputs and seed: true when the result is identical.
     async fn verified(&self) -> Result<bool> {
@@ -367,8 +372,9 @@ impl RandomDraw {
     async fn drawn_at(&self) -> DateTime<Utc> {
         self.0.drawn_at
     }
-    async fn drawn_by(&self) -> &str {
-        &self.0.drawn_by_subject
+    /// The official who drew (null for INTEGRATOR: officials are not named to it).
+    async fn drawn_by(&self, ctx: &Context<'_>) -> Option<String> {
+        crate::domain::access::official_subject(super::principal(ctx), &self.0.drawn_by_subject)
     }
     async fn published(&self) -> bool {
         self.0.published

@@ -69,6 +69,24 @@ pub struct ChecklistResult {
 /// An inspection (现场检查 or non-site check) of one unit.
 pub struct Inspection(pub inspection_rows::Model);
 
+impl Inspection {
+    /// The policy's answer for this inspection's free text; the open-finding lookup is made
+    /// only when the answer depends on it.
+    async fn case_text_visible(&self, ctx: &Context<'_>) -> Result<bool> {
+        let principal = super::principal(ctx);
+        if access::may_see_case_text(principal, true) {
+            return Ok(true);
+        }
+        if !access::may_see_case_text(principal, false) {
+            return Ok(false);
+        }
+        let open = super::load_one(ctx, super::loaders::OpenFindingsOfInspection(self.0.id))
+            .await?
+            .unwrap_or(true);
+        Ok(!open)
+    }
+}
+
 #[Object]
 impl Inspection {
     async fn id(&self) -> ID {
@@ -131,11 +149,26 @@ impl Inspection {
     async fn materials_reviewed(&self) -> Vec<String> {
         serde_json::from_value(self.0.materials_reviewed.clone()).unwrap_or_default()
     }
-    async fn checklist(&self) -> Vec<ChecklistResult> {
-        serde_json::from_value(self.0.checklist.clone()).unwrap_or_default()
+    /// The checklist; its notes are null where the caller may not read the inspection's
+    /// findings (INTEGRATOR while one is open).
+    async fn checklist(&self, ctx: &Context<'_>) -> Result<Vec<ChecklistResult>> {
+        let mut items: Vec<ChecklistResult> =
+            serde_json::from_value(self.0.checklist.clone()).unwrap_or_default();
+        if !self.case_text_visible(ctx).await? {
+            for item in &mut items {
+                item.note = None;
+            }
+        }
+        Ok(items)
     }
-    async fn notes(&self) -> Option<&str> {
-        self.0.notes.as_deref()
+    /// Null where the caller may not read the inspection's findings (INTEGRATOR while one is
+    /// open): free text about a case is part of the case.
+    async fn notes(&self, ctx: &Context<'_>) -> Result<Option<&str>> {
+        Ok(if self.case_text_visible(ctx).await? {
+            self.0.notes.as_deref()
+        } else {
+            None
+        })
     }
     async fn findings(&self, ctx: &Context<'_>) -> Result<Vec<Finding>> {
         let rows = super::load_one(ctx, FindingsOfInspection(self.0.id))
@@ -305,9 +338,8 @@ impl FindingTransition {
             .map(Inspection))
     }
     /// Who moved it. Null for INTEGRATOR.
-    async fn actor(&self, ctx: &Context<'_>) -> Option<&str> {
-        access::may_see_inspector_names(super::principal(ctx))
-            .then_some(self.0.actor_subject.as_str())
+    async fn actor(&self, ctx: &Context<'_>) -> Option<String> {
+        access::official_subject(super::principal(ctx), &self.0.actor_subject)
     }
     async fn actor_agency(&self, ctx: &Context<'_>) -> Result<Option<Agency>> {
         load_agency(ctx, self.0.actor_agency.as_deref()).await

@@ -66,6 +66,7 @@ pub fn type_name(kind: &str) -> &'static str {
 #[derive(SimpleObject)]
 #[graphql(complex)]
 pub struct Actor {
+    #[graphql(skip)]
     subject: String,
     #[graphql(skip)]
     agency_code: Option<String>,
@@ -75,6 +76,10 @@ pub struct Actor {
 
 #[async_graphql::ComplexObject]
 impl Actor {
+    /// The official (null for INTEGRATOR: it learns the agency and level, not the person).
+    async fn subject(&self, ctx: &Context<'_>) -> Option<String> {
+        crate::domain::access::official_subject(super::principal(ctx), &self.subject)
+    }
     async fn agency(&self, ctx: &Context<'_>) -> Result<Option<Agency>> {
         load_agency(ctx, self.agency_code.as_deref()).await
     }

@@ -128,7 +128,8 @@ pub struct Bulletin(pub bulletin_rows::Model);
 #[derive(SimpleObject)]
 pub struct Acknowledgement {
     agency: Agency,
-    acknowledged_by: String,
+    /// The official who acknowledged (null for INTEGRATOR: officials are not named to it).
+    acknowledged_by: Option<String>,
     at: DateTime<Utc>,
 }
 
@@ -200,31 +201,28 @@ impl Bulletin {
     async fn published_at(&self) -> DateTime<Utc> {
         self.0.published_at
     }
-    /// The cases it reports, without personal data.
+    /// The cases it reports, without personal data: those the reader may read (in a public
+    /// bulletin also closed cases of other districts). At most 50.
     async fn cases(&self, ctx: &Context<'_>) -> Result<Vec<BulletinCase>> {
-        let db = super::db(ctx)?;
-        let mut out = Vec::new();
-        for link in bulletins::links_of(db, self.0.id).await? {
-            let Some((finding, action)) = bulletins::case_of(db, &link).await? else {
-                continue;
-            };
-            let unit = entity::units::Entity::find_by_id(finding.unit_id)
-                .one(db)
-                .await
-                .map_err(AppError::from)?;
-            out.push(BulletinCase {
-                finding_id: ids::encode(FINDING, finding.id),
-                code: finding.violation_code.clone(),
-                found_on: finding.found_on,
-                district_code: finding.district_code.clone(),
-                unit_name: unit.as_ref().map(|u| u.name.clone()).unwrap_or_default(),
-                credit_code: unit.map(|u| u.credit_code).unwrap_or_default(),
-                decision_number: action.as_ref().map(|a| a.decision_number.clone()),
-                amount_yuan: action.as_ref().and_then(|a| a.amount_yuan),
-                decided_on: action.as_ref().map(|a| a.decided_on),
-            });
-        }
-        Ok(out)
+        let key = super::loaders::CasesOfBulletin {
+            id: self.0.id,
+            public: self.0.public,
+        };
+        let cases = super::load_one(ctx, key).await?.unwrap_or_default();
+        Ok(cases
+            .into_iter()
+            .map(|case| BulletinCase {
+                finding_id: ids::encode(FINDING, case.finding.id),
+                code: case.finding.violation_code.clone(),
+                found_on: case.finding.found_on,
+                district_code: case.finding.district_code.clone(),
+                unit_name: case.unit.as_ref().map(|u| u.name.clone()).unwrap_or_default(),
+                credit_code: case.unit.map(|u| u.credit_code).unwrap_or_default(),
+                decision_number: case.action.as_ref().map(|a| a.decision_number.clone()),
+                amount_yuan: case.action.as_ref().and_then(|a| a.amount_yuan),
+                decided_on: case.action.as_ref().map(|a| a.decided_on),
+            })
+            .collect())
     }
     /// Agencies that have acknowledged, with who and when.
     async fn acknowledged_by(&self, ctx: &Context<'_>) -> Result<Vec<Acknowledgement>> {
@@ -233,7 +231,10 @@ impl Bulletin {
             if let Some(agency) = load_agency(ctx, Some(&ack.agency_code)).await? {
                 out.push(Acknowledgement {
                     agency,
-                    acknowledged_by: ack.acknowledged_by_subject,
+                    acknowledged_by: crate::domain::access::official_subject(
+                        super::principal(ctx),
+                        &ack.acknowledged_by_subject,
+                    ),
                     at: ack.acknowledged_at,
                 });
             }
@@ -257,7 +258,6 @@ impl Bulletin {
     }
 }
 
-use sea_orm::EntityTrait;
 
 #[derive(InputObject)]
 pub struct PostFeedbackInput {

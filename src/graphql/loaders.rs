@@ -310,9 +310,9 @@ impl Loader<InspectorId> for DbLoader {
         &self,
         keys: &[InspectorId],
     ) -> Result<HashMap<InspectorId, Self::Value>, Self::Error> {
-        self.enforcement_reader()?;
+        let reader = self.enforcement_reader()?;
         let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
-        let rows = inspectors::by_ids(&self.db, &ids).await?;
+        let rows = inspectors::visible_by_ids(&self.db, reader, &ids).await?;
         Ok(rows.into_iter().map(|i| (InspectorId(i.id), i)).collect())
     }
 }
@@ -454,5 +454,54 @@ impl Loader<FindingId> for DbLoader {
         let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
         let rows = findings::by_ids(&self.db, self.enforcement_reader()?, &ids).await?;
         Ok(rows.into_iter().map(|f| (FindingId(f.id), f)).collect())
+    }
+}
+
+/// A bulletin's linked cases, as the reader may see them (`public`: the bulletin's, which
+/// decides whether closed cases of other districts show).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct CasesOfBulletin {
+    pub id: i64,
+    pub public: bool,
+}
+
+impl Loader<CasesOfBulletin> for DbLoader {
+    type Value = Vec<crate::domain::bulletins::Case>;
+    type Error = LoadError;
+
+    async fn load(
+        &self,
+        keys: &[CasesOfBulletin],
+    ) -> Result<HashMap<CasesOfBulletin, Self::Value>, Self::Error> {
+        let bulletins: Vec<(i64, bool)> = keys.iter().map(|k| (k.id, k.public)).collect();
+        let rows = crate::domain::bulletins::cases_of(&self.db, self.principal.as_ref(), &bulletins)
+            .await?;
+        let mut out: HashMap<CasesOfBulletin, Self::Value> =
+            keys.iter().map(|k| (*k, Vec::new())).collect();
+        for case in rows {
+            if let Some(key) = keys.iter().find(|k| k.id == case.bulletin_id) {
+                out.entry(*key).or_default().push(case);
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Whether an inspection has a finding that is not closed (its free text then belongs to an
+/// open case).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct OpenFindingsOfInspection(pub i64);
+
+impl Loader<OpenFindingsOfInspection> for DbLoader {
+    type Value = bool;
+    type Error = LoadError;
+
+    async fn load(
+        &self,
+        keys: &[OpenFindingsOfInspection],
+    ) -> Result<HashMap<OpenFindingsOfInspection, Self::Value>, Self::Error> {
+        let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
+        let open = findings::inspections_with_open_findings(&self.db, &ids).await?;
+        Ok(keys.iter().map(|k| (*k, open.contains(&k.0))).collect())
     }
 }

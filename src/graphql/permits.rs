@@ -258,9 +258,9 @@ impl PermitVersion {
     async fn snapshot(&self) -> Json<serde_json::Value> {
         Json(self.0.snapshot.clone())
     }
-    /// The subject that made the change.
-    async fn changed_by(&self) -> &str {
-        &self.0.changed_by_subject
+    /// The official who made the change (null for INTEGRATOR: it gets the agency).
+    async fn changed_by(&self, ctx: &Context<'_>) -> Option<String> {
+        crate::domain::access::official_subject(super::principal(ctx), &self.0.changed_by_subject)
     }
     async fn changed_by_agency(&self, ctx: &Context<'_>) -> Result<Option<Agency>> {
         load_agency(ctx, self.0.changed_by_agency.as_deref()).await

@@ -23,3 +23,4 @@ mod shutdown;
 mod subscriptions;
 mod tokens;
 mod units;
+mod scope_oracle;

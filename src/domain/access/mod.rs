@@ -1,10 +1,24 @@
 //! The access policy: who may read or write what, and the row filter for each role and scope.
-//! Every resolver and domain function asks here; nothing else decides access.
+//! Every resolver and domain function asks here; nothing else decides access. Concept modules
+//! call one function per concept (the row condition, or the redaction) and never look at a role
+//! or a scope themselves.
 //!
 //! BRIEF "Who shares what": district principals see and write only their district's units and
 //! permits; municipal principals (no `district` claim) see all. PERMIT_OFFICER writes units and
 //! permits in scope; ADMIN writes everything; the other roles read. INTEGRATOR is read-only and
-//! never receives personal data (legal representative, phone numbers).
+//! never receives personal data (legal representative, phone numbers), open cases (findings
+//! before they are closed, and the free text about them), the inputs of a double-random draw,
+//! or the identity of an official (it gets the agency and level instead).
+//!
+//! `rules` holds the row rules of the concepts beyond units and permits (feedback, bulletins,
+//! draws, inspectors, the feed, the audit trail); `who_sees_what` renders the table the README
+//! quotes (a test compares them).
+
+mod rules;
+mod table;
+
+pub use rules::*;
+pub use table::who_sees_what;
 
 use sea_orm::ColumnTrait;
 use sea_orm::sea_query::Condition;
@@ -192,6 +206,27 @@ pub fn may_see_inspector_names(principal: Option<&Principal>) -> bool {
     principal.is_some_and(|p| p.role != Role::Integrator)
 }
 
+/// The free text about an inspection (its notes, its checklist notes) describes its findings:
+/// it is shown only to callers who may read every finding of it. `open_findings` is whether
+/// the inspection has a finding that is not closed.
+pub fn may_see_case_text(principal: Option<&Principal>, open_findings: bool) -> bool {
+    match principal {
+        Some(p) if p.role == Role::Monitoring => false,
+        Some(p) => !(open_findings && sees_closed_findings_only(p)),
+        None => false,
+    }
+}
+
+/// Officials are named to the agencies; everyone else learns the agency and level only.
+pub fn may_see_officials(principal: Option<&Principal>) -> bool {
+    principal.is_some_and(|p| p.role != Role::Integrator)
+}
+
+/// A subject (a person) as the caller may see it: itself, or nothing.
+pub fn official_subject(principal: Option<&Principal>, subject: &str) -> Option<String> {
+    may_see_officials(principal).then(|| subject.to_owned())
+}
+
 /// Personal data (legal representative, phone numbers) is for the agencies that act on it.
 pub const PERSONAL_DATA_ROLES: [Role; 4] = [
     Role::PermitOfficer,
@@ -216,6 +251,24 @@ mod tests {
             district: district.map(|d| DistrictCode::parse(d).expect("valid")),
             request: Default::default(),
         }
+    }
+
+    #[test]
+    fn integrators_see_no_officials_and_no_open_case_text() {
+        let integrator = principal(Role::Integrator, None);
+        assert_eq!(official_subject(Some(&integrator), "wang@x"), None);
+        assert!(!may_see_case_text(Some(&integrator), true));
+        assert!(may_see_case_text(Some(&integrator), false));
+        let officer = principal(Role::EnforcementOfficer, Some("500103"));
+        assert_eq!(
+            official_subject(Some(&officer), "wang@x").as_deref(),
+            Some("wang@x")
+        );
+        assert!(may_see_case_text(Some(&officer), true));
+        assert!(!may_see_case_text(
+            Some(&principal(Role::Monitoring, None)),
+            false
+        ));
     }
 
     #[test]

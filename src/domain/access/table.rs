@@ -1,0 +1,108 @@
+//! "Who sees what": the policy rendered as the README's table, by asking the policy's own
+//! functions about a district and a municipal principal of each role (a test keeps the README
+//! equal to it, so the table cannot drift from the rules).
+
+use super::{
+    Operation, draw_filter, inspector_visible, may_see_case_text, may_see_draw_inputs,
+    may_see_officials, may_see_personal_data, role_allows, sees_closed_findings_only,
+};
+use crate::auth::{Principal, Role};
+use crate::domain::codes::DistrictCode;
+
+fn principal(role: Role, district: Option<&str>) -> Principal {
+    Principal {
+        subject: "table".into(),
+        role,
+        agency_code: None,
+        district: district.and_then(|d| DistrictCode::parse(d).ok()),
+        request: Default::default(),
+    }
+}
+
+fn yes_no(allowed: bool) -> &'static str {
+    if allowed { "yes" } else { "no" }
+}
+
+/// The markdown table: one row per role, one column per concept. "scope" means the caller's
+/// district (a `district` claim) or every district (none).
+pub fn who_sees_what() -> String {
+    let header = [
+        "role",
+        "units, permits",
+        "personal data",
+        "inspections, findings",
+        "open findings and their text",
+        "officials' names",
+        "inspectors",
+        "unpublished draws",
+        "draw inputs",
+        "feedback",
+        "audit trail",
+    ];
+    let mut out = format!("| {} |\n|{}\n", header.join(" | "), "---|".repeat(header.len()));
+    for role in Role::ALL {
+        let district = principal(role, Some("500103"));
+        let municipal = principal(role, None);
+        let reads = |op| if role_allows(role, op) { "scope" } else { "no" };
+        let open = if !role_allows(role, Operation::ReadEnforcement) {
+            "no"
+        } else if sees_closed_findings_only(&municipal) || !may_see_case_text(Some(&municipal), true)
+        {
+            "no (closed only)"
+        } else {
+            "scope"
+        };
+        let inspectors = if inspector_visible(Some(&district), Some("500103"))
+            && !inspector_visible(Some(&district), Some("500106"))
+        {
+            "scope and municipal"
+        } else {
+            "no"
+        };
+        // A municipal principal with no published condition sees every unpublished draw.
+        let unpublished = if !role_allows(role, Operation::ReadEnforcement) {
+            "no"
+        } else if draw_filter(&municipal) == sea_orm::Condition::all() {
+            "scope"
+        } else if draw_filter(&district) != draw_filter(&principal(role, Some("500106"))) {
+            "own district's"
+        } else {
+            "no"
+        };
+        let feedback = if !role_allows(role, Operation::ReadFeedback) {
+            "no"
+        } else if matches!(role, Role::Supervisor | Role::Admin) {
+            "scope"
+        } else {
+            "sent or received"
+        };
+        let cells = [
+            role.as_str(),
+            reads(Operation::ReadUnits),
+            yes_no(may_see_personal_data(Some(&municipal))),
+            reads(Operation::ReadEnforcement),
+            open,
+            yes_no(may_see_officials(Some(&municipal))),
+            inspectors,
+            unpublished,
+            yes_no(role_allows(role, Operation::ReadEnforcement) && may_see_draw_inputs(Some(&municipal), Some("500103"))),
+            feedback,
+            reads(Operation::ReadAudit),
+        ];
+        out.push_str(&format!("| {} |\n", cells.join(" | ")));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_readme_quotes_the_policy() {
+        let readme = include_str!("../../../README.md");
+        let table = super::who_sees_what();
+        assert!(
+            readme.contains(&table),
+            "README's \"Who sees what\" differs from the policy; paste:\n{table}"
+        );
+    }
+}

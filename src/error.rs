@@ -94,9 +94,9 @@ impl From<sea_orm::DbErr> for AppError {
     fn from(err: sea_orm::DbErr) -> Self {
         use sea_orm::{DbErr, SqlErr};
         if let Some(SqlErr::UniqueConstraintViolation(detail)) = err.sql_err() {
-            return Self::Conflict(format!(
-                "a record with the same key already exists ({detail})"
-            ));
+            // The database's text names tables and columns: for the log, not the client.
+            tracing::debug!(%detail, "unique constraint violated");
+            return Self::Conflict("a record with the same key already exists".to_owned());
         }
         match err {
             DbErr::ConnectionAcquire(e) => Self::Unavailable(format!("database unreachable: {e}")),

@@ -22,7 +22,6 @@ use crate::auth::keys::KeyConfig;
 use crate::auth::{Principal, RequestTag, bearer_token};
 use crate::config::Limits;
 use crate::db::Database;
-use crate::domain::changes;
 use crate::graphql::{self, AppSchema, RequestData};
 
 pub struct AppState {
@@ -384,24 +383,6 @@ pub(crate) fn selected_operation(
 
 /// Writes one audit row for the personal data a request returned. A failure to audit is logged;
 /// the response has already been computed and is not withheld.
-async fn audit_personal_reads(state: &AppState, principal: Option<&Principal>, data: &RequestData) {
-    let ids = data.take_personal_reads();
-    let Some(principal) = principal else { return };
-    if ids.is_empty() {
-        return;
-    }
-    if let Err(err) = changes::audit(
-        &state.db.conn,
-        principal,
-        "READ_PERSONAL_DATA",
-        Some(changes::ChangeKind::Unit),
-        &ids,
-    )
-    .await
-    {
-        tracing::error!(error = ?err, "could not audit a read of personal data");
-    }
-}
 
 /// 429 with `Retry-After` (whole seconds, at least 1).
 fn rate_limited(media: Media, request_id: &str, wait: Duration) -> HttpResponse {
@@ -546,6 +527,16 @@ async fn execute(
         Ok(document) => document,
         Err(reason) => return limit_refused(media, &request_id, &reason),
     };
+    if let Some(document) = &document
+        && let Err(reason) = graphql::cost::check(
+            document,
+            params.operation_name.as_deref(),
+            &params.variables,
+            state.limits.max_complexity,
+        )
+    {
+        return limit_refused(media, &request_id, &reason);
+    }
     let selected = document
         .as_ref()
         .and_then(|d| selected_operation(d, params.operation_name.as_deref()));
@@ -625,7 +616,7 @@ async fn execute(
             ),
         );
     };
-    audit_personal_reads(state, principal.as_ref(), &request_data).await;
+    request_data.audit_personal_reads(&state.db.conn).await;
     finish_errors(&mut response.errors, &request_id);
     name_the_limit(&mut response.errors, &state.limits);
     // A response with no data at all is a request error (parse, validation, limits).

@@ -610,7 +610,12 @@ pub async fn middleware(
     });
     if let Some(metrics) = &metrics {
         metrics.observe_status(status);
-        metrics.observe_request(notes.operation.as_deref(), &outcome, elapsed);
+        // Only authenticated callers name a series: anonymous ones could fill every slot.
+        let series = match (&notes.subject, notes.operation.as_deref()) {
+            (None, Some(_)) => Some("anonymous"),
+            (_, operation) => operation,
+        };
+        metrics.observe_request(series, &outcome, elapsed);
     }
     crate::logging::access(&crate::logging::AccessRecord {
         request_id: request_id.as_deref().unwrap_or("-"),

@@ -36,7 +36,6 @@ use tracing::Instrument;
 
 use crate::auth::keys::{LEEWAY_SECONDS, VerifiedToken};
 use crate::auth::{Principal, RequestTag, bearer_token};
-use crate::domain::changes;
 use crate::error::AppError;
 use crate::graphql::{self, RequestData};
 use crate::http::{AppState, finish_errors, request_id, selected_operation};
@@ -86,6 +85,21 @@ pub async fn graphql_ws(
     req: HttpRequest,
     body: web::Payload,
 ) -> actix_web::Result<HttpResponse> {
+    // Opening a connection counts against the client address's rate limit, like a request.
+    let address = req
+        .peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_default();
+    if let Err(wait) = state.rate_limiter.take(&format!("ip:{address}")) {
+        return Ok(HttpResponse::TooManyRequests()
+            .insert_header((header::RETRY_AFTER, wait.as_secs().max(1).to_string()))
+            .content_type("application/json")
+            .body(
+                serde_json::json!({ "errors": [{ "message": "too many requests; retry later",
+                    "extensions": { "code": "RATE_LIMITED" } }] })
+                .to_string(),
+            ));
+    }
     let (response, session, messages) = actix_ws::handle_with_protocols(&req, body, &[PROTOCOL])?;
     // The same cap as an HTTP body: a subscribe message is a GraphQL request.
     let max = state.limits.max_body_bytes;
@@ -378,6 +392,22 @@ impl Connection {
             ));
         }
         let request_id = request_id();
+        // Subscribing is a request like any other: the subject's rate limit applies.
+        if self
+            .state
+            .rate_limiter
+            .take(&format!("sub:{}", principal.subject))
+            .is_err()
+        {
+            return self
+                .send_error(
+                    &id,
+                    "RATE_LIMITED",
+                    "too many requests; retry later",
+                    &request_id,
+                )
+                .await;
+        }
         if self.executions.len() >= self.state.ws.max_subscriptions {
             let message = format!(
                 "at most {} subscriptions per connection",
@@ -409,6 +439,18 @@ impl Connection {
                     .await;
             }
         };
+        if let Some(document) = &document
+            && let Err(reason) = crate::graphql::cost::check(
+                document,
+                payload.operation_name.as_deref(),
+                payload.variables.as_ref().unwrap_or(&Default::default()),
+                self.state.limits.max_complexity,
+            )
+        {
+            return self
+                .send_error(&id, "QUERY_TOO_COMPLEX", &reason, &request_id)
+                .await;
+        }
         let selected = document
             .as_ref()
             .and_then(|d| selected_operation(d, payload.operation_name.as_deref()));
@@ -527,21 +569,7 @@ impl Connection {
         let Some(running) = self.running.get(id) else {
             return;
         };
-        let ids = running.data.take_personal_reads();
-        if ids.is_empty() {
-            return;
-        }
-        if let Err(err) = changes::audit(
-            &self.state.db.conn,
-            &running.principal,
-            "READ_PERSONAL_DATA",
-            Some(changes::ChangeKind::Unit),
-            &ids,
-        )
-        .await
-        {
-            tracing::error!(error = ?err, "could not audit a read of personal data");
-        }
+        running.data.audit_personal_reads(&self.state.db.conn).await;
     }
 
     async fn send(&mut self, message: Value) -> Result<(), Stop> {

@@ -74,7 +74,9 @@ pub async fn addressed_agencies(
                     .as_ref()
                     .is_some_and(|d| districts.contains(d));
             let by_role = !roles.is_empty()
-                && roles.iter().any(|r| access::agency_kind_of(*r) == Some(a.kind))
+                && roles
+                    .iter()
+                    .any(|r| access::agency_kind_of(*r) == Some(a.kind))
                 && in_districts;
             let by_district = roles.is_empty()
                 && a.district_code
@@ -124,7 +126,10 @@ pub async fn publish(
                 .one(&txn)
                 .await?
                 .ok_or_else(|| {
-                    AppError::invalid("input.audience.agencies", format!("unknown agency '{code}'"))
+                    AppError::invalid(
+                        "input.audience.agencies",
+                        format!("unknown agency '{code}'"),
+                    )
                 })?,
         );
     }
@@ -408,8 +413,8 @@ pub async fn cases_of(
         let public = bulletins
             .iter()
             .any(|(id, public)| *id == link.bulletin_id && *public);
-        let Some((finding, unit)) = finding_of(link)
-            .and_then(|id| linked.iter().find(|(f, _)| f.id == id))
+        let Some((finding, unit)) =
+            finding_of(link).and_then(|id| linked.iter().find(|(f, _)| f.id == id))
         else {
             continue;
         };

@@ -10,7 +10,7 @@ use sea_orm::{
 };
 use serde::Serialize;
 
-use crate::auth::{Principal, Role};
+use crate::auth::Principal;
 use crate::domain::access::{self, Operation};
 use crate::domain::changes::{self, Change, ChangeKind, ChangeOperation};
 use crate::domain::clock;
@@ -751,11 +751,7 @@ pub async fn missing_reports(
     campaign_id: i64,
 ) -> AppResult<Vec<String>> {
     let who = access::authorize(principal, Operation::ReadEnforcement)?;
-    if !(who.is_municipal() && matches!(who.role, Role::Supervisor | Role::Admin)) {
-        return Err(AppError::Forbidden(
-            "the list of missing reports is for municipal supervision".to_owned(),
-        ));
-    }
+    access::check_municipal_supervision(who, "the list of missing reports")?;
     let submitted: Vec<String> = reports(db, principal, campaign_id)
         .await?
         .into_iter()

@@ -119,11 +119,7 @@ fn txid_expr(backend: DatabaseBackend) -> Expr {
 }
 
 pub fn level(principal: &Principal) -> &'static str {
-    if principal.is_municipal() {
-        "MUNICIPAL"
-    } else {
-        "DISTRICT"
-    }
+    access::level(principal)
 }
 
 /// Records a change and its audit row inside the caller's transaction.
@@ -280,10 +276,29 @@ pub async fn feed(
         .await?;
     let has_next_page = rows.len() as u64 > first;
     rows.truncate(first as usize);
+    // The cursor moves past every row read, also those dropped below, so nothing is read twice.
     let end_cursor = rows
         .last()
         .map(|r| FeedCursor::of(r).encode())
         .or_else(|| after.map(str::to_owned));
+    let bulletin_ids: Vec<i64> = rows
+        .iter()
+        .filter(|r| r.kind == ChangeKind::Bulletin.as_str())
+        .map(|r| r.record_id)
+        .collect();
+    if !bulletin_ids.is_empty() {
+        let bulletins = entity::bulletins::Entity::find()
+            .filter(entity::bulletins::Column::Id.is_in(bulletin_ids))
+            .all(db)
+            .await?;
+        rows.retain(|r| {
+            r.kind != ChangeKind::Bulletin.as_str()
+                || access::feed_bulletin_visible(
+                    principal,
+                    bulletins.iter().find(|b| b.id == r.record_id),
+                )
+        });
+    }
     Ok(FeedPage {
         items: rows
             .into_iter()

@@ -285,11 +285,7 @@ pub async fn draw_joint_groups(
     seed: Option<u64>,
 ) -> AppResult<random_draws::Model> {
     let who = access::authorize(principal, Operation::ManageCampaigns)?;
-    if !who.is_municipal() {
-        return Err(AppError::Forbidden(
-            "joint groups are drawn by municipal supervision".to_owned(),
-        ));
-    }
+    access::check_municipal(who, "drawing joint groups")?;
     let groups: Vec<String> = groups
         .into_iter()
         .map(|g| g.trim().to_owned())
@@ -472,15 +468,11 @@ pub async fn publish(
         .one(db)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("random draw {id}")))?;
-    match &draw.district_code {
-        Some(d) => access::check_district(who, d)?,
-        None if !who.is_municipal() => {
-            return Err(AppError::Forbidden(
-                "municipal draws are published by municipal staff".to_owned(),
-            ));
-        }
-        None => {}
-    }
+    access::check_record_scope(
+        who,
+        draw.district_code.as_deref(),
+        "publishing a municipal draw",
+    )?;
     if draw.published {
         return Err(AppError::Conflict(format!(
             "random draw {id} is already published"

@@ -5,8 +5,8 @@
 
 use chrono::{NaiveDate, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, Select, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Select, Set,
 };
 
 use crate::auth::Principal;
@@ -297,7 +297,7 @@ pub async fn respond(
             version: Some(updated.version),
             operation: ChangeOperation::StateChanged,
             state: Some(status_name(updated.status)),
-            district: None,
+            district: updated.poster_district_code.as_deref(),
         },
     )
     .await?;

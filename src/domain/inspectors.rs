@@ -103,13 +103,11 @@ pub async fn register(
             format!("{agency_code} is not an enforcement agency"),
         ));
     }
-    if let Some(d) = &agency.district_code {
-        access::check_district(principal, d)?;
-    } else if !principal.is_municipal() {
-        return Err(AppError::Forbidden(
-            "municipal inspectors are registered by municipal staff".to_owned(),
-        ));
-    }
+    access::check_record_scope(
+        principal,
+        agency.district_code.as_deref(),
+        "registering a municipal inspector",
+    )?;
     let txn = crate::db::begin_write(db).await?;
     let saved = inspectors::ActiveModel {
         name: Set(name.to_owned()),

@@ -85,7 +85,6 @@ impl Campaign {
         })
     }
     /// Units of the coverage category not yet inspected for the campaign. `first` at most 100.
-    #[graphql(complexity = "crate::graphql::cost::connection(first, None, child_complexity)")]
     async fn remaining_units(
         &self,
         ctx: &Context<'_>,

@@ -516,7 +516,6 @@ pub struct EnforcementQuery;
 impl EnforcementQuery {
     /// Inspections in the caller's scope, newest first. `first`/`last` at most 100.
     #[allow(clippy::too_many_arguments)]
-    #[graphql(complexity = "crate::graphql::cost::connection(first, last, child_complexity)")]
     async fn inspections(
         &self,
         ctx: &Context<'_>,
@@ -562,7 +561,6 @@ impl EnforcementQuery {
     /// Findings in the caller's scope, newest first (INTEGRATOR: closed findings only).
     /// `first`/`last` at most 100.
     #[allow(clippy::too_many_arguments)]
-    #[graphql(complexity = "crate::graphql::cost::connection(first, last, child_complexity)")]
     async fn findings(
         &self,
         ctx: &Context<'_>,

@@ -212,7 +212,6 @@ pub struct HistoryQuery;
 impl HistoryQuery {
     /// Every committed change the caller could query, in commit order. Resume from the last
     /// `endCursor`: a reader never misses a change and never sees one twice. `first` 1–1000.
-    #[graphql(complexity = "crate::graphql::cost::list(first, 1000, child_complexity)")]
     async fn changes(
         &self,
         ctx: &Context<'_>,
@@ -245,7 +244,6 @@ impl HistoryQuery {
     }
 
     /// The audit trail, newest first (SUPERVISOR, ADMIN). Page with `before` (an event id).
-    #[graphql(complexity = "crate::graphql::cost::list(first, 1000, child_complexity)")]
     async fn audit_events(
         &self,
         ctx: &Context<'_>,

@@ -216,7 +216,11 @@ impl Bulletin {
                 code: case.finding.violation_code.clone(),
                 found_on: case.finding.found_on,
                 district_code: case.finding.district_code.clone(),
-                unit_name: case.unit.as_ref().map(|u| u.name.clone()).unwrap_or_default(),
+                unit_name: case
+                    .unit
+                    .as_ref()
+                    .map(|u| u.name.clone())
+                    .unwrap_or_default(),
                 credit_code: case.unit.map(|u| u.credit_code).unwrap_or_default(),
                 decision_number: case.action.as_ref().map(|a| a.decision_number.clone()),
                 amount_yuan: case.action.as_ref().and_then(|a| a.amount_yuan),
@@ -257,7 +261,6 @@ impl Bulletin {
             .collect())
     }
 }
-
 
 #[derive(InputObject)]
 pub struct PostFeedbackInput {
@@ -321,7 +324,6 @@ pub struct LiaisonQuery;
 #[Object]
 impl LiaisonQuery {
     /// Feedback the caller sent or received (SUPERVISOR: all), newest first. `first` at most 100.
-    #[graphql(complexity = "crate::graphql::cost::connection(first, None, child_complexity)")]
     async fn feedback(
         &self,
         ctx: &Context<'_>,
@@ -347,7 +349,6 @@ impl LiaisonQuery {
     }
 
     /// Bulletins addressed to the caller, newest first (at most 100).
-    #[graphql(complexity = "crate::graphql::cost::list(first, 100, child_complexity)")]
     async fn bulletins(
         &self,
         ctx: &Context<'_>,

@@ -474,8 +474,9 @@ impl Loader<CasesOfBulletin> for DbLoader {
         keys: &[CasesOfBulletin],
     ) -> Result<HashMap<CasesOfBulletin, Self::Value>, Self::Error> {
         let bulletins: Vec<(i64, bool)> = keys.iter().map(|k| (k.id, k.public)).collect();
-        let rows = crate::domain::bulletins::cases_of(&self.db, self.principal.as_ref(), &bulletins)
-            .await?;
+        let rows =
+            crate::domain::bulletins::cases_of(&self.db, self.principal.as_ref(), &bulletins)
+                .await?;
         let mut out: HashMap<CasesOfBulletin, Self::Value> =
             keys.iter().map(|k| (*k, Vec::new())).collect();
         for case in rows {

@@ -72,6 +72,29 @@ impl RequestData {
             Err(_) => Vec::new(),
         }
     }
+
+    /// The read audit, one pipeline step for HTTP requests and subscription events alike: a
+    /// READ_PERSONAL_DATA row naming the units whose personal data went out since the last call.
+    pub async fn audit_personal_reads(&self, db: &DatabaseConnection) {
+        let ids = self.take_personal_reads();
+        let Some(principal) = &self.principal else {
+            return;
+        };
+        if ids.is_empty() {
+            return;
+        }
+        if let Err(err) = crate::domain::changes::audit(
+            db,
+            principal,
+            "READ_PERSONAL_DATA",
+            Some(crate::domain::changes::ChangeKind::Unit),
+            &ids,
+        )
+        .await
+        {
+            tracing::error!(error = ?err, "could not audit a read of personal data");
+        }
+    }
 }
 
 /// The schema with its shared data: the connection pool, and the event bus that mutations
@@ -91,7 +114,7 @@ pub fn build_schema(
         .limit_depth(limits.max_depth)
         // Suggestions would map the schema for callers who may not introspect it.
         .disable_suggestions()
-        .limit_complexity(limits.max_complexity)
+        // Cost is checked before execution by `cost::check`, from the schema's own shapes.
         .finish()
 }
 

@@ -128,7 +128,6 @@ impl Permit {
         Ok(rows.into_iter().map(PermitVersion).collect())
     }
     /// The newest findings on this permit (at most 100), in the caller's finding scope.
-    #[graphql(complexity = "crate::graphql::cost::list(first, 100, child_complexity)")]
     async fn findings(
         &self,
         ctx: &Context<'_>,
@@ -328,7 +327,6 @@ pub struct PermitQuery;
 impl PermitQuery {
     /// Permits in the caller's scope. `first`/`last` at most 100 (default 20).
     #[allow(clippy::too_many_arguments)]
-    #[graphql(complexity = "crate::graphql::cost::connection(first, last, child_complexity)")]
     async fn permits(
         &self,
         ctx: &Context<'_>,

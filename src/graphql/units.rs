@@ -110,7 +110,6 @@ impl Unit {
             .collect())
     }
     /// The newest inspections of this unit (at most 100).
-    #[graphql(complexity = "crate::graphql::cost::list(first, 100, child_complexity)")]
     async fn inspections(
         &self,
         ctx: &Context<'_>,
@@ -223,7 +222,6 @@ pub struct UnitQuery;
 impl UnitQuery {
     /// Units in the caller's scope. `first`/`last` at most 100 (default 20).
     #[allow(clippy::too_many_arguments)]
-    #[graphql(complexity = "crate::graphql::cost::connection(first, last, child_complexity)")]
     async fn units(
         &self,
         ctx: &Context<'_>,

@@ -229,7 +229,11 @@ fn root_queries(schema: &Schema, pool: &Pool) -> Vec<String> {
         let required: Vec<&(String, TypeRef)> =
             field.args.iter().filter(|(_, t)| t.non_null).collect();
         let optional_first = field.args.iter().any(|(n, _)| n == "first");
-        let first = if optional_first { vec!["first: 3".to_owned()] } else { vec![] };
+        let first = if optional_first {
+            vec!["first: 3".to_owned()]
+        } else {
+            vec![]
+        };
         match required.as_slice() {
             [] => {
                 let args = if first.is_empty() {
@@ -241,7 +245,10 @@ fn root_queries(schema: &Schema, pool: &Pool) -> Vec<String> {
             }
             [(name, ty)] => {
                 for value in pool.values_for(name, ty, &field.ty.name) {
-                    out.push(format!("{{ {}({name}: {value}) {{ {inner} }} }}", field.name));
+                    out.push(format!(
+                        "{{ {}({name}: {value}) {{ {inner} }} }}",
+                        field.name
+                    ));
                 }
             }
             _ => {}
@@ -319,7 +326,12 @@ async fn truth(app: &TestApp) -> Truth {
         t.agency_district
             .insert(text(&r, 0).unwrap_or_default(), text(&r, 1));
     }
-    for r in rows(app, "SELECT id, agency_code, certificate_number FROM inspectors").await {
+    for r in rows(
+        app,
+        "SELECT id, agency_code, certificate_number FROM inspectors",
+    )
+    .await
+    {
         let district = t
             .agency_district
             .get(&text(&r, 1).unwrap_or_default())
@@ -338,19 +350,21 @@ async fn truth(app: &TestApp) -> Truth {
     {
         t.feedback.insert(
             int(&r, 0),
-            [text(&r, 1), text(&r, 2), text(&r, 3), text(&r, 4), text(&r, 5)],
+            [
+                text(&r, 1),
+                text(&r, 2),
+                text(&r, 3),
+                text(&r, 4),
+                text(&r, 5),
+            ],
         );
     }
     for r in rows(app, "SELECT id, agency FROM audit_events").await {
         t.audit_agency.insert(int(&r, 0), text(&r, 1));
     }
-    for r in rows(
-        app,
-        "SELECT legal_representative, contact_phone FROM units",
-    )
-    .await
-    {
-        t.personal.extend([text(&r, 0), text(&r, 1)].into_iter().flatten());
+    for r in rows(app, "SELECT legal_representative, contact_phone FROM units").await {
+        t.personal
+            .extend([text(&r, 0), text(&r, 1)].into_iter().flatten());
     }
     for sql in [
         "SELECT DISTINCT actor_subject FROM change_events",
@@ -430,8 +444,7 @@ fn object_leak(caller: &Caller, t: &Truth, kind: &str, id: i64, object: &Value) 
         "EnforcementAction" => {
             let finding = t.action_finding.get(&id)?;
             let d = t.district_of.get(&("Finding", *finding))?;
-            if out_of_district(Some(d)) || (integrator && !finding_closed(*finding)) || monitoring
-            {
+            if out_of_district(Some(d)) || (integrator && !finding_closed(*finding)) || monitoring {
                 return Some(format!("enforcement action {id} of finding {finding}"));
             }
             None
@@ -439,7 +452,11 @@ fn object_leak(caller: &Caller, t: &Truth, kind: &str, id: i64, object: &Value) 
         "RandomDraw" => {
             let (d, published) = t.draws.get(&id)?;
             let may_see_unpublished = match d {
-                Some(d) => !integrator && !monitoring && (district == Some(d.as_str()) || (supervises && district.is_none())),
+                Some(d) => {
+                    !integrator
+                        && !monitoring
+                        && (district == Some(d.as_str()) || (supervises && district.is_none()))
+                }
                 None => supervises && district.is_none(),
             };
             if !published && !may_see_unpublished {
@@ -461,8 +478,13 @@ fn object_leak(caller: &Caller, t: &Truth, kind: &str, id: i64, object: &Value) 
             None
         }
         "Feedback" => {
-            let [poster, poster_agency, addressee, poster_district, pattern_district] =
-                t.feedback.get(&id)?;
+            let [
+                poster,
+                poster_agency,
+                addressee,
+                poster_district,
+                pattern_district,
+            ] = t.feedback.get(&id)?;
             let addressee_district = addressee
                 .as_ref()
                 .and_then(|a| t.agency_district.get(a).cloned().flatten());
@@ -485,8 +507,8 @@ fn object_leak(caller: &Caller, t: &Truth, kind: &str, id: i64, object: &Value) 
             let agency_district = agency
                 .as_ref()
                 .and_then(|a| t.agency_district.get(a).cloned().flatten());
-            let visible = supervises
-                && (district.is_none() || agency_district.as_deref() == district);
+            let visible =
+                supervises && (district.is_none() || agency_district.as_deref() == district);
             (!visible).then(|| format!("audit event {id}"))
         }
         _ => None,
@@ -579,7 +601,10 @@ async fn add_liaison_data(app: &TestApp, a: &str, b: &str) {
                 json!({ "a": format!("{district}-PMT"), "c": node["code"]["code"], "f": node["id"], "d": district }),
             )
             .await;
-        assert!(posted.get("errors").is_none(), "feedback in {district}: {posted}");
+        assert!(
+            posted.get("errors").is_none(),
+            "feedback in {district}: {posted}"
+        );
         let bulletin = app
             .gql(
                 Some(&enforcement),
@@ -589,7 +614,10 @@ async fn add_liaison_data(app: &TestApp, a: &str, b: &str) {
                 json!({ "d": district, "f": node["id"] }),
             )
             .await;
-        assert!(bulletin.get("errors").is_none(), "bulletin in {district}: {bulletin}");
+        assert!(
+            bulletin.get("errors").is_none(),
+            "bulletin in {district}: {bulletin}"
+        );
     }
 }
 
@@ -627,7 +655,14 @@ async fn oracle(app: TestApp) {
             pool.learn(&body["data"]);
         }
     }
-    for kind in ["Unit", "Permit", "Inspection", "Finding", "RandomDraw", "Feedback"] {
+    for kind in [
+        "Unit",
+        "Permit",
+        "Inspection",
+        "Finding",
+        "RandomDraw",
+        "Feedback",
+    ] {
         assert!(
             pool.ids.get(kind).is_some_and(|ids| !ids.is_empty()),
             "the administrator's walk found no {kind}: the oracle would check nothing"
@@ -679,12 +714,21 @@ async fn oracle(app: TestApp) {
             let mut leaked = Vec::new();
             leaks(&caller, &truth, &body["data"], "data", &mut leaked);
             for leak in leaked.into_iter().take(3) {
-                found.push(format!("{}: {leak}\n  in {}", caller.label, &query[..query.len().min(120)]));
+                found.push(format!(
+                    "{}: {leak}\n  in {}",
+                    caller.label,
+                    &query[..query.len().min(120)]
+                ));
             }
         }
     }
     assert!(objects > 1000, "the walk returned only {objects} objects");
-    assert!(found.is_empty(), "{} leaks:\n{}", found.len(), found.join("\n"));
+    assert!(
+        found.is_empty(),
+        "{} leaks:\n{}",
+        found.len(),
+        found.join("\n")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -147,6 +147,50 @@ fn describe(operation: Operation) -> &'static str {
     }
 }
 
+/// For writes to municipal records (municipal inspectors, joint groups, municipal draws): the
+/// principal must have municipal scope.
+pub fn check_municipal(principal: &Principal, what: &str) -> AppResult<()> {
+    if principal.is_municipal() {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden(format!(
+            "{what} is for municipal staff"
+        )))
+    }
+}
+
+/// A write to a record of `district` (`None`: a municipal record).
+pub fn check_record_scope(
+    principal: &Principal,
+    district: Option<&str>,
+    what: &str,
+) -> AppResult<()> {
+    match district {
+        Some(d) => check_district(principal, d),
+        None => check_municipal(principal, what),
+    }
+}
+
+/// Municipal supervision (督导组, ADMIN): the oversight views across districts.
+pub fn check_municipal_supervision(principal: &Principal, what: &str) -> AppResult<()> {
+    if principal.is_municipal() && matches!(principal.role, Role::Supervisor | Role::Admin) {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden(format!(
+            "{what} is for municipal supervision"
+        )))
+    }
+}
+
+/// The level an actor acts from, as provenance and the feed name it.
+pub fn level(principal: &Principal) -> &'static str {
+    if principal.is_municipal() {
+        "MUNICIPAL"
+    } else {
+        "DISTRICT"
+    }
+}
+
 /// The SQL row filter for records that belong to a district: `column = principal's district`,
 /// or no restriction for municipal principals. Applied in SQL so counts and pages are right.
 /// Columns are qualified with their table, so the filter stays unambiguous inside joins.

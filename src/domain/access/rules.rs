@@ -11,8 +11,7 @@ use crate::domain::reference::ReferenceData;
 use crate::error::{AppError, AppResult};
 use entity::enums::{AgencyKind, FindingStatus};
 use entity::{
-    agencies, audit_events, bulletins, change_events, feedback, findings, inspectors,
-    random_draws,
+    agencies, audit_events, bulletins, change_events, feedback, findings, inspectors, random_draws,
 };
 
 /// Whether the principal acts for supervision (督导), which oversees every draw and all
@@ -165,10 +164,11 @@ pub fn check_bulletin_audience(
     }
     let other_district = audience.districts.iter().any(|d| d != own.as_str())
         || (!audience.roles.is_empty() && audience.districts.is_empty())
-        || audience
-            .agencies
-            .iter()
-            .any(|a| a.district_code.as_deref().is_some_and(|d| d != own.as_str()));
+        || audience.agencies.iter().any(|a| {
+            a.district_code
+                .as_deref()
+                .is_some_and(|d| d != own.as_str())
+        });
     if other_district {
         return Err(AppError::Forbidden(
             "district staff address their own district".to_owned(),
@@ -225,7 +225,10 @@ pub fn bulletin_case_visible(
 
 /// Submitted summary reports are frozen with the submitter's counts, open cases included: they
 /// are for the agencies of the district (and municipal ones), not for closed-only readers.
-pub fn summary_report_filter(principal: &Principal, district_column: impl ColumnTrait) -> Condition {
+pub fn summary_report_filter(
+    principal: &Principal,
+    district_column: impl ColumnTrait,
+) -> Condition {
     if sees_closed_findings_only(principal) {
         return nothing();
     }
@@ -297,16 +300,15 @@ pub fn inspector_filter(principal: &Principal) -> Condition {
 
 // --- Change feed ----------------------------------------------------------------------------
 
-/// What of the feed a principal may read: the records it could query. Feedback and bulletins
-/// are read by their parties and audiences: their changes go to those who read them all
-/// (supervision, ADMIN), and feedback also to its parties (by a subquery on the feedback rows
-/// the caller may read).
+/// What of the feed a principal may read: the records it could query. Feedback goes to its
+/// parties and supervision (a subquery on the feedback rows the caller may read); bulletin
+/// changes pass here for every reader of bulletins and are kept or dropped row by row by
+/// `feed_bulletin_visible`, since an audience is not a column.
 pub fn feed_filter(principal: &Principal) -> Condition {
     use crate::domain::changes::ChangeKind::{self, *};
     let kinds: Vec<ChangeKind> = match principal.role {
         Role::Monitoring => vec![Unit, Permit, Registration],
         Role::Integrator => vec![Unit, Permit, Registration, Inspection, Campaign, Finding],
-        Role::Admin if principal.is_municipal() => ChangeKind::ALL.to_vec(),
         _ => ChangeKind::ALL
             .into_iter()
             .filter(|k| !matches!(k, Feedback | Bulletin))
@@ -332,21 +334,28 @@ pub fn feed_filter(principal: &Principal) -> Condition {
                 ),
         );
     }
-    if super::role_allows(principal.role, super::Operation::ReadFeedback)
-        && !kinds.contains(&Feedback)
-    {
+    let mut any = Condition::any().add(condition);
+    if super::role_allows(principal.role, super::Operation::ReadFeedback) {
         let readable = Query::select()
             .column(feedback::Column::Id)
             .from(feedback::Entity)
             .cond_where(feedback_filter(principal))
             .to_owned();
-        condition = Condition::any().add(condition).add(
+        any = any.add(
             Condition::all()
                 .add(change_events::Column::Kind.eq(Feedback.as_str()))
                 .add(Expr::col(change_events::Column::RecordId).in_subquery(readable)),
         );
     }
-    condition
+    if super::role_allows(principal.role, super::Operation::ReadBulletins) {
+        any = any.add(change_events::Column::Kind.eq(Bulletin.as_str()));
+    }
+    any
+}
+
+/// A bulletin's change in the feed: shown to whom the bulletin is addressed.
+pub fn feed_bulletin_visible(principal: &Principal, bulletin: Option<&bulletins::Model>) -> bool {
+    bulletin.is_some_and(|b| bulletin_addressed_to(b, principal))
 }
 
 // --- Audit trail ----------------------------------------------------------------------------

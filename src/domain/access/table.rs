@@ -39,20 +39,26 @@ pub fn who_sees_what() -> String {
         "feedback",
         "audit trail",
     ];
-    let mut out = format!("| {} |\n|{}\n", header.join(" | "), "---|".repeat(header.len()));
+    let mut out = format!(
+        "| {} |\n|{}\n",
+        header.join(" | "),
+        "---|".repeat(header.len())
+    );
     for role in Role::ALL {
         let district = principal(role, Some("500103"));
         let municipal = principal(role, None);
         let reads = |op| if role_allows(role, op) { "scope" } else { "no" };
         let open = if !role_allows(role, Operation::ReadEnforcement) {
             "no"
-        } else if sees_closed_findings_only(&municipal) || !may_see_case_text(Some(&municipal), true)
+        } else if sees_closed_findings_only(&municipal)
+            || !may_see_case_text(Some(&municipal), true)
         {
             "no (closed only)"
         } else {
             "scope"
         };
-        let inspectors = if inspector_visible(Some(&district), Some("500103"))
+        let inspectors = if role_allows(role, Operation::ReadEnforcement)
+            && inspector_visible(Some(&district), Some("500103"))
             && !inspector_visible(Some(&district), Some("500106"))
         {
             "scope and municipal"
@@ -85,7 +91,14 @@ pub fn who_sees_what() -> String {
             yes_no(may_see_officials(Some(&municipal))),
             inspectors,
             unpublished,
-            yes_no(role_allows(role, Operation::ReadEnforcement) && may_see_draw_inputs(Some(&municipal), Some("500103"))),
+            if role_allows(role, Operation::ReadEnforcement)
+                && may_see_draw_inputs(Some(&district), Some("500103"))
+                && !may_see_draw_inputs(Some(&district), Some("500106"))
+            {
+                "scope"
+            } else {
+                "no"
+            },
             feedback,
             reads(Operation::ReadAudit),
         ];

@@ -119,19 +119,19 @@ pub async fn publish(
         ));
     }
     let txn = crate::db::begin_write(db).await?;
-    let mut listed = Vec::with_capacity(audience.agencies.len());
-    for code in &audience.agencies {
-        listed.push(
-            agencies::Entity::find_by_id(code.clone())
-                .one(&txn)
-                .await?
-                .ok_or_else(|| {
-                    AppError::invalid(
-                        "input.audience.agencies",
-                        format!("unknown agency '{code}'"),
-                    )
-                })?,
-        );
+    let listed = agencies::Entity::find()
+        .filter(agencies::Column::Code.is_in(audience.agencies.iter().cloned()))
+        .all(&txn)
+        .await?;
+    if let Some(bad) = audience
+        .agencies
+        .iter()
+        .find(|code| !listed.iter().any(|a| &a.code == *code))
+    {
+        return Err(AppError::invalid(
+            "input.audience.agencies",
+            format!("unknown agency '{bad}'"),
+        ));
     }
     for (i, district) in audience.districts.iter().enumerate() {
         crate::domain::reference::require_district(

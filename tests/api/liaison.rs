@@ -221,8 +221,9 @@ db_test!(
         let s = scene(&app, "500105", 21).await;
         let f = finding(&app, &s, "SM-1").await;
         let typical = json!({ "input": { "kind": "TYPICAL_CASE", "title": "典型案例", "body": "某公司未开展自行监测", "audience": { "public": true }, "findingIds": [f["id"]] } });
+        // An open finding may not go public at all (and a typical case needs a penalty).
         let refused = app.gql(Some(&supervisor), PUBLISH, typical.clone()).await;
-        assert_eq!(error_field(&refused), Some("input.actionIds"), "{refused}");
+        assert_eq!(error_field(&refused), Some("input.findingIds"), "{refused}");
         app.data(
             &s.officer,
             ADVANCE,
@@ -234,6 +235,28 @@ db_test!(
         .await;
         let mut with_case = typical.clone();
         with_case["input"]["actionIds"] = json!([fine["recordEnforcementAction"]["id"]]);
+        with_case["input"]["findingIds"] = json!([]);
+        // Penalised but not closed: still an open case, which the public may not read.
+        let open_case = app.gql(Some(&supervisor), PUBLISH, with_case.clone()).await;
+        assert_eq!(
+            error_field(&open_case),
+            Some("input.actionIds"),
+            "{open_case}"
+        );
+        let current = app
+            .data(
+                &s.officer,
+                "query($id: ID!) { finding(id: $id) { status version } }",
+                json!({ "id": f["id"] }),
+            )
+            .await;
+        assert_eq!(current["finding"]["status"], "PENALISED", "{current}");
+        app.data(
+            &s.officer,
+            ADVANCE,
+            json!({ "id": f["id"], "v": current["finding"]["version"], "input": { "to": "CLOSED" } }),
+        )
+        .await;
         let published = app.data(&supervisor, PUBLISH, with_case).await["publishBulletin"].clone();
         let cases = published["cases"].as_array().expect("cases");
         assert!(

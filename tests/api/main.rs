@@ -11,6 +11,7 @@ mod access;
 mod auth;
 mod campaigns;
 mod enforcement;
+mod faults;
 mod fixtures;
 mod fuzzing;
 mod http;

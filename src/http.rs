@@ -481,6 +481,26 @@ fn limit_refused(media: Media, request_id: &str, reason: &str) -> HttpResponse {
     request_error(status, media, request_id, "QUERY_TOO_COMPLEX", reason)
 }
 
+/// Input refused before execution (`input::check`): a request error, with the status rules of
+/// `limit_refused`, and the offending field in `extensions.field` (CONTRACT).
+fn input_refused(media: Media, request_id: &str, error: &crate::error::AppError) -> HttpResponse {
+    let status = if media == Media::GraphqlResponse {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    let mut extensions = json!({ "code": error.code(), "requestId": request_id });
+    if let crate::error::AppError::InvalidInput { field, .. } = error {
+        extensions["field"] = json!(field);
+    }
+    let mut response = HttpResponse::build(status)
+        .insert_header((header::CONTENT_TYPE, content_type(media)))
+        .insert_header(("x-request-id", request_id.to_owned()))
+        .json(json!({ "errors": [{ "message": error.message(), "extensions": extensions }] }));
+    crate::metrics::set_outcome(&mut response, error.code());
+    response
+}
+
 fn is_limit_error(message: &str) -> bool {
     message.contains("nested too deep")
         || message.contains("too complex")
@@ -597,6 +617,12 @@ async fn execute(
         Ok(document) => document,
         Err(reason) => return limit_refused(media, &request_id, &reason),
     };
+    // Text inputs once, here, before anything reads them (issue 20; `input`).
+    if let Some(document) = &document
+        && let Err(refusal) = crate::input::check(document, &params.variables, &state.limits)
+    {
+        return input_refused(media, &request_id, &refusal);
+    }
     let selected = document
         .as_ref()
         .and_then(|d| selected_operation(d, params.operation_name.as_deref()));

@@ -22,5 +22,6 @@ mod persisted;
 mod schema;
 mod shutdown;
 mod subscriptions;
+mod text_inputs;
 mod tokens;
 mod units;

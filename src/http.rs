@@ -674,13 +674,16 @@ async fn execute(
         request = request.disable_introspection();
     }
     // Wait for a turn to execute; while the database is down, fail at once instead.
+    // Biased, the probe first: with a turn free and the database down, both branches are
+    // ready, and a random pick would start a mutation that can only wait for the pool.
     let _turn = tokio::select! {
+        biased;
+        () = state.db.health.down() => return unavailable(media, &request_id),
         turn = tokio::time::timeout(state.limits.request_timeout, state.executing.acquire()) => match turn {
             Ok(turn) => turn.ok(),
             // Overloaded: waited a whole time limit without a turn.
             Err(_) => return unavailable(media, &request_id),
         },
-        () = state.db.health.down() => return unavailable(media, &request_id),
     };
     let is_mutation = selected
         .as_ref()
@@ -696,6 +699,8 @@ async fn execute(
         // A read, while the database is down, fails at once rather than wait out the pool's
         // retries; a request already waiting when the probe notices is answered then too.
         tokio::select! {
+            // Biased, the answer first: a read that has finished is sent.
+            biased;
             executed = tokio::time::timeout(
                 state.limits.request_timeout,
                 state.schema.execute(request).instrument(span),

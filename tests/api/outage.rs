@@ -327,17 +327,87 @@ struct Attempt {
     body: Value,
 }
 
+/// How the database fails under the writers.
+#[derive(Clone, Copy, Debug)]
+enum Fault {
+    /// Stopped at once, as in a crash, then started again.
+    Crash,
+    /// Every PostgreSQL process frozen (SIGSTOP), then thawed: statements in flight hang rather
+    /// than fail, and the probe sees no answer.
+    Freeze,
+}
+
 /// Issue 21: writes in flight while the database stops (as in a crash) and comes back. Every
 /// write that committed was answered with its record, never as failed; every 503 and 429
 /// carries `Retry-After`; no answer is an internal error.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn writes_in_flight_during_an_outage_are_answered_as_they_ended() {
+    writes_under(Fault::Crash).await;
+}
+
+/// The same while the database hangs instead of going away.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_in_flight_while_the_database_hangs_are_answered_as_they_ended() {
+    writes_under(Fault::Freeze).await;
+}
+
+/// Sends `signal` to the cluster's postmaster and all its children (by pid, from
+/// `postmaster.pid` and `/proc`).
+fn signal_cluster(postgres: &PrivatePostgres, signal: &str) {
+    let pid_file =
+        std::fs::read_to_string(postgres.data().join("postmaster.pid")).expect("postmaster.pid");
+    let postmaster = pid_file.lines().next().unwrap_or("").trim().to_owned();
+    let mut pids = vec![postmaster.clone()];
+    for entry in std::fs::read_dir("/proc").expect("/proc").flatten() {
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        // `pid (comm) state ppid ...`: the parent is the second field after the comm.
+        let after_comm = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or("");
+        if after_comm.split_whitespace().nth(1) == Some(postmaster.as_str()) {
+            pids.push(entry.file_name().to_string_lossy().into_owned());
+        }
+    }
+    run(Command::new("kill").arg(format!("-{signal}")).args(&pids));
+}
+
+/// One `registerUnit` of the outage test, with the `n`th credit code.
+async fn write_unit(app: &TestApp, token: &str, n: u32) -> Attempt {
+    let input = crate::fixtures::unit_input("500103", n, "停机写入单位", "KEY");
+    let credit_code = input["creditCode"].as_str().unwrap_or("").to_owned();
+    let sent = app
+        .client
+        .post(app.url("/graphql"))
+        .bearer_auth(token)
+        .json(&json!({
+            "query": crate::fixtures::REGISTER_UNIT,
+            "variables": { "input": input },
+        }))
+        .send()
+        .await;
+    match sent {
+        Ok(response) => Attempt {
+            credit_code,
+            status: Some(response.status().as_u16()),
+            retry_after: response.headers().contains_key("retry-after"),
+            body: response.json().await.unwrap_or(Value::Null),
+        },
+        Err(_) => Attempt {
+            credit_code,
+            status: None,
+            retry_after: false,
+            body: Value::Null,
+        },
+    }
+}
+
+async fn writes_under(fault: Fault) {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
     let Some(postgres) = PrivatePostgres::create() else {
         eprintln!(
-            "SKIPPED writes_in_flight_during_an_outage_are_answered_as_they_ended: \
-             no PostgreSQL server binaries (initdb) under /usr/lib/postgresql/*/bin or PG_BIN"
+            "SKIPPED writes under {fault:?}: no PostgreSQL server binaries (initdb) under \
+             /usr/lib/postgresql/*/bin or PG_BIN"
         );
         return;
     };
@@ -353,32 +423,7 @@ async fn writes_in_flight_during_an_outage_are_answered_as_they_ended() {
                 let mut attempts = Vec::new();
                 while !stop.load(Ordering::Relaxed) {
                     let n = serial.fetch_add(1, Ordering::Relaxed);
-                    let input = crate::fixtures::unit_input("500103", n, "停机写入单位", "KEY");
-                    let credit_code = input["creditCode"].as_str().unwrap_or("").to_owned();
-                    let sent = app
-                        .client
-                        .post(app.url("/graphql"))
-                        .bearer_auth(&*token)
-                        .json(&json!({
-                            "query": crate::fixtures::REGISTER_UNIT,
-                            "variables": { "input": input },
-                        }))
-                        .send()
-                        .await;
-                    let attempt = match sent {
-                        Ok(response) => Attempt {
-                            credit_code,
-                            status: Some(response.status().as_u16()),
-                            retry_after: response.headers().contains_key("retry-after"),
-                            body: response.json().await.unwrap_or(Value::Null),
-                        },
-                        Err(_) => Attempt {
-                            credit_code,
-                            status: None,
-                            retry_after: false,
-                            body: Value::Null,
-                        },
-                    };
+                    let attempt = write_unit(&app, &token, n).await;
                     if attempt.status == Some(503) {
                         tokio::time::sleep(Duration::from_millis(20)).await;
                     }
@@ -389,9 +434,25 @@ async fn writes_in_flight_during_an_outage_are_answered_as_they_ended() {
         })
         .collect();
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    postgres.stop();
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    postgres.start();
+    match fault {
+        Fault::Crash => postgres.stop(),
+        Fault::Freeze => signal_cluster(&postgres, "STOP"),
+    }
+    // Long enough for the probe to notice (a second without an answer, when frozen).
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    // A write that starts now is refused at once (the writers above are stuck in flight when
+    // the database hangs, so it is this one that meets the probe).
+    let mut late = Vec::new();
+    for _ in 0..3 {
+        let n = serial.fetch_add(1, Ordering::Relaxed);
+        let started = Instant::now();
+        late.push(write_unit(&app, &token, n).await);
+        assert!(started.elapsed() < FAST, "{:?}", started.elapsed());
+    }
+    match fault {
+        Fault::Crash => postgres.start(),
+        Fault::Freeze => signal_cluster(&postgres, "CONT"),
+    }
     assert!(wait_for_readyz(&app, 200, Duration::from_secs(10)).await);
     tokio::time::sleep(Duration::from_millis(1500)).await;
     stop.store(true, Ordering::Relaxed);
@@ -399,6 +460,10 @@ async fn writes_in_flight_during_an_outage_are_answered_as_they_ended() {
     for writer in writers {
         attempts.extend(writer.await.expect("writer"));
     }
+    for attempt in &late {
+        assert_eq!(attempt.status, Some(503), "{:#}", attempt.body);
+    }
+    attempts.extend(late);
 
     let committed: std::collections::HashSet<String> = {
         use sea_orm::{ConnectionTrait, Statement};
@@ -447,7 +512,7 @@ async fn writes_in_flight_during_an_outage_are_answered_as_they_ended() {
             unavailable += 1;
         }
     }
-    eprintln!("{ok} writes committed and answered, {unavailable} refused with 503");
+    eprintln!("{fault:?}: {ok} writes committed and answered, {unavailable} refused with 503");
     assert!(
         ok > 0 && unavailable > 0,
         "{ok} committed, {unavailable} refused"

@@ -20,6 +20,34 @@ schemathesis.graphql.scalar(
     ).map(nodes.String),
 )
 
+# Text as an attacker sends it (issue 20): NUL and other control characters, lone surrogates
+# (the JSON encoder writes them as `\ud800` escapes, which no server can decode into text), very
+# long strings, and Unicode that is valid but unusual (BOM, zero-width and bidi controls, line
+# and paragraph separators, noncharacters, the last code point, combining marks, emoji). The
+# server must answer each with a coded error or a normal answer, on SQLite and on PostgreSQL
+# (whose text cannot hold NUL), never with an internal error.
+EDGE_STRINGS = [
+    "\x00", "a\x00b", "\x00" * 3, "\x01\x02\x1f", "\x1b[31mred", "\x7f", "\x85", "\x9f",
+    "tab\there", "line\nbreak", "cr\rlf\r\n", "\ud800", "\udfff", "a\ud83db", "\ude00",
+    "\ufeff", "\u200b\u200d", "\u202e\u2066", "\u2028\u2029", "\ufffe\uffff", "\U0010ffff",
+    "\U0001f600\U0001f1e8\U0001f1f3", "e\u0301\u0301\u0301", "\ufb03", "\u0130\u00df",
+    "\u91cd\u5e86\u5e02", "", " ", "'; DROP TABLE units; --", "%s%n%x", "${jndi:ldap://x}",
+    "\\", "\"", "../../etc/passwd",
+]
+LONG_STRINGS = st.builds(
+    lambda unit, count: unit * count,
+    st.sampled_from(["x", "\u91cd", "\U0001f600", "\x00", "a\nb"]),
+    st.sampled_from([999, 1000, 1001, 4001, 20001]),
+)
+TEXT = st.one_of(
+    st.text(max_size=40),
+    st.sampled_from(EDGE_STRINGS),
+    st.builds(lambda a, b, c: a + b + c, st.text(max_size=8), st.sampled_from(EDGE_STRINGS),
+              st.text(max_size=8)),
+    LONG_STRINGS,
+)
+schemathesis.graphql.scalar("String", TEXT.map(nodes.String))
+
 # IDs are opaque (base64 of `Type:number`); random strings never name a record, so most
 # operations would stop at NOT_FOUND. Real-looking IDs of the demo's records (small numbers)
 # reach the resolvers' logic; random strings and mismatched types still come up.
@@ -37,6 +65,7 @@ schemathesis.graphql.scalar(
             st.integers(min_value=-1, max_value=60),
         ),
         st.text(max_size=20),
+        st.sampled_from(EDGE_STRINGS),
     ).map(nodes.String),
 )
 

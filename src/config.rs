@@ -34,6 +34,10 @@ pub struct Limits {
     /// GraphQL requests executed at once per instance; more wait their turn. Executing more than
     /// the cores and the pool can serve adds no throughput, only memory (each holds its answer).
     pub max_concurrent_requests: usize,
+    /// Characters of a one-line text argument or input field (names, codes, filters).
+    pub max_line_chars: usize,
+    /// Characters of a free-text argument or input field (`input::FREE_TEXT`).
+    pub max_text_chars: usize,
 }
 
 impl Default for Limits {
@@ -51,6 +55,8 @@ impl Default for Limits {
             rate_per_second: 100.0,
             rate_burst: 400.0,
             max_concurrent_requests: 16,
+            max_line_chars: 1_000,
+            max_text_chars: 20_000,
         }
     }
 }
@@ -110,6 +116,8 @@ impl Limits {
             "LIMIT_CONCURRENT_REQUESTS",
             &mut limits.max_concurrent_requests,
         )?;
+        read(&lookup, "LIMIT_MAX_LINE_CHARS", &mut limits.max_line_chars)?;
+        read(&lookup, "LIMIT_MAX_TEXT_CHARS", &mut limits.max_text_chars)?;
         if limits.max_concurrent_requests == 0 {
             return Err("LIMIT_CONCURRENT_REQUESTS must be at least 1".to_owned());
         }

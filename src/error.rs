@@ -33,6 +33,9 @@ pub enum AppError {
         reason: String,
     },
     Unavailable(String),
+    /// The database cancelled a statement that ran past the request's time limit
+    /// (`statement_timeout`, set by `db::connect_with`): the transaction rolled back.
+    TimeLimit(String),
     Internal(anyhow_like::BoxError),
 }
 
@@ -71,6 +74,7 @@ impl AppError {
                 format!("cannot move from {from} to {to}: {reason}")
             }
             Self::Unavailable(m) => format!("service unavailable: {m}"),
+            Self::TimeLimit(m) => format!("the request exceeded the time limit: {m}"),
             Self::Internal(_) => "internal error".to_owned(),
         }
     }
@@ -85,6 +89,7 @@ impl AppError {
             Self::Conflict(_) => "CONFLICT",
             Self::InvalidTransition { .. } => "INVALID_TRANSITION",
             Self::Unavailable(_) => "SERVICE_UNAVAILABLE",
+            Self::TimeLimit(_) => "QUERY_TOO_COMPLEX",
             Self::Internal(_) => "INTERNAL_SERVER_ERROR",
         }
     }
@@ -104,6 +109,17 @@ impl From<sea_orm::DbErr> for AppError {
             DbErr::Query(ref e) | DbErr::Exec(ref e) if is_connection_failure(e) => {
                 Self::Unavailable(format!("database connection lost: {e}"))
             }
+            DbErr::Query(ref e) | DbErr::Exec(ref e) => match sqlstate(e).as_deref() {
+                // query_canceled: statement_timeout (the request's time limit plus a second).
+                Some("57014") => Self::TimeLimit("the database cancelled a statement".to_owned()),
+                // A concurrent transaction won (serialization failure, deadlock): this one
+                // rolled back, and the same request may simply be sent again.
+                Some("40001" | "40P01") => Self::Conflict(
+                    "the write collided with a concurrent one and was rolled back; retry it"
+                        .to_owned(),
+                ),
+                _ => Self::internal(err),
+            },
             other => Self::internal(other),
         }
     }
@@ -115,6 +131,17 @@ impl From<sea_orm::DbErr> for AppError {
 /// not an internal failure. The prefixes are those of `InputValueError`.
 pub fn is_input_coercion_error(message: &str) -> bool {
     message.starts_with("Failed to parse \"") || message.starts_with("Expected input type \"")
+}
+
+/// The SQLSTATE of a database's refusal, if the error is one.
+fn sqlstate(err: &sea_orm::RuntimeErr) -> Option<String> {
+    match err {
+        sea_orm::RuntimeErr::SqlxError(err) => match &**err {
+            sqlx::Error::Database(db) => db.code().map(|code| code.into_owned()),
+            _ => None,
+        },
+        _ => None,
+    }
 }
 
 /// Whether a statement failed because the database went away rather than because of the
@@ -163,6 +190,7 @@ impl From<std::sync::Arc<AppError>> for AppError {
                     reason: reason.clone(),
                 },
                 Self::Unavailable(m) => Self::Unavailable(m.clone()),
+                Self::TimeLimit(m) => Self::TimeLimit(m.clone()),
                 Self::Internal(e) => Self::internal(e.to_string()),
             },
         }

@@ -233,14 +233,76 @@ fn is_json_content_type(req: &HttpRequest) -> bool {
         .is_some_and(|t| t == "application/json" || t == "application/graphql-response+json")
 }
 
+/// Why a body was not read.
+enum BodyError {
+    /// Over `Limits::max_body_bytes` (declared or as it arrived).
+    TooLarge,
+    /// The connection broke or the body was malformed on the wire.
+    Unreadable,
+}
+
+/// Reads a request body of at most `max` bytes. Read here rather than by the `Bytes`
+/// extractor, whose refusal is a plain-text 413 without a code: this one is answered as a
+/// GraphQL error like every other limit.
+async fn read_body(
+    req: &HttpRequest,
+    payload: &mut web::Payload,
+    max: usize,
+) -> Result<web::Bytes, BodyError> {
+    use futures_util::StreamExt;
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<usize>().ok());
+    if declared.is_some_and(|length| length > max) {
+        return Err(BodyError::TooLarge);
+    }
+    let mut body = web::BytesMut::with_capacity(declared.unwrap_or(0).min(max));
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|_| BodyError::Unreadable)?;
+        if body.len() + chunk.len() > max {
+            return Err(BodyError::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
+}
+
+/// 413 for a body over the limit, as a GraphQL error naming the limit (README, limits).
+fn body_too_large(media: Media, request_id: &str, max: usize) -> HttpResponse {
+    request_error(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        media,
+        request_id,
+        "QUERY_TOO_COMPLEX",
+        &format!("the request body is larger than the limit of {max} bytes (LIMIT_MAX_BODY_BYTES)"),
+    )
+}
+
 async fn graphql_post(
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: web::Bytes,
+    mut payload: web::Payload,
 ) -> HttpResponse {
     let request_id = request_id();
     let Some(media) = negotiate(req.headers()) else {
         return not_acceptable(&request_id);
+    };
+    let body = match read_body(&req, &mut payload, state.limits.max_body_bytes).await {
+        Ok(body) => body,
+        Err(BodyError::TooLarge) => {
+            return body_too_large(media, &request_id, state.limits.max_body_bytes);
+        }
+        Err(BodyError::Unreadable) => {
+            return request_error(
+                StatusCode::BAD_REQUEST,
+                media,
+                &request_id,
+                "BAD_USER_INPUT",
+                "the request body could not be read",
+            );
+        }
     };
     if !is_json_content_type(&req) {
         return request_error(
@@ -411,6 +473,26 @@ fn limit_refused(media: Media, request_id: &str, reason: &str) -> HttpResponse {
     request_error(status, media, request_id, "QUERY_TOO_COMPLEX", reason)
 }
 
+/// Input refused before execution (`input::check`): a request error, with the status rules of
+/// `limit_refused`, and the offending field in `extensions.field` (CONTRACT).
+fn input_refused(media: Media, request_id: &str, error: &crate::error::AppError) -> HttpResponse {
+    let status = if media == Media::GraphqlResponse {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    let mut extensions = json!({ "code": error.code(), "requestId": request_id });
+    if let crate::error::AppError::InvalidInput { field, .. } = error {
+        extensions["field"] = json!(field);
+    }
+    let mut response = HttpResponse::build(status)
+        .insert_header((header::CONTENT_TYPE, content_type(media)))
+        .insert_header(("x-request-id", request_id.to_owned()))
+        .json(json!({ "errors": [{ "message": error.message(), "extensions": extensions }] }));
+    crate::metrics::set_outcome(&mut response, error.code());
+    response
+}
+
 fn is_limit_error(message: &str) -> bool {
     message.contains("nested too deep")
         || message.contains("too complex")
@@ -537,6 +619,12 @@ async fn execute(
     {
         return limit_refused(media, &request_id, &reason);
     }
+    // Text inputs once, here, before anything reads them (issue 20; `input`).
+    if let Some(document) = &document
+        && let Err(refusal) = crate::input::check(document, &params.variables, &state.limits)
+    {
+        return input_refused(media, &request_id, &refusal);
+    }
     let selected = document
         .as_ref()
         .and_then(|d| selected_operation(d, params.operation_name.as_deref()));
@@ -588,22 +676,39 @@ async fn execute(
         request = request.disable_introspection();
     }
     // Wait for a turn to execute; while the database is down, fail at once instead.
+    // Biased, the probe first: with a turn free and the database down, both branches are
+    // ready, and a random pick would start a mutation that can only wait for the pool.
     let _turn = tokio::select! {
+        biased;
+        () = state.db.health.down() => return unavailable(media, &request_id),
         turn = tokio::time::timeout(state.limits.request_timeout, state.executing.acquire()) => match turn {
             Ok(turn) => turn.ok(),
             // Overloaded: waited a whole time limit without a turn.
             Err(_) => return unavailable(media, &request_id),
         },
-        () = state.db.health.down() => return unavailable(media, &request_id),
     };
-    // While the database is down, fail at once rather than wait out the pool's retries; a
-    // request already waiting when the probe notices is answered then too.
-    let executed = tokio::select! {
-        executed = tokio::time::timeout(
-            state.limits.request_timeout,
-            state.schema.execute(request).instrument(span),
-        ) => executed,
-        () = state.db.health.down() => return unavailable(media, &request_id),
+    let is_mutation = selected
+        .as_ref()
+        .is_some_and(|(ty, _)| *ty == OperationType::Mutation);
+    let executed = if is_mutation {
+        // Once a mutation executes it runs to its end, and its answer is sent: cut short, a
+        // write that committed would be reported as failed, and a client that obeys the 503
+        // and retries without an idempotency key writes it twice (issue 21). Its statements
+        // are bounded by the database (`statement_timeout` on PostgreSQL, the pool's acquire
+        // timeout), and a lost database fails them with SERVICE_UNAVAILABLE.
+        Ok(state.schema.execute(request).instrument(span).await)
+    } else {
+        // A read, while the database is down, fails at once rather than wait out the pool's
+        // retries; a request already waiting when the probe notices is answered then too.
+        tokio::select! {
+            // Biased, the answer first: a read that has finished is sent.
+            biased;
+            executed = tokio::time::timeout(
+                state.limits.request_timeout,
+                state.schema.execute(request).instrument(span),
+            ) => executed,
+            () = state.db.health.down() => return unavailable(media, &request_id),
+        }
     };
     // Dropping the timed-out execution drops its database futures, cancelling their queries.
     let Ok(mut response) = executed else {
@@ -628,7 +733,7 @@ async fn execute(
             .as_ref()
             .and_then(|x| x.get("code"))
             .is_some_and(|c| *c == Value::String("SERVICE_UNAVAILABLE".to_owned()))
-    });
+    }) && !(is_mutation && wrote_something(&response));
     let status = if unavailable {
         StatusCode::SERVICE_UNAVAILABLE
     } else if request_failed && media == Media::GraphqlResponse {
@@ -659,6 +764,18 @@ async fn execute(
         crate::metrics::outcome_of(&response.errors),
     );
     http_response
+}
+
+/// Whether a mutation's response shows that a root field's resolver returned, that is, that
+/// its write committed: a root field with a value, or an error below a root field (the record
+/// was written; reading a field of it failed). Such a response is a 200 even when a later
+/// field found the database gone, so the client learns that the write happened.
+fn wrote_something(response: &async_graphql::Response) -> bool {
+    let answered = match &response.data {
+        Value::Object(fields) => fields.values().any(|v| *v != Value::Null),
+        _ => false,
+    };
+    answered || response.errors.iter().any(|e| e.path.len() > 1)
 }
 
 /// A GraphQL response as it goes out (GraphQL over HTTP): `data` unless the request failed as a
@@ -734,6 +851,25 @@ async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     }
 }
 
+/// Every 503 and 429 carries `Retry-After` (RFC 9110 §10.2.3), whichever path produced it: an
+/// executed response whose database went away, a revocation list that could not be read,
+/// `/readyz`. Paths that know better (the rate limiter's wait) set it themselves.
+async fn retry_after(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody>,
+) -> Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
+    let mut response = next.call(req).await?;
+    let status = response.status();
+    if (status == StatusCode::SERVICE_UNAVAILABLE || status == StatusCode::TOO_MANY_REQUESTS)
+        && !response.headers().contains_key(header::RETRY_AFTER)
+    {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+    }
+    Ok(response)
+}
+
 /// Starts the HTTP server on an already bound listener (tests bind port 0).
 pub fn serve(
     state: AppState,
@@ -746,6 +882,7 @@ pub fn serve(
         App::new()
             .app_data(state.clone())
             .app_data(web::PayloadConfig::new(max_body))
+            .wrap(actix_web::middleware::from_fn(retry_after))
             .wrap(actix_web::middleware::from_fn(crate::metrics::middleware))
             .route("/graphql", web::post().to(graphql_post))
             .route("/graphql", web::get().to(graphql_get))

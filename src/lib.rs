@@ -13,6 +13,7 @@ pub mod events;
 pub mod export;
 pub mod graphql;
 pub mod http;
+pub mod input;
 pub mod limits;
 pub mod logging;
 pub mod metrics;

@@ -439,16 +439,35 @@ impl Connection {
                     .await;
             }
         };
+        let no_variables = serde_json::Map::new();
         if let Some(document) = &document
             && let Err(reason) = crate::graphql::cost::check(
                 document,
                 payload.operation_name.as_deref(),
-                payload.variables.as_ref().unwrap_or(&Default::default()),
+                payload.variables.as_ref().unwrap_or(&no_variables),
                 self.state.limits.max_complexity,
             )
         {
             return self
                 .send_error(&id, "QUERY_TOO_COMPLEX", &reason, &request_id)
+                .await;
+        }
+        if let Some(document) = &document
+            && let Err(refusal) = crate::input::check(
+                document,
+                payload.variables.as_ref().unwrap_or(&no_variables),
+                &self.state.limits,
+            )
+        {
+            let field = match &refusal {
+                crate::error::AppError::InvalidInput { field, .. } => Some(field.as_str()),
+                _ => None,
+            };
+            return self
+                .send(json!({ "type": "error", "id": id, "payload": [{
+                    "message": refusal.message(),
+                    "extensions": { "code": refusal.code(), "field": field, "requestId": request_id },
+                }] }))
                 .await;
         }
         let selected = document

@@ -1,9 +1,17 @@
 //! Retried creates (CONTRACT: `idempotencyKey`). The same key and input returns the first
 //! result and writes nothing new; the same key with other input is `CONFLICT`. The key row is
 //! written in the same transaction as the record it stands for, so a failed write leaves no key.
+//!
+//! Two requests with the same key at once (two instances, or a client retrying before its first
+//! attempt answered) must not race to insert the key: the loser would fail on the key's unique
+//! constraint, or on the record's own natural key, and answer CONFLICT for a request the contract
+//! says is a replay. So the key is held before it is looked up: on PostgreSQL a transaction-level
+//! advisory lock on the key (held until commit or rollback), under which the lookup, a new
+//! statement in READ COMMITTED, sees the winner's committed row; on SQLite writing transactions
+//! begin IMMEDIATE (`db::begin_write`) and are serialised already.
 
 use chrono::Utc;
-use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, Set};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, DatabaseBackend, EntityTrait, Set, Statement};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -37,12 +45,22 @@ impl IdempotentRequest {
         })
     }
 
-    /// The id created by an earlier identical request, if any.
+    /// The id created by an earlier identical request, if any. Waits for a concurrent request
+    /// with the same key to commit or roll back first (see the module comment); call it in the
+    /// writing transaction, before anything is written.
     pub async fn replay(
         &self,
         db: &impl ConnectionTrait,
         who: &Principal,
     ) -> AppResult<Option<i64>> {
+        if db.get_database_backend() == DatabaseBackend::Postgres {
+            db.execute_raw(Statement::from_sql_and_values(
+                DatabaseBackend::Postgres,
+                "SELECT pg_advisory_xact_lock($1)",
+                [self.lock_id(who).into()],
+            ))
+            .await?;
+        }
         let found = idempotency_keys::Entity::find_by_id((
             who.subject.clone(),
             self.operation.to_owned(),
@@ -58,6 +76,20 @@ impl IdempotentRequest {
                 self.key, self.operation
             ))),
         }
+    }
+
+    /// The advisory lock standing for (subject, operation, key): 64 bits of their SHA-256. Two
+    /// keys sharing a lock only wait for each other.
+    fn lock_id(&self, who: &Principal) -> i64 {
+        let mut hash = Sha256::new();
+        for part in [&who.subject, self.operation, &self.key] {
+            hash.update(part.as_bytes());
+            hash.update([0]);
+        }
+        let digest = hash.finalize();
+        let mut bytes = [0u8; 8];
+        bytes.copy_from_slice(&digest[..8]);
+        i64::from_be_bytes(bytes)
     }
 
     pub async fn remember(

@@ -25,6 +25,12 @@ use crate::config::Limits;
 use crate::events::EventBus;
 use loaders::DbLoader;
 
+/// The reads. Text arguments and input fields (README, limits): one-line text (names, codes,
+/// addresses, filters, ids) takes no control characters and at most 1000 characters (default of
+/// `LIMIT_MAX_LINE_CHARS`); free text (`answer`, `body`, `description`, `note`, `notes`,
+/// `positiveListReason`, `reason`, `recommendationText`) takes tab and line breaks and at most
+/// 20000 characters (default of `LIMIT_MAX_TEXT_CHARS`). Anything else is `BAD_USER_INPUT`
+/// naming the field; a field's own maximum, where it has one, is stricter.
 #[derive(MergedObject, Default)]
 pub struct Query(
     reference::ReferenceQuery,
@@ -36,6 +42,12 @@ pub struct Query(
     liaison::LiaisonQuery,
 );
 
+/// The writes. Text arguments and input fields (README, limits): one-line text (names, codes,
+/// addresses, filters, ids) takes no control characters and at most 1000 characters (default of
+/// `LIMIT_MAX_LINE_CHARS`); free text (`answer`, `body`, `description`, `note`, `notes`,
+/// `positiveListReason`, `reason`, `recommendationText`) takes tab and line breaks and at most
+/// 20000 characters (default of `LIMIT_MAX_TEXT_CHARS`). Anything else is `BAD_USER_INPUT`
+/// naming the field; a field's own maximum, where it has one, is stricter.
 #[derive(MergedObject, Default)]
 pub struct Mutation(
     units::UnitMutation,

@@ -901,3 +901,36 @@ pub fn serve(
     }
     Ok(server.run())
 }
+
+#[cfg(test)]
+mod tests {
+    use async_graphql::{Name, PathSegment, Pos, Response, ServerError};
+
+    use super::*;
+
+    fn unavailable_at(path: &[&str]) -> ServerError {
+        let mut error = ServerError::new("unavailable", Some(Pos::default()));
+        error.path = path
+            .iter()
+            .map(|p| PathSegment::Field((*p).to_owned()))
+            .collect();
+        error
+    }
+
+    #[test]
+    fn a_mutation_whose_root_field_returned_wrote_something() {
+        let mut fields = async_graphql::indexmap::IndexMap::new();
+        fields.insert(Name::new("registerUnit"), Value::Null);
+        // The root field failed: nothing is known to be written.
+        let mut failed = Response::new(Value::Object(fields.clone()));
+        failed.errors = vec![unavailable_at(&["registerUnit"])];
+        assert!(!wrote_something(&failed));
+        // A field of the written record failed (and its null reached the root): written.
+        let mut below = Response::new(Value::Object(fields.clone()));
+        below.errors = vec![unavailable_at(&["registerUnit", "permits"])];
+        assert!(wrote_something(&below));
+        // One root field answered: written.
+        fields.insert(Name::new("second"), Value::from("id"));
+        assert!(wrote_something(&Response::new(Value::Object(fields))));
+    }
+}

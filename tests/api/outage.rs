@@ -118,6 +118,11 @@ impl PrivatePostgres {
 
 impl Drop for PrivatePostgres {
     fn drop(&mut self) {
+        // A test that failed while the cluster was frozen leaves it stopped: a frozen
+        // postmaster would not hear pg_ctl.
+        if let Some(pids) = cluster_pids(self) {
+            let _ = Command::new("kill").arg("-CONT").args(&pids).output();
+        }
         let _ = self
             .command("pg_ctl")
             .arg("-D")
@@ -351,14 +356,12 @@ async fn writes_in_flight_while_the_database_hangs_are_answered_as_they_ended() 
     writes_under(Fault::Freeze).await;
 }
 
-/// Sends `signal` to the cluster's postmaster and all its children (by pid, from
-/// `postmaster.pid` and `/proc`).
-fn signal_cluster(postgres: &PrivatePostgres, signal: &str) {
-    let pid_file =
-        std::fs::read_to_string(postgres.data().join("postmaster.pid")).expect("postmaster.pid");
-    let postmaster = pid_file.lines().next().unwrap_or("").trim().to_owned();
+/// The cluster's postmaster and its children (from `postmaster.pid` and `/proc`).
+fn cluster_pids(postgres: &PrivatePostgres) -> Option<Vec<String>> {
+    let pid_file = std::fs::read_to_string(postgres.data().join("postmaster.pid")).ok()?;
+    let postmaster = pid_file.lines().next()?.trim().to_owned();
     let mut pids = vec![postmaster.clone()];
-    for entry in std::fs::read_dir("/proc").expect("/proc").flatten() {
+    for entry in std::fs::read_dir("/proc").ok()?.flatten() {
         let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
             continue;
         };
@@ -368,6 +371,12 @@ fn signal_cluster(postgres: &PrivatePostgres, signal: &str) {
             pids.push(entry.file_name().to_string_lossy().into_owned());
         }
     }
+    Some(pids)
+}
+
+/// Sends `signal` to the cluster's postmaster and all its children, by pid.
+fn signal_cluster(postgres: &PrivatePostgres, signal: &str) {
+    let pids = cluster_pids(postgres).expect("the cluster's processes");
     run(Command::new("kill").arg(format!("-{signal}")).args(&pids));
 }
 

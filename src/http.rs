@@ -443,9 +443,6 @@ pub(crate) fn selected_operation(
     Some((op.node.ty, label))
 }
 
-/// Writes one audit row for the personal data a request returned. A failure to audit is logged;
-/// the response has already been computed and is not withheld.
-
 /// 429 with `Retry-After` (whole seconds, at least 1).
 fn rate_limited(media: Media, request_id: &str, wait: Duration) -> HttpResponse {
     let seconds = wait.as_secs_f64().ceil().max(1.0) as u64;

@@ -242,14 +242,17 @@ pub fn summary_report_filter(
 /// published it is public (plan §3: results are published). Integrators see published draws.
 pub fn draw_filter(principal: &Principal) -> Condition {
     let published = Condition::all().add(random_draws::Column::Published.eq(true));
-    let integrator = principal.role == Role::Integrator;
+    if principal.role == Role::Integrator {
+        return published;
+    }
+    // Whoever drew it (municipal enforcement may draw for a district) sees it to publish it.
+    let own = Condition::any()
+        .add(published)
+        .add(random_draws::Column::DrawnBySubject.eq(principal.subject.clone()));
     match principal.scope() {
         Scope::All if supervises(principal) => Condition::all(),
-        Scope::All => published,
-        Scope::District(_) if integrator => published,
-        Scope::District(code) => Condition::any()
-            .add(published)
-            .add(random_draws::Column::DistrictCode.eq(code.as_str())),
+        Scope::All => own,
+        Scope::District(code) => own.add(random_draws::Column::DistrictCode.eq(code.as_str())),
     }
 }
 

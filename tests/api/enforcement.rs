@@ -11,7 +11,7 @@ use crate::helpers::{TestApp, error_code, error_field};
 const REGISTER_INSPECTOR: &str =
     "mutation($input: RegisterInspectorInput!) { registerInspector(input: $input) { id name } }";
 const RECORD_INSPECTION: &str = "mutation($input: RecordInspectionInput!, $key: String) { recordInspection(input: $input, idempotencyKey: $key) { id date } }";
-const RECORD_FINDING: &str = "mutation($input: RecordFindingInput!) { recordFinding(input: $input) { id status version permittedValue code { code article } } }";
+pub const RECORD_FINDING: &str = "mutation($input: RecordFindingInput!) { recordFinding(input: $input) { id status version permittedValue code { code article } } }";
 pub const ADVANCE: &str = "mutation($id: ID!, $v: Int!, $input: AdvanceFindingInput!) { advanceFinding(id: $id, expectedVersion: $v, input: $input) { status version } }";
 pub const ACTION: &str = "mutation($input: RecordEnforcementActionInput!) { recordEnforcementAction(input: $input) { id kind amountYuan totalYuan } }";
 
@@ -82,7 +82,7 @@ async fn record_inspection(
         .to_owned()
 }
 
-fn finding_input(inspection: &str, code: &str, permit: Option<&Value>) -> Value {
+pub fn finding_input(inspection: &str, code: &str, permit: Option<&Value>) -> Value {
     json!({
         "inspectionId": inspection, "code": code, "permitId": permit.map(|p| p["id"].clone()),
         "severity": "GENERAL", "description": "现场检查发现问题",
@@ -863,3 +863,48 @@ db_test!(pattern_cells_answer_like_the_live_query, |app| {
         }
     }
 });
+
+// Issue #14.4: RG-1 ("not registered", Art 43) is refused for a unit registered on the
+// inspection date, and accepted for one registered only afterwards.
+db_test!(
+    rg1_needs_a_unit_unregistered_on_the_inspection_date,
+    |app| {
+        let s = scene(&app, "500103", 70).await;
+        let admin = app.token(Role::Admin, None);
+        let registered =
+            fixtures::register_unit(&app, "500103", 71, "重庆小型印刷厂", "REGISTRATION").await;
+        app.data(&admin, "mutation($id: ID!, $on: NaiveDate) { registerDischarge(input: { unitId: $id, registeredOn: $on }) { status } }",
+        json!({ "id": registered["id"], "on": days_ago(5) })).await;
+        let inspection = record_inspection(
+            &app,
+            &s.officer,
+            &registered,
+            &s.inspectors[..2],
+            &days_ago(3),
+        )
+        .await;
+        let body = app
+            .gql(
+                Some(&s.officer),
+                RECORD_FINDING,
+                json!({ "input": finding_input(&inspection, "RG-1", None) }),
+            )
+            .await;
+        assert_eq!(error_field(&body), Some("input.code"), "{body}");
+
+        let late =
+            fixtures::register_unit(&app, "500103", 72, "重庆小型洗涤厂", "REGISTRATION").await;
+        let inspection =
+            record_inspection(&app, &s.officer, &late, &s.inspectors[..2], &days_ago(3)).await;
+        app.data(&admin, "mutation($id: ID!, $on: NaiveDate) { registerDischarge(input: { unitId: $id, registeredOn: $on }) { status } }",
+        json!({ "id": late["id"], "on": days_ago(1) })).await;
+        let found = app
+            .data(
+                &s.officer,
+                RECORD_FINDING,
+                json!({ "input": finding_input(&inspection, "RG-1", None) }),
+            )
+            .await;
+        assert_eq!(found["recordFinding"]["code"]["code"], "RG-1");
+    }
+);

@@ -383,6 +383,18 @@ mod tests {
     }
 
     #[test]
+    fn unique_violations_are_recognised_on_both_databases() {
+        let sqlite = unique_key("UNIQUE constraint failed: campaigns.name").map(|k| k.field);
+        assert_eq!(sqlite, Some(Some("input.name")));
+        let postgres = unique_key(
+            "duplicate key value violates unique constraint \"enforcement_actions_decision_number_key\"",
+        )
+        .map(|k| k.field);
+        assert_eq!(postgres, Some(Some("input.decisionNumber")));
+        assert!(unique_key("UNIQUE constraint failed: elsewhere.name").is_none());
+    }
+
+    #[test]
     fn argument_coercion_failures_are_recognised() {
         assert!(is_input_coercion_error(
             "Failed to parse \"Int\": Only integers from -2147483648 to 2147483647 are accepted."

@@ -908,3 +908,60 @@ db_test!(
         assert_eq!(found["recordFinding"]["code"]["code"], "RG-1");
     }
 );
+
+/// A duplicate's answer: CONFLICT, the field, and a sentence without the database's words.
+fn assert_duplicate(body: &Value, field: &str) {
+    assert_eq!(error_code(body), Some("CONFLICT"), "{body}");
+    assert_eq!(error_field(body), Some(field), "{body}");
+    let message = body["errors"][0]["message"].as_str().unwrap_or_default();
+    for word in ["UNIQUE", "constraint", "duplicate key", "_", "."] {
+        assert!(!message.contains(word), "{word} in {message}");
+    }
+}
+
+// Issue #14.9: duplicate records were answered with the database's text and no field.
+db_test!(duplicates_are_conflicts_naming_the_field, |app| {
+    let s = scene(&app, "500106", 80).await;
+    let mut numbers = Vec::new();
+    for _ in 0..2 {
+        let ledger = finding(&app, &s, "LG-1").await;
+        app.data(
+            &s.officer,
+            ADVANCE,
+            json!({ "id": ledger["id"], "v": 1, "input": { "to": "CASE_FILED" } }),
+        )
+        .await;
+        numbers.push(
+            app.gql(
+                Some(&s.officer),
+                ACTION,
+                json!({ "input": {
+                "findingId": ledger["id"], "kind": "FINE", "decisionNumber": "渝沙环罚〔2026〕1号",
+                "decidedOn": days_ago(0), "amountYuan": 10_000 } }),
+            )
+            .await,
+        );
+    }
+    assert!(numbers[0].get("errors").is_none(), "{:#}", numbers[0]);
+    assert_duplicate(&numbers[1], "input.decisionNumber");
+
+    let declare = "mutation($i: ID!, $u: ID!) { declareConflict(input: { inspectorId: $i, unitId: $u, reason: \"亲属任职\" }) { declaredOn } }";
+    let vars = json!({ "i": s.inspectors[2], "u": s.unit["id"] });
+    app.data(&s.officer, declare, vars.clone()).await;
+    let again = app.gql(Some(&s.officer), declare, vars).await;
+    assert_duplicate(&again, "input.unitId");
+
+    let year = permit_exchange::domain::clock::today()
+        .format("%Y")
+        .to_string();
+    let supervisor = app.token(Role::Supervisor, None);
+    let create = "mutation($input: CreateCampaignInput!) { createCampaign(input: $input) { id } }";
+    let input = json!({ "input": {
+        "name": "2026年排污许可专项执法", "startsOn": format!("{year}-01-01"), "endsOn": format!("{year}-12-31"),
+        "coverageDeadline": format!("{year}-12-31"), "summaryDeadline": format!("{year}-11-30"),
+        "phases": [{ "name": "区县自查", "kind": "SELF_INSPECTION", "startsOn": format!("{year}-01-01"), "endsOn": format!("{year}-09-30") }],
+        "samplingRules": [{ "category": "SIMPLIFIED", "share": 0.25, "period": "QUARTER" }] } });
+    app.data(&supervisor, create, input.clone()).await;
+    let twice = app.gql(Some(&supervisor), create, input).await;
+    assert_duplicate(&twice, "input.name");
+});

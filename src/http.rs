@@ -23,6 +23,7 @@ use crate::auth::{Principal, RequestTag, bearer_token};
 use crate::config::Limits;
 use crate::db::Database;
 use crate::domain::changes;
+use crate::error::AppError;
 use crate::graphql::{self, AppSchema, RequestData};
 
 pub struct AppState {
@@ -147,7 +148,7 @@ async fn authenticate(
         .ok_or_else(|| refuse("expected 'Authorization: Bearer <token>'"))?;
     match crate::auth::authenticate(&state.keys, &state.revocations, token).await {
         Ok(verified) => Ok(Some(verified.principal)),
-        Err(crate::error::AppError::Unavailable(reason)) => Err(Box::new(request_error(
+        Err(AppError::Unavailable(reason)) => Err(Box::new(request_error(
             StatusCode::SERVICE_UNAVAILABLE,
             media,
             request_id,
@@ -156,7 +157,7 @@ async fn authenticate(
         ))),
         Err(err) => {
             let reason = match &err {
-                crate::error::AppError::Unauthenticated(r) => r.clone(),
+                AppError::Unauthenticated(r) => r.clone(),
                 _ => "invalid token".to_owned(),
             };
             Err(refuse(&reason))
@@ -556,6 +557,26 @@ async fn execute(
             .insert(header::ALLOW, header::HeaderValue::from_static("POST"));
         return response;
     }
+    if principal.is_none()
+        && document
+            .as_ref()
+            .is_some_and(crate::limits::uses_introspection)
+    {
+        // The schema is for authenticated principals; public reference data needs no map.
+        let refusal = AppError::Unauthenticated("introspection needs a token".to_owned());
+        let mut response = request_error(
+            StatusCode::UNAUTHORIZED,
+            media,
+            &request_id,
+            refusal.code(),
+            &refusal.message(),
+        );
+        response.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            header::HeaderValue::from_static("Bearer"),
+        );
+        return response;
+    }
     let principal = principal.map(|mut p| {
         p.request = RequestTag {
             request_id: Some(request_id.clone()),
@@ -582,7 +603,7 @@ async fn execute(
     let request_data = std::sync::Arc::new(RequestData::new(principal.clone()));
     let mut request = request.data(request_data.clone()).data(loader);
     if principal.is_none() {
-        // The schema is for authenticated principals; public reference data needs no map.
+        // Refused above when asked for; a document that did not parse here is kept off too.
         request = request.disable_introspection();
     }
     // Wait for a turn to execute; while the database is down, fail at once instead.

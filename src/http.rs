@@ -695,13 +695,24 @@ struct ResponseBody<'a> {
 async fn graphiql() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
-        .body(
-            async_graphql::http::GraphiQLSource::build()
-                .endpoint("/graphql")
-                .subscription_endpoint("/graphql/ws")
-                .title("permit-exchange")
-                .finish(),
-        )
+        .insert_header((
+            "content-security-policy",
+            crate::graphiql::CONTENT_SECURITY_POLICY,
+        ))
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        .body(crate::graphiql::PAGE)
+}
+
+/// GraphiQL's pinned scripts and styles; their names carry their versions.
+async fn graphiql_asset(name: web::Path<String>) -> HttpResponse {
+    match crate::graphiql::asset(&name) {
+        Some(asset) => HttpResponse::Ok()
+            .content_type(asset.content_type)
+            .insert_header((header::CACHE_CONTROL, "public, max-age=31536000, immutable"))
+            .insert_header(("x-content-type-options", "nosniff"))
+            .body(asset.bytes),
+        None => HttpResponse::NotFound().finish(),
+    }
 }
 
 async fn healthz() -> HttpResponse {
@@ -770,6 +781,7 @@ pub fn serve(
             .route("/graphql", web::get().to(graphql_get))
             .route("/graphql/ws", web::get().to(crate::ws::graphql_ws))
             .route("/graphiql", web::get().to(graphiql))
+            .route("/graphiql/assets/{name}", web::get().to(graphiql_asset))
             .route("/healthz", web::get().to(healthz))
             .route("/readyz", web::get().to(readyz))
             .route("/metrics", web::get().to(crate::metrics::endpoint))

@@ -129,11 +129,7 @@ db_test!(inspections_need_a_proper_team_in_scope, |app| {
         .gql(Some(&s.officer), RECORD_INSPECTION, json!({ "input": {
             "unitId": s.unit["id"], "date": days_ago(-3), "source": "ROUTINE", "mode": "NON_SITE", "inspectorIds": [s.inspectors[0]] } }))
         .await;
-    assert_eq!(
-        error_field(&future),
-        Some("input.inspectionDate"),
-        "{future}"
-    );
+    assert_eq!(error_field(&future), Some("input.date"), "{future}");
     // Another district's enforcement cannot record here, neither inspections nor findings.
     let other = app.token(Role::EnforcementOfficer, Some("500112"));
     let body = app

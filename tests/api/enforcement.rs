@@ -961,3 +961,44 @@ db_test!(duplicates_are_conflicts_naming_the_field, |app| {
     let twice = app.gql(Some(&supervisor), create, input).await;
     assert_duplicate(&twice, "input.name");
 });
+
+// Issue #14.10: the taxonomy says which measures each code allows; Art 37 (LG-1, a ledger not
+// kept) provides a fine, not a permit withdrawal.
+db_test!(actions_are_those_the_article_provides, |app| {
+    let s = scene(&app, "500106", 90).await;
+    let ledger = finding(&app, &s, "LG-1").await;
+    app.data(
+        &s.officer,
+        ADVANCE,
+        json!({ "id": ledger["id"], "v": 1, "input": { "to": "CASE_FILED" } }),
+    )
+    .await;
+    let withdraw = app
+        .gql(
+            Some(&s.officer),
+            ACTION,
+            json!({ "input": {
+            "findingId": ledger["id"], "kind": "PERMIT_WITHDRAWAL", "decisionNumber": "CQ-W-1",
+            "decidedOn": days_ago(0) } }),
+        )
+        .await;
+    assert_eq!(error_field(&withdraw), Some("input.kind"), "{withdraw}");
+    let permit = app
+        .data(
+            &s.officer,
+            "query($id: ID!) { permit(id: $id) { status } }",
+            json!({ "id": s.permit["id"] }),
+        )
+        .await;
+    assert_eq!(permit["permit"]["status"], "VALID");
+    let seal = app
+        .gql(
+            Some(&s.officer),
+            ACTION,
+            json!({ "input": {
+            "findingId": ledger["id"], "kind": "SEAL_UP", "decisionNumber": "CQ-W-2",
+            "decidedOn": days_ago(0) } }),
+        )
+        .await;
+    assert_eq!(error_field(&seal), Some("input.kind"), "{seal}");
+});

@@ -322,6 +322,12 @@ async fn check_exceedance(
             "a finite, non-negative number",
         ));
     }
+    if permits::is_ph(pollutant) && measured > permits::PH_MAX {
+        return Err(AppError::invalid(
+            "input.measuredValue",
+            format!("pH lies between 0 and {}", permits::PH_MAX),
+        ));
+    }
     let unit = input
         .measured_unit
         .as_deref()

@@ -421,6 +421,15 @@ const DIMENSIONLESS: &str = "无量纲";
 const MAX_CONCENTRATION: f64 = 100_000.0;
 const MAX_ANNUAL_TONNES: f64 = 10_000_000.0;
 
+/// The top of the pH scale.
+pub const PH_MAX: f64 = 14.0;
+
+/// Whether a pollutant is pH (`pH`, `pH值`), whose values lie on the 0–14 scale.
+pub fn is_ph(pollutant: &str) -> bool {
+    let name = pollutant.trim().to_lowercase();
+    name == "ph" || name == "ph值"
+}
+
 struct ValidOutlet {
     code: String,
     medium: OutletMedium,
@@ -513,6 +522,21 @@ fn validate_limit(field: &str, limit: &LimitInput, medium: OutletMediumCode) -> 
             OutletMediumCode::Air => &AIR_UNITS,
             OutletMediumCode::Water => &WATER_UNITS,
         };
+        // pH is dimensionless and lies on its 0–14 scale; other pollutants have units.
+        if is_ph(&limit.pollutant) {
+            if unit != DIMENSIONLESS {
+                return Err(AppError::invalid(
+                    format!("{field}.concentrationUnit"),
+                    format!("pH is dimensionless: use '{DIMENSIONLESS}'"),
+                ));
+            }
+            if value > PH_MAX {
+                return Err(AppError::invalid(
+                    format!("{field}.concentrationLimit"),
+                    format!("pH lies between 0 and {PH_MAX}"),
+                ));
+            }
+        }
         if !allowed.contains(&unit) && unit != DIMENSIONLESS {
             return Err(AppError::invalid(
                 format!("{field}.concentrationUnit"),

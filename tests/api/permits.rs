@@ -482,3 +482,38 @@ db_test!(category_change_agrees_with_what_the_unit_holds, |app| {
         .await;
     assert_eq!(moved["updateUnit"]["managementCategory"], "REGISTRATION");
 });
+
+// Issue #14.10: physical ranges per pollutant and unit; pH lies on 0–14 and has no unit.
+db_test!(ph_limits_lie_on_the_ph_scale, |app| {
+    let admin = app.token(Role::Admin, None);
+    let unit = fixtures::register_unit(&app, "500103", 66, "重庆测试污水处理有限公司", "KEY").await;
+    let outlet = |value: f64, unit_name: &str| {
+        json!([{ "code": "DW001", "category": "MAIN", "limits": [
+            { "pollutant": "pH值", "concentrationLimit": value, "concentrationUnit": unit_name, "averagingPeriod": "DAILY" }
+        ] }])
+    };
+    let mut input = fixtures::permit_input(unit["id"].as_str().expect("id"), "2026-01-01");
+    input["outlets"] = outlet(20.0, "无量纲");
+    let body = app
+        .gql(Some(&admin), ISSUE_PERMIT, json!({ "input": input }))
+        .await;
+    assert_eq!(
+        error_field(&body),
+        Some("input.outlets[0].limits[0].concentrationLimit"),
+        "{body}"
+    );
+    input["outlets"] = outlet(9.0, "mg/L");
+    let body = app
+        .gql(Some(&admin), ISSUE_PERMIT, json!({ "input": input }))
+        .await;
+    assert_eq!(
+        error_field(&body),
+        Some("input.outlets[0].limits[0].concentrationUnit"),
+        "{body}"
+    );
+    input["outlets"] = outlet(9.0, "无量纲");
+    let body = app
+        .gql(Some(&admin), ISSUE_PERMIT, json!({ "input": input }))
+        .await;
+    assert!(body.get("errors").is_none(), "{body:#}");
+});

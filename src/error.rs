@@ -26,6 +26,12 @@ pub enum AppError {
     /// The request conflicts with the current state (stale version, reused idempotency key,
     /// overlapping validity, duplicate natural key).
     Conflict(String),
+    /// A record that must be unique exists already (`CONFLICT`); `field` is the input path that
+    /// repeats it. Raised from the database's unique constraints through [`UNIQUE_KEYS`].
+    Duplicate {
+        field: String,
+        reason: String,
+    },
     /// A state machine refused the move.
     InvalidTransition {
         from: String,
@@ -70,6 +76,7 @@ impl AppError {
             Self::NotFound(what) => format!("{what} not found"),
             Self::InvalidInput { field, reason } => format!("invalid {field}: {reason}"),
             Self::Conflict(m) => format!("conflict: {m}"),
+            Self::Duplicate { reason, .. } => format!("conflict: {reason}"),
             Self::InvalidTransition { from, to, reason } => {
                 format!("cannot move from {from} to {to}: {reason}")
             }
@@ -86,7 +93,7 @@ impl AppError {
             Self::Forbidden(_) => "FORBIDDEN",
             Self::NotFound(_) => "NOT_FOUND",
             Self::InvalidInput { .. } => "BAD_USER_INPUT",
-            Self::Conflict(_) => "CONFLICT",
+            Self::Conflict(_) | Self::Duplicate { .. } => "CONFLICT",
             Self::InvalidTransition { .. } => "INVALID_TRANSITION",
             Self::Unavailable(_) => "SERVICE_UNAVAILABLE",
             Self::TimeLimit(_) => "QUERY_TOO_COMPLEX",
@@ -99,9 +106,22 @@ impl From<sea_orm::DbErr> for AppError {
     fn from(err: sea_orm::DbErr) -> Self {
         use sea_orm::{DbErr, SqlErr};
         if let Some(SqlErr::UniqueConstraintViolation(detail)) = err.sql_err() {
-            // The database's text names tables and columns: for the log, not the client.
-            tracing::debug!(%detail, "unique constraint violated");
-            return Self::Conflict("a record with the same key already exists".to_owned());
+            // The database's text names tables and columns: log it, answer a sentence.
+            tracing::debug!(%detail, "unique constraint");
+            return match unique_key(&detail) {
+                Some(UniqueKey {
+                    field: Some(field),
+                    reason,
+                    ..
+                }) => Self::Duplicate {
+                    field: (*field).to_owned(),
+                    reason: (*reason).to_owned(),
+                },
+                Some(key) => Self::Conflict(key.reason.to_owned()),
+                None => Self::Conflict(
+                    "the same record was written meanwhile: reload and retry".to_owned(),
+                ),
+            };
         }
         match err {
             DbErr::ConnectionAcquire(e) => Self::Unavailable(format!("database unreachable: {e}")),
@@ -123,6 +143,132 @@ impl From<sea_orm::DbErr> for AppError {
             other => Self::internal(other),
         }
     }
+}
+
+/// A unique constraint of the schema, as the two databases name it, and what a client is told
+/// when a write breaks it.
+pub struct UniqueKey {
+    /// PostgreSQL's constraint or index name.
+    pub constraint: &'static str,
+    /// SQLite's "table.column, table.column" of the same constraint.
+    pub columns: &'static str,
+    /// The input path that repeats the record; `None` for keys only concurrent writers meet.
+    pub field: Option<&'static str>,
+    pub reason: &'static str,
+}
+
+const fn key(
+    constraint: &'static str,
+    columns: &'static str,
+    field: Option<&'static str>,
+    reason: &'static str,
+) -> UniqueKey {
+    UniqueKey {
+        constraint,
+        columns,
+        field,
+        reason,
+    }
+}
+
+/// Every unique constraint a request can break (the migrations name them); a test checks
+/// that each `field` is an input path of the schema.
+pub const UNIQUE_KEYS: &[UniqueKey] = &[
+    key(
+        "units_credit_code_key",
+        "units.credit_code",
+        Some("input.creditCode"),
+        "a unit with this credit code is already registered",
+    ),
+    key(
+        "permits_permit_number_key",
+        "permits.permit_number",
+        Some("input.permitNumber"),
+        "this permit number is already taken",
+    ),
+    key(
+        "registrations_registration_number_key",
+        "registrations.registration_number",
+        None,
+        "the registration was written meanwhile: reload and retry",
+    ),
+    key(
+        "inspectors_certificate_number_key",
+        "inspectors.certificate_number",
+        Some("input.certificateNumber"),
+        "an inspector with this certificate number is already registered",
+    ),
+    key(
+        "uq_inspector_conflicts_inspector_unit",
+        "inspector_conflicts.inspector_id, inspector_conflicts.unit_id",
+        Some("input.unitId"),
+        "this inspector's conflict of interest with this unit is already declared",
+    ),
+    key(
+        "enforcement_actions_decision_number_key",
+        "enforcement_actions.decision_number",
+        Some("input.decisionNumber"),
+        "this decision number is already used by another decision",
+    ),
+    key(
+        "campaigns_name_key",
+        "campaigns.name",
+        Some("input.name"),
+        "a campaign of this name already exists",
+    ),
+    key(
+        "uq_campaign_sampling_rules_campaign_category",
+        "campaign_sampling_rules.campaign_id, campaign_sampling_rules.category",
+        Some("input.samplingRules"),
+        "a management category has two sampling rules",
+    ),
+    key(
+        "uq_summary_reports_campaign_district",
+        "summary_reports.campaign_id, summary_reports.district_code",
+        Some("input.districtCode"),
+        "this district's summary report for the campaign is already submitted",
+    ),
+    key(
+        "uq_outlets_permit_code_current",
+        "outlets.permit_id, outlets.code",
+        Some("input.outlets"),
+        "an outlet code appears twice on the permit",
+    ),
+    key(
+        "uq_permit_versions_permit_version",
+        "permit_versions.permit_id, permit_versions.version",
+        None,
+        "the permit changed meanwhile: reload and retry",
+    ),
+    key(
+        "uq_unit_versions_unit_version",
+        "unit_versions.unit_id, unit_versions.version",
+        None,
+        "the unit changed meanwhile: reload and retry",
+    ),
+    key(
+        "feedback_findings_pkey",
+        "feedback_findings.feedback_id, feedback_findings.finding_id",
+        Some("input.findingIds"),
+        "a finding is named twice",
+    ),
+    key(
+        "inspection_inspectors_pkey",
+        "inspection_inspectors.inspection_id, inspection_inspectors.inspector_id",
+        Some("input.inspectorIds"),
+        "an inspector is named twice",
+    ),
+];
+
+/// The key a database's unique-violation text is about: PostgreSQL quotes the constraint's
+/// name, SQLite lists its columns.
+fn unique_key(detail: &str) -> Option<&'static UniqueKey> {
+    UNIQUE_KEYS.iter().find(|k| {
+        detail.contains(&format!("\"{}\"", k.constraint))
+            || detail
+                .split_once("UNIQUE constraint failed: ")
+                .is_some_and(|(_, columns)| columns.trim() == k.columns)
+    })
 }
 
 /// Whether an error without a code is async-graphql refusing an argument value while executing
@@ -184,6 +330,10 @@ impl From<std::sync::Arc<AppError>> for AppError {
                     Self::invalid(field.clone(), reason.clone())
                 }
                 Self::Conflict(m) => Self::Conflict(m.clone()),
+                Self::Duplicate { field, reason } => Self::Duplicate {
+                    field: field.clone(),
+                    reason: reason.clone(),
+                },
                 Self::InvalidTransition { from, to, reason } => Self::InvalidTransition {
                     from: from.clone(),
                     to: to.clone(),
@@ -215,7 +365,9 @@ impl AppError {
         async_graphql::Error::new(message).extend_with(|_, ext| {
             ext.set("code", code);
             match self {
-                Self::InvalidInput { field, .. } => ext.set("field", field.as_str()),
+                Self::InvalidInput { field, .. } | Self::Duplicate { field, .. } => {
+                    ext.set("field", field.as_str())
+                }
                 Self::InvalidTransition { from, to, .. } => {
                     ext.set("from", from.as_str());
                     ext.set("to", to.as_str());
@@ -256,6 +408,18 @@ mod tests {
         ] {
             assert_eq!(AppError::from(bug).code(), "INTERNAL_SERVER_ERROR");
         }
+    }
+
+    #[test]
+    fn unique_violations_are_recognised_on_both_databases() {
+        let sqlite = unique_key("UNIQUE constraint failed: campaigns.name").map(|k| k.field);
+        assert_eq!(sqlite, Some(Some("input.name")));
+        let postgres = unique_key(
+            "duplicate key value violates unique constraint \"enforcement_actions_decision_number_key\"",
+        )
+        .map(|k| k.field);
+        assert_eq!(postgres, Some(Some("input.decisionNumber")));
+        assert!(unique_key("UNIQUE constraint failed: elsewhere.name").is_none());
     }
 
     #[test]

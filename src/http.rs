@@ -22,6 +22,7 @@ use crate::auth::keys::KeyConfig;
 use crate::auth::{Principal, RequestTag, bearer_token};
 use crate::config::Limits;
 use crate::db::Database;
+use crate::error::AppError;
 use crate::graphql::{self, AppSchema, RequestData};
 
 pub struct AppState {
@@ -157,7 +158,7 @@ async fn authenticate(
         .ok_or_else(|| refuse("expected 'Authorization: Bearer <token>'"))?;
     match state.authenticate(token).await {
         Ok(verified) => Ok(Some(verified.principal)),
-        Err(crate::error::AppError::Unavailable(reason)) => Err(Box::new(request_error(
+        Err(AppError::Unavailable(reason)) => Err(Box::new(request_error(
             StatusCode::SERVICE_UNAVAILABLE,
             media,
             request_id,
@@ -166,7 +167,7 @@ async fn authenticate(
         ))),
         Err(err) => {
             let reason = match &err {
-                crate::error::AppError::Unauthenticated(r) => r.clone(),
+                AppError::Unauthenticated(r) => r.clone(),
                 _ => "invalid token".to_owned(),
             };
             Err(refuse(&reason))
@@ -643,6 +644,26 @@ async fn execute(
             .insert(header::ALLOW, header::HeaderValue::from_static("POST"));
         return response;
     }
+    if principal.is_none()
+        && document
+            .as_ref()
+            .is_some_and(crate::limits::uses_introspection)
+    {
+        // The schema is for authenticated principals; public reference data needs no map.
+        let refusal = AppError::Unauthenticated("introspection needs a token".to_owned());
+        let mut response = request_error(
+            StatusCode::UNAUTHORIZED,
+            media,
+            &request_id,
+            refusal.code(),
+            &refusal.message(),
+        );
+        response.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            header::HeaderValue::from_static("Bearer"),
+        );
+        return response;
+    }
     let principal = principal.map(|mut p| {
         p.request = RequestTag {
             request_id: Some(request_id.clone()),
@@ -669,7 +690,7 @@ async fn execute(
     let request_data = std::sync::Arc::new(RequestData::new(principal.clone()));
     let mut request = request.data(request_data.clone()).data(loader);
     if principal.is_none() {
-        // The schema is for authenticated principals; public reference data needs no map.
+        // Refused above when asked for; a document that did not parse here is kept off too.
         request = request.disable_introspection();
     }
     // Wait for a turn to execute; while the database is down, fail at once instead.
@@ -790,13 +811,24 @@ struct ResponseBody<'a> {
 async fn graphiql() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
-        .body(
-            async_graphql::http::GraphiQLSource::build()
-                .endpoint("/graphql")
-                .subscription_endpoint("/graphql/ws")
-                .title("permit-exchange")
-                .finish(),
-        )
+        .insert_header((
+            "content-security-policy",
+            crate::graphiql::CONTENT_SECURITY_POLICY,
+        ))
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        .body(crate::graphiql::PAGE)
+}
+
+/// GraphiQL's pinned scripts and styles; their names carry their versions.
+async fn graphiql_asset(name: web::Path<String>) -> HttpResponse {
+    match crate::graphiql::asset(&name) {
+        Some(asset) => HttpResponse::Ok()
+            .content_type(asset.content_type)
+            .insert_header((header::CACHE_CONTROL, "public, max-age=31536000, immutable"))
+            .insert_header(("x-content-type-options", "nosniff"))
+            .body(asset.bytes),
+        None => HttpResponse::NotFound().finish(),
+    }
 }
 
 async fn healthz() -> HttpResponse {
@@ -885,6 +917,7 @@ pub fn serve(
             .route("/graphql", web::get().to(graphql_get))
             .route("/graphql/ws", web::get().to(crate::ws::graphql_ws))
             .route("/graphiql", web::get().to(graphiql))
+            .route("/graphiql/assets/{name}", web::get().to(graphiql_asset))
             .route("/healthz", web::get().to(healthz))
             .route("/readyz", web::get().to(readyz))
             .route("/metrics", web::get().to(crate::metrics::endpoint))

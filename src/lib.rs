@@ -11,6 +11,7 @@ pub mod domain;
 pub mod error;
 pub mod events;
 pub mod export;
+pub mod graphiql;
 pub mod graphql;
 pub mod http;
 pub mod input;

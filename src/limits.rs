@@ -90,6 +90,82 @@ fn aliases_and_directives(document: &ExecutableDocument) -> (usize, usize) {
     (aliases, directives)
 }
 
+/// Whether a field belongs to introspection (`__schema`, `__type`, `__typename`, and
+/// everything below the first two): the schema's own description, the same size for every
+/// client, so the depth limit does not count it (the standard introspection query of
+/// graphql-js, GraphiQL and Apollo nests `ofType` deeper than any limit worth having).
+fn is_introspection(name: &str) -> bool {
+    name.starts_with("__")
+}
+
+/// The deepest nesting of non-introspection fields, fragments spread inline (a fragment
+/// cycle, refused later by validation, ends the walk).
+fn depth_of<'a>(
+    set: &'a SelectionSet,
+    document: &'a ExecutableDocument,
+    visiting: &mut Vec<&'a str>,
+) -> usize {
+    let mut deepest = 0;
+    for item in &set.items {
+        let depth = match &item.node {
+            Selection::Field(field) if is_introspection(&field.node.name.node) => 0,
+            Selection::Field(field) => {
+                1 + depth_of(&field.node.selection_set.node, document, visiting)
+            }
+            Selection::InlineFragment(fragment) => {
+                depth_of(&fragment.node.selection_set.node, document, visiting)
+            }
+            Selection::FragmentSpread(spread) => {
+                let name = spread.node.fragment_name.node.as_str();
+                match document.fragments.get(&spread.node.fragment_name.node) {
+                    Some(fragment) if !visiting.contains(&name) => {
+                        visiting.push(name);
+                        let depth = depth_of(&fragment.node.selection_set.node, document, visiting);
+                        visiting.pop();
+                        depth
+                    }
+                    _ => 0,
+                }
+            }
+        };
+        deepest = deepest.max(depth);
+    }
+    deepest
+}
+
+/// The depth the limit counts: fields nested in the deepest operation, introspection aside.
+pub fn query_depth(document: &ExecutableDocument) -> usize {
+    document
+        .operations
+        .iter()
+        .map(|(_, op)| depth_of(&op.node.selection_set.node, document, &mut Vec::new()))
+        .max()
+        .unwrap_or(0)
+}
+
+/// Whether the document asks for the schema (`__schema` or `__type` anywhere; `__typename`
+/// is only a type's name and stays public).
+pub fn uses_introspection(document: &ExecutableDocument) -> bool {
+    fn in_set(set: &SelectionSet) -> bool {
+        set.items.iter().any(|item| match &item.node {
+            Selection::Field(field) => {
+                matches!(field.node.name.node.as_str(), "__schema" | "__type")
+                    || in_set(&field.node.selection_set.node)
+            }
+            Selection::InlineFragment(fragment) => in_set(&fragment.node.selection_set.node),
+            Selection::FragmentSpread(_) => false,
+        })
+    }
+    document
+        .operations
+        .iter()
+        .any(|(_, op)| in_set(&op.node.selection_set.node))
+        || document
+            .fragments
+            .values()
+            .any(|f| in_set(&f.node.selection_set.node))
+}
+
 /// Checks a document against the size, token, alias and directive limits, and gives back the
 /// parsed document (parsed once here, after the cheap size checks, and handed to the executor),
 /// or `None` when it does not parse: the executor then reports the syntax error precisely.
@@ -122,6 +198,12 @@ pub fn check_document(query: &str, limits: &Limits) -> Result<Option<ExecutableD
         return Err(format!(
             "the document uses {directives} directives; the limit is {}",
             limits.max_directives
+        ));
+    }
+    if query_depth(&document) > limits.max_depth {
+        return Err(format!(
+            "the query is nested deeper than the limit of {} levels",
+            limits.max_depth
         ));
     }
     Ok(Some(document))

@@ -14,8 +14,8 @@ SELECT json_build_object(
                                'concentrationLimit', l.concentration_limit,
                                'concentrationUnit', l.concentration_unit,
                                'annualQuantityTpa', l.annual_quantity_tpa) ORDER BY l.id), '[]')
-                            FROM permit_limits l WHERE l.outlet_id = o.id)) ORDER BY o.code), '[]')
-              FROM outlets o WHERE o.permit_id = p.id),
+                            FROM permit_limits l WHERE l.outlet_id = o.id AND l.retired_in_version IS NULL)) ORDER BY o.code), '[]')
+              FROM outlets o WHERE o.permit_id = p.id AND o.retired_in_version IS NULL),
   'findings', (SELECT coalesce(json_agg(json_build_object(
                   'id', f.id, 'foundOn', f.found_on, 'status', f.status, 'severity', f.severity,
                   'category', f.category) ORDER BY f.found_on DESC, f.id DESC), '[]')

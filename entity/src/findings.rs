@@ -25,6 +25,11 @@ pub struct Model {
     pub category: ViolationCategory,
     pub found_on: Date,
     pub outlet_id: Option<i64>,
+    /// EX-1: the permit limit the measurement was judged against (as it stood that day).
+    pub limit_id: Option<i64>,
+    /// The permit version in force on `found_on` (absent for findings older than versioned
+    /// outlets and limits, and without a permit).
+    pub permit_version: Option<i32>,
     #[sea_orm(column_type = "String(StringLen::N(64))", nullable)]
     pub pollutant: Option<String>,
     #[sea_orm(column_type = "Double", nullable)]

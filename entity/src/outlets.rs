@@ -1,4 +1,6 @@
 //! `outlets`: discharge outlets (排放口) named in a permit, e.g. `DA001` (air) or `DW001` (water).
+//! Versioned: a row lives from `since_version` until the version that removed it; an outlet whose
+//! code stays across a change keeps its row (its identity).
 
 use crate::enums::{OutletCategory, OutletMedium};
 use sea_orm::entity::prelude::*;
@@ -16,6 +18,10 @@ pub struct Model {
     pub category: OutletCategory,
     #[sea_orm(column_type = "String(StringLen::N(100))", nullable)]
     pub name: Option<String>,
+    /// The permit version this outlet first appeared in.
+    pub since_version: i32,
+    /// The permit version that removed it; absent while it is current.
+    pub retired_in_version: Option<i32>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

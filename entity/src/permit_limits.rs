@@ -22,6 +22,11 @@ pub struct Model {
     pub averaging_period: Option<AveragingPeriod>,
     #[sea_orm(column_type = "Double", nullable)]
     pub annual_quantity_tpa: Option<f64>,
+    /// The permit version this limit first appeared in.
+    pub since_version: i32,
+    /// The permit version that replaced or removed it; absent while it is current. A changed
+    /// limit is a new row, so findings keep the limit they were judged against.
+    pub retired_in_version: Option<i32>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

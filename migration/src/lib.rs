@@ -14,6 +14,7 @@ mod m20261128_000005_liaison;
 mod m20261128_000006_token_revocations;
 pub mod m20261128_000007_pattern_cells;
 pub mod m20261128_000008_finding_page_order;
+pub mod m20261203_000009_versioned_items;
 pub mod reference;
 
 pub use sea_orm_migration::MigratorTrait;
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000006_token_revocations::Migration),
             Box::new(m20261128_000007_pattern_cells::Migration),
             Box::new(m20261128_000008_finding_page_order::Migration),
+            Box::new(m20261203_000009_versioned_items::Migration),
         ]
     }
 }

@@ -49,6 +49,7 @@ fn migrations_are_registered_in_order() {
             "m20261128_000006_token_revocations",
             "m20261128_000007_pattern_cells",
             "m20261128_000008_finding_page_order",
+            "m20261203_000009_versioned_items",
         ]
     );
 }
@@ -205,6 +206,8 @@ async fn round_trip(db: &DatabaseConnection, credit_code: &str) -> TestResult {
         medium: Set(OutletMedium::Air),
         category: Set(OutletCategory::Main),
         name: Set(None),
+        since_version: Set(1),
+        retired_in_version: Set(None),
     }
     .insert(db)
     .await?;
@@ -323,6 +326,8 @@ async fn round_trip(db: &DatabaseConnection, credit_code: &str) -> TestResult {
         category: Set(ViolationCategory::PermitViolation),
         found_on: Set(inspection.inspection_date),
         outlet_id: Set(Some(outlet.id)),
+        limit_id: Set(None),
+        permit_version: Set(None),
         pollutant: Set(Some("二氧化硫".into())),
         measured_value: Set(Some(87.5)),
         measured_unit: Set(Some("mg/m3".into())),

@@ -268,6 +268,8 @@ async fn round_trip(db: &DatabaseConnection) -> TestResult {
         medium: Set(OutletMedium::Air),
         category: Set(OutletCategory::Main),
         name: Set(Some("锅炉废气排放口".into())),
+        since_version: Set(1),
+        retired_in_version: Set(None),
     }
     .insert(db)
     .await?;
@@ -285,6 +287,8 @@ async fn round_trip(db: &DatabaseConnection) -> TestResult {
         concentration_unit: Set(Some("mg/m3".into())),
         averaging_period: Set(Some(AveragingPeriod::Hourly)),
         annual_quantity_tpa: Set(None),
+        since_version: Set(1),
+        retired_in_version: Set(None),
     }
     .insert(db)
     .await?;

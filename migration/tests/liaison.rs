@@ -20,7 +20,7 @@ use migration::{Migrator, MigratorTrait, reference};
 use sea_orm_migration::SchemaManager;
 use sea_orm_migration::sea_orm::{
     ActiveEnum, ActiveModelTrait, ColumnTrait, Database, DatabaseConnection, EntityTrait, Iterable,
-    ModelTrait, NotSet, PaginatorTrait, QueryFilter, QueryOrder, Set, SqlErr,
+    ModelTrait, NotSet, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, SqlErr,
 };
 use serde_json::json;
 
@@ -81,7 +81,15 @@ async fn exercise(db: &DatabaseConnection) -> TestResult {
     for table in LIAISON_TABLES {
         assert!(!manager.has_table(table).await?, "{table} dropped");
     }
-    assert_eq!(Findings::find().count(db).await?, 1);
+    // Counted by id: the entity has columns of later migrations.
+    assert_eq!(
+        Findings::find()
+            .select_only()
+            .column(findings::Column::Id)
+            .count(db)
+            .await?,
+        1
+    );
     assert_eq!(Permits::find().count(db).await?, 1);
     assert_eq!(EnforcementActions::find().count(db).await?, 1);
 
@@ -200,6 +208,8 @@ async fn round_trip(db: &DatabaseConnection, credit_code: &str) -> TestResult {
         category: Set(ViolationCategory::PermitViolation),
         found_on: Set(inspection.inspection_date),
         outlet_id: Set(None),
+        limit_id: Set(None),
+        permit_version: Set(None),
         pollutant: Set(Some("化学需氧量".into())),
         measured_value: Set(Some(112.0)),
         measured_unit: Set(Some("mg/L".into())),

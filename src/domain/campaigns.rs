@@ -95,19 +95,19 @@ fn validate(input: &CreateCampaignInput) -> AppResult<()> {
     for (i, rule) in input.sampling.iter().enumerate() {
         if !(rule.share > 0.0 && rule.share <= 1.0) {
             return Err(AppError::invalid(
-                format!("input.sampling[{i}].share"),
+                format!("input.samplingRules[{i}].share"),
                 "a share above 0 and at most 1",
             ));
         }
         if rule.category == input.coverage_category {
             return Err(AppError::invalid(
-                format!("input.sampling[{i}].category"),
+                format!("input.samplingRules[{i}].category"),
                 "the coverage category is inspected in full, not sampled",
             ));
         }
         if seen.contains(&rule.category) {
             return Err(AppError::invalid(
-                format!("input.sampling[{i}].category"),
+                format!("input.samplingRules[{i}].category"),
                 "one rule per category",
             ));
         }

@@ -87,6 +87,7 @@ pub async fn record(
         ));
     }
     let code = taxonomy::find(&txn, &finding.violation_code, "input.findingId").await?;
+    taxonomy::check_action(&code, input.kind, "input.kind")?;
     let earlier = enforcement_actions::Entity::find()
         .filter(enforcement_actions::Column::FindingId.eq(finding.id))
         .order_by_asc(enforcement_actions::Column::Id)

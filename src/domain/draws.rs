@@ -196,6 +196,16 @@ pub async fn draw_units(
             ((candidates.len() as f64) * rule.share).ceil() as u32
         }
     };
+    // A draw takes units from the frozen list; it cannot take more than the list holds.
+    if count as usize > candidates.len() {
+        return Err(AppError::invalid(
+            "input.count",
+            format!(
+                "{count} units asked for, but the inspection-target list of {district} holds {} in this category",
+                candidates.len()
+            ),
+        ));
+    }
     let (inspector_ids, conflicts) = inspector_list(&txn, &district).await?;
     let inputs = UnitDrawInputs {
         candidates,
@@ -293,6 +303,13 @@ pub async fn draw_joint_groups(
         .collect();
     if groups.is_empty() {
         return Err(AppError::invalid("input.groups", "at least one group"));
+    }
+    let mut seen = std::collections::HashSet::new();
+    if let Some(twice) = groups.iter().find(|g| !seen.insert(g.as_str())) {
+        return Err(AppError::invalid(
+            "input.groups",
+            format!("the group label '{twice}' appears twice"),
+        ));
     }
     let txn = crate::db::begin_write(db).await?;
     let known: Vec<String> = districts::Entity::find()

@@ -122,11 +122,40 @@ pub async fn post(
         ));
     }
     // Every finding the feedback rests on must be one the poster can read.
+    // ... and one of the pattern: its codes, its period, its district (plan §5(3)).
     for id in &input.finding_ids {
-        if findings::get(db, Some(who), *id).await?.is_none() {
+        let Some(finding) = findings::get(db, Some(who), *id).await? else {
             return Err(AppError::invalid(
                 "input.findingIds",
                 format!("finding {id} is not visible to the poster"),
+            ));
+        };
+        let outside = if !codes.contains(&finding.violation_code) {
+            Some(format!(
+                "is coded {}, not one of the pattern's codes",
+                finding.violation_code
+            ))
+        } else if finding.found_on < input.period_from || finding.found_on > input.period_to {
+            Some(format!(
+                "was found on {}, outside the pattern's period",
+                finding.found_on
+            ))
+        } else if input
+            .district
+            .as_ref()
+            .is_some_and(|d| *d != finding.district_code)
+        {
+            Some(format!(
+                "is in district {}, not the pattern's",
+                finding.district_code
+            ))
+        } else {
+            None
+        };
+        if let Some(why) = outside {
+            return Err(AppError::invalid(
+                "input.findingIds",
+                format!("finding {id} {why}"),
             ));
         }
     }
@@ -264,10 +293,19 @@ pub async fn respond(
             .one(&txn)
             .await?;
         let permit = crate::domain::permits::by_ids(&txn, who, &[*permit_id]).await?;
-        if known.is_none() || permit.is_empty() {
+        let Some(known) = known.filter(|_| !permit.is_empty()) else {
             return Err(AppError::invalid(
                 "input.permitChanges",
                 format!("permit {permit_id} has no version {version} in the office's scope"),
+            ));
+        };
+        // A response cites what was changed after the feedback arrived, not what stood before.
+        if known.created_at < current.created_at {
+            return Err(AppError::invalid(
+                "input.permitChanges",
+                format!(
+                    "version {version} of permit {permit_id} predates the feedback; cite the change made in response"
+                ),
             ));
         }
         feedback_permit_changes::ActiveModel {

@@ -25,11 +25,12 @@ use crate::domain::permits;
 use crate::domain::taxonomy::{self, PermitRequirement};
 use crate::error::{AppError, AppResult};
 use entity::enums::{
-    FindingSeverity, FindingStatus, ManagementCategory, PermitStatus, ViolationCategory,
+    FindingSeverity, FindingStatus, ManagementCategory, PermitStatus, RegistrationStatus,
+    ViolationCategory,
 };
 use entity::{
     finding_evidence, finding_transitions, findings, inspections, outlets, permit_limits,
-    permits as permit_rows, units,
+    permits as permit_rows, registrations, units,
 };
 
 pub fn status_name(status: FindingStatus) -> &'static str {
@@ -203,6 +204,24 @@ async fn check_permit(
             if named.is_some() {
                 return Err(AppError::invalid("input.permitId", "RG-1 names no permit"));
             }
+            // Art 43: "not registered" on the inspection date, so a registration in force
+            // that day rules it out.
+            let registered = registrations::Entity::find()
+                .filter(registrations::Column::UnitId.eq(unit.id))
+                .filter(registrations::Column::Status.eq(RegistrationStatus::Valid))
+                .filter(registrations::Column::RegisteredOn.lte(date))
+                .filter(registrations::Column::ValidTo.gte(date))
+                .one(txn)
+                .await?;
+            if let Some(registration) = registered {
+                return Err(AppError::invalid(
+                    "input.code",
+                    format!(
+                        "RG-1 needs an unregistered unit, but registration {} was in force on {date} (registered {})",
+                        registration.registration_number, registration.registered_on
+                    ),
+                ));
+            }
             Ok(None)
         }
         requirement @ (PermitRequirement::ExpiredPermit | PermitRequirement::EndedPermit) => {
@@ -270,6 +289,7 @@ async fn check_permit(
 /// EX-1: the measurement must exceed the permitted limit of that outlet and pollutant.
 struct Exceedance {
     outlet_id: i64,
+    limit_id: i64,
     pollutant: String,
     measured_value: f64,
     measured_unit: String,
@@ -279,6 +299,7 @@ struct Exceedance {
 async fn check_exceedance(
     txn: &DatabaseTransaction,
     permit: &permit_rows::Model,
+    version: i32,
     input: &RecordFindingInput,
 ) -> AppResult<Exceedance> {
     let outlet_code = input
@@ -301,6 +322,12 @@ async fn check_exceedance(
             "a finite, non-negative number",
         ));
     }
+    if permits::is_ph(pollutant) && measured > permits::PH_MAX {
+        return Err(AppError::invalid(
+            "input.measuredValue",
+            format!("pH lies between 0 and {}", permits::PH_MAX),
+        ));
+    }
     let unit = input
         .measured_unit
         .as_deref()
@@ -311,11 +338,14 @@ async fn check_exceedance(
                 "EX-1 needs the unit of the measurement",
             )
         })?;
+    // The outlet and limit as they stood in the version in force on the inspection date.
     let outlet = outlets::Entity::find()
         .filter(outlets::Column::PermitId.eq(permit.id))
         .filter(outlets::Column::Code.eq(outlet_code.clone()))
-        .one(txn)
+        .all(txn)
         .await?
+        .into_iter()
+        .find(|o| permits::outlet_in_version(o, version))
         .ok_or_else(|| {
             AppError::invalid(
                 "input.outletCode",
@@ -329,8 +359,11 @@ async fn check_exceedance(
         .filter(permit_limits::Column::OutletId.eq(outlet.id))
         .filter(permit_limits::Column::Pollutant.eq(pollutant))
         .filter(permit_limits::Column::ConcentrationLimit.is_not_null())
-        .one(txn)
+        .order_by_asc(permit_limits::Column::Id)
+        .all(txn)
         .await?
+        .into_iter()
+        .find(|l| permits::limit_in_version(l, version))
         .ok_or_else(|| {
             AppError::invalid(
                 "input.pollutant",
@@ -357,6 +390,7 @@ async fn check_exceedance(
     }
     Ok(Exceedance {
         outlet_id: outlet.id,
+        limit_id: limit.id,
         pollutant: pollutant.to_owned(),
         measured_value: measured,
         measured_unit: unit.trim().to_owned(),
@@ -422,8 +456,17 @@ pub async fn record(
         ));
     }
     let permit = check_permit(&txn, &unit, &code.code, input.permit_id, date).await?;
-    let exceedance = match (&permit, taxonomy::is_exceedance(&code.code)) {
-        (Some(permit), true) => Some(check_exceedance(&txn, permit, &input).await?),
+    let permit_version = match &permit {
+        Some(permit) => {
+            let versions = permits::versions_of(&txn, &[permit.id]).await?;
+            Some(permits::version_on(&versions, date).unwrap_or(permit.version))
+        }
+        None => None,
+    };
+    let exceedance = match (&permit, permit_version, taxonomy::is_exceedance(&code.code)) {
+        (Some(permit), Some(version), true) => {
+            Some(check_exceedance(&txn, permit, version, &input).await?)
+        }
         _ => None,
     };
     let now = Utc::now();
@@ -436,6 +479,8 @@ pub async fn record(
         category: Set(code.category),
         found_on: Set(date),
         outlet_id: Set(exceedance.as_ref().map(|e| e.outlet_id)),
+        limit_id: Set(exceedance.as_ref().map(|e| e.limit_id)),
+        permit_version: Set(permit_version),
         pollutant: Set(exceedance
             .as_ref()
             .map(|e| e.pollutant.clone())

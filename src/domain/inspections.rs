@@ -55,7 +55,7 @@ pub struct RecordInspectionInput {
 fn validate(input: &RecordInspectionInput) -> AppResult<()> {
     if input.inspection_date > clock::today() {
         return Err(AppError::invalid(
-            "input.inspectionDate",
+            "input.date",
             "an inspection cannot be in the future",
         ));
     }
@@ -169,8 +169,11 @@ pub async fn record(
     .insert(&txn)
     .await
     .map_err(|e| match AppError::from(e) {
-        // The recording agency must exist; a token naming another is a bad token claim.
-        AppError::Internal(_) => AppError::invalid("agency", "the caller's agency is unknown"),
+        // The recording agency must exist; a token naming another carries a bad claim, which
+        // no input of the request can fix.
+        AppError::Internal(_) => {
+            AppError::Forbidden("the agency named by the token is unknown".to_owned())
+        }
         other => other,
     })?;
     let links = input

@@ -421,6 +421,15 @@ const DIMENSIONLESS: &str = "无量纲";
 const MAX_CONCENTRATION: f64 = 100_000.0;
 const MAX_ANNUAL_TONNES: f64 = 10_000_000.0;
 
+/// The top of the pH scale.
+pub const PH_MAX: f64 = 14.0;
+
+/// Whether a pollutant is pH (`pH`, `pH值`), whose values lie on the 0–14 scale.
+pub fn is_ph(pollutant: &str) -> bool {
+    let name = pollutant.trim().to_lowercase();
+    name == "ph" || name == "ph值"
+}
+
 struct ValidOutlet {
     code: String,
     medium: OutletMedium,
@@ -513,6 +522,21 @@ fn validate_limit(field: &str, limit: &LimitInput, medium: OutletMediumCode) -> 
             OutletMediumCode::Air => &AIR_UNITS,
             OutletMediumCode::Water => &WATER_UNITS,
         };
+        // pH is dimensionless and lies on its 0–14 scale; other pollutants have units.
+        if is_ph(&limit.pollutant) {
+            if unit != DIMENSIONLESS {
+                return Err(AppError::invalid(
+                    format!("{field}.concentrationUnit"),
+                    format!("pH is dimensionless: use '{DIMENSIONLESS}'"),
+                ));
+            }
+            if value > PH_MAX {
+                return Err(AppError::invalid(
+                    format!("{field}.concentrationLimit"),
+                    format!("pH lies between 0 and {PH_MAX}"),
+                ));
+            }
+        }
         if !allowed.contains(&unit) && unit != DIMENSIONLESS {
             return Err(AppError::invalid(
                 format!("{field}.concentrationUnit"),
@@ -593,42 +617,136 @@ async fn issuing_agency(
     Ok(code)
 }
 
-async fn insert_outlets(
+/// Whether an outlet belongs to permit version `version` (outlets and limits are versioned).
+pub fn outlet_in_version(outlet: &outlets::Model, version: i32) -> bool {
+    outlet.since_version <= version && outlet.retired_in_version.is_none_or(|r| r > version)
+}
+
+/// Whether a limit belongs to permit version `version`.
+pub fn limit_in_version(limit: &permit_limits::Model, version: i32) -> bool {
+    limit.since_version <= version && limit.retired_in_version.is_none_or(|r| r > version)
+}
+
+/// The permit version in force on `date`: the newest one made on or before that day, or the
+/// first when the day precedes them all (a permit recorded after its validity began).
+pub fn version_on(versions: &[permit_versions::Model], date: NaiveDate) -> Option<i32> {
+    versions
+        .iter()
+        .filter(|v| clock::date_of(v.created_at) <= date)
+        .map(|v| v.version)
+        .max()
+        .or_else(|| versions.iter().map(|v| v.version).min())
+}
+
+fn limit_row(
+    permit_id: i64,
+    outlet_id: i64,
+    version: i32,
+    limit: &LimitInput,
+) -> permit_limits::ActiveModel {
+    permit_limits::ActiveModel {
+        permit_id: Set(permit_id),
+        outlet_id: Set(outlet_id),
+        pollutant: Set(limit.pollutant.trim().to_owned()),
+        concentration_limit: Set(limit.concentration_limit),
+        concentration_unit: Set(limit
+            .concentration_unit
+            .as_ref()
+            .map(|u| u.trim().to_owned())),
+        averaging_period: Set(limit.averaging_period),
+        annual_quantity_tpa: Set(limit.annual_quantity_tpa),
+        since_version: Set(version),
+        retired_in_version: Set(None),
+        ..Default::default()
+    }
+}
+
+/// Whether a stored limit says what `input` says (then a change keeps the row).
+fn same_limit(row: &permit_limits::Model, input: &LimitInput) -> bool {
+    row.pollutant == input.pollutant.trim()
+        && row.concentration_limit == input.concentration_limit
+        && row.concentration_unit.as_deref() == input.concentration_unit.as_deref().map(str::trim)
+        && row.averaging_period == input.averaging_period
+        && row.annual_quantity_tpa == input.annual_quantity_tpa
+}
+
+/// Writes the outlets and limits of permit version `version`, replacing those of the version
+/// before. Rows are never deleted (findings point at them): an outlet whose code stays keeps
+/// its row, a limit that stays the same keeps its row, and whatever is dropped or changed is
+/// retired in `version`. Returns the version's snapshot.
+async fn write_outlets(
     txn: &DatabaseTransaction,
     permit_id: i64,
+    version: i32,
     outlets: &[ValidOutlet],
 ) -> AppResult<serde_json::Value> {
+    let current_outlets: Vec<outlets::Model> = outlets::Entity::find()
+        .filter(outlets::Column::PermitId.eq(permit_id))
+        .filter(outlets::Column::RetiredInVersion.is_null())
+        .all(txn)
+        .await?;
+    let current_limits: Vec<permit_limits::Model> = permit_limits::Entity::find()
+        .filter(permit_limits::Column::PermitId.eq(permit_id))
+        .filter(permit_limits::Column::RetiredInVersion.is_null())
+        .all(txn)
+        .await?;
+    let mut retired_outlets = Vec::new();
+    for old in &current_outlets {
+        if !outlets.iter().any(|o| o.code == old.code) {
+            retired_outlets.push(old.id);
+        }
+    }
+    let mut retired_limits = Vec::new();
     let mut snapshot = Vec::with_capacity(outlets.len());
     for outlet in outlets {
-        let saved = outlets::ActiveModel {
-            permit_id: Set(permit_id),
-            code: Set(outlet.code.clone()),
-            medium: Set(outlet.medium),
-            category: Set(outlet.input.category),
-            name: Set(outlet.input.name.clone().filter(|n| !n.trim().is_empty())),
-            ..Default::default()
-        }
-        .insert(txn)
-        .await?;
-        if !outlet.input.limits.is_empty() {
-            let rows = outlet
-                .input
-                .limits
-                .iter()
-                .map(|l| permit_limits::ActiveModel {
+        let name = outlet.input.name.clone().filter(|n| !n.trim().is_empty());
+        let kept = current_outlets.iter().find(|o| o.code == outlet.code);
+        let outlet_id = match kept {
+            Some(old) => {
+                if old.category != outlet.input.category || old.name != name {
+                    let mut active: outlets::ActiveModel = old.clone().into();
+                    active.category = Set(outlet.input.category);
+                    active.name = Set(name);
+                    active.update(txn).await?;
+                }
+                old.id
+            }
+            None => {
+                outlets::ActiveModel {
                     permit_id: Set(permit_id),
-                    outlet_id: Set(saved.id),
-                    pollutant: Set(l.pollutant.trim().to_owned()),
-                    concentration_limit: Set(l.concentration_limit),
-                    concentration_unit: Set(l
-                        .concentration_unit
-                        .as_ref()
-                        .map(|u| u.trim().to_owned())),
-                    averaging_period: Set(l.averaging_period),
-                    annual_quantity_tpa: Set(l.annual_quantity_tpa),
+                    code: Set(outlet.code.clone()),
+                    medium: Set(outlet.medium),
+                    category: Set(outlet.input.category),
+                    name: Set(name),
+                    since_version: Set(version),
+                    retired_in_version: Set(None),
                     ..Default::default()
-                });
-            permit_limits::Entity::insert_many(rows).exec(txn).await?;
+                }
+                .insert(txn)
+                .await?
+                .id
+            }
+        };
+        let mut unchanged = std::collections::HashSet::new();
+        let mut fresh = Vec::new();
+        for limit in &outlet.input.limits {
+            match current_limits.iter().find(|row| {
+                row.outlet_id == outlet_id && !unchanged.contains(&row.id) && same_limit(row, limit)
+            }) {
+                Some(row) => {
+                    unchanged.insert(row.id);
+                }
+                None => fresh.push(limit_row(permit_id, outlet_id, version, limit)),
+            }
+        }
+        retired_limits.extend(
+            current_limits
+                .iter()
+                .filter(|row| row.outlet_id == outlet_id && !unchanged.contains(&row.id))
+                .map(|row| row.id),
+        );
+        if !fresh.is_empty() {
+            permit_limits::Entity::insert_many(fresh).exec(txn).await?;
         }
         snapshot.push(serde_json::json!({
             "code": outlet.code,
@@ -637,6 +755,29 @@ async fn insert_outlets(
             "name": outlet.input.name,
             "limits": outlet.input.limits,
         }));
+    }
+    retired_limits.extend(
+        current_limits
+            .iter()
+            .filter(|row| retired_outlets.contains(&row.outlet_id))
+            .map(|row| row.id),
+    );
+    if !retired_limits.is_empty() {
+        permit_limits::Entity::update_many()
+            .col_expr(
+                permit_limits::Column::RetiredInVersion,
+                Expr::value(version),
+            )
+            .filter(permit_limits::Column::Id.is_in(retired_limits))
+            .exec(txn)
+            .await?;
+    }
+    if !retired_outlets.is_empty() {
+        outlets::Entity::update_many()
+            .col_expr(outlets::Column::RetiredInVersion, Expr::value(version))
+            .filter(outlets::Column::Id.is_in(retired_outlets))
+            .exec(txn)
+            .await?;
     }
     Ok(serde_json::Value::Array(snapshot))
 }
@@ -755,16 +896,8 @@ pub async fn issue(
         .valid_to
         .unwrap_or_else(|| default_valid_to(input.valid_from));
     validate_validity(input.valid_from, valid_to)?;
-    // One unit holds one permit at a time: validity periods of live permits must not overlap.
-    if let Some(clash) = existing.iter().find(|p| {
-        p.status == PermitStatus::Valid
-            && p.valid_from <= valid_to
-            && input.valid_from <= p.valid_to
-    }) {
-        return Err(AppError::Conflict(format!(
-            "validity {}..{} overlaps permit {} ({}..{}); change or renew that permit instead",
-            input.valid_from, valid_to, clash.permit_number, clash.valid_from, clash.valid_to
-        )));
+    if let Some(clash) = overlapping(&existing, None, input.valid_from, valid_to) {
+        return Err(overlap_error(input.valid_from, valid_to, clash));
     }
     let outlets = validate_outlets(&input.outlets, unit.management_category)?;
     let agency = issuing_agency(
@@ -792,7 +925,7 @@ pub async fn issue(
     }
     .insert(&txn)
     .await?;
-    let snapshot = insert_outlets(&txn, permit.id, &outlets).await?;
+    let snapshot = write_outlets(&txn, permit.id, permit.version, &outlets).await?;
     write_version(
         &txn,
         principal,
@@ -820,6 +953,47 @@ pub async fn issue(
     }
     txn.commit().await?;
     Ok(permit)
+}
+
+/// One unit holds one permit at a time: validity periods of live permits must not overlap
+/// (issue, renewal and a change of `validTo` alike). `except` is the permit being moved.
+fn overlapping(
+    permits: &[permits::Model],
+    except: Option<i64>,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Option<&permits::Model> {
+    permits.iter().find(|p| {
+        Some(p.id) != except
+            && p.status == PermitStatus::Valid
+            && p.valid_from <= to
+            && from <= p.valid_to
+    })
+}
+
+fn overlap_error(from: NaiveDate, to: NaiveDate, clash: &permits::Model) -> AppError {
+    AppError::Conflict(format!(
+        "validity {from}..{to} overlaps permit {} ({}..{}); change or renew that permit instead",
+        clash.permit_number, clash.valid_from, clash.valid_to
+    ))
+}
+
+/// The overlap check for a permit whose validity moves to `from..to`.
+async fn check_overlap(
+    txn: &DatabaseTransaction,
+    permit: &permits::Model,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> AppResult<()> {
+    let siblings = permits::Entity::find()
+        .filter(permits::Column::UnitId.eq(permit.unit_id))
+        .filter(permits::Column::Id.ne(permit.id))
+        .all(txn)
+        .await?;
+    match overlapping(&siblings, Some(permit.id), from, to) {
+        Some(clash) => Err(overlap_error(from, to, clash)),
+        None => Ok(()),
+    }
 }
 
 /// What a change or status move carries besides the action itself.
@@ -897,19 +1071,13 @@ pub(crate) async fn apply_in(
         PermitAction::Change => {
             if let Some(valid_to) = change.valid_to {
                 validate_validity(current.valid_from, valid_to)?;
+                check_overlap(txn_ref, &current, current.valid_from, valid_to).await?;
                 active.valid_to = Set(valid_to);
             }
             if let Some(new_outlets) = &change.outlets {
                 let outlets = validate_outlets(new_outlets, current.management_category)?;
-                permit_limits::Entity::delete_many()
-                    .filter(permit_limits::Column::PermitId.eq(permit_id))
-                    .exec(txn_ref)
-                    .await?;
-                outlets::Entity::delete_many()
-                    .filter(outlets::Column::PermitId.eq(permit_id))
-                    .exec(txn_ref)
-                    .await?;
-                snapshot = Some(insert_outlets(txn_ref, permit_id, &outlets).await?);
+                snapshot =
+                    Some(write_outlets(txn_ref, permit_id, current.version + 1, &outlets).await?);
             }
             if change.valid_to.is_none() && change.outlets.is_none() {
                 return Err(AppError::invalid(
@@ -922,6 +1090,7 @@ pub(crate) async fn apply_in(
             let from = current.valid_to.succ_opt().unwrap_or(current.valid_to);
             let to = change.valid_to.unwrap_or_else(|| default_valid_to(from));
             validate_validity(from, to)?;
+            check_overlap(txn_ref, &current, from, to).await?;
             active.valid_from = Set(from);
             active.valid_to = Set(to);
         }

@@ -5,6 +5,7 @@
 use sea_orm::{ConnectionTrait, EntityTrait};
 
 use crate::error::{AppError, AppResult};
+use entity::enums::EnforcementActionKind;
 use entity::violation_codes;
 
 /// What a code requires of the unit's permit on the inspection date.
@@ -35,6 +36,102 @@ pub fn permit_requirement(code: &str) -> PermitRequirement {
 /// EX-1 (Art 34(1)): exceeding a permitted concentration; needs the measurement.
 pub fn is_exceedance(code: &str) -> bool {
     code == "EX-1"
+}
+
+/// The measures the article behind a code provides (besides an order to correct, open to
+/// every code, and a referral to the police, open to any conduct that may be a crime):
+/// - Art 33 (NP-*) and Art 34 (EX-1, EV-*): restriction, suspension, fine, sealing up; Art 34
+///   also permit withdrawal ("情节严重的…吊销排污许可证"); both, the daily penalty of Art 38.
+/// - Art 35 (FU-*): fine, restriction, suspension, permit withdrawal, sealing up, Art 38.
+/// - Art 36 (OU-*, AM-*, SM-*, IP-1, RP-1): fine; suspension when not corrected.
+/// - Art 37 (LG-*, ER-*), Art 39 (OB-1), Art 43 (RG-1): a fine only.
+/// - Art 40 (FR-1) revokes (撤销, through `revokePermit`) and fines; Art 41 (FR-2) withdraws.
+///
+/// The daily penalty stays open wherever a fine is (it follows a fine on the same finding and
+/// a refused order to correct; local practice applies it beyond discharge cases).
+pub fn allowed_actions(code: &str) -> &'static [EnforcementActionKind] {
+    use EnforcementActionKind::*;
+    const ILLEGAL_DISCHARGE: &[EnforcementActionKind] = &[
+        CorrectionOrder,
+        ProductionRestriction,
+        Suspension,
+        Fine,
+        PoliceReferral,
+        DailyContinuousPenalty,
+        SealUp,
+    ];
+    const PERMIT_BREACH: &[EnforcementActionKind] = &[
+        CorrectionOrder,
+        ProductionRestriction,
+        Suspension,
+        Fine,
+        PermitWithdrawal,
+        PoliceReferral,
+        DailyContinuousPenalty,
+        SealUp,
+    ];
+    const MANAGEMENT: &[EnforcementActionKind] = &[
+        CorrectionOrder,
+        Fine,
+        Suspension,
+        PoliceReferral,
+        DailyContinuousPenalty,
+    ];
+    const FINE_ONLY: &[EnforcementActionKind] = &[
+        CorrectionOrder,
+        Fine,
+        PoliceReferral,
+        DailyContinuousPenalty,
+    ];
+    const FORGED: &[EnforcementActionKind] = &[
+        CorrectionOrder,
+        Fine,
+        PermitWithdrawal,
+        PoliceReferral,
+        DailyContinuousPenalty,
+    ];
+    match code.split('-').next().unwrap_or_default() {
+        "NP" => ILLEGAL_DISCHARGE,
+        "EX" | "EV" | "FU" => PERMIT_BREACH,
+        "OU" | "AM" | "SM" | "IP" | "RP" => MANAGEMENT,
+        "FR" if code == "FR-2" => FORGED,
+        _ => FINE_ONLY,
+    }
+}
+
+/// Refuses a measure the code's article does not provide (e.g. withdrawing a permit for a
+/// ledger not kept: Art 37 provides only a fine).
+pub fn check_action(
+    code: &violation_codes::Model,
+    kind: EnforcementActionKind,
+    field: &str,
+) -> AppResult<()> {
+    if allowed_actions(&code.code).contains(&kind) {
+        return Ok(());
+    }
+    Err(AppError::invalid(
+        field,
+        format!(
+            "Art {} provides no {} for {}",
+            code.article,
+            action_label(kind),
+            code.code
+        ),
+    ))
+}
+
+fn action_label(kind: EnforcementActionKind) -> &'static str {
+    use EnforcementActionKind::*;
+    match kind {
+        CorrectionOrder => "correction order",
+        ProductionRestriction => "production restriction",
+        Suspension => "suspension",
+        Fine => "fine",
+        PermitWithdrawal => "permit withdrawal",
+        PoliceReferral => "police referral",
+        DailyContinuousPenalty => "daily continuous penalty",
+        SealUp => "sealing up",
+    }
 }
 
 pub async fn find(
@@ -109,6 +206,18 @@ mod tests {
             other => panic!("expected a range error, got {other:?}"),
         }
         assert!(check_fine(&code(None, None), 10, "f").is_err());
+    }
+
+    #[test]
+    fn articles_provide_their_measures() {
+        use EnforcementActionKind::*;
+        assert!(!allowed_actions("LG-1").contains(&PermitWithdrawal));
+        assert!(allowed_actions("EX-1").contains(&PermitWithdrawal));
+        assert!(allowed_actions("FR-2").contains(&PermitWithdrawal));
+        assert!(!allowed_actions("SM-1").contains(&SealUp));
+        for code in ["NP-1", "EV-2", "OU-3", "LG-2", "RG-1", "OB-1", "FR-1"] {
+            assert!(allowed_actions(code).contains(&Fine), "{code}");
+        }
     }
 
     #[test]

@@ -28,14 +28,14 @@ pub async fn revoke(
     let who = access::authorize(principal, Operation::RevokeTokens)?;
     let subject = input.subject.trim();
     if subject.is_empty() || subject.chars().count() > 128 {
-        return Err(AppError::invalid("subject", "1 to 128 characters"));
+        return Err(AppError::invalid("input.subject", "1 to 128 characters"));
     }
     let token_id = input.token_id.map(|t| t.trim().to_owned());
     if token_id
         .as_ref()
         .is_some_and(|t| t.is_empty() || t.chars().count() > 128)
     {
-        return Err(AppError::invalid("tokenId", "1 to 128 characters"));
+        return Err(AppError::invalid("input.tokenId", "1 to 128 characters"));
     }
     let reason = input.reason.trim();
     if reason.is_empty() || reason.chars().count() > 1000 {

@@ -5,8 +5,8 @@
 use chrono::{NaiveDate, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, Func};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, Select, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
+    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Select, Set,
 };
 use serde::Serialize;
 
@@ -310,6 +310,64 @@ pub async fn register(
     Ok(unit)
 }
 
+/// A unit's category must agree with what it holds (Art 2, 24): KEY and SIMPLIFIED units hold a
+/// permit of their category, REGISTRATION units a registration. While a permit or registration
+/// is valid the category stays; the holder cancels it first (and applies anew: 重新申请).
+async fn check_category_change(
+    txn: &DatabaseTransaction,
+    unit: &units::Model,
+    category: ManagementCategory,
+) -> AppResult<()> {
+    let today = crate::domain::clock::today();
+    let permits = entity::permits::Entity::find()
+        .filter(entity::permits::Column::UnitId.eq(unit.id))
+        .filter(entity::permits::Column::Status.eq(entity::enums::PermitStatus::Valid))
+        .filter(entity::permits::Column::ValidTo.gte(today))
+        .all(txn)
+        .await?;
+    if let Some(permit) = permits.iter().find(|p| p.management_category != category) {
+        return Err(AppError::invalid(
+            "input.managementCategory",
+            format!(
+                "the unit holds valid {} permit {} (until {}); cancel it before the category changes",
+                category_name(permit.management_category),
+                permit.permit_number,
+                permit.valid_to
+            ),
+        ));
+    }
+    if category != ManagementCategory::Registration {
+        let registration = entity::registrations::Entity::find()
+            .filter(entity::registrations::Column::UnitId.eq(unit.id))
+            .filter(
+                entity::registrations::Column::Status.eq(entity::enums::RegistrationStatus::Valid),
+            )
+            .filter(entity::registrations::Column::ValidTo.gte(today))
+            .one(txn)
+            .await?;
+        if let Some(registration) = registration {
+            return Err(AppError::invalid(
+                "input.managementCategory",
+                format!(
+                    "the unit holds valid registration {} (until {}); while it is valid the unit stays REGISTRATION, not {}",
+                    registration.registration_number,
+                    registration.valid_to,
+                    category_name(category)
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn category_name(category: ManagementCategory) -> &'static str {
+    match category {
+        ManagementCategory::Key => "KEY",
+        ManagementCategory::Simplified => "SIMPLIFIED",
+        ManagementCategory::Registration => "REGISTRATION",
+    }
+}
+
 pub async fn update(
     db: &DatabaseConnection,
     principal: Option<&Principal>,
@@ -373,6 +431,9 @@ pub async fn update(
                 .map_err(|e| AppError::code_error("input.industryCode", e))?);
     }
     if let Some(category) = patch.management_category {
+        if category != current.management_category {
+            check_category_change(&txn, &current, category).await?;
+        }
         active.management_category = Set(category);
     }
     if let Some(level) = patch.credit_level {

@@ -13,7 +13,7 @@ use super::loaders::{
     ActionsOfFinding, EvidenceOfFinding, FindingsOfInspection, HistoryOfFinding, InspectionId,
     InspectorId, OutletId, PermitId, TeamOfInspection, UnitId,
 };
-use super::permits::{Outlet, PERMIT, Permit};
+use super::permits::{Outlet, PERMIT, Permit, PermitLimit};
 use super::reference::{
     Agency, District, ViolationCode, load_agency, load_district, load_violation_code,
 };
@@ -233,12 +233,30 @@ impl Finding {
             .await?
             .map(Inspection))
     }
-    /// The outlet concerned (EX-1).
+    /// The outlet concerned (EX-1), with its limits as they stood on the finding's date.
     async fn outlet(&self, ctx: &Context<'_>) -> Result<Option<Outlet>> {
         let Some(id) = self.0.outlet_id else {
             return Ok(None);
         };
-        Ok(super::load_one(ctx, OutletId(id)).await?.map(Outlet))
+        Ok(super::load_one(ctx, OutletId(id))
+            .await?
+            .map(|row| Outlet::at(row, self.0.permit_version)))
+    }
+    /// The permit limit the measurement was judged against (EX-1), as it stood on the
+    /// finding's date: a later change of the permit leaves it as it was.
+    async fn limit(&self, ctx: &Context<'_>) -> Result<Option<PermitLimit>> {
+        let (Some(limit_id), Some(permit_id)) = (self.0.limit_id, self.0.permit_id) else {
+            return Ok(None);
+        };
+        Ok(super::permits::limits_of(ctx, permit_id)
+            .await?
+            .into_iter()
+            .find(|l| l.id == limit_id)
+            .map(PermitLimit))
+    }
+    /// The permit version in force on the finding's date.
+    async fn permit_version(&self) -> Option<i32> {
+        self.0.permit_version
     }
     async fn pollutant(&self) -> Option<&str> {
         self.0.pollutant.as_deref()

@@ -123,7 +123,7 @@ pub fn build_schema(
         .data(reference)
         .data(events)
         .data(revocations)
-        .limit_depth(limits.max_depth)
+        // The depth limit is `limits::check_document`'s, which leaves introspection out.
         // Suggestions would map the schema for callers who may not introspect it.
         .disable_suggestions()
         // Cost is checked before execution by `cost::check`, from the schema's own shapes.

@@ -91,18 +91,26 @@ impl Permit {
     async fn issuing_agency(&self, ctx: &Context<'_>) -> Result<Option<Agency>> {
         load_agency(ctx, Some(&self.row.issuing_agency_code)).await
     }
-    /// Outlets (排放口) of the current version.
+    /// Outlets (排放口) of the version read (the current one, or the one in force at `asOf`).
+    /// An outlet keeps its id across changes while its code stays.
     async fn outlets(&self, ctx: &Context<'_>) -> Result<Vec<Outlet>> {
+        let version = self.row.version;
         let rows = super::load_one(ctx, OutletsOfPermit(self.row.id))
             .await?
             .unwrap_or_default();
-        Ok(rows.into_iter().map(Outlet).collect())
+        Ok(rows
+            .into_iter()
+            .filter(|o| rules::outlet_in_version(o, version))
+            .map(|row| Outlet::at(row, Some(version)))
+            .collect())
     }
-    /// All permitted limits of the current version, across outlets.
+    /// All permitted limits of the version read, across outlets.
     async fn limits(&self, ctx: &Context<'_>) -> Result<Vec<PermitLimit>> {
+        let version = self.row.version;
         Ok(limits_of(ctx, self.row.id)
             .await?
             .into_iter()
+            .filter(|l| rules::limit_in_version(l, version))
             .map(PermitLimit)
             .collect())
     }
@@ -162,38 +170,64 @@ pub(crate) fn nested_page(first: i32) -> Result<u64> {
     }
 }
 
-async fn limits_of(ctx: &Context<'_>, permit_id: i64) -> Result<Vec<permit_limits::Model>> {
+pub(crate) async fn limits_of(
+    ctx: &Context<'_>,
+    permit_id: i64,
+) -> Result<Vec<permit_limits::Model>> {
     Ok(super::load_one(ctx, LimitsOfPermit(permit_id))
         .await?
         .unwrap_or_default())
 }
 
 /// An outlet: `DA###` air, `DW###` water; main or general.
-pub struct Outlet(pub outlets::Model);
+pub struct Outlet {
+    row: outlets::Model,
+    /// The permit version whose limits it shows (`None`: the current ones).
+    version: Option<i32>,
+}
+
+impl Outlet {
+    pub fn at(row: outlets::Model, version: Option<i32>) -> Self {
+        Self { row, version }
+    }
+}
 
 #[Object]
 impl Outlet {
     async fn id(&self) -> ID {
-        ids::encode("Outlet", self.0.id)
+        ids::encode("Outlet", self.row.id)
     }
     async fn code(&self) -> &str {
-        &self.0.code
+        &self.row.code
     }
     async fn medium(&self) -> OutletMedium {
-        self.0.medium.into()
+        self.row.medium.into()
     }
     async fn category(&self) -> OutletCategory {
-        self.0.category.into()
+        self.row.category.into()
     }
     async fn name(&self) -> Option<&str> {
-        self.0.name.as_deref()
+        self.row.name.as_deref()
+    }
+    /// The permit version the outlet first appeared in.
+    async fn since_version(&self) -> i32 {
+        self.row.since_version
+    }
+    /// The permit version that removed it; absent while it is on the permit.
+    async fn retired_in_version(&self) -> Option<i32> {
+        self.row.retired_in_version
     }
     async fn limits(&self, ctx: &Context<'_>) -> Result<Vec<PermitLimit>> {
-        let outlet_id = self.0.id;
-        Ok(limits_of(ctx, self.0.permit_id)
+        let outlet_id = self.row.id;
+        let version = self.version;
+        Ok(limits_of(ctx, self.row.permit_id)
             .await?
             .into_iter()
             .filter(|l| l.outlet_id == outlet_id)
+            .filter(|l| match version {
+                Some(v) => rules::limit_in_version(l, v),
+                None => l.retired_in_version.is_none(),
+            })
             .map(PermitLimit)
             .collect())
     }
@@ -227,6 +261,14 @@ impl PermitLimit {
     /// Annual quantity limit in tonnes per year.
     async fn annual_quantity_tpa(&self) -> Option<f64> {
         self.0.annual_quantity_tpa
+    }
+    /// The permit version the limit first appeared in; a change of a limit is a new limit.
+    async fn since_version(&self) -> i32 {
+        self.0.since_version
+    }
+    /// The permit version that replaced or removed it; absent while it is in force.
+    async fn retired_in_version(&self) -> Option<i32> {
+        self.0.retired_in_version
     }
 }
 

@@ -1146,6 +1146,8 @@ impl Generator<'_> {
             category: info.category,
             found_on,
             outlet_id: draft.outlet_id,
+            limit_id: None,
+            permit_version: None,
             pollutant: draft.pollutant.clone(),
             measured_value: draft.measured_value,
             measured_unit: draft.measured_unit.clone(),

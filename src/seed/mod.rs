@@ -898,6 +898,8 @@ impl Generator<'_> {
                 medium: outlet.medium,
                 category: outlet.category,
                 name: Some(outlet.name.clone()),
+                since_version: 1,
+                retired_in_version: None,
             });
             for limit in &outlet.limits {
                 batch.limits.push(permit_limits::Model {
@@ -909,6 +911,8 @@ impl Generator<'_> {
                     concentration_unit: Some(limit.unit.to_owned()),
                     averaging_period: Some(limit.period),
                     annual_quantity_tpa: limit.annual_tpa,
+                    since_version: 1,
+                    retired_in_version: None,
                 });
                 self.report.limits += 1;
             }

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use crate::db_test;
 use crate::fixtures;
-use crate::helpers::{TestApp, error_code};
+use crate::helpers::{TestApp, error_code, error_field};
 
 const CREATE: &str = "mutation($input: CreateCampaignInput!) { createCampaign(input: $input) { id name phases { kind } } }";
 const DRAW: &str = "mutation($input: DrawRandomInspectionsInput!) { drawRandomInspections(input: $input) { id seed inputDigest verified published items { unit { id } inspectors { id } } } }";
@@ -370,3 +370,35 @@ db_test!(campaign_role_matrix, |app| {
         }
     }
 });
+
+// Issue #14.10: a draw is bounded by its candidate list; joint-group labels are distinct.
+db_test!(
+    draws_are_bounded_by_the_candidates_and_groups_distinct,
+    |app| {
+        let district = "500103";
+        inspectors(&app, district, 2).await;
+        for i in 0..3 {
+            fixtures::register_unit(
+                &app,
+                district,
+                700 + i,
+                &format!("候选{i}有限公司"),
+                "SIMPLIFIED",
+            )
+            .await;
+        }
+        let officer = app.token(Role::EnforcementOfficer, Some(district));
+        let huge = app
+        .gql(Some(&officer), DRAW, json!({ "input": { "category": "SIMPLIFIED", "count": 10_000, "inspectorsPerUnit": 2, "seed": "1" } }))
+        .await;
+        assert_eq!(error_field(&huge), Some("input.count"), "{huge}");
+        let all = app
+        .gql(Some(&officer), DRAW, json!({ "input": { "category": "SIMPLIFIED", "count": 3, "inspectorsPerUnit": 2, "seed": "1" } }))
+        .await;
+        assert!(all.get("errors").is_none(), "{all:#}");
+        let twice = app
+        .gql(Some(&app.token(Role::Supervisor, None)), "mutation { drawJointGroups(input: { groups: [\"第一组\", \" 第一组 \"], districtCodes: [\"500101\"] }) { kind } }", json!({}))
+        .await;
+        assert_eq!(error_field(&twice), Some("input.groups"), "{twice}");
+    }
+);

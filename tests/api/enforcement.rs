@@ -11,7 +11,7 @@ use crate::helpers::{TestApp, error_code, error_field};
 const REGISTER_INSPECTOR: &str =
     "mutation($input: RegisterInspectorInput!) { registerInspector(input: $input) { id name } }";
 const RECORD_INSPECTION: &str = "mutation($input: RecordInspectionInput!, $key: String) { recordInspection(input: $input, idempotencyKey: $key) { id date } }";
-const RECORD_FINDING: &str = "mutation($input: RecordFindingInput!) { recordFinding(input: $input) { id status version permittedValue code { code article } } }";
+pub const RECORD_FINDING: &str = "mutation($input: RecordFindingInput!) { recordFinding(input: $input) { id status version permittedValue code { code article } } }";
 pub const ADVANCE: &str = "mutation($id: ID!, $v: Int!, $input: AdvanceFindingInput!) { advanceFinding(id: $id, expectedVersion: $v, input: $input) { status version } }";
 pub const ACTION: &str = "mutation($input: RecordEnforcementActionInput!) { recordEnforcementAction(input: $input) { id kind amountYuan totalYuan } }";
 
@@ -82,7 +82,7 @@ async fn record_inspection(
         .to_owned()
 }
 
-fn finding_input(inspection: &str, code: &str, permit: Option<&Value>) -> Value {
+pub fn finding_input(inspection: &str, code: &str, permit: Option<&Value>) -> Value {
     json!({
         "inspectionId": inspection, "code": code, "permitId": permit.map(|p| p["id"].clone()),
         "severity": "GENERAL", "description": "现场检查发现问题",
@@ -129,11 +129,7 @@ db_test!(inspections_need_a_proper_team_in_scope, |app| {
         .gql(Some(&s.officer), RECORD_INSPECTION, json!({ "input": {
             "unitId": s.unit["id"], "date": days_ago(-3), "source": "ROUTINE", "mode": "NON_SITE", "inspectorIds": [s.inspectors[0]] } }))
         .await;
-    assert_eq!(
-        error_field(&future),
-        Some("input.inspectionDate"),
-        "{future}"
-    );
+    assert_eq!(error_field(&future), Some("input.date"), "{future}");
     // Another district's enforcement cannot record here, neither inspections nor findings.
     let other = app.token(Role::EnforcementOfficer, Some("500112"));
     let body = app
@@ -862,4 +858,147 @@ db_test!(pattern_cells_answer_like_the_live_query, |app| {
             );
         }
     }
+});
+
+// Issue #14.4: RG-1 ("not registered", Art 43) is refused for a unit registered on the
+// inspection date, and accepted for one registered only afterwards.
+db_test!(
+    rg1_needs_a_unit_unregistered_on_the_inspection_date,
+    |app| {
+        let s = scene(&app, "500103", 70).await;
+        let admin = app.token(Role::Admin, None);
+        let registered =
+            fixtures::register_unit(&app, "500103", 71, "重庆小型印刷厂", "REGISTRATION").await;
+        app.data(&admin, "mutation($id: ID!, $on: NaiveDate) { registerDischarge(input: { unitId: $id, registeredOn: $on }) { status } }",
+        json!({ "id": registered["id"], "on": days_ago(5) })).await;
+        let inspection = record_inspection(
+            &app,
+            &s.officer,
+            &registered,
+            &s.inspectors[..2],
+            &days_ago(3),
+        )
+        .await;
+        let body = app
+            .gql(
+                Some(&s.officer),
+                RECORD_FINDING,
+                json!({ "input": finding_input(&inspection, "RG-1", None) }),
+            )
+            .await;
+        assert_eq!(error_field(&body), Some("input.code"), "{body}");
+
+        let late =
+            fixtures::register_unit(&app, "500103", 72, "重庆小型洗涤厂", "REGISTRATION").await;
+        let inspection =
+            record_inspection(&app, &s.officer, &late, &s.inspectors[..2], &days_ago(3)).await;
+        app.data(&admin, "mutation($id: ID!, $on: NaiveDate) { registerDischarge(input: { unitId: $id, registeredOn: $on }) { status } }",
+        json!({ "id": late["id"], "on": days_ago(1) })).await;
+        let found = app
+            .data(
+                &s.officer,
+                RECORD_FINDING,
+                json!({ "input": finding_input(&inspection, "RG-1", None) }),
+            )
+            .await;
+        assert_eq!(found["recordFinding"]["code"]["code"], "RG-1");
+    }
+);
+
+/// A duplicate's answer: CONFLICT, the field, and a sentence without the database's words.
+fn assert_duplicate(body: &Value, field: &str) {
+    assert_eq!(error_code(body), Some("CONFLICT"), "{body}");
+    assert_eq!(error_field(body), Some(field), "{body}");
+    let message = body["errors"][0]["message"].as_str().unwrap_or_default();
+    for word in ["UNIQUE", "constraint", "duplicate key", "_", "."] {
+        assert!(!message.contains(word), "{word} in {message}");
+    }
+}
+
+// Issue #14.9: duplicate records were answered with the database's text and no field.
+db_test!(duplicates_are_conflicts_naming_the_field, |app| {
+    let s = scene(&app, "500106", 80).await;
+    let mut numbers = Vec::new();
+    for _ in 0..2 {
+        let ledger = finding(&app, &s, "LG-1").await;
+        app.data(
+            &s.officer,
+            ADVANCE,
+            json!({ "id": ledger["id"], "v": 1, "input": { "to": "CASE_FILED" } }),
+        )
+        .await;
+        numbers.push(
+            app.gql(
+                Some(&s.officer),
+                ACTION,
+                json!({ "input": {
+                "findingId": ledger["id"], "kind": "FINE", "decisionNumber": "渝沙环罚〔2026〕1号",
+                "decidedOn": days_ago(0), "amountYuan": 10_000 } }),
+            )
+            .await,
+        );
+    }
+    assert!(numbers[0].get("errors").is_none(), "{:#}", numbers[0]);
+    assert_duplicate(&numbers[1], "input.decisionNumber");
+
+    let declare = "mutation($i: ID!, $u: ID!) { declareConflict(input: { inspectorId: $i, unitId: $u, reason: \"亲属任职\" }) { declaredOn } }";
+    let vars = json!({ "i": s.inspectors[2], "u": s.unit["id"] });
+    app.data(&s.officer, declare, vars.clone()).await;
+    let again = app.gql(Some(&s.officer), declare, vars).await;
+    assert_duplicate(&again, "input.unitId");
+
+    let year = permit_exchange::domain::clock::today()
+        .format("%Y")
+        .to_string();
+    let supervisor = app.token(Role::Supervisor, None);
+    let create = "mutation($input: CreateCampaignInput!) { createCampaign(input: $input) { id } }";
+    let input = json!({ "input": {
+        "name": "2026年排污许可专项执法", "startsOn": format!("{year}-01-01"), "endsOn": format!("{year}-12-31"),
+        "coverageDeadline": format!("{year}-12-31"), "summaryDeadline": format!("{year}-11-30"),
+        "phases": [{ "name": "区县自查", "kind": "SELF_INSPECTION", "startsOn": format!("{year}-01-01"), "endsOn": format!("{year}-09-30") }],
+        "samplingRules": [{ "category": "SIMPLIFIED", "share": 0.25, "period": "QUARTER" }] } });
+    app.data(&supervisor, create, input.clone()).await;
+    let twice = app.gql(Some(&supervisor), create, input).await;
+    assert_duplicate(&twice, "input.name");
+});
+
+// Issue #14.10: the taxonomy says which measures each code allows; Art 37 (LG-1, a ledger not
+// kept) provides a fine, not a permit withdrawal.
+db_test!(actions_are_those_the_article_provides, |app| {
+    let s = scene(&app, "500106", 90).await;
+    let ledger = finding(&app, &s, "LG-1").await;
+    app.data(
+        &s.officer,
+        ADVANCE,
+        json!({ "id": ledger["id"], "v": 1, "input": { "to": "CASE_FILED" } }),
+    )
+    .await;
+    let withdraw = app
+        .gql(
+            Some(&s.officer),
+            ACTION,
+            json!({ "input": {
+            "findingId": ledger["id"], "kind": "PERMIT_WITHDRAWAL", "decisionNumber": "CQ-W-1",
+            "decidedOn": days_ago(0) } }),
+        )
+        .await;
+    assert_eq!(error_field(&withdraw), Some("input.kind"), "{withdraw}");
+    let permit = app
+        .data(
+            &s.officer,
+            "query($id: ID!) { permit(id: $id) { status } }",
+            json!({ "id": s.permit["id"] }),
+        )
+        .await;
+    assert_eq!(permit["permit"]["status"], "VALID");
+    let seal = app
+        .gql(
+            Some(&s.officer),
+            ACTION,
+            json!({ "input": {
+            "findingId": ledger["id"], "kind": "SEAL_UP", "decisionNumber": "CQ-W-2",
+            "decidedOn": days_ago(0) } }),
+        )
+        .await;
+    assert_eq!(error_field(&seal), Some("input.kind"), "{seal}");
 });

@@ -163,3 +163,78 @@ db_test!(health_and_readiness, |app| {
             .contains("graphiql")
     );
 });
+
+/// The `src` and `href` values of an HTML page.
+fn references(page: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for attribute in ["src=\"", "href=\""] {
+        let mut rest = page;
+        while let Some(start) = rest.find(attribute) {
+            rest = &rest[start + attribute.len()..];
+            if let Some(end) = rest.find('"') {
+                found.push(rest[..end].to_owned());
+                rest = &rest[end..];
+            }
+        }
+    }
+    found
+}
+
+// Issue #14.7: GraphiQL loaded its scripts from a CDN. The page names no other host, every
+// asset it names is served here, and its policy lets it reach no other host.
+db_test!(graphiql_is_served_from_the_service_alone, |app| {
+    let page = app
+        .client
+        .get(app.url("/graphiql"))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(page.status(), 200);
+    let policy = page
+        .headers()
+        .get("content-security-policy")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(policy.contains("script-src 'self'"), "{policy}");
+    assert!(!policy.contains("http"), "{policy}");
+    let page = page.text().await.unwrap_or_default();
+    assert!(
+        !page.contains("://"),
+        "an absolute URL in the page:\n{page}"
+    );
+    let assets: Vec<String> = references(&page)
+        .into_iter()
+        .filter(|r| r != "data:,")
+        .collect();
+    assert_eq!(assets.len(), 4, "{assets:?}");
+    for asset in assets {
+        assert!(
+            asset.starts_with("/graphiql/assets/") && !asset.starts_with("//"),
+            "{asset}"
+        );
+        let response = app.client.get(app.url(&asset)).send().await.expect("send");
+        assert_eq!(response.status(), 200, "{asset}");
+        let kind = response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let expected = if asset.ends_with(".css") {
+            "text/css"
+        } else {
+            "text/javascript"
+        };
+        assert!(kind.starts_with(expected), "{asset}: {kind}");
+        let body = response.bytes().await.expect("body");
+        assert!(body.len() > 5_000, "{asset}: {} bytes", body.len());
+    }
+    let missing = app
+        .client
+        .get(app.url("/graphiql/assets/nothing.js"))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(missing.status(), 404);
+});

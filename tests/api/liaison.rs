@@ -35,6 +35,21 @@ db_test!(feedback_reaches_the_addressed_office_only, |app| {
     );
     assert_eq!(posted["findings"].as_array().map(Vec::len), Some(2));
 
+    // Issue #14.10: the findings are of the pattern's codes (and period).
+    let ledger_and_report = finding(&app, &s, "ER-1").await;
+    let off_pattern = app
+        .gql(Some(&s.officer), POST, {
+            let mut i = input.clone();
+            i["input"]["findingIds"] = json!([a["id"], ledger_and_report["id"]]);
+            i
+        })
+        .await;
+    assert_eq!(
+        error_field(&off_pattern),
+        Some("input.findingIds"),
+        "{off_pattern}"
+    );
+
     // Refusals: a permit officer cannot post; findings must be visible; the addressee is a permit office.
     let by_office = app
         .gql(
@@ -109,9 +124,26 @@ db_test!(feedback_reaches_the_addressed_office_only, |app| {
         )
         .await;
     assert_eq!(error_code(&skip), Some("INVALID_TRANSITION"), "{skip}");
+    // Issue #14.10: the answer cites a change made after the feedback, not what stood before.
+    let stale = app
+        .gql(
+            Some(&office),
+            RESPOND,
+            json!({ "id": posted["id"], "v": 2, "input": { "answer": "许可证早已规定",
+            "permitChanges": [{ "permitId": s.permit["id"], "version": 1 }] } }),
+        )
+        .await;
+    assert_eq!(error_field(&stale), Some("input.permitChanges"), "{stale}");
+    let change = "mutation($id: ID!, $input: ChangePermitInput!) { changePermit(id: $id, expectedVersion: 1, input: $input) { version } }";
+    let mut items = crate::fixtures::permit_input("", "2000-01-01");
+    items["outlets"][0]["limits"][0]["concentrationLimit"] = json!(15.0);
+    let changed = app
+        .data(&office, change, json!({ "id": s.permit["id"], "input": { "reason": "根据执法反馈增加台账记录要求", "outlets": items["outlets"] } }))
+        .await;
+    assert_eq!(changed["changePermit"]["version"], 2);
     let answered = app
         .data(&office, RESPOND, json!({ "id": posted["id"], "v": 2, "input": { "answer": "已变更许可证，增加台账记录要求",
-            "permitChanges": [{ "permitId": s.permit["id"], "version": 1 }] } }))
+            "permitChanges": [{ "permitId": s.permit["id"], "version": 2 }] } }))
         .await;
     assert_eq!(answered["respondToFeedback"]["status"], "ANSWERED");
     assert_eq!(

@@ -5,6 +5,7 @@ use permit_exchange::auth::Role;
 use permit_exchange::config::Limits;
 use serde_json::json;
 
+use crate::db_test;
 use crate::helpers::{Backend, TestApp, error_code};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -115,10 +116,25 @@ async fn introspection_needs_a_token_and_suggestions_are_off() {
     let anonymous = app
         .gql(None, "{ __schema { queryType { name } } }", json!({}))
         .await;
-    assert!(
-        anonymous["data"]["__schema"].is_null(),
-        "no schema without a token: {anonymous}"
+    assert_eq!(
+        error_code(&anonymous),
+        Some("UNAUTHENTICATED"),
+        "{anonymous}"
     );
+    assert!(anonymous.get("data").is_none(), "{anonymous}");
+    // Through a fragment, and `__type`, alike; `__typename` stays public.
+    let fragment = app
+        .gql(
+            None,
+            "query { ...F } fragment F on Query { __type(name: \"Unit\") { name } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(error_code(&fragment), Some("UNAUTHENTICATED"), "{fragment}");
+    let typename = app
+        .gql(None, "{ __typename districts { code } }", json!({}))
+        .await;
+    assert_eq!(typename["data"]["__typename"], "Query", "{typename}");
     let token = app.token(Role::Integrator, None);
     let known = app
         .gql(
@@ -135,6 +151,33 @@ async fn introspection_needs_a_token_and_suggestions_are_off() {
         "no suggestions: {message}"
     );
 }
+
+/// graphql-js's `getIntrospectionQuery` with every option on (GraphiQL and Apollo send a
+/// subset): `ofType` nested nine deep, past the depth limit of 12 when counted.
+const INTROSPECTION: &str = include_str!("data/introspection.graphql");
+
+// Issue #14.6: the standard introspection query was refused by the depth limit.
+db_test!(standard_introspection_works_with_a_token, |app| {
+    let token = app.token(Role::Integrator, None);
+    let body = app.gql(Some(&token), INTROSPECTION, json!({})).await;
+    assert!(body.get("errors").is_none(), "{body:#}");
+    let types = body["data"]["__schema"]["types"]
+        .as_array()
+        .map(Vec::len)
+        .unwrap_or(0);
+    assert!(types > 50, "{types} types");
+    // The limit still counts the fields of the data graph.
+    // 13 levels, one more than the limit.
+    let deep = "{ units { edges { node { permits { unit { permits { unit { permits { unit { permits { unit { permits { id } } } } } } } } } } } } }";
+    let refused = app.gql(Some(&token), deep, json!({})).await;
+    assert_eq!(error_code(&refused), Some("QUERY_TOO_COMPLEX"), "{refused}");
+    let anonymous = app.gql(None, INTROSPECTION, json!({})).await;
+    assert_eq!(
+        error_code(&anonymous),
+        Some("UNAUTHENTICATED"),
+        "{anonymous}"
+    );
+});
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn paged_fields_cost_their_page_size() {

@@ -124,7 +124,7 @@ impl Permit {
             versions
                 .into_iter()
                 .rfind(|v| v.version <= self.row.version)
-                .map(|v| v.snapshot)
+                .map(|v| camel_keys(v.snapshot))
                 .unwrap_or(serde_json::Value::Null),
         ))
     }
@@ -158,6 +158,35 @@ impl Permit {
     }
     async fn updated_at(&self) -> DateTime<Utc> {
         self.row.updated_at
+    }
+}
+
+/// The keys of a stored snapshot as GraphQL spells fields (`concentration_limit` →
+/// `concentrationLimit`): snapshots are stored as written, old ones with Rust's snake_case.
+pub(crate) fn camel_keys(value: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match value {
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .map(|(key, value)| {
+                    let mut camel = String::with_capacity(key.len());
+                    let mut upper = false;
+                    for c in key.chars() {
+                        if c == '_' {
+                            upper = true;
+                        } else if upper {
+                            camel.extend(c.to_uppercase());
+                            upper = false;
+                        } else {
+                            camel.push(c);
+                        }
+                    }
+                    (camel, camel_keys(value))
+                })
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.into_iter().map(camel_keys).collect()),
+        other => other,
     }
 }
 
@@ -295,9 +324,11 @@ impl PermitVersion {
     async fn valid_to(&self) -> NaiveDate {
         self.0.valid_to
     }
-    /// The outlets and limits as they stood in this version.
+    /// The outlets and limits as they stood in this version: a list of `{code medium category
+    /// name limits: [{pollutant concentrationLimit concentrationUnit averagingPeriod
+    /// annualQuantityTpa}]}`, keys in camelCase like the GraphQL fields.
     async fn snapshot(&self) -> Json<serde_json::Value> {
-        Json(self.0.snapshot.clone())
+        Json(camel_keys(self.0.snapshot.clone()))
     }
     /// The official who made the change (null for INTEGRATOR: it gets the agency).
     async fn changed_by(&self, ctx: &Context<'_>) -> Option<String> {

@@ -517,3 +517,28 @@ db_test!(ph_limits_lie_on_the_ph_scale, |app| {
         .await;
     assert!(body.get("errors").is_none(), "{body:#}");
 });
+
+// Issue #14.11: the JSON of permitted items uses the schema's camelCase keys.
+db_test!(permitted_items_use_camel_case_keys, |app| {
+    let officer = app.token(Role::PermitOfficer, Some("500103"));
+    let (_, permit) = fixtures::unit_with_permit(&app, "500103", 67).await;
+    let read = app
+        .data(
+            &officer,
+            "query($id: ID!) { permit(id: $id) { permittedItems versions { snapshot } } }",
+            json!({ "id": permit["id"] }),
+        )
+        .await;
+    for items in [
+        &read["permit"]["permittedItems"],
+        &read["permit"]["versions"][0]["snapshot"],
+    ] {
+        let limit = &items[0]["limits"][0];
+        assert_eq!(limit["concentrationLimit"], 20.0, "{items}");
+        assert_eq!(limit["averagingPeriod"], "HOURLY", "{items}");
+        assert!(
+            !items.to_string().contains('_'),
+            "snake_case key in {items}"
+        );
+    }
+});

@@ -166,7 +166,6 @@ pub fn start_with(
     let state = AppState {
         schema: graphql::build_schema(
             database.conn.clone(),
-            &config.limits,
             events.clone(),
             revocations.clone(),
             database.reference.clone(),

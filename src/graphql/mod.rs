@@ -21,7 +21,6 @@ use async_graphql::{Context, MergedObject, Schema};
 use sea_orm::DatabaseConnection;
 
 use crate::auth::Principal;
-use crate::config::Limits;
 use crate::events::EventBus;
 use loaders::DbLoader;
 
@@ -111,9 +110,10 @@ impl RequestData {
 
 /// The schema with its shared data: the connection pool, and the event bus that mutations
 /// publish to and subscriptions listen on.
+/// The document limits (depth, cost, size) are checked before execution, in `limits` and
+/// `cost`, not by the executor.
 pub fn build_schema(
     db: DatabaseConnection,
-    limits: &Limits,
     events: EventBus,
     revocations: crate::auth::revocation::Revocations,
     reference: std::sync::Arc<crate::domain::reference::ReferenceCache>,

@@ -481,43 +481,63 @@ db_test!(
     }
 );
 
-db_test!(lists_cost_what_they_may_return_and_strangers_name_no_series, |app| {
-    app.seed_demo(20).await;
-    let admin = app.token(Role::Admin, None);
-    // Lists without a page argument multiply like pages (15 aliases of five nested lists).
-    let nested = "campaigns { randomDraws { items { unit { permits { versions { version } outlets { limits { pollutant } } } } } } }";
-    let aliases: Vec<String> = (0..15).map(|i| format!("a{i}: {nested}")).collect();
-    let body = app
-        .gql(Some(&admin), &format!("{{ {} }}", aliases.join(" ")), json!({}))
-        .await;
-    assert_eq!(error_code(&body), Some("QUERY_TOO_COMPLEX"), "{body}");
-    // A single nesting of them is an ordinary request.
-    let one = app.gql(Some(&admin), &format!("{{ {nested} }}"), json!({})).await;
-    assert!(one.get("errors").is_none(), "{one}");
-    // Bulletins with their cases: the cases of a page come in one batch, not one a bulletin.
-    let before = app.db.statement_count();
-    let body = app
-        .gql(Some(&admin), "{ a: bulletins { cases { code } } b: bulletins { cases { code } } }", json!({}))
-        .await;
-    assert!(body.get("errors").is_none(), "{body}");
-    assert!(app.db.statement_count() - before < 20, "bulletin cases in a loop");
+db_test!(
+    lists_cost_what_they_may_return_and_strangers_name_no_series,
+    |app| {
+        app.seed_demo(20).await;
+        let admin = app.token(Role::Admin, None);
+        // Lists without a page argument multiply like pages (15 aliases of five nested lists).
+        let nested = "campaigns { randomDraws { items { unit { permits { versions { version } outlets { limits { pollutant } } } } } } }";
+        let aliases: Vec<String> = (0..15).map(|i| format!("a{i}: {nested}")).collect();
+        let body = app
+            .gql(
+                Some(&admin),
+                &format!("{{ {} }}", aliases.join(" ")),
+                json!({}),
+            )
+            .await;
+        assert_eq!(error_code(&body), Some("QUERY_TOO_COMPLEX"), "{body}");
+        // A single nesting of them is an ordinary request.
+        let one = app
+            .gql(Some(&admin), &format!("{{ {nested} }}"), json!({}))
+            .await;
+        assert!(one.get("errors").is_none(), "{one}");
+        // Bulletins with their cases: the cases of a page come in one batch, not one a bulletin.
+        let before = app.db.statement_count();
+        let body = app
+            .gql(
+                Some(&admin),
+                "{ a: bulletins { cases { code } } b: bulletins { cases { code } } }",
+                json!({}),
+            )
+            .await;
+        assert!(body.get("errors").is_none(), "{body}");
+        assert!(
+            app.db.statement_count() - before < 20,
+            "bulletin cases in a loop"
+        );
 
-    // An unauthenticated caller's operation name is no metric series of its own.
-    app.gql(None, "query StrangerProbe { districts { code } }", json!({}))
+        // An unauthenticated caller's operation name is no metric series of its own.
+        app.gql(
+            None,
+            "query StrangerProbe { districts { code } }",
+            json!({}),
+        )
         .await;
-    let exposition = crate::metrics::scrape(&app).await;
-    assert!(
-        !exposition
-            .samples
-            .iter()
-            .any(|s| s.labels.get("operation").is_some_and(|o| o == "StrangerProbe")),
-        "an anonymous caller named a series"
-    );
-    assert!(
-        exposition
-            .samples
-            .iter()
-            .any(|s| s.labels.get("operation").is_some_and(|o| o == "anonymous")),
-        "anonymous requests are still counted"
-    );
-});
+        let exposition = crate::metrics::scrape(&app).await;
+        assert!(
+            !exposition.samples.iter().any(|s| s
+                .labels
+                .get("operation")
+                .is_some_and(|o| o == "StrangerProbe")),
+            "an anonymous caller named a series"
+        );
+        assert!(
+            exposition
+                .samples
+                .iter()
+                .any(|s| s.labels.get("operation").is_some_and(|o| o == "anonymous")),
+            "anonymous requests are still counted"
+        );
+    }
+);

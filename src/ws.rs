@@ -68,6 +68,11 @@ pub struct WsSettings {
     pub init_timeout: Duration,
     /// Most subscriptions one connection may run at once; each one costs a read per event.
     pub max_subscriptions: usize,
+    /// Most subscriptions one subject may run at once on this instance, over all its
+    /// connections (opening more connections does not lift the cap).
+    pub max_subscriptions_per_subject: usize,
+    /// The instance's count of open subscriptions per subject.
+    pub open_per_subject: Arc<SubjectSubscriptions>,
 }
 
 impl Default for WsSettings {
@@ -75,6 +80,47 @@ impl Default for WsSettings {
         Self {
             init_timeout: Duration::from_secs(10),
             max_subscriptions: 100,
+            max_subscriptions_per_subject: 200,
+            open_per_subject: Arc::default(),
+        }
+    }
+}
+
+/// Open subscriptions per subject on one instance.
+#[derive(Debug, Default)]
+pub struct SubjectSubscriptions(std::sync::Mutex<std::collections::HashMap<String, usize>>);
+
+impl SubjectSubscriptions {
+    /// A slot for one more subscription of `subject`, or `None` when it has `max` open.
+    fn take(self: &Arc<Self>, subject: &str, max: usize) -> Option<SubjectSlot> {
+        let mut counts = self.0.lock().ok()?;
+        let count = counts.entry(subject.to_owned()).or_default();
+        if *count >= max {
+            return None;
+        }
+        *count += 1;
+        Some(SubjectSlot {
+            counts: self.clone(),
+            subject: subject.to_owned(),
+        })
+    }
+}
+
+/// One open subscription of a subject; dropping it (the subscription ended) frees the slot.
+struct SubjectSlot {
+    counts: Arc<SubjectSubscriptions>,
+    subject: String,
+}
+
+impl Drop for SubjectSlot {
+    fn drop(&mut self) {
+        if let Ok(mut counts) = self.counts.0.lock()
+            && let Some(count) = counts.get_mut(&self.subject)
+        {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                counts.remove(&self.subject);
+            }
         }
     }
 }
@@ -186,6 +232,8 @@ struct Running {
     principal: Principal,
     /// Counts the subscription in `/metrics` while it runs, and logs it when it ends.
     open: crate::metrics::SubscriptionGuard,
+    /// Its place under the subject's cap, freed when it ends.
+    _slot: SubjectSlot,
 }
 
 /// An execution's output, then `None` once it has finished.
@@ -417,6 +465,18 @@ impl Connection {
                 .send_error(&id, "RATE_LIMITED", &message, &request_id)
                 .await;
         }
+        let max_per_subject = self.state.ws.max_subscriptions_per_subject;
+        let Some(slot) = self
+            .state
+            .ws
+            .open_per_subject
+            .take(&principal.subject, max_per_subject)
+        else {
+            let message = format!("at most {max_per_subject} subscriptions per subject");
+            return self
+                .send_error(&id, "RATE_LIMITED", &message, &request_id)
+                .await;
+        };
         let extensions = payload.extensions.unwrap_or_default();
         let query =
             match self
@@ -527,6 +587,7 @@ impl Connection {
                 data,
                 principal,
                 open,
+                _slot: slot,
             },
         );
         Ok(())

@@ -664,3 +664,33 @@ db_test!(a_retried_finding_is_announced_once, |app| {
         "a retry is not a new finding"
     );
 });
+
+db_test!(a_subject_runs_at_most_its_share_of_subscriptions, |app| {
+    let token = app.token(Role::EnforcementOfficer, Some("500103"));
+    let mut first = Client::ready(&app, &token).await;
+    let mut second = Client::ready(&app, &token).await;
+    for i in 0..100 {
+        first.subscribe(&format!("a{i}"), FINDING_RECORDED).await;
+        second.subscribe(&format!("b{i}"), FINDING_RECORDED).await;
+    }
+    app.wait_for_subscribers(200).await;
+    // A third connection of the same subject does not lift the cap.
+    let mut third = Client::ready(&app, &token).await;
+    third.subscribe("c0", FINDING_RECORDED).await;
+    let refused = third.message().await;
+    assert_eq!(refused["type"], "error", "{refused}");
+    assert_eq!(
+        refused["payload"][0]["extensions"]["code"], "RATE_LIMITED",
+        "{refused}"
+    );
+    // Another subject is not held back by it.
+    let other = app.token(Role::EnforcementOfficer, Some("500112"));
+    let mut theirs = Client::ready(&app, &other).await;
+    theirs.subscribe("d0", FINDING_RECORDED).await;
+    app.wait_for_subscribers(201).await;
+    // Ending one frees its place.
+    first.send(json!({ "type": "complete", "id": "a0" })).await;
+    app.wait_for_subscribers_at_most(200).await;
+    third.subscribe("c1", FINDING_RECORDED).await;
+    app.wait_for_subscribers(201).await;
+});

@@ -166,12 +166,12 @@ pub async fn declare_conflict(
         .await?
         .filter(|u| access::in_scope(principal, &u.district_code))
         .ok_or_else(|| AppError::NotFound(format!("unit {unit_id}")))?;
-    // A district's staff declare conflicts for their district's inspections only.
-    if !access::in_scope(principal, &unit.district_code)
-        || agency
-            .district_code
-            .as_deref()
-            .is_some_and(|d| d != unit.district_code)
+    // A district inspector's conflicts concern its own district's units (other districts'
+    // inspections never include it).
+    if agency
+        .district_code
+        .as_deref()
+        .is_some_and(|d| d != unit.district_code)
     {
         return Err(AppError::NotFound(format!("unit {unit_id}")));
     }

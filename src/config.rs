@@ -16,8 +16,6 @@ pub struct Limits {
     pub max_complexity: usize,
     /// Largest accepted request body in bytes.
     pub max_body_bytes: usize,
-    /// Largest page a client may ask for with `first`/`last`.
-    pub max_page_size: u64,
     /// Aliases per document (graphql-armor's default: 15).
     pub max_aliases: usize,
     /// Directives per document.
@@ -46,7 +44,6 @@ impl Default for Limits {
             max_depth: 12,
             max_complexity: 20_000,
             max_body_bytes: 256 * 1024,
-            max_page_size: 100,
             max_aliases: 15,
             max_directives: 50,
             max_tokens: 2_000,
@@ -86,7 +83,6 @@ impl Limits {
         read(&lookup, "LIMIT_MAX_DEPTH", &mut limits.max_depth)?;
         read(&lookup, "LIMIT_MAX_COST", &mut limits.max_complexity)?;
         read(&lookup, "LIMIT_MAX_BODY_BYTES", &mut limits.max_body_bytes)?;
-        read(&lookup, "LIMIT_MAX_PAGE_SIZE", &mut limits.max_page_size)?;
         read(&lookup, "LIMIT_MAX_ALIASES", &mut limits.max_aliases)?;
         read(&lookup, "LIMIT_MAX_DIRECTIVES", &mut limits.max_directives)?;
         read(&lookup, "LIMIT_MAX_TOKENS", &mut limits.max_tokens)?;

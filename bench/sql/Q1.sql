@@ -16,11 +16,11 @@ SELECT json_build_object(
                                'annualQuantityTpa', l.annual_quantity_tpa) ORDER BY l.id), '[]')
                             FROM permit_limits l WHERE l.outlet_id = o.id AND l.retired_in_version IS NULL)) ORDER BY o.code), '[]')
               FROM outlets o WHERE o.permit_id = p.id AND o.retired_in_version IS NULL),
-  'findings', (SELECT coalesce(json_agg(json_build_object(
+  'findings', json_build_object('nodes', (SELECT coalesce(json_agg(json_build_object(
                   'id', f.id, 'foundOn', f.found_on, 'status', f.status, 'severity', f.severity,
                   'category', f.category) ORDER BY f.found_on DESC, f.id DESC), '[]')
                FROM (SELECT * FROM findings WHERE permit_id = p.id
-                     ORDER BY found_on DESC, id DESC LIMIT 10) f))
+                     ORDER BY found_on DESC, id DESC LIMIT 10) f)))
 FROM bench_keys k
 JOIN permits p ON p.permit_number = k.value
 JOIN units u ON u.id = p.unit_id

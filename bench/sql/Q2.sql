@@ -9,12 +9,12 @@ SELECT json_build_object(
   SELECT p.id, json_build_object(
     'id', p.id, 'permitNumber', p.permit_number, 'status', p.status, 'validTo', p.valid_to,
     'unit', json_build_object('id', u.id, 'creditCode', u.credit_code, 'name', u.name),
-    'findings', (SELECT coalesce(json_agg(json_build_object(
+    'findings', json_build_object('nodes', (SELECT coalesce(json_agg(json_build_object(
                     'id', f.id, 'foundOn', f.found_on, 'status', f.status,
                     'severity', f.severity, 'category', f.category)
                     ORDER BY f.found_on DESC, f.id DESC), '[]')
                  FROM (SELECT * FROM findings WHERE permit_id = p.id
-                       ORDER BY found_on DESC, id DESC LIMIT 5) f)) AS row
+                       ORDER BY found_on DESC, id DESC LIMIT 5) f))) AS row
   FROM bench_keys k
   JOIN permits p ON p.district_code = k.value
   JOIN units u ON u.id = p.unit_id

@@ -9,12 +9,13 @@
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    QueryOrder, Select, Set,
 };
 
 use crate::auth::{Principal, Role};
 use crate::domain::access::{self, Operation};
 use crate::domain::changes::{self, Change, ChangeKind, ChangeOperation};
+use crate::domain::page::{Listing, Ordering, SortValue};
 use crate::error::{AppError, AppResult};
 use entity::enums::{BulletinKind, EnforcementActionKind, FindingStatus};
 use entity::{
@@ -176,6 +177,14 @@ pub async fn publish(
         if !access::audience_may_read_finding(&reach, &finding) {
             return Err(unreadable("input.actionIds"));
         }
+        // Publishing names a case to everyone: only a decision its authority flagged for
+        // exposure (典型案例) may be shown that way.
+        if audience.public && input.kind == BulletinKind::TypicalCase && !action.typical_case {
+            return Err(AppError::invalid(
+                "input.actionIds",
+                "a public typical case links only enforcement actions flagged for exposure (typicalCase)",
+            ));
+        }
         let penalty = !matches!(
             action.kind,
             EnforcementActionKind::CorrectionOrder | EnforcementActionKind::PoliceReferral
@@ -247,25 +256,30 @@ pub async fn publish(
     Ok(saved)
 }
 
-/// Bulletins addressed to the principal, newest first (the latest `limit`).
-pub async fn list(
-    db: &DatabaseConnection,
+/// Bulletins addressed to the principal, newest first, optionally of one kind.
+pub fn list(
     principal: Option<&Principal>,
-    limit: u64,
-) -> AppResult<Vec<bulletins::Model>> {
+    kind: Option<BulletinKind>,
+) -> AppResult<Listing<bulletins::Entity>> {
     let who = access::authorize(principal, Operation::ReadBulletins)?;
-    // Audiences are small JSON lists: read the newest and keep those addressed to the caller.
-    let rows = bulletins::Entity::find()
-        .order_by_desc(bulletins::Column::PublishedAt)
-        .order_by_desc(bulletins::Column::Id)
-        .limit(1000)
-        .all(db)
-        .await?;
-    Ok(rows
-        .into_iter()
-        .filter(|b| access::bulletin_addressed_to(b, who))
-        .take(limit as usize)
-        .collect())
+    let mut select = addressed(who);
+    if let Some(kind) = kind {
+        select = select.filter(bulletins::Column::Kind.eq(kind));
+    }
+    Ok(Listing::new(
+        select,
+        Ordering {
+            column: bulletins::Column::Id,
+            id_column: None,
+            descending: true,
+            date_sort: false,
+            key: |m: &bulletins::Model| (SortValue::Int(m.id), m.id),
+        },
+    ))
+}
+
+fn addressed(principal: &Principal) -> Select<bulletins::Entity> {
+    bulletins::Entity::find().filter(access::bulletin_filter(principal))
 }
 
 pub async fn get(
@@ -274,10 +288,10 @@ pub async fn get(
     id: i64,
 ) -> AppResult<Option<bulletins::Model>> {
     let who = access::authorize(principal, Operation::ReadBulletins)?;
-    Ok(bulletins::Entity::find_by_id(id)
+    Ok(addressed(who)
+        .filter(bulletins::Column::Id.eq(id))
         .one(db)
-        .await?
-        .filter(|b| access::bulletin_addressed_to(b, who)))
+        .await?)
 }
 
 pub async fn acknowledge(
@@ -290,10 +304,10 @@ pub async fn acknowledge(
         AppError::Forbidden("acknowledgement is by an agency; the token names none".to_owned())
     })?;
     let txn = crate::db::begin_write(db).await?;
-    let bulletin = bulletins::Entity::find_by_id(id)
+    let bulletin = addressed(who)
+        .filter(bulletins::Column::Id.eq(id))
         .one(&txn)
         .await?
-        .filter(|b| access::bulletin_addressed_to(b, who))
         .ok_or_else(|| AppError::NotFound(format!("bulletin {id}")))?;
     if !addressed_agencies(&txn, &bulletin)
         .await?

@@ -179,15 +179,20 @@ pub async fn create(
     Ok(saved)
 }
 
-pub async fn list(
-    db: &DatabaseConnection,
-    principal: Option<&Principal>,
-) -> AppResult<Vec<campaigns::Model>> {
+/// Campaigns, the latest start first (campaigns are municipal: every enforcement reader sees
+/// them).
+pub fn list(principal: Option<&Principal>) -> AppResult<page::Listing<campaigns::Entity>> {
     access::authorize(principal, Operation::ReadEnforcement)?;
-    Ok(campaigns::Entity::find()
-        .order_by_desc(campaigns::Column::StartsOn)
-        .all(db)
-        .await?)
+    Ok(page::Listing::new(
+        campaigns::Entity::find(),
+        Ordering {
+            column: campaigns::Column::StartsOn,
+            id_column: Some(campaigns::Column::Id),
+            descending: true,
+            date_sort: true,
+            key: |m: &campaigns::Model| (SortValue::Date(m.starts_on), m.id),
+        },
+    ))
 }
 
 pub async fn get(
@@ -400,7 +405,7 @@ impl RemainingUnits {
     ) -> AppResult<Page<units::Model>> {
         let ordering = Ordering {
             column: units::Column::Id,
-            id_column: units::Column::Id,
+            id_column: Some(units::Column::Id),
             descending: false,
             date_sort: false,
             key: |m: &units::Model| (SortValue::Int(m.id), m.id),

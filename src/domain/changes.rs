@@ -23,6 +23,7 @@ use sea_orm::{
 
 use crate::auth::Principal;
 use crate::domain::access::{self, Operation};
+use crate::domain::page::{Listing, Ordering, SortValue};
 use crate::error::{AppError, AppResult};
 use entity::{audit_events, change_events};
 
@@ -276,29 +277,10 @@ pub async fn feed(
         .await?;
     let has_next_page = rows.len() as u64 > first;
     rows.truncate(first as usize);
-    // The cursor moves past every row read, also those dropped below, so nothing is read twice.
     let end_cursor = rows
         .last()
         .map(|r| FeedCursor::of(r).encode())
         .or_else(|| after.map(str::to_owned));
-    let bulletin_ids: Vec<i64> = rows
-        .iter()
-        .filter(|r| r.kind == ChangeKind::Bulletin.as_str())
-        .map(|r| r.record_id)
-        .collect();
-    if !bulletin_ids.is_empty() {
-        let bulletins = entity::bulletins::Entity::find()
-            .filter(entity::bulletins::Column::Id.is_in(bulletin_ids))
-            .all(db)
-            .await?;
-        rows.retain(|r| {
-            r.kind != ChangeKind::Bulletin.as_str()
-                || access::feed_bulletin_visible(
-                    principal,
-                    bulletins.iter().find(|b| b.id == r.record_id),
-                )
-        });
-    }
     Ok(FeedPage {
         items: rows
             .into_iter()
@@ -353,17 +335,11 @@ pub struct AuditFilter {
 }
 
 /// The audit trail, newest first (SUPERVISOR, ADMIN).
-pub async fn audit_events(
-    db: &impl ConnectionTrait,
+pub fn audit_events(
     principal: Option<&Principal>,
     filter: &AuditFilter,
-    first: u64,
-    before_id: Option<i64>,
-) -> AppResult<Vec<audit_events::Model>> {
+) -> AppResult<Listing<audit_events::Entity>> {
     let who = access::authorize(principal, Operation::ReadAudit)?;
-    if first == 0 || first > 500 {
-        return Err(AppError::invalid("first", "1 to 500 events per page"));
-    }
     let mut select = audit_events::Entity::find().filter(access::audit_filter(who));
     if let Some(s) = &filter.subject {
         select = select.filter(audit_events::Column::Subject.eq(s.clone()));
@@ -386,14 +362,16 @@ pub async fn audit_events(
     if let Some(to) = filter.to {
         select = select.filter(audit_events::Column::At.lte(to));
     }
-    if let Some(before) = before_id {
-        select = select.filter(audit_events::Column::Id.lt(before));
-    }
-    Ok(select
-        .order_by_desc(audit_events::Column::Id)
-        .limit(first)
-        .all(db)
-        .await?)
+    Ok(Listing::new(
+        select,
+        Ordering {
+            column: audit_events::Column::Id,
+            id_column: None,
+            descending: true,
+            date_sort: false,
+            key: |m: &audit_events::Model| (SortValue::Int(m.id), m.id),
+        },
+    ))
 }
 
 #[cfg(test)]

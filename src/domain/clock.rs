@@ -1,8 +1,13 @@
 //! The service's calendar: dates are those of Chongqing (UTC+8), whatever the server's zone.
 
-use chrono::{FixedOffset, NaiveDate, Utc};
+use chrono::{FixedOffset, NaiveDate, Offset, Utc};
 
 const CHINA_STANDARD_TIME_SECONDS: i32 = 8 * 3600;
+
+/// The service's zone, UTC+8 (China Standard Time), in which times are answered.
+pub fn service_offset() -> FixedOffset {
+    FixedOffset::east_opt(CHINA_STANDARD_TIME_SECONDS).unwrap_or_else(|| Utc.fix())
+}
 
 pub fn today() -> NaiveDate {
     match FixedOffset::east_opt(CHINA_STANDARD_TIME_SECONDS) {

@@ -15,6 +15,7 @@ use crate::domain::access::{self, Operation};
 use crate::domain::campaigns;
 use crate::domain::changes::{self, Change, ChangeKind, ChangeOperation};
 use crate::domain::clock;
+use crate::domain::page::{Listing, Ordering, SortValue};
 use crate::domain::sampling::{
     self, ALGORITHM_VERSION, Candidate, DrawError, JointGroupInputs, UnitDrawInputs,
 };
@@ -435,19 +436,26 @@ fn visible(principal: &Principal) -> Select<random_draws::Entity> {
     random_draws::Entity::find().filter(access::draw_filter(principal))
 }
 
-pub async fn list(
-    db: &DatabaseConnection,
+/// Draws the principal may see, newest first, optionally of one campaign.
+pub fn list(
     principal: Option<&Principal>,
     campaign_id: Option<i64>,
-) -> AppResult<Vec<random_draws::Model>> {
+) -> AppResult<Listing<random_draws::Entity>> {
     let who = access::authorize(principal, Operation::ReadEnforcement)?;
-    let mut select = visible(who)
-        .order_by_desc(random_draws::Column::DrawnAt)
-        .order_by_desc(random_draws::Column::Id);
+    let mut select = visible(who);
     if let Some(c) = campaign_id {
         select = select.filter(random_draws::Column::CampaignId.eq(c));
     }
-    Ok(select.limit(200).all(db).await?)
+    Ok(Listing::new(
+        select,
+        Ordering {
+            column: random_draws::Column::Id,
+            id_column: None,
+            descending: true,
+            date_sort: false,
+            key: |m: &random_draws::Model| (SortValue::Int(m.id), m.id),
+        },
+    ))
 }
 
 pub async fn get(

@@ -355,7 +355,7 @@ impl FeedbackList {
     ) -> AppResult<Page<feedback::Model>> {
         let ordering = Ordering {
             column: feedback::Column::Id,
-            id_column: feedback::Column::Id,
+            id_column: Some(feedback::Column::Id),
             descending: true,
             date_sort: false,
             key: |m: &feedback::Model| (SortValue::Int(m.id), m.id),

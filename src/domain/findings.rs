@@ -827,7 +827,7 @@ impl FindingList {
     ) -> AppResult<Page<findings::Model>> {
         let ordering = Ordering {
             column: findings::Column::FoundOn,
-            id_column: findings::Column::Id,
+            id_column: Some(findings::Column::Id),
             descending: true,
             date_sort: true,
             key: |m: &findings::Model| (SortValue::Date(m.found_on), m.id),
@@ -878,6 +878,30 @@ impl FindingParent {
             Self::Inspection => findings::Column::InspectionId,
         }
     }
+}
+
+/// The cursor key of the finding lists (newest first by the date found, then id).
+pub fn cursor_key(m: &findings::Model) -> (SortValue, i64) {
+    (SortValue::Date(m.found_on), m.id)
+}
+
+/// How many findings of each permit (or inspection) the principal may read, in one statement.
+pub async fn count_per(
+    db: &impl ConnectionTrait,
+    principal: &Principal,
+    of: FindingParent,
+    parent_ids: &[i64],
+) -> AppResult<Vec<(Option<i64>, i64)>> {
+    let parent = of.column();
+    Ok(scoped(principal)
+        .select_only()
+        .column(parent)
+        .column_as(findings::Column::Id.count(), "n")
+        .filter(parent.is_in(parent_ids.iter().copied()))
+        .group_by(parent)
+        .into_tuple()
+        .all(db)
+        .await?)
 }
 
 /// The newest `limit` findings per permit (or per inspection), in one statement, newest first

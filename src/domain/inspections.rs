@@ -6,7 +6,7 @@ use chrono::{NaiveDate, Utc};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, Order as SqlOrder, Query, WindowStatement};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, Select, Set, StatementBuilder,
+    QueryOrder, QuerySelect, Select, Set, StatementBuilder,
 };
 use serde::Serialize;
 
@@ -236,7 +236,7 @@ impl InspectionList {
     ) -> AppResult<Page<inspections::Model>> {
         let ordering = Ordering {
             column: inspections::Column::InspectionDate,
-            id_column: inspections::Column::Id,
+            id_column: Some(inspections::Column::Id),
             descending: true,
             date_sort: true,
             key: |m: &inspections::Model| (SortValue::Date(m.inspection_date), m.id),
@@ -334,6 +334,28 @@ pub async fn newest_of_units(
     let statement = StatementBuilder::build(&outer, &db.get_database_backend());
     Ok(inspections::Entity::find()
         .from_raw_sql(statement)
+        .all(db)
+        .await?)
+}
+
+/// The cursor key of the inspection lists (newest first by date, then id).
+pub fn cursor_key(m: &inspections::Model) -> (SortValue, i64) {
+    (SortValue::Date(m.inspection_date), m.id)
+}
+
+/// How many inspections of each unit the principal may read, in one statement.
+pub async fn count_per_unit(
+    db: &impl ConnectionTrait,
+    principal: &Principal,
+    unit_ids: &[i64],
+) -> AppResult<Vec<(i64, i64)>> {
+    Ok(scoped(principal)
+        .select_only()
+        .column(inspections::Column::UnitId)
+        .column_as(inspections::Column::Id.count(), "n")
+        .filter(inspections::Column::UnitId.is_in(unit_ids.iter().copied()))
+        .group_by(inspections::Column::UnitId)
+        .into_tuple()
         .all(db)
         .await?)
 }

@@ -5,13 +5,14 @@
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    Set,
 };
 
 use crate::auth::Principal;
 use crate::domain::access::{self, Operation};
 use crate::domain::changes::{self, Change, ChangeKind, ChangeOperation};
 use crate::domain::clock;
+use crate::domain::page::{Listing, Ordering, SortValue};
 use crate::error::{AppError, AppResult};
 use entity::enums::AgencyKind;
 use entity::{agencies, inspector_conflicts, inspectors, units};
@@ -26,33 +27,35 @@ async fn agency(db: &impl ConnectionTrait, code: &str, field: &str) -> AppResult
 
 /// Inspectors visible to the principal (`access::inspector_filter`): those of agencies in its
 /// scope and the municipal ones; none for integrators.
-pub async fn list(
-    db: &DatabaseConnection,
+pub fn list(
     principal: Option<&Principal>,
     agency_code: Option<&str>,
     active: Option<bool>,
-) -> AppResult<Vec<inspectors::Model>> {
+) -> AppResult<Listing<inspectors::Entity>> {
     let principal = access::authorize(principal, Operation::ReadEnforcement)?;
     if !access::may_see_inspector_names(Some(principal)) {
         return Err(AppError::Forbidden(
             "inspector names are not published".to_owned(),
         ));
     }
-    let mut select = inspectors::Entity::find()
-        .filter(access::inspector_filter(principal))
-        .order_by_asc(inspectors::Column::Id)
-        .limit(MAX_LISTED);
+    let mut select = inspectors::Entity::find().filter(access::inspector_filter(principal));
     if let Some(code) = agency_code {
         select = select.filter(inspectors::Column::AgencyCode.eq(code));
     }
     if let Some(flag) = active {
         select = select.filter(inspectors::Column::Active.eq(flag));
     }
-    Ok(select.all(db).await?)
+    Ok(Listing::new(
+        select,
+        Ordering {
+            column: inspectors::Column::Id,
+            id_column: None,
+            descending: false,
+            date_sort: false,
+            key: |m: &inspectors::Model| (SortValue::Int(m.id), m.id),
+        },
+    ))
 }
-
-/// The most inspectors one `inspectors` answer lists (a city's enforcement staff fit).
-pub const MAX_LISTED: u64 = 1000;
 
 /// Inspectors by id, as the principal may see them (nested teams: an inspection's, a draw's).
 pub async fn visible_by_ids(

@@ -74,10 +74,11 @@ fn decode_cursor(field: &str, cursor: &str, date_sort: bool) -> AppResult<Cursor
 /// Reads a row's sort value and id, for its cursor.
 pub type CursorKey<E> = fn(&<E as EntityTrait>::Model) -> (SortValue, i64);
 
-/// How a list is ordered: one sort column, ascending or descending, then the id.
+/// How a list is ordered: one sort column, ascending or descending, then the id (`None` when
+/// the sort column is itself unique, as a natural key).
 pub struct Ordering<E: EntityTrait> {
     pub column: E::Column,
-    pub id_column: E::Column,
+    pub id_column: Option<E::Column>,
     pub descending: bool,
     pub date_sort: bool,
     pub key: CursorKey<E>,
@@ -114,23 +115,27 @@ fn page_size(field: &str, value: Option<i32>) -> AppResult<Option<u64>> {
 }
 
 /// Rows strictly after (or before) a cursor in the given direction.
-fn beyond<C: IntoColumnRef + Copy>(column: C, id: C, data: CursorData, greater: bool) -> Condition {
+fn beyond<C: IntoColumnRef + Copy>(
+    column: C,
+    id: Option<C>,
+    data: CursorData,
+    greater: bool,
+) -> Condition {
     let value: SimpleExpr = data.v.into();
-    let (sort_cmp, id_cmp) = if greater {
-        (
-            Expr::col(column).gt(value.clone()),
-            Expr::col(id).gt(data.id),
-        )
-    } else {
-        (
-            Expr::col(column).lt(value.clone()),
-            Expr::col(id).lt(data.id),
-        )
+    let past = |col: C, v: SimpleExpr| {
+        if greater {
+            Expr::col(col).gt(v)
+        } else {
+            Expr::col(col).lt(v)
+        }
     };
-    Condition::any().add(sort_cmp).add(
+    let Some(id) = id else {
+        return Condition::all().add(past(column, value));
+    };
+    Condition::any().add(past(column, value.clone())).add(
         Condition::all()
             .add(Expr::col(column).eq(value))
-            .add(id_cmp),
+            .add(past(id, Expr::val(data.id))),
     )
 }
 
@@ -179,12 +184,11 @@ where
     // Walking backward reads the reversed order from the cursor, then flips the rows back.
     let descending = ordering.descending != backward;
     let order = if descending { Order::Desc } else { Order::Asc };
-    let mut rows = select
-        .order_by(ordering.column, order.clone())
-        .order_by(ordering.id_column, order)
-        .limit(limit + 1)
-        .all(db)
-        .await?;
+    let mut select = select.order_by(ordering.column, order.clone());
+    if let Some(id) = ordering.id_column {
+        select = select.order_by(id, order);
+    }
+    let mut rows = select.limit(limit + 1).all(db).await?;
     let more = rows.len() as u64 > limit;
     rows.truncate(limit as usize);
     if backward {
@@ -202,6 +206,56 @@ where
         has_next_page: !backward && more,
         has_previous_page: backward && more,
     })
+}
+
+impl<T> Page<T> {
+    /// The first page of rows read in the list's order with one row more than `limit` (the
+    /// extra row only tells that a next page exists).
+    pub fn first_of(mut rows: Vec<T>, limit: u64, key: fn(&T) -> (SortValue, i64)) -> Self {
+        let has_next_page = rows.len() as u64 > limit;
+        rows.truncate(limit as usize);
+        Page {
+            items: rows
+                .into_iter()
+                .map(|row| {
+                    let (value, id) = key(&row);
+                    (encode_cursor(value, id), row)
+                })
+                .collect(),
+            has_next_page,
+            has_previous_page: false,
+        }
+    }
+}
+
+/// A scoped, filtered list in its order: what a connection pages and counts.
+pub struct Listing<E: EntityTrait> {
+    select: Select<E>,
+    ordering: Ordering<E>,
+}
+
+impl<E> Listing<E>
+where
+    E: EntityTrait,
+    E::Column: ColumnTrait + Copy,
+    E::Model: Sync + Send,
+    Select<E>: Send + Sync + 'static,
+{
+    pub fn new(select: Select<E>, ordering: Ordering<E>) -> Self {
+        Self { select, ordering }
+    }
+
+    pub async fn page(
+        &self,
+        db: &impl ConnectionTrait,
+        args: &PageArgs,
+    ) -> AppResult<Page<E::Model>> {
+        fetch_page(db, self.select.clone(), &self.ordering, args).await
+    }
+
+    pub fn count_query(&self) -> CountQuery {
+        CountQuery::new(self.select.clone())
+    }
 }
 
 /// `totalCount` of a filtered select; computed only when the client asks for it.

@@ -272,7 +272,7 @@ fn ordering(field: PermitOrderField, descending: bool) -> Ordering<permits::Enti
         };
     Ordering {
         column,
-        id_column: permits::Column::Id,
+        id_column: Some(permits::Column::Id),
         descending,
         date_sort,
         key,

@@ -8,6 +8,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder
 
 use crate::auth::Principal;
 use crate::domain::access::{self, Operation};
+use crate::domain::page::{Listing, Ordering, SortValue};
 use crate::error::{AppError, AppResult};
 use entity::enums::{AgencyKind, ViolationCategory};
 use entity::{agencies, districts, violation_codes};
@@ -39,20 +40,29 @@ pub struct AgencyFilter {
     pub kind: Option<AgencyKind>,
 }
 
-pub async fn agencies(
-    db: &impl ConnectionTrait,
+/// Agencies by code (the code is unique, so it alone orders the pages).
+pub fn agencies(
     principal: Option<&Principal>,
     filter: &AgencyFilter,
-) -> AppResult<Vec<agencies::Model>> {
+) -> AppResult<Listing<agencies::Entity>> {
     access::authorize(principal, Operation::ReadAgencies)?;
-    let mut select = agencies::Entity::find().order_by_asc(agencies::Column::Code);
+    let mut select = agencies::Entity::find();
     if let Some(d) = &filter.district {
         select = select.filter(agencies::Column::DistrictCode.eq(d.clone()));
     }
     if let Some(k) = filter.kind {
         select = select.filter(agencies::Column::Kind.eq(k));
     }
-    Ok(select.all(db).await?)
+    Ok(Listing::new(
+        select,
+        Ordering {
+            column: agencies::Column::Code,
+            id_column: None,
+            descending: false,
+            date_sort: false,
+            key: |m: &agencies::Model| (SortValue::Text(m.code.clone()), 0),
+        },
+    ))
 }
 
 /// The violation taxonomy, in the order of BRIEF's table.

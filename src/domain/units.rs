@@ -110,7 +110,7 @@ fn ordering(field: UnitOrderField, descending: bool) -> Ordering<units::Entity> 
     };
     Ordering {
         column,
-        id_column: units::Column::Id,
+        id_column: Some(units::Column::Id),
         descending,
         date_sort: false,
         key,

@@ -1,7 +1,8 @@
 //! Campaigns: coverage, the double-random draw, summary reports.
 
+use super::time::Time;
 use async_graphql::{Context, ID, InputObject, Json, Object, Result, SimpleObject};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 
 use super::connection::{self, Conn};
 use super::enforcement::Inspector;
@@ -124,9 +125,23 @@ impl Campaign {
         }
         Ok(out)
     }
-    async fn random_draws(&self, ctx: &Context<'_>) -> Result<Vec<RandomDraw>> {
-        let rows = draws::list(super::db(ctx)?, super::principal(ctx), Some(self.0.id)).await?;
-        Ok(rows.into_iter().map(RandomDraw).collect())
+    /// This campaign's draws the caller may see, newest first.
+    async fn random_draws(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Conn<RandomDraw>> {
+        let listing = draws::list(super::principal(ctx), Some(self.0.id))?;
+        connection::listed(
+            ctx,
+            listing,
+            connection::page_args(first, after, last, before),
+            RandomDraw,
+        )
+        .await
     }
 }
 
@@ -287,8 +302,8 @@ impl SummaryReport {
     async fn district(&self, ctx: &Context<'_>) -> Result<Option<District>> {
         load_district(ctx, Some(&self.0.district_code)).await
     }
-    async fn submitted_at(&self) -> DateTime<Utc> {
-        self.0.submitted_at
+    async fn submitted_at(&self) -> Time {
+        self.0.submitted_at.into()
     }
     async fn submitted_by(&self) -> &str {
         &self.0.submitted_by_subject
@@ -368,8 +383,8 @@ impl RandomDraw {
     async fn verified(&self) -> Result<bool> {
         Ok(draws::verify(&self.0)?)
     }
-    async fn drawn_at(&self) -> DateTime<Utc> {
-        self.0.drawn_at
+    async fn drawn_at(&self) -> Time {
+        self.0.drawn_at.into()
     }
     /// The official who drew (null for INTEGRATOR: officials are not named to it).
     async fn drawn_by(&self, ctx: &Context<'_>) -> Option<String> {
@@ -509,12 +524,23 @@ pub struct CampaignQuery;
 
 #[Object]
 impl CampaignQuery {
-    async fn campaigns(&self, ctx: &Context<'_>) -> Result<Vec<Campaign>> {
-        Ok(campaigns::list(super::db(ctx)?, super::principal(ctx))
-            .await?
-            .into_iter()
-            .map(Campaign)
-            .collect())
+    /// Special campaigns, the latest start first. `first` at most 100.
+    async fn campaigns(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Conn<Campaign>> {
+        let listing = campaigns::list(super::principal(ctx))?;
+        connection::listed(
+            ctx,
+            listing,
+            connection::page_args(first, after, last, before),
+            Campaign,
+        )
+        .await
     }
 
     async fn campaign(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Campaign>> {
@@ -524,22 +550,28 @@ impl CampaignQuery {
             .map(Campaign))
     }
 
-    /// Draws the caller may see: its district's, municipal ones, and published ones (newest 200).
+    /// Draws the caller may see (its district's, municipal ones, published ones), newest first.
+    /// `first` at most 100.
     async fn random_draws(
         &self,
         ctx: &Context<'_>,
         campaign_id: Option<ID>,
-    ) -> Result<Vec<RandomDraw>> {
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Conn<RandomDraw>> {
         let campaign_id = campaign_id
             .map(|id| ids::decode(CAMPAIGN, "campaignId", &id))
             .transpose()?;
-        Ok(
-            draws::list(super::db(ctx)?, super::principal(ctx), campaign_id)
-                .await?
-                .into_iter()
-                .map(RandomDraw)
-                .collect(),
+        let listing = draws::list(super::principal(ctx), campaign_id)?;
+        connection::listed(
+            ctx,
+            listing,
+            connection::page_args(first, after, last, before),
+            RandomDraw,
         )
+        .await
     }
 
     async fn random_draw(&self, ctx: &Context<'_>, id: ID) -> Result<Option<RandomDraw>> {

@@ -4,17 +4,39 @@
 use async_graphql::connection::{Connection, Edge, EmptyFields};
 use async_graphql::{Context, Object, OutputType};
 
-use crate::domain::page::{CountQuery, Page, PageArgs};
+use sea_orm::{ColumnTrait, EntityTrait, Select};
 
-pub struct Counted {
-    count: CountQuery,
+use crate::domain::page::{CountQuery, Listing, MAX_PAGE_SIZE, Page, PageArgs};
+use crate::error::AppError;
+
+/// How a connection's `totalCount` is found, when selected: a root list's own COUNT, or a
+/// nested list's count batched over its parents.
+pub enum Counted {
+    Query(CountQuery),
+    InspectionsOfUnit(i64),
+    FindingsOfPermit(i64),
+}
+
+impl From<CountQuery> for Counted {
+    fn from(count: CountQuery) -> Self {
+        Counted::Query(count)
+    }
 }
 
 #[Object]
 impl Counted {
     /// How many items match the filter within the caller's scope, across all pages.
     async fn total_count(&self, ctx: &Context<'_>) -> async_graphql::Result<u64> {
-        Ok(self.count.run(super::db(ctx)?).await?)
+        let batched = match self {
+            Counted::Query(count) => return Ok(count.run(super::db(ctx)?).await?),
+            Counted::InspectionsOfUnit(id) => {
+                super::load_one(ctx, super::loaders::InspectionCountOfUnit(*id)).await?
+            }
+            Counted::FindingsOfPermit(id) => {
+                super::load_one(ctx, super::loaders::FindingCountOfPermit(*id)).await?
+            }
+        };
+        Ok(batched.unwrap_or_default())
     }
 }
 
@@ -22,13 +44,13 @@ pub type Conn<N> = Connection<String, N, Counted, EmptyFields>;
 
 pub fn from_page<M, N: OutputType>(
     page: Page<M>,
-    count: CountQuery,
+    count: impl Into<Counted>,
     node: impl Fn(M) -> N,
 ) -> Conn<N> {
     let mut connection = Connection::with_additional_fields(
         page.has_previous_page,
         page.has_next_page,
-        Counted { count },
+        count.into(),
     );
     connection.edges.extend(
         page.items
@@ -49,5 +71,31 @@ pub fn page_args(
         after,
         last,
         before,
+    }
+}
+
+/// One page of a domain `Listing` as a connection.
+pub async fn listed<E, N>(
+    ctx: &Context<'_>,
+    listing: Listing<E>,
+    args: PageArgs,
+    node: impl Fn(E::Model) -> N,
+) -> async_graphql::Result<Conn<N>>
+where
+    E: EntityTrait,
+    E::Column: ColumnTrait + Copy,
+    E::Model: Sync + Send,
+    Select<E>: Send + Sync + 'static,
+    N: OutputType,
+{
+    let page = listing.page(super::db(ctx)?, &args).await?;
+    Ok(from_page(page, listing.count_query(), node))
+}
+
+/// `first` of a nested connection: 1 to 100 (the documented cap).
+pub fn nested_first(first: i32) -> async_graphql::Result<u64> {
+    match u64::try_from(first) {
+        Ok(n) if (1..=MAX_PAGE_SIZE).contains(&n) => Ok(n),
+        _ => Err(AppError::invalid("first", format!("1 to {MAX_PAGE_SIZE}")).into()),
     }
 }

@@ -1,7 +1,8 @@
 //! Enforcement: inspectors, inspections, findings, actions and violation patterns.
 
+use super::time::Time;
 use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate};
 
 use super::connection::{self, Conn};
 use super::enums::{
@@ -176,8 +177,8 @@ impl Inspection {
             .unwrap_or_default();
         Ok(rows.into_iter().map(Finding).collect())
     }
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+    async fn created_at(&self) -> Time {
+        self.0.created_at.into()
     }
 }
 
@@ -300,11 +301,11 @@ impl Finding {
     async fn version(&self) -> i32 {
         self.0.version
     }
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+    async fn created_at(&self) -> Time {
+        self.0.created_at.into()
     }
-    async fn updated_at(&self) -> DateTime<Utc> {
-        self.0.updated_at
+    async fn updated_at(&self) -> Time {
+        self.0.updated_at.into()
     }
 }
 
@@ -326,8 +327,8 @@ impl Evidence {
     async fn sha256(&self) -> &str {
         &self.0.sha256
     }
-    async fn captured_at(&self) -> Option<DateTime<Utc>> {
-        self.0.captured_at
+    async fn captured_at(&self) -> Option<Time> {
+        self.0.captured_at.map(Time)
     }
 }
 
@@ -362,8 +363,8 @@ impl FindingTransition {
     async fn actor_agency(&self, ctx: &Context<'_>) -> Result<Option<Agency>> {
         load_agency(ctx, self.0.actor_agency.as_deref()).await
     }
-    async fn at(&self) -> DateTime<Utc> {
-        self.0.created_at
+    async fn at(&self) -> Time {
+        self.0.created_at.into()
     }
 }
 
@@ -418,8 +419,8 @@ impl EnforcementAction {
     async fn agency(&self, ctx: &Context<'_>) -> Result<Option<Agency>> {
         load_agency(ctx, Some(&self.0.agency_code)).await
     }
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+    async fn created_at(&self) -> Time {
+        self.0.created_at.into()
     }
 }
 
@@ -604,7 +605,7 @@ impl EnforcementQuery {
         &self,
         ctx: &Context<'_>,
         id: ID,
-        as_of: Option<DateTime<Utc>>,
+        as_of: Option<Time>,
     ) -> Result<Option<Finding>> {
         let id = ids::decode(FINDING, "id", &id)?;
         let db = super::db(ctx)?;
@@ -612,7 +613,7 @@ impl EnforcementQuery {
             return Ok(None);
         };
         Ok(match as_of {
-            Some(at) => findings::as_of(db, found, at).await?.map(Finding),
+            Some(at) => findings::as_of(db, found, at.into()).await?.map(Finding),
             None => Some(Finding(found)),
         })
     }
@@ -650,21 +651,26 @@ impl EnforcementQuery {
         Ok(rows.into_iter().map(ViolationPattern).collect())
     }
 
-    /// Inspectors of the agencies in the caller's scope (not for INTEGRATOR).
+    /// Inspectors of the agencies in the caller's scope and the municipal ones (not for
+    /// INTEGRATOR), by id. `first` at most 100.
     async fn inspectors(
         &self,
         ctx: &Context<'_>,
         agency_code: Option<String>,
         active: Option<bool>,
-    ) -> Result<Vec<Inspector>> {
-        let rows = inspectors::list(
-            super::db(ctx)?,
-            super::principal(ctx),
-            agency_code.as_deref(),
-            active,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Conn<Inspector>> {
+        let listing = inspectors::list(super::principal(ctx), agency_code.as_deref(), active)?;
+        connection::listed(
+            ctx,
+            listing,
+            connection::page_args(first, after, last, before),
+            Inspector,
         )
-        .await?;
-        Ok(rows.into_iter().map(Inspector).collect())
+        .await
     }
 }
 
@@ -700,7 +706,7 @@ pub struct EvidenceInput {
     size_bytes: i64,
     /// Hex SHA-256 of the file.
     sha256: String,
-    captured_at: Option<DateTime<Utc>>,
+    captured_at: Option<Time>,
 }
 
 #[derive(InputObject)]
@@ -848,7 +854,7 @@ impl EnforcementMutation {
                     media_type: e.media_type,
                     size_bytes: e.size_bytes,
                     sha256: e.sha256,
-                    captured_at: e.captured_at,
+                    captured_at: e.captured_at.map(DateTime::from),
                 })
                 .collect(),
         };

@@ -1,7 +1,9 @@
 //! Interagency trust: the change feed, provenance of records, and the audit trail.
 
+use super::connection::{self, Conn};
+use super::time::Time;
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
-use chrono::{DateTime, Utc};
+use chrono::DateTime;
 
 use super::reference::{Agency, District, load_agency, load_district};
 use crate::domain::changes::{self, ChangeKind};
@@ -125,8 +127,8 @@ impl ChangeEvent {
     async fn actor(&self) -> Actor {
         actor_of(&self.0)
     }
-    async fn committed_at(&self) -> DateTime<Utc> {
-        self.0.committed_at
+    async fn committed_at(&self) -> Time {
+        self.0.committed_at.into()
     }
 }
 
@@ -152,8 +154,8 @@ impl AuditEvent {
     async fn id(&self) -> ID {
         super::ids::encode("AuditEvent", self.0.id)
     }
-    async fn at(&self) -> DateTime<Utc> {
-        self.0.at
+    async fn at(&self) -> Time {
+        self.0.at.into()
     }
     async fn subject(&self) -> &str {
         &self.0.subject
@@ -201,8 +203,8 @@ pub struct AuditFilter {
     action: Option<String>,
     operation_name: Option<String>,
     request_id: Option<String>,
-    from: Option<DateTime<Utc>>,
-    to: Option<DateTime<Utc>>,
+    from: Option<Time>,
+    to: Option<Time>,
 }
 
 #[derive(Default)]
@@ -243,14 +245,16 @@ impl HistoryQuery {
         })
     }
 
-    /// The audit trail, newest first (SUPERVISOR, ADMIN). Page with `before` (an event id).
+    /// The audit trail, newest first (SUPERVISOR, ADMIN). `first` at most 100.
     async fn audit_events(
         &self,
         ctx: &Context<'_>,
         filter: Option<AuditFilter>,
-        #[graphql(default = 100)] first: i32,
-        before: Option<ID>,
-    ) -> Result<Vec<AuditEvent>> {
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Conn<AuditEvent>> {
         let f = filter.unwrap_or_default();
         let filter = changes::AuditFilter {
             subject: f.subject,
@@ -258,22 +262,17 @@ impl HistoryQuery {
             action: f.action,
             operation_name: f.operation_name,
             request_id: f.request_id,
-            from: f.from,
-            to: f.to,
+            from: f.from.map(DateTime::from),
+            to: f.to.map(DateTime::from),
         };
-        let first = u64::try_from(first).map_err(|_| AppError::invalid("first", "1 to 500"))?;
-        let before = before
-            .map(|id| super::ids::decode("AuditEvent", "before", &id))
-            .transpose()?;
-        let rows = changes::audit_events(
-            super::db(ctx)?,
-            super::principal(ctx),
-            &filter,
-            first,
-            before,
+        let listing = changes::audit_events(super::principal(ctx), &filter)?;
+        connection::listed(
+            ctx,
+            listing,
+            connection::page_args(first, after, last, before),
+            AuditEvent,
         )
-        .await?;
-        Ok(rows.into_iter().map(AuditEvent).collect())
+        .await
     }
 }
 
@@ -281,9 +280,9 @@ impl HistoryQuery {
 /// Null for records loaded before the change feed began (the demo seed's history is its own).
 #[derive(SimpleObject)]
 pub struct Provenance {
-    created_at: DateTime<Utc>,
+    created_at: Time,
     created_by: Actor,
-    updated_at: DateTime<Utc>,
+    updated_at: Time,
     updated_by: Actor,
 }
 
@@ -305,9 +304,9 @@ pub async fn provenance(
         return Ok(None);
     };
     Ok(Some(Provenance {
-        created_at: first.committed_at,
+        created_at: first.committed_at.into(),
         created_by: actor_of(first),
-        updated_at: last.committed_at,
+        updated_at: last.committed_at.into(),
         updated_by: actor_of(last),
     }))
 }

@@ -1,7 +1,8 @@
 //! Liaison between the offices: feedback on violation patterns and information bulletins.
 
+use super::time::Time;
 use async_graphql::{Context, ID, InputObject, Json, Object, Result, SimpleObject};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 
 use super::connection::{self, Conn};
 use super::enforcement::{FINDING, Finding};
@@ -99,8 +100,8 @@ impl Feedback {
     async fn answered_by(&self) -> Option<&str> {
         self.0.answered_by_subject.as_deref()
     }
-    async fn answered_at(&self) -> Option<DateTime<Utc>> {
-        self.0.answered_at
+    async fn answered_at(&self) -> Option<Time> {
+        self.0.answered_at.map(Time)
     }
     /// Permit versions the office made in response.
     async fn permit_changes(&self, ctx: &Context<'_>) -> Result<Vec<PermitChangeRef>> {
@@ -117,8 +118,8 @@ impl Feedback {
     async fn version(&self) -> i32 {
         self.0.version
     }
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+    async fn created_at(&self) -> Time {
+        self.0.created_at.into()
     }
 }
 
@@ -130,7 +131,7 @@ pub struct Acknowledgement {
     agency: Agency,
     /// The official who acknowledged (null for INTEGRATOR: officials are not named to it).
     acknowledged_by: Option<String>,
-    at: DateTime<Utc>,
+    at: Time,
 }
 
 /// A case a bulletin reports. No personal data: the unit's legal representative and phone
@@ -198,8 +199,8 @@ impl Bulletin {
     async fn publisher_agency(&self, ctx: &Context<'_>) -> Result<Option<Agency>> {
         load_agency(ctx, self.0.publisher_agency_code.as_deref()).await
     }
-    async fn published_at(&self) -> DateTime<Utc> {
-        self.0.published_at
+    async fn published_at(&self) -> Time {
+        self.0.published_at.into()
     }
     /// The cases it reports, without personal data: those the reader may read (in a public
     /// bulletin also closed cases of other districts). At most 50.
@@ -239,7 +240,7 @@ impl Bulletin {
                         super::principal(ctx),
                         &ack.acknowledged_by_subject,
                     ),
-                    at: ack.acknowledged_at,
+                    at: ack.acknowledged_at.into(),
                 });
             }
         }
@@ -348,20 +349,25 @@ impl LiaisonQuery {
             .map(Feedback))
     }
 
-    /// Bulletins addressed to the caller, newest first (at most 100).
+    /// Bulletins addressed to the caller (and those it published), newest first; optionally of
+    /// one kind. `first` at most 100.
     async fn bulletins(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default = 50)] first: i32,
-    ) -> Result<Vec<Bulletin>> {
-        let first = super::permits::nested_page(first)?;
-        Ok(
-            bulletins::list(super::db(ctx)?, super::principal(ctx), first)
-                .await?
-                .into_iter()
-                .map(Bulletin)
-                .collect(),
+        kind: Option<BulletinKind>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Conn<Bulletin>> {
+        let listing = bulletins::list(super::principal(ctx), kind.map(Into::into))?;
+        connection::listed(
+            ctx,
+            listing,
+            connection::page_args(first, after, last, before),
+            Bulletin,
         )
+        .await
     }
 
     async fn bulletin(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Bulletin>> {

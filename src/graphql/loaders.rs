@@ -277,6 +277,59 @@ impl Loader<InspectionsOfUnit> for DbLoader {
     }
 }
 
+/// How many inspections of a unit the caller may read (a nested `totalCount`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct InspectionCountOfUnit(pub i64);
+
+impl Loader<InspectionCountOfUnit> for DbLoader {
+    type Value = u64;
+    type Error = LoadError;
+
+    async fn load(
+        &self,
+        keys: &[InspectionCountOfUnit],
+    ) -> Result<HashMap<InspectionCountOfUnit, Self::Value>, Self::Error> {
+        let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
+        let counts =
+            inspections::count_per_unit(&self.db, self.enforcement_reader()?, &ids).await?;
+        let mut out: HashMap<_, _> = keys.iter().map(|k| (*k, 0)).collect();
+        for (unit, n) in counts {
+            out.insert(InspectionCountOfUnit(unit), n.max(0) as u64);
+        }
+        Ok(out)
+    }
+}
+
+/// How many findings of a permit the caller may read (a nested `totalCount`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct FindingCountOfPermit(pub i64);
+
+impl Loader<FindingCountOfPermit> for DbLoader {
+    type Value = u64;
+    type Error = LoadError;
+
+    async fn load(
+        &self,
+        keys: &[FindingCountOfPermit],
+    ) -> Result<HashMap<FindingCountOfPermit, Self::Value>, Self::Error> {
+        let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
+        let counts = findings::count_per(
+            &self.db,
+            self.enforcement_reader()?,
+            findings::FindingParent::Permit,
+            &ids,
+        )
+        .await?;
+        let mut out: HashMap<_, _> = keys.iter().map(|k| (*k, 0)).collect();
+        for (permit, n) in counts {
+            if let Some(permit) = permit {
+                out.insert(FindingCountOfPermit(permit), n.max(0) as u64);
+            }
+        }
+        Ok(out)
+    }
+}
+
 fn group_rows<V>(ids: &[i64], rows: Vec<V>, key_of: impl Fn(&V) -> i64) -> HashMap<i64, Vec<V>> {
     group(ids, rows, key_of)
 }

@@ -13,6 +13,7 @@ pub mod loaders;
 pub mod permits;
 pub mod reference;
 pub mod subscriptions;
+pub mod time;
 pub mod tokens;
 pub mod units;
 

@@ -1,8 +1,9 @@
 //! Permits: `permits`, `permit`, `permitByNumber`, and the permit mutations (issue, change,
 //! renew, revoke, cancel, withdraw) plus `registerDischarge`.
 
+use super::time::Time;
 use async_graphql::{Context, ID, InputObject, Json, Object, Result};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 
 use super::connection::{self, Conn};
 use super::enums::{
@@ -13,8 +14,9 @@ use super::ids;
 use super::loaders::{LimitsOfPermit, OutletsOfPermit, UnitId, VersionsOfPermit};
 use super::reference::{Agency, District, load_agency, load_district};
 use super::units::{Registration, UNIT, Unit};
+use crate::domain::page::Page;
 use crate::domain::permits::{self as rules, PermitAction, PermitChange};
-use crate::domain::{clock, registrations};
+use crate::domain::{clock, findings, registrations};
 use crate::error::AppError;
 use entity::{outlets, permit_limits, permit_versions, permits};
 
@@ -135,29 +137,46 @@ impl Permit {
             .unwrap_or_default();
         Ok(rows.into_iter().map(PermitVersion).collect())
     }
-    /// The newest findings on this permit (at most 100), in the caller's finding scope.
+    /// Findings on this permit in the caller's finding scope, newest first (`first` 1 to 100;
+    /// `after` pages on with the same cursors as `findings`).
     async fn findings(
         &self,
         ctx: &Context<'_>,
         #[graphql(default = 10)] first: i32,
-    ) -> Result<Vec<super::enforcement::Finding>> {
-        let limit = nested_page(first)?;
+        after: Option<String>,
+    ) -> Result<Conn<super::enforcement::Finding>> {
+        use super::enforcement::Finding;
+        let limit = connection::nested_first(first)?;
+        let count = connection::Counted::FindingsOfPermit(self.row.id);
+        if after.is_some() {
+            // Paging on within one permit: the root list's statement, filtered to it.
+            let filter = findings::FindingFilter {
+                permit_id: Some(self.row.id),
+                ..Default::default()
+            };
+            let list = findings::list(super::principal(ctx), &filter)?;
+            let args = connection::page_args(Some(limit as i32), after, None, None);
+            let page = list.page(super::db(ctx)?, &args).await?;
+            return Ok(connection::from_page(page, count, Finding));
+        }
+        // The first page of every permit listed: one batched statement.
         let rows = super::load_one(
             ctx,
             super::loaders::FindingsOfPermit {
                 permit_id: self.row.id,
-                limit,
+                limit: limit + 1,
             },
         )
         .await?
         .unwrap_or_default();
-        Ok(rows.into_iter().map(super::enforcement::Finding).collect())
+        let page = Page::first_of(rows, limit, findings::cursor_key);
+        Ok(connection::from_page(page, count, Finding))
     }
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.row.created_at
+    async fn created_at(&self) -> Time {
+        self.row.created_at.into()
     }
-    async fn updated_at(&self) -> DateTime<Utc> {
-        self.row.updated_at
+    async fn updated_at(&self) -> Time {
+        self.row.updated_at.into()
     }
 }
 
@@ -187,15 +206,6 @@ pub(crate) fn camel_keys(value: serde_json::Value) -> serde_json::Value {
         ),
         Value::Array(items) => Value::Array(items.into_iter().map(camel_keys).collect()),
         other => other,
-    }
-}
-
-/// Nested lists take `first` (1 to 100), like connections.
-pub(crate) fn nested_page(first: i32) -> Result<u64> {
-    if (1..=crate::domain::page::MAX_PAGE_SIZE as i32).contains(&first) {
-        Ok(first as u64)
-    } else {
-        Err(AppError::invalid("first", "1 to 100").into())
     }
 }
 
@@ -337,8 +347,8 @@ impl PermitVersion {
     async fn changed_by_agency(&self, ctx: &Context<'_>) -> Result<Option<Agency>> {
         load_agency(ctx, self.0.changed_by_agency.as_deref()).await
     }
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+    async fn created_at(&self) -> Time {
+        self.0.created_at.into()
     }
 }
 
@@ -380,16 +390,16 @@ pub struct PermitOrder {
 async fn historical(
     ctx: &Context<'_>,
     found: Option<permits::Model>,
-    as_of: Option<DateTime<Utc>>,
+    as_of: Option<Time>,
 ) -> Result<Option<Permit>> {
     let (Some(found), Some(at)) = (found.clone(), as_of) else {
         return Ok(found.map(Permit::from));
     };
-    Ok(rules::as_of(super::db(ctx)?, found, at)
+    Ok(rules::as_of(super::db(ctx)?, found, at.into())
         .await?
         .map(|row| Permit {
             row,
-            as_of: Some(crate::domain::clock::date_of(at)),
+            as_of: Some(crate::domain::clock::date_of(at.into())),
         }))
 }
 
@@ -455,7 +465,7 @@ impl PermitQuery {
         ctx: &Context<'_>,
         id: ID,
         #[graphql(desc = "Read the permit as it was at this time (from its versions).")]
-        as_of: Option<DateTime<Utc>>,
+        as_of: Option<Time>,
     ) -> Result<Option<Permit>> {
         let id = ids::decode(PERMIT, "id", &id)?;
         let found = rules::get(super::db(ctx)?, super::principal(ctx), id).await?;
@@ -468,7 +478,7 @@ impl PermitQuery {
         ctx: &Context<'_>,
         permit_number: String,
         #[graphql(desc = "Read the permit as it was at this time (from its versions).")]
-        as_of: Option<DateTime<Utc>>,
+        as_of: Option<Time>,
     ) -> Result<Option<Permit>> {
         let found =
             rules::by_number(super::db(ctx)?, super::principal(ctx), &permit_number).await?;

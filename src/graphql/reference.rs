@@ -173,18 +173,24 @@ impl ReferenceQuery {
     }
 
     /// Agencies (permit offices, enforcement, monitoring, supervision). Requires a token.
+    /// By code; `first` at most 100.
     async fn agencies(
         &self,
         ctx: &Context<'_>,
         filter: Option<AgencyFilter>,
-    ) -> Result<Vec<Agency>> {
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<super::connection::Conn<Agency>> {
         let filter = filter.unwrap_or_default();
         let filter = reference::AgencyFilter {
             district: filter.district,
             kind: filter.kind.map(Into::into),
         };
-        let rows = reference::agencies(super::db(ctx)?, super::principal(ctx), &filter).await?;
-        Ok(rows.into_iter().map(Agency).collect())
+        let listing = reference::agencies(super::principal(ctx), &filter)?;
+        let args = super::connection::page_args(first, after, last, before);
+        super::connection::listed(ctx, listing, args, Agency).await
     }
 
     /// The violation taxonomy, in the order of the Regulation. Public reference data.

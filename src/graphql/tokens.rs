@@ -2,8 +2,9 @@
 //! revoking instance before the mutation returns, on the others when the event reaches them;
 //! open subscriptions of the subject are closed (4403).
 
+use super::time::Time;
 use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
-use chrono::{DateTime, Utc};
+use chrono::DateTime;
 
 use crate::auth::revocation::Revocations;
 use crate::domain::tokens::{self, RevokeInput};
@@ -26,10 +27,10 @@ pub struct TokenRevocation {
     pub subject: String,
     pub token_id: Option<String>,
     /// Tokens of the subject issued up to this moment are refused (whole-subject revocations).
-    pub revoked_before: DateTime<Utc>,
+    pub revoked_before: Time,
     pub reason: String,
     pub revoked_by: String,
-    pub created_at: DateTime<Utc>,
+    pub created_at: Time,
 }
 
 #[derive(Default)]
@@ -69,10 +70,11 @@ impl TokenMutation {
             subject: row.subject,
             token_id: row.token_id,
             revoked_before: DateTime::from_timestamp(row.revoked_before, 0)
-                .unwrap_or(row.created_at),
+                .unwrap_or(row.created_at)
+                .into(),
             reason: row.reason,
             revoked_by: row.revoked_by_subject,
-            created_at: row.created_at,
+            created_at: row.created_at.into(),
         })
     }
 }

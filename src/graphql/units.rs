@@ -1,7 +1,8 @@
 //! Discharge units: `units`, `unit`, `unitByCreditCode`, `registerUnit`, `updateUnit`.
 
+use super::time::Time;
 use async_graphql::{Context, ID, InputObject, Object, Result};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 
 use super::connection::{self, Conn};
 use super::enums::{
@@ -11,7 +12,8 @@ use super::ids;
 use super::loaders::{PermitsOfUnit, RegistrationsOfUnit};
 use super::permits::Permit;
 use super::reference::{District, load_district};
-use crate::domain::{access, clock, permits as permit_rules, units};
+use crate::domain::page::Page;
+use crate::domain::{access, clock, inspections, permits as permit_rules, units};
 use crate::error::AppError;
 use entity::{registrations, units as unit_rows};
 
@@ -82,11 +84,11 @@ impl Unit {
     async fn version(&self) -> i32 {
         self.0.version
     }
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+    async fn created_at(&self) -> Time {
+        self.0.created_at.into()
     }
-    async fn updated_at(&self) -> DateTime<Utc> {
-        self.0.updated_at
+    async fn updated_at(&self) -> Time {
+        self.0.updated_at.into()
     }
     /// The unit's permits, newest first by id; optionally only those with this (effective) status.
     async fn permits(
@@ -109,26 +111,40 @@ impl Unit {
             .map(Permit::from)
             .collect())
     }
-    /// The newest inspections of this unit (at most 100).
+    /// This unit's inspections in the caller's scope, newest first (`first` 1 to 100; `after`
+    /// pages on with the same cursors as `inspections`).
     async fn inspections(
         &self,
         ctx: &Context<'_>,
         #[graphql(default = 10)] first: i32,
-    ) -> Result<Vec<super::enforcement::Inspection>> {
-        let limit = super::permits::nested_page(first)?;
+        after: Option<String>,
+    ) -> Result<Conn<super::enforcement::Inspection>> {
+        use super::enforcement::Inspection;
+        let limit = connection::nested_first(first)?;
+        let count = connection::Counted::InspectionsOfUnit(self.0.id);
+        if after.is_some() {
+            // Paging on within one unit: the root list's statement, filtered to it.
+            let filter = inspections::InspectionFilter {
+                unit_id: Some(self.0.id),
+                ..Default::default()
+            };
+            let list = inspections::list(super::principal(ctx), &filter)?;
+            let args = connection::page_args(Some(limit as i32), after, None, None);
+            let page = list.page(super::db(ctx)?, &args).await?;
+            return Ok(connection::from_page(page, count, Inspection));
+        }
+        // The first page of every unit listed: one batched statement.
         let rows = super::load_one(
             ctx,
             super::loaders::InspectionsOfUnit {
                 unit_id: self.0.id,
-                limit,
+                limit: limit + 1,
             },
         )
         .await?
         .unwrap_or_default();
-        Ok(rows
-            .into_iter()
-            .map(super::enforcement::Inspection)
-            .collect())
+        let page = Page::first_of(rows, limit, inspections::cursor_key);
+        Ok(connection::from_page(page, count, Inspection))
     }
     /// Discharge registrations (排污登记), for REGISTRATION-tier units.
     async fn registrations(&self, ctx: &Context<'_>) -> Result<Vec<Registration>> {
@@ -266,7 +282,7 @@ impl UnitQuery {
         &self,
         ctx: &Context<'_>,
         id: ID,
-        #[graphql(desc = "Read the unit as it was at this time.")] as_of: Option<DateTime<Utc>>,
+        #[graphql(desc = "Read the unit as it was at this time.")] as_of: Option<Time>,
     ) -> Result<Option<Unit>> {
         let id = ids::decode(UNIT, "id", &id)?;
         let db = super::db(ctx)?;
@@ -274,7 +290,7 @@ impl UnitQuery {
             return Ok(None);
         };
         Ok(match as_of {
-            Some(at) => units::as_of(db, found, at).await?.map(Unit),
+            Some(at) => units::as_of(db, found, at.into()).await?.map(Unit),
             None => Some(Unit(found)),
         })
     }

@@ -122,7 +122,7 @@ async fn attempt(app: &TestApp, token: &str, what: Attempt, serial: u32) -> Valu
                 .await
         }
         Attempt::ReadAgencies => {
-            app.gql(Some(token), "{ agencies { code } }", json!({}))
+            app.gql(Some(token), "{ agencies { nodes { code }} }", json!({}))
                 .await
         }
         Attempt::RegisterUnitInOwnDistrict => {

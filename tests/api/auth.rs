@@ -103,7 +103,7 @@ db_test!(no_token_reads_only_public_reference_data, |app| {
         "{ units { totalCount } }",
         "{ permits { totalCount } }",
         "{ me { subject } }",
-        "{ agencies { code } }",
+        "{ agencies { nodes { code }} }",
     ] {
         let body = app.gql(None, query, json!({})).await;
         assert_eq!(

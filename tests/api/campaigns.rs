@@ -315,7 +315,7 @@ db_test!(campaign_role_matrix, |app| {
         let read = app
             .gql(
                 Some(&token),
-                "{ campaigns { name } randomDraws { id } }",
+                "{ campaigns { nodes { name }} randomDraws { nodes { id }} }",
                 json!({}),
             )
             .await;

@@ -558,7 +558,7 @@ db_test!(who_reads_findings, |app| {
     assert_eq!(error_code(&monitoring), Some("FORBIDDEN"), "{monitoring}");
     // Nested: the permit's newest findings.
     let nested = app
-        .data(&app.token(Role::Supervisor, None), "query($n: String!) { permitByNumber(permitNumber: $n) { findings(first: 1) { id } unit { inspections { id } } } }", json!({ "n": s.permit["permitNumber"] }))
+        .data(&app.token(Role::Supervisor, None), "query($n: String!) { permitByNumber(permitNumber: $n) { findings(first: 1) { nodes { id }} unit { inspections { nodes { id } } } } }", json!({ "n": s.permit["permitNumber"] }))
         .await;
     assert_eq!(
         nested["permitByNumber"]["findings"]
@@ -694,7 +694,7 @@ db_test!(enforcement_role_matrix, |app| {
                 ReadFindings => app.gql(Some(&token), "{ findings { totalCount } }", json!({})).await,
                 ReadInspections => app.gql(Some(&token), "{ inspections { totalCount } }", json!({})).await,
                 Patterns => app.gql(Some(&token), "{ violationPatterns(groupBy: [CODE]) { findings } }", json!({})).await,
-                ListInspectors => app.gql(Some(&token), "{ inspectors { name } }", json!({})).await,
+                ListInspectors => app.gql(Some(&token), "{ inspectors { nodes { name } } }", json!({})).await,
                 RecordInspection => {
                     app.gql(Some(&token), RECORD_INSPECTION, json!({ "input": {
                         "unitId": s.unit["id"], "date": days_ago(1), "source": "ROUTINE", "mode": "NON_SITE", "inspectorIds": [s.inspectors[0]] } }))

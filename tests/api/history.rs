@@ -280,9 +280,9 @@ db_test!(audit_trail_and_feed_scope, |app| {
     )
     .await;
     let events = app
-        .data(&supervisor, "{ auditEvents(first: 50) { action operationName subject role recordKind recordIds requestId } }", json!({}))
+        .data(&supervisor, "{ auditEvents(first: 50) { nodes { action operationName subject role recordKind recordIds requestId }} }", json!({}))
         .await;
-    let rows = events["auditEvents"].as_array().expect("rows");
+    let rows = events["auditEvents"]["nodes"].as_array().expect("rows");
     let reads: Vec<&Value> = rows
         .iter()
         .filter(|r| r["action"] == "READ_PERSONAL_DATA")
@@ -305,15 +305,18 @@ db_test!(audit_trail_and_feed_scope, |app| {
     let filtered = app
         .data(
             &supervisor,
-            "{ auditEvents(filter: { action: \"MUTATION\" }) { action } }",
+            "{ auditEvents(filter: { action: \"MUTATION\" }) { nodes { action }} }",
             json!({}),
         )
         .await;
-    assert_eq!(filtered["auditEvents"].as_array().map(Vec::len), Some(2));
+    assert_eq!(
+        filtered["auditEvents"]["nodes"].as_array().map(Vec::len),
+        Some(2)
+    );
     let denied = app
         .gql(
             Some(&app.token(Role::EnforcementOfficer, None)),
-            "{ auditEvents { id } }",
+            "{ auditEvents { nodes { id }} }",
             json!({}),
         )
         .await;

@@ -203,9 +203,9 @@ db_test!(
         assert_eq!(codes, vec!["500103-PMT"]);
         let office = app.token(Role::PermitOfficer, Some("500103"));
         let seen = app
-            .data(&office, "{ bulletins { id title } }", json!({}))
+            .data(&office, "{ bulletins { nodes { id title }} }", json!({}))
             .await;
-        assert_eq!(seen["bulletins"].as_array().map(Vec::len), Some(1));
+        assert_eq!(seen["bulletins"]["nodes"].as_array().map(Vec::len), Some(1));
         for (role, district) in [
             (Role::PermitOfficer, Some("500112")),
             (Role::EnforcementOfficer, Some("500103")),
@@ -214,12 +214,12 @@ db_test!(
             let other = app
                 .data(
                     &app.token(role, district),
-                    "{ bulletins { id } }",
+                    "{ bulletins { nodes { id }} }",
                     json!({}),
                 )
                 .await;
             assert_eq!(
-                other["bulletins"].as_array().map(Vec::len),
+                other["bulletins"]["nodes"].as_array().map(Vec::len),
                 Some(0),
                 "{role:?} {district:?}"
             );
@@ -308,6 +308,41 @@ db_test!(
         assert!(
             !text.contains("张伟") && !text.contains("13800138000"),
             "no personal data in the public view"
+        );
+        // A public typical case shows only decisions flagged for exposure (issue 14).
+        let s2 = scene(&app, "500105", 22).await;
+        let g = finding(&app, &s2, "SM-1").await;
+        app.data(
+            &s2.officer,
+            ADVANCE,
+            json!({ "id": g["id"], "v": 1, "input": { "to": "CASE_FILED" } }),
+        )
+        .await;
+        let unflagged = app
+        .data(&s2.officer, ACTION, json!({ "input": { "findingId": g["id"], "kind": "FINE", "decisionNumber": "CQ-T2", "decidedOn": days_ago(0), "amountYuan": 30000, "typicalCase": false } }))
+        .await;
+        let current = app
+            .data(
+                &s2.officer,
+                "query($id: ID!) { finding(id: $id) { version } }",
+                json!({ "id": g["id"] }),
+            )
+            .await;
+        app.data(
+            &s2.officer,
+            ADVANCE,
+            json!({ "id": g["id"], "v": current["finding"]["version"], "input": { "to": "CLOSED" } }),
+        )
+        .await;
+        let mut not_for_exposure = typical.clone();
+        not_for_exposure["input"]["findingIds"] = json!([]);
+        not_for_exposure["input"]["actionIds"] =
+            json!([unflagged["recordEnforcementAction"]["id"]]);
+        let refused = app.gql(Some(&supervisor), PUBLISH, not_for_exposure).await;
+        assert_eq!(error_field(&refused), Some("input.actionIds"), "{refused}");
+        assert!(
+            refused.to_string().contains("flagged for exposure"),
+            "{refused}"
         );
         // District staff address their own district only.
         let district = app

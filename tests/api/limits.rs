@@ -188,8 +188,7 @@ async fn paged_fields_cost_their_page_size() {
     let app = TestApp::spawn_with_limits(Backend::Sqlite, limits).await;
     let token = app.token(Role::Supervisor, None);
     // 100 permits × 100 findings each: one field deep, ten thousand rows wide.
-    let wide =
-        "{ permits(first: 100) { edges { node { permitNumber findings(first: 100) { id } } } } }";
+    let wide = "{ permits(first: 100) { edges { node { permitNumber findings(first: 100) { nodes { id }} } } } }";
     let before = app.db.statement_count();
     let body = app.gql(Some(&token), wide, json!({})).await;
     assert_eq!(error_code(&body), Some("QUERY_TOO_COMPLEX"), "{body}");
@@ -202,7 +201,7 @@ async fn paged_fields_cost_their_page_size() {
     );
     // The same shape with small pages is within the cost, and so is a default-sized page.
     for query in [
-        "{ permits(first: 10) { edges { node { permitNumber findings(first: 10) { id } } } } }",
+        "{ permits(first: 10) { edges { node { permitNumber findings(first: 10) { nodes { id }} } } } }",
         "{ permits { edges { node { permitNumber findings { id } } } } }",
     ] {
         let body = app.gql(Some(&token), query, json!({})).await;
@@ -212,7 +211,7 @@ async fn paged_fields_cost_their_page_size() {
     let body = app
         .gql(
             Some(&token),
-            "{ units(last: 100) { edges { node { inspections(first: 100) { id } } } } }",
+            "{ units(last: 100) { edges { node { inspections(first: 100) { nodes { id }} } } } }",
             json!({}),
         )
         .await;

@@ -155,7 +155,7 @@ db_test!(batched_newest_findings_match_each_permits_own, |app| {
     let page = app
         .data(
             &token,
-            "{ permits(first: 40) { edges { node { permitNumber findings(first: 3) { id } } } } }",
+            "{ permits(first: 40) { edges { node { permitNumber findings(first: 3) { nodes { id }} } } } }",
             json!({}),
         )
         .await;

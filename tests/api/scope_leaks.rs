@@ -98,11 +98,11 @@ db_test!(
             let listed = app
                 .data(
                     &app.token(role, district),
-                    "{ randomDraws { id } }",
+                    "{ randomDraws { nodes { id }} }",
                     json!({}),
                 )
                 .await;
-            let in_list = listed["randomDraws"]
+            let in_list = listed["randomDraws"]["nodes"]
                 .as_array()
                 .is_some_and(|l| l.iter().any(|d| d["id"] == id));
             assert_eq!(in_list, visible, "{role:?} {district:?} list");
@@ -111,11 +111,11 @@ db_test!(
         let published = app
             .data(
                 &app.token(Role::Integrator, None),
-                "{ randomDraws { id published frozenInputs drawnBy } }",
+                "{ randomDraws { nodes { id published frozenInputs drawnBy }} }",
                 json!({}),
             )
             .await;
-        let draws = published["randomDraws"].as_array().expect("draws");
+        let draws = published["randomDraws"]["nodes"].as_array().expect("draws");
         assert!(!draws.is_empty());
         assert!(
             draws.iter().all(|d| d["published"] == true
@@ -134,11 +134,11 @@ db_test!(
         let data = app
         .data(
             &officer,
-            "{ randomDraws { district { code } published frozenInputs items { inspectors { id certificateNumber } } } }",
+            "{ randomDraws { nodes { district { code } published frozenInputs items { inspectors { id certificateNumber } } }} }",
             json!({}),
         )
         .await;
-        let foreign: Vec<&Value> = data["randomDraws"]
+        let foreign: Vec<&Value> = data["randomDraws"]["nodes"]
             .as_array()
             .expect("draws")
             .iter()
@@ -185,7 +185,7 @@ db_test!(district_scoped_supervision_reads_its_district_only, |app| {
         let data = app
             .data(
                 &token,
-                "{ feedback(first: 100) { totalCount nodes { addressedAgency { code } } } auditEvents(first: 500) { agency { code district { code } } } }",
+                "{ feedback(first: 100) { totalCount nodes { addressedAgency { code } } } auditEvents(first: 100) { nodes { agency { code district { code } } }} }",
                 json!({}),
             )
             .await;
@@ -194,7 +194,7 @@ db_test!(district_scoped_supervision_reads_its_district_only, |app| {
             data["feedback"]["nodes"][0]["addressedAgency"]["code"],
             format!("{a}-PMT")
         );
-        let events = data["auditEvents"].as_array().expect("events");
+        let events = data["auditEvents"]["nodes"].as_array().expect("events");
         assert!(!events.is_empty(), "A's own posting is audited");
         assert!(
             events.iter().all(|e| e["agency"]["district"]["code"] == a),
@@ -247,11 +247,11 @@ db_test!(
         let campaigns = app
             .data(
                 &integrator,
-                "{ campaigns { id startsOn endsOn } }",
+                "{ campaigns { nodes { id startsOn endsOn }} }",
                 json!({}),
             )
             .await;
-        let campaign = &campaigns["campaigns"][0];
+        let campaign = &campaigns["campaigns"]["nodes"][0];
         let summary = app
         .data(
             &integrator,
@@ -321,22 +321,22 @@ db_test!(writes_about_other_districts_name_nothing, |app| {
     let b_inspector = first_id(
         &app,
         &admin,
-        &format!("{{ inspectors(agencyCode: \"{B}-ENF\") {{ id name }} }}"),
-        "/inspectors/0",
+        &format!("{{ inspectors(agencyCode: \"{B}-ENF\") {{ nodes {{ id name }} }} }}"),
+        "/inspectors/nodes/0",
     )
     .await;
     let a_inspector = first_id(
         &app,
         &admin,
-        &format!("{{ inspectors(agencyCode: \"{A}-ENF\") {{ id }} }}"),
-        "/inspectors/0/id",
+        &format!("{{ inspectors(agencyCode: \"{A}-ENF\") {{ nodes {{ id }} }} }}"),
+        "/inspectors/nodes/0/id",
     )
     .await;
     let municipal_inspector = first_id(
         &app,
         &admin,
-        "{ inspectors(agencyCode: \"500000-ENF\") { id } }",
-        "/inspectors/0/id",
+        "{ inspectors(agencyCode: \"500000-ENF\") { nodes { id }} }",
+        "/inspectors/nodes/0/id",
     )
     .await;
     let officer = app.token(Role::EnforcementOfficer, Some(A));
@@ -509,7 +509,7 @@ db_test!(
         app.seed_demo(20).await;
         let admin = app.token(Role::Admin, None);
         // Lists without a page argument multiply like pages (15 aliases of five nested lists).
-        let nested = "campaigns { randomDraws { items { unit { permits { versions { version } outlets { code } } } } } }";
+        let nested = "campaigns { nodes { randomDraws { nodes { items { unit { permits { versions { version } outlets { code } } } } } } } }";
         let aliases: Vec<String> = (0..15).map(|i| format!("a{i}: {nested}")).collect();
         let body = app
             .gql(
@@ -529,7 +529,7 @@ db_test!(
         let body = app
             .gql(
                 Some(&admin),
-                "{ a: bulletins { cases { code } } b: bulletins { cases { code } } }",
+                "{ a: bulletins { nodes { cases { code } }} b: bulletins { nodes { cases { code } }} }",
                 json!({}),
             )
             .await;

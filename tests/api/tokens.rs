@@ -249,11 +249,11 @@ db_test!(revoked_tokens_are_refused_from_the_next_request, |app| {
     let audit = app
         .data(
             &admin,
-            "{ auditEvents(first: 10) { action subject } }",
+            "{ auditEvents(first: 10) { nodes { action subject }} }",
             json!({}),
         )
         .await;
-    let revocations = audit["auditEvents"]
+    let revocations = audit["auditEvents"]["nodes"]
         .as_array()
         .map(|events| {
             events

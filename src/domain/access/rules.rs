@@ -106,36 +106,61 @@ pub fn feedback_filter(principal: &Principal) -> Condition {
 
 // --- Bulletins ------------------------------------------------------------------------------
 
-fn strings(value: &serde_json::Value) -> Vec<String> {
-    serde_json::from_value(value.clone()).unwrap_or_default()
+/// `column`'s JSON array of strings (stored as text) holds `value`. Codes and role keys are
+/// plain ASCII without quotes; LIKE's wildcards in them are escaped.
+fn json_list_contains(column: bulletins::Column, value: &str) -> Condition {
+    let escaped = value
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    Condition::all().add(Expr::cust_with_exprs(
+        "CAST(? AS TEXT) LIKE ? ESCAPE '\\'",
+        [
+            Expr::col((bulletins::Entity, column)).into(),
+            Expr::val(format!("%\"{escaped}\"%")).into(),
+        ],
+    ))
 }
 
-/// Whether the bulletin is addressed to the principal (publishers always see their own).
+fn json_list_empty(column: bulletins::Column) -> Condition {
+    Condition::all().add(Expr::cust_with_exprs(
+        "CAST(? AS TEXT) = '[]'",
+        [Expr::col((bulletins::Entity, column)).into()],
+    ))
+}
+
+/// The bulletins addressed to the principal (publishers always see their own), as a row
+/// condition, so lists page and count in SQL.
 ///
 /// Audience: public reaches every principal; otherwise a principal is addressed when its agency
 /// is listed, or its role is listed (within the listed districts, if any), or — with no roles
 /// listed — its district is listed.
-pub fn bulletin_addressed_to(bulletin: &bulletins::Model, principal: &Principal) -> bool {
-    if bulletin.public || bulletin.publisher_subject == principal.subject {
-        return true;
+pub fn bulletin_filter(principal: &Principal) -> Condition {
+    use bulletins::Column::{AudienceAgencies, AudienceDistricts, AudienceRoles};
+    let mut any = Condition::any()
+        .add(bulletins::Column::Public.eq(true))
+        .add(bulletins::Column::PublisherSubject.eq(principal.subject.clone()));
+    if let Some(agency) = &principal.agency_code {
+        any = any.add(json_list_contains(AudienceAgencies, agency));
     }
-    let agencies = strings(&bulletin.audience_agencies);
-    let roles = strings(&bulletin.audience_roles);
-    let districts = strings(&bulletin.audience_districts);
-    let own_district = principal.district.as_ref().map(|d| d.as_str().to_owned());
-    if principal
-        .agency_code
-        .as_ref()
-        .is_some_and(|a| agencies.contains(a))
-    {
-        return true;
+    let own_district = principal.district.as_ref().map(|d| d.as_str());
+    let mut in_districts = Condition::any().add(json_list_empty(AudienceDistricts));
+    if let Some(d) = own_district {
+        in_districts = in_districts.add(json_list_contains(AudienceDistricts, d));
     }
-    let in_districts =
-        districts.is_empty() || own_district.as_ref().is_some_and(|d| districts.contains(d));
-    if roles.iter().any(|r| r == principal.role.as_str()) && in_districts {
-        return true;
+    any = any.add(
+        Condition::all()
+            .add(json_list_contains(AudienceRoles, principal.role.as_str()))
+            .add(in_districts),
+    );
+    if let Some(d) = own_district {
+        any = any.add(
+            Condition::all()
+                .add(json_list_empty(AudienceRoles))
+                .add(json_list_contains(AudienceDistricts, d)),
+        );
     }
-    roles.is_empty() && own_district.is_some_and(|d| districts.contains(&d))
+    any
 }
 
 /// Who a bulletin is for, as the publisher names it.
@@ -304,9 +329,8 @@ pub fn inspector_filter(principal: &Principal) -> Condition {
 // --- Change feed ----------------------------------------------------------------------------
 
 /// What of the feed a principal may read: the records it could query. Feedback goes to its
-/// parties and supervision (a subquery on the feedback rows the caller may read); bulletin
-/// changes pass here for every reader of bulletins and are kept or dropped row by row by
-/// `feed_bulletin_visible`, since an audience is not a column.
+/// parties and supervision, bulletins to their audience (subqueries on the rows the caller may
+/// read), so the feed pages in SQL and never skips or repeats under the cursor.
 pub fn feed_filter(principal: &Principal) -> Condition {
     use crate::domain::changes::ChangeKind::{self, *};
     let kinds: Vec<ChangeKind> = match principal.role {
@@ -351,14 +375,18 @@ pub fn feed_filter(principal: &Principal) -> Condition {
         );
     }
     if super::role_allows(principal.role, super::Operation::ReadBulletins) {
-        any = any.add(change_events::Column::Kind.eq(Bulletin.as_str()));
+        let addressed = Query::select()
+            .column(bulletins::Column::Id)
+            .from(bulletins::Entity)
+            .cond_where(bulletin_filter(principal))
+            .to_owned();
+        any = any.add(
+            Condition::all()
+                .add(change_events::Column::Kind.eq(Bulletin.as_str()))
+                .add(Expr::col(change_events::Column::RecordId).in_subquery(addressed)),
+        );
     }
     any
-}
-
-/// A bulletin's change in the feed: shown to whom the bulletin is addressed.
-pub fn feed_bulletin_visible(principal: &Principal, bulletin: Option<&bulletins::Model>) -> bool {
-    bulletin.is_some_and(|b| bulletin_addressed_to(b, principal))
 }
 
 // --- Audit trail ----------------------------------------------------------------------------

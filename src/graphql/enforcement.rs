@@ -462,10 +462,15 @@ impl ViolationPattern {
 
 #[derive(async_graphql::Enum, Copy, Clone, Eq, PartialEq)]
 pub enum PatternDimension {
+    /// 违法代码
     Code,
+    /// 违法类别
     Category,
+    /// 区县
     District,
+    /// 行业
     Industry,
+    /// 月份
     Month,
 }
 

@@ -5,24 +5,33 @@ use async_graphql::Enum;
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
 #[graphql(remote = "entity::enums::DistrictKind")]
 pub enum DistrictKind {
+    /// 区
     District,
+    /// 县
     County,
+    /// 管理区
     ManagementArea,
 }
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
 #[graphql(remote = "entity::enums::AgencyKind")]
 pub enum AgencyKind {
+    /// 排污许可管理部门
     PermitOffice,
+    /// 生态环境执法机构
     Enforcement,
+    /// 生态环境监测机构
     Monitoring,
+    /// 生态环境监督管理部门
     Supervision,
 }
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
 #[graphql(remote = "entity::enums::AgencyLevel")]
 pub enum AgencyLevel {
+    /// 市级
     Municipal,
+    /// 区县级
     District,
 }
 
@@ -84,11 +93,17 @@ pub enum PermitStatus {
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
 #[graphql(remote = "entity::enums::PermitChangeKind")]
 pub enum PermitChangeKind {
+    /// 核发
     Issued,
+    /// 变更
     Changed,
+    /// 延续
     Renewed,
+    /// 撤销
     Revoked,
+    /// 注销
     Cancelled,
+    /// 吊销
     Withdrawn,
 }
 
@@ -113,35 +128,50 @@ pub enum OutletCategory {
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
 #[graphql(remote = "entity::enums::AveragingPeriod")]
 pub enum AveragingPeriod {
+    /// 瞬时值
     Instantaneous,
+    /// 小时均值
     Hourly,
+    /// 日均值
     Daily,
+    /// 月均值
     Monthly,
+    /// 年均值
     Annual,
 }
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
 #[graphql(remote = "entity::enums::RegistrationStatus")]
 pub enum RegistrationStatus {
+    /// 有效
     Valid,
+    /// 注销
     Cancelled,
 }
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
 #[graphql(remote = "crate::auth::Role")]
 pub enum Role {
+    /// 许可管理人员
     PermitOfficer,
+    /// 执法人员
     EnforcementOfficer,
+    /// 监督管理人员
     Supervisor,
+    /// 监测人员
     Monitoring,
+    /// 外部系统对接方
     Integrator,
+    /// 系统管理员
     Admin,
 }
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug, Default)]
 pub enum OrderDirection {
+    /// 升序
     #[default]
     Asc,
+    /// 降序
     Desc,
 }
 
@@ -177,8 +207,11 @@ pub enum InspectionMode {
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
 #[graphql(remote = "entity::enums::FindingSeverity")]
 pub enum FindingSeverity {
+    /// 轻微
     Minor,
+    /// 一般
     General,
+    /// 严重
     Serious,
 }
 
@@ -187,6 +220,7 @@ pub enum FindingSeverity {
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
 #[graphql(remote = "entity::enums::FindingStatus")]
 pub enum FindingStatus {
+    /// 待处理
     Open,
     /// 责令改正
     RectificationOrdered,
@@ -196,7 +230,9 @@ pub enum FindingStatus {
     CaseFiled,
     /// 已处罚
     Penalised,
+    /// 已结案
     Closed,
+    /// 不予立案
     Dismissed,
 }
 
@@ -230,14 +266,18 @@ pub enum CampaignPhaseKind {
     JointSpotCheck,
     /// 总结
     Summary,
+    /// 其他阶段
     Other,
 }
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
 #[graphql(remote = "entity::enums::SamplingPeriod")]
 pub enum SamplingPeriod {
+    /// 每季度
     Quarter,
+    /// 每年
     Year,
+    /// 每次专项行动
     Campaign,
 }
 
@@ -246,6 +286,7 @@ pub enum SamplingPeriod {
 pub enum DrawKind {
     /// Units and inspector teams (双随机).
     Units,
+    /// 联合检查分组
     /// Municipal joint groups to districts.
     JointGroups,
 }
@@ -259,6 +300,7 @@ pub enum FeedbackRecommendation {
     AddMonitoring,
     /// 复核某行业的许可证
     RecheckIndustry,
+    /// 其他建议
     Other,
 }
 
@@ -266,9 +308,13 @@ pub enum FeedbackRecommendation {
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
 #[graphql(remote = "entity::enums::FeedbackStatus")]
 pub enum FeedbackStatus {
+    /// 待签收
     Open,
+    /// 已签收
     Acknowledged,
+    /// 已答复
     Answered,
+    /// 已办结
     Closed,
 }
 
@@ -283,5 +329,6 @@ pub enum BulletinKind {
     TypicalCase,
     /// 总结
     Summary,
+    /// 一般通报
     General,
 }

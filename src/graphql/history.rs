@@ -13,17 +13,29 @@ use entity::{audit_events, change_events};
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
 #[graphql(name = "ChangeKind")]
 pub enum ChangeKindGql {
+    /// 排污单位
     Unit,
+    /// 排污许可证
     Permit,
+    /// 排污登记
     Registration,
+    /// 执法检查
     Inspection,
+    /// 违法问题
     Finding,
+    /// 执法处理
     EnforcementAction,
+    /// 专项行动
     Campaign,
+    /// 随机抽查
     RandomDraw,
+    /// 总结报告
     SummaryReport,
+    /// 执法人员
     Inspector,
+    /// 问题反馈
     Feedback,
+    /// 信息通报
     Bulletin,
 }
 

@@ -372,9 +372,12 @@ pub struct PermitFilter {
 
 #[derive(async_graphql::Enum, Copy, Clone, Eq, PartialEq, Default)]
 pub enum PermitOrderField {
+    /// 编号
     #[default]
     Id,
+    /// 许可证编号
     PermitNumber,
+    /// 有效期截止日
     ValidTo,
 }
 

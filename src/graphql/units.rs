@@ -216,10 +216,13 @@ pub struct UnitFilter {
 
 #[derive(async_graphql::Enum, Copy, Clone, Eq, PartialEq, Default)]
 pub enum UnitOrderField {
+    /// 编号
     /// Registration order.
     #[default]
     Id,
+    /// 单位名称
     Name,
+    /// 统一社会信用代码
     CreditCode,
 }
 

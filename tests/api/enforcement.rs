@@ -561,13 +561,13 @@ db_test!(who_reads_findings, |app| {
         .data(&app.token(Role::Supervisor, None), "query($n: String!) { permitByNumber(permitNumber: $n) { findings(first: 1) { nodes { id }} unit { inspections { nodes { id } } } } }", json!({ "n": s.permit["permitNumber"] }))
         .await;
     assert_eq!(
-        nested["permitByNumber"]["findings"]
+        nested["permitByNumber"]["findings"]["nodes"]
             .as_array()
             .map(Vec::len),
         Some(1)
     );
     assert_eq!(
-        nested["permitByNumber"]["unit"]["inspections"]
+        nested["permitByNumber"]["unit"]["inspections"]["nodes"]
             .as_array()
             .map(Vec::len),
         Some(1)

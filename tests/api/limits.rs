@@ -202,7 +202,7 @@ async fn paged_fields_cost_their_page_size() {
     // The same shape with small pages is within the cost, and so is a default-sized page.
     for query in [
         "{ permits(first: 10) { edges { node { permitNumber findings(first: 10) { nodes { id }} } } } }",
-        "{ permits { edges { node { permitNumber findings { id } } } } }",
+        "{ permits { edges { node { permitNumber findings { nodes { id } } } } } }",
     ] {
         let body = app.gql(Some(&token), query, json!({})).await;
         assert!(body.get("errors").is_none(), "{query}: {body}");

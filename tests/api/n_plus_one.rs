@@ -167,7 +167,7 @@ db_test!(batched_newest_findings_match_each_permits_own, |app| {
     let mut with_findings = 0;
     for edge in edges {
         let number = &edge["node"]["permitNumber"];
-        let batched = &edge["node"]["findings"];
+        let batched = &edge["node"]["findings"]["nodes"];
         let own = app
             .data(
                 &token,

@@ -508,8 +508,8 @@ db_test!(
     |app| {
         app.seed_demo(20).await;
         let admin = app.token(Role::Admin, None);
-        // Lists without a page argument multiply like pages (15 aliases of five nested lists).
-        let nested = "campaigns { nodes { randomDraws { nodes { items { unit { permits { versions { version } outlets { code } } } } } } } }";
+        // Lists multiply like pages (15 aliases of six nested lists and connections).
+        let nested = "campaigns(first: 5) { nodes { randomDraws(first: 5) { nodes { items { unit { permits { versions { version } outlets { code } } } } } } } }";
         let aliases: Vec<String> = (0..15).map(|i| format!("a{i}: {nested}")).collect();
         let body = app
             .gql(

@@ -2,7 +2,7 @@
 //! their cases, draws, inspectors, the change feed and the audit trail. Each is one function
 //! giving the SQL condition (so counts and pages are right) or the check for one record.
 
-use sea_orm::sea_query::{Condition, Expr, ExprTrait, Query};
+use sea_orm::sea_query::{Alias, Condition, Expr, ExprTrait, LikeExpr, Query};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect, QueryTrait};
 
 use super::{Scope, in_scope, may_see_inspector_names, sees_closed_findings_only};
@@ -113,20 +113,19 @@ fn json_list_contains(column: bulletins::Column, value: &str) -> Condition {
         .replace('\\', "\\\\")
         .replace('%', "\\%")
         .replace('_', "\\_");
-    Condition::all().add(Expr::cust_with_exprs(
-        "CAST(? AS TEXT) LIKE ? ESCAPE '\\'",
-        [
-            Expr::col((bulletins::Entity, column)).into(),
-            Expr::val(format!("%\"{escaped}\"%")).into(),
-        ],
-    ))
+    Condition::all().add(
+        Expr::col((bulletins::Entity, column))
+            .cast_as(Alias::new("TEXT"))
+            .like(LikeExpr::new(format!("%\"{escaped}\"%")).escape('\\')),
+    )
 }
 
 fn json_list_empty(column: bulletins::Column) -> Condition {
-    Condition::all().add(Expr::cust_with_exprs(
-        "CAST(? AS TEXT) = '[]'",
-        [Expr::col((bulletins::Entity, column)).into()],
-    ))
+    Condition::all().add(
+        Expr::col((bulletins::Entity, column))
+            .cast_as(Alias::new("TEXT"))
+            .eq("[]"),
+    )
 }
 
 /// The bulletins addressed to the principal (publishers always see their own), as a row

@@ -151,7 +151,10 @@ impl Permit {
         )
         .await?
         .unwrap_or_default();
-        Ok(rows.into_iter().map(super::enforcement::Finding).collect())
+        Ok(rows
+            .into_iter()
+            .map(super::enforcement::Finding::new)
+            .collect())
     }
     async fn created_at(&self) -> DateTime<Utc> {
         self.row.created_at

@@ -10,6 +10,7 @@ mod metrics;
 mod access;
 mod auth;
 mod campaigns;
+mod crash;
 mod enforcement;
 mod faults;
 mod fixtures;

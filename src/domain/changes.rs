@@ -319,6 +319,29 @@ fn final_rows(backend: DatabaseBackend) -> Option<sea_orm::sea_query::SimpleExpr
     })
 }
 
+/// `final_rows` for readers that poll often (the event bus), without the wait on other
+/// databases: `pg_snapshot_xmin` is the oldest transaction running anywhere on the cluster, so a
+/// migration in a neighbouring database would hold every event back as long as it runs. The
+/// bound here is the oldest transaction of our snapshot's running ones (`pg_snapshot_xip`) that
+/// is not known to run in another database (a backend of another database cannot write this
+/// table), else the snapshot's `xmax`. Every row below it is final, and every row committed
+/// later has a transaction id at or above it (it runs in this database, or began after the
+/// snapshot), so what is returned is still a prefix of the feed. A transaction whose database
+/// is unknown (ended since the snapshot, prepared, its row hidden) counts as ours.
+fn final_rows_here(backend: DatabaseBackend) -> Option<sea_orm::sea_query::SimpleExpr> {
+    (backend == DatabaseBackend::Postgres).then(|| {
+        Expr::col((change_events::Entity, change_events::Column::Txid)).lt(Expr::cust(
+            "LEAST(\
+               (SELECT MIN(x::text::bigint) FROM pg_snapshot_xip(pg_current_snapshot()) AS x \
+                WHERE x::text::bigint % 4294967296 NOT IN (\
+                  SELECT backend_xid::text::bigint FROM pg_stat_activity \
+                  WHERE backend_xid IS NOT NULL \
+                    AND datname IS DISTINCT FROM current_database())), \
+               pg_snapshot_xmax(pg_current_snapshot())::text::bigint)",
+        ))
+    })
+}
+
 /// A creation that a subscription announces (`graphql::subscriptions`), at its feed position.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Announced {
@@ -336,7 +359,8 @@ pub const ANNOUNCED: [ChangeKind; 3] = [
 ];
 
 /// Up to `limit` creations of `kinds` after `after`, in feed order, under the feed's visibility
-/// rule, so a reader that resumes from the last one returned never skips a late committer.
+/// rule (`final_rows_here`), so a reader that resumes from the last one returned never skips a
+/// late committer.
 /// Not scoped to a caller: the event bus reads it, and each subscriber then loads the records
 /// with its own principal (the access policy decides what it receives).
 pub async fn announced_after(
@@ -359,7 +383,7 @@ pub async fn announced_after(
         )
         .filter(change_events::Column::Kind.is_in(kinds.iter().map(|k| k.as_str())))
         .filter(change_events::Column::Operation.eq(ChangeOperation::Created.as_str()));
-    if let Some(rule) = final_rows(backend) {
+    if let Some(rule) = final_rows_here(backend) {
         select = select.filter(rule);
     }
     let rows = select
@@ -384,7 +408,7 @@ pub async fn announced_after(
 /// after it (`START` for an empty feed).
 pub async fn feed_end(db: &impl ConnectionTrait) -> AppResult<FeedCursor> {
     let mut select = change_events::Entity::find();
-    if let Some(rule) = final_rows(db.get_database_backend()) {
+    if let Some(rule) = final_rows_here(db.get_database_backend()) {
         select = select.filter(rule);
     }
     let last = select

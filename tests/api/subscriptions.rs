@@ -843,3 +843,75 @@ async fn postgres_no_event_is_lost_while_the_listener_reconnects() {
     assert_eq!(next_findings(&mut resumed, "r", 1).await[0].0, live);
     assert_eq!(next_findings(&mut on_a, "a", 1).await[0].0, live);
 }
+
+/// The feed's visibility rule under subscriptions (issue 19): a transaction of this database
+/// that took its id before a finding was recorded, and commits after it, is delivered first,
+/// not skipped, and holds the later event back until it ends; a transaction of another
+/// database on the cluster holds back nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_a_late_committer_is_delivered_first_not_skipped() {
+    use sea_orm::{ConnectionTrait, TransactionTrait};
+    let Some(app) = TestApp::spawn_postgres().await else {
+        return;
+    };
+    assert!(
+        app.events
+            .wait_until_listening(Duration::from_secs(10))
+            .await
+    );
+    let scene = scene(&app, "500103", 86).await;
+    let mut client = Client::ready(&app, &app.token(Role::Supervisor, None)).await;
+    client.subscribe("f", FINDING_WITH_CURSOR).await;
+    app.wait_for_subscribers(1).await;
+    let first = record_finding(&app, &scene).await;
+    assert_eq!(next_findings(&mut client, "f", 1).await[0].0, first);
+
+    // Another database's open transaction: events here are not held back by it.
+    let admin_url = std::env::var("TEST_DATABASE_URL").expect("TEST_DATABASE_URL");
+    let admin = sea_orm::Database::connect(&admin_url)
+        .await
+        .expect("connect");
+    let elsewhere = admin.begin().await.expect("begin elsewhere");
+    elsewhere
+        .execute_unprepared("SELECT pg_current_xact_id()")
+        .await
+        .expect("an id elsewhere");
+    let second = record_finding(&app, &scene).await;
+    let started = std::time::Instant::now();
+    assert_eq!(next_findings(&mut client, "f", 1).await[0].0, second);
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+
+    // A transaction here takes its id, a finding commits after it, then it writes a change
+    // (the first finding's creation again) and commits: it sorts first, and nothing is sent
+    // before it ends.
+    let late = app.db.conn.begin().await.expect("begin");
+    late.execute_unprepared("SELECT pg_current_xact_id()")
+        .await
+        .expect("an id");
+    let third = record_finding(&app, &scene).await;
+    assert!(
+        client
+            .next_within(Duration::from_millis(1500))
+            .await
+            .is_none(),
+        "delivered past a transaction still running"
+    );
+    late.execute_unprepared(
+        "INSERT INTO change_events (txid, kind, record_id, version, operation, state, \
+         district_code, actor_subject, actor_agency, actor_level, request_id, committed_at) \
+         SELECT pg_current_xact_id()::text::bigint, kind, record_id, version, operation, state, \
+         district_code, actor_subject, actor_agency, actor_level, request_id, committed_at \
+         FROM change_events WHERE kind = 'FINDING' ORDER BY id LIMIT 1",
+    )
+    .await
+    .expect("the late change");
+    late.commit().await.expect("commit");
+    let got = next_findings(&mut client, "f", 2).await;
+    assert_eq!(got[0].0, first, "the late committer first");
+    assert_eq!(got[1].0, third);
+    elsewhere.rollback().await.expect("rollback");
+}

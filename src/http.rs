@@ -705,7 +705,9 @@ async fn execute(
     // A mutation is not cut short once it runs, so it starts only while its pool wait (which
     // is what an outage stretches) still fits in the limit; otherwise it is refused unstarted.
     let start_by = if is_mutation {
-        deadline - crate::db::acquire_budget(state.limits.request_timeout)
+        deadline
+            .checked_sub(crate::db::acquire_budget(state.limits.request_timeout))
+            .unwrap_or(deadline)
     } else {
         deadline
     };

@@ -42,13 +42,52 @@ pub async fn connect_with(
     url: &str,
     statement_timeout: Option<Duration>,
 ) -> Result<Database, DbErr> {
+    open(url, statement_timeout, ACQUIRE_MAX).await
+}
+
+/// The pool a serving instance uses, for requests with time limit `request_timeout`:
+/// statements cancelled by PostgreSQL a second after it (`connect_with`), and a connection
+/// waited for at most `acquire_budget(request_timeout)`, so a request after an outage is served
+/// or refused within its limit rather than held by the pool's retries.
+pub async fn connect_serving(url: &str, request_timeout: Duration) -> Result<Database, DbErr> {
+    open(
+        url,
+        Some(request_timeout + Duration::from_secs(1)),
+        acquire_budget(request_timeout),
+    )
+    .await
+}
+
+/// The longest a pooled connection is waited for (and a new one connects).
+const ACQUIRE_MAX: Duration = Duration::from_secs(5);
+
+/// How long a request with time limit `request_timeout` may wait for a pooled connection: a
+/// third of the limit (a write's transaction is one wait, its answer's reads may be more),
+/// between a quarter of a second and `ACQUIRE_MAX`. A mutation starts only with this much of
+/// its limit left (`http`).
+pub fn acquire_budget(request_timeout: Duration) -> Duration {
+    (request_timeout / 3).clamp(Duration::from_millis(250), ACQUIRE_MAX)
+}
+
+async fn open(
+    url: &str,
+    statement_timeout: Option<Duration>,
+    acquire_timeout: Duration,
+) -> Result<Database, DbErr> {
     let mut options = ConnectOptions::new(url.to_owned());
     let sqlite = url.starts_with("sqlite:");
     options
         .max_connections(if sqlite { 8 } else { 16 })
-        .min_connections(1)
-        .connect_timeout(Duration::from_secs(5))
-        .acquire_timeout(Duration::from_secs(5))
+        // Kept open (and reopened by the pool's maintenance after an outage), so the first
+        // requests after the database is back do not all connect at once.
+        .min_connections(if sqlite { 1 } else { 2 })
+        .connect_timeout(acquire_timeout)
+        .acquire_timeout(acquire_timeout)
+        // After an outage the idle connections are dead: a ping finds out before a request
+        // gets one, and the pool opens a fresh one instead of failing the request.
+        .test_before_acquire(true)
+        // Dead or surplus connections go within a minute rather than the default ten.
+        .idle_timeout(Duration::from_secs(60))
         // Statement logging would put every query (and its values) into the info log.
         .sqlx_logging(false);
     if !sqlite {

@@ -565,6 +565,9 @@ async fn execute(
     params: Params,
     via_get: bool,
 ) -> HttpResponse {
+    // One time limit for the whole request: waiting for a turn counts against it too, so a
+    // request is answered within it however long the queue (issue 19).
+    let deadline = tokio::time::Instant::now() + state.limits.request_timeout;
     // Abuse limits first, before any database work: the client address, the caller, the document.
     let address = req
         .peer_addr()
@@ -696,18 +699,27 @@ async fn execute(
     // Wait for a turn to execute; while the database is down, fail at once instead.
     // Biased, the probe first: with a turn free and the database down, both branches are
     // ready, and a random pick would start a mutation that can only wait for the pool.
-    let _turn = tokio::select! {
-        biased;
-        () = state.db.health.down() => return unavailable(media, &request_id),
-        turn = tokio::time::timeout(state.limits.request_timeout, state.executing.acquire()) => match turn {
-            Ok(turn) => turn.ok(),
-            // Overloaded: waited a whole time limit without a turn.
-            Err(_) => return unavailable(media, &request_id),
-        },
-    };
     let is_mutation = selected
         .as_ref()
         .is_some_and(|(ty, _)| *ty == OperationType::Mutation);
+    // A mutation is not cut short once it runs, so it starts only while its pool wait (which
+    // is what an outage stretches) still fits in the limit; otherwise it is refused unstarted.
+    let start_by = if is_mutation {
+        deadline
+            .checked_sub(crate::db::acquire_budget(state.limits.request_timeout))
+            .unwrap_or(deadline)
+    } else {
+        deadline
+    };
+    let _turn = tokio::select! {
+        biased;
+        () = state.db.health.down() => return unavailable(media, &request_id),
+        turn = tokio::time::timeout_at(start_by, state.executing.acquire()) => match turn {
+            Ok(turn) => turn.ok(),
+            // Overloaded: no turn within the time limit.
+            Err(_) => return unavailable(media, &request_id),
+        },
+    };
     let executed = if is_mutation {
         // Once a mutation executes it runs to its end, and its answer is sent: cut short, a
         // write that committed would be reported as failed, and a client that obeys the 503
@@ -721,8 +733,8 @@ async fn execute(
         tokio::select! {
             // Biased, the answer first: a read that has finished is sent.
             biased;
-            executed = tokio::time::timeout(
-                state.limits.request_timeout,
+            executed = tokio::time::timeout_at(
+                deadline,
                 state.schema.execute(request).instrument(span),
             ) => executed,
             () = state.db.health.down() => return unavailable(media, &request_id),

@@ -125,12 +125,9 @@ pub async fn prepare_serving_database(
         return Ok(migrated);
     }
     let _ = migrated.conn.close().await;
-    let serving = db::connect_with(
-        database_url,
-        Some(limits.request_timeout + std::time::Duration::from_secs(1)),
-    )
-    .await
-    .map_err(StartError::Connect)?;
+    let serving = db::connect_serving(database_url, limits.request_timeout)
+        .await
+        .map_err(StartError::Connect)?;
     Ok(db::Database {
         reference: migrated.reference,
         ..serving

@@ -196,13 +196,17 @@ pub async fn audit(
 // ---------------------------------------------------------------------------------------------
 // Reading the feed
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A position in the feed. Ordered as the feed is: by transaction id, then sequence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct FeedCursor {
     pub txid: i64,
     pub id: i64,
 }
 
 impl FeedCursor {
+    /// Before every change.
+    pub const START: FeedCursor = FeedCursor { txid: 0, id: 0 };
+
     pub fn encode(self) -> String {
         URL_SAFE_NO_PAD.encode(format!("{}:{}", self.txid, self.id))
     }
@@ -261,13 +265,8 @@ pub async fn feed(
                 ),
         );
     }
-    if db.get_database_backend() == DatabaseBackend::Postgres {
-        // Only transactions older than every running one: their rows are final.
-        select = select.filter(
-            Expr::col((change_events::Entity, change_events::Column::Txid)).lt(Expr::cust(
-                "pg_snapshot_xmin(pg_current_snapshot())::text::bigint",
-            )),
-        );
+    if let Some(rule) = final_rows(db.get_database_backend()) {
+        select = select.filter(rule);
     }
     let mut rows = select
         .order_by_asc(change_events::Column::Txid)
@@ -289,6 +288,117 @@ pub async fn feed(
         has_next_page,
         end_cursor,
     })
+}
+
+/// The feed's visibility rule as an SQL condition: on PostgreSQL only rows of transactions older
+/// than every running one (they are final, and whatever commits later sorts after them);
+/// SQLite's single writer makes every committed row final.
+fn final_rows(backend: DatabaseBackend) -> Option<sea_orm::sea_query::SimpleExpr> {
+    (backend == DatabaseBackend::Postgres).then(|| {
+        Expr::col((change_events::Entity, change_events::Column::Txid)).lt(Expr::cust(
+            "pg_snapshot_xmin(pg_current_snapshot())::text::bigint",
+        ))
+    })
+}
+
+/// `final_rows` for readers that poll often (the event bus), without the wait on other
+/// databases: `pg_snapshot_xmin` is the oldest transaction running anywhere on the cluster, so a
+/// migration in a neighbouring database would hold every event back as long as it runs. The
+/// bound here is the oldest transaction of our snapshot's running ones (`pg_snapshot_xip`) that
+/// is not known to run in another database (a backend of another database cannot write this
+/// table), else the snapshot's `xmax`. Every row below it is final, and every row committed
+/// later has a transaction id at or above it (it runs in this database, or began after the
+/// snapshot), so what is returned is still a prefix of the feed. A transaction whose database
+/// is unknown (ended since the snapshot, prepared, its row hidden) counts as ours.
+fn final_rows_here(backend: DatabaseBackend) -> Option<sea_orm::sea_query::SimpleExpr> {
+    (backend == DatabaseBackend::Postgres).then(|| {
+        Expr::col((change_events::Entity, change_events::Column::Txid)).lt(Expr::cust(
+            "LEAST(\
+               (SELECT MIN(x::text::bigint) FROM pg_snapshot_xip(pg_current_snapshot()) AS x \
+                WHERE x::text::bigint % 4294967296 NOT IN (\
+                  SELECT backend_xid::text::bigint FROM pg_stat_activity \
+                  WHERE backend_xid IS NOT NULL \
+                    AND datname IS DISTINCT FROM current_database())), \
+               pg_snapshot_xmax(pg_current_snapshot())::text::bigint)",
+        ))
+    })
+}
+
+/// A creation that a subscription announces (`graphql::subscriptions`), at its feed position.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Announced {
+    pub cursor: FeedCursor,
+    pub kind: ChangeKind,
+    pub record_id: i64,
+}
+
+/// The kinds whose creation a subscription announces: `findingRecorded`, `bulletinPublished`
+/// (a bulletin is created published), `feedbackPosted`.
+pub const ANNOUNCED: [ChangeKind; 3] = [
+    ChangeKind::Finding,
+    ChangeKind::Bulletin,
+    ChangeKind::Feedback,
+];
+
+/// Up to `limit` creations of `kinds` after `after`, in feed order, under the feed's visibility
+/// rule (`final_rows_here`), so a reader that resumes from the last one returned never skips a
+/// late committer.
+/// Not scoped to a caller: the event bus reads it, and each subscriber then loads the records
+/// with its own principal (the access policy decides what it receives).
+pub async fn announced_after(
+    db: &impl ConnectionTrait,
+    after: FeedCursor,
+    kinds: &[ChangeKind],
+    limit: u64,
+) -> AppResult<Vec<Announced>> {
+    let backend = db.get_database_backend();
+    // A row comparison, with the leading column alone beside it, so the (txid, id) index
+    // starts at the cursor rather than filtering the whole history.
+    let mut select = change_events::Entity::find()
+        .filter(change_events::Column::Txid.gte(after.txid))
+        .filter(
+            Expr::tuple([
+                Expr::col((change_events::Entity, change_events::Column::Txid)),
+                Expr::col((change_events::Entity, change_events::Column::Id)),
+            ])
+            .gt(Expr::tuple([Expr::val(after.txid), Expr::val(after.id)])),
+        )
+        .filter(change_events::Column::Kind.is_in(kinds.iter().map(|k| k.as_str())))
+        .filter(change_events::Column::Operation.eq(ChangeOperation::Created.as_str()));
+    if let Some(rule) = final_rows_here(backend) {
+        select = select.filter(rule);
+    }
+    let rows = select
+        .order_by_asc(change_events::Column::Txid)
+        .order_by_asc(change_events::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?;
+    Ok(rows
+        .iter()
+        .filter_map(|row| {
+            Some(Announced {
+                cursor: FeedCursor::of(row),
+                kind: ChangeKind::parse(&row.kind)?,
+                record_id: row.record_id,
+            })
+        })
+        .collect())
+}
+
+/// The feed's current end: every change readable now lies at or before it, every later one
+/// after it (`START` for an empty feed).
+pub async fn feed_end(db: &impl ConnectionTrait) -> AppResult<FeedCursor> {
+    let mut select = change_events::Entity::find();
+    if let Some(rule) = final_rows_here(db.get_database_backend()) {
+        select = select.filter(rule);
+    }
+    let last = select
+        .order_by_desc(change_events::Column::Txid)
+        .order_by_desc(change_events::Column::Id)
+        .one(db)
+        .await?;
+    Ok(last.as_ref().map_or(FeedCursor::START, FeedCursor::of))
 }
 
 /// First and last change of each record (provenance), in one statement per kind.

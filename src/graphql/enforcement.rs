@@ -175,7 +175,7 @@ impl Inspection {
         let rows = super::load_one(ctx, FindingsOfInspection(self.0.id))
             .await?
             .unwrap_or_default();
-        Ok(rows.into_iter().map(Finding).collect())
+        Ok(rows.into_iter().map(Finding::new).collect())
     }
     async fn created_at(&self) -> Time {
         self.0.created_at.into()
@@ -183,10 +183,28 @@ impl Inspection {
 }
 
 /// A violation found by an inspection, coded to the Regulation.
-pub struct Finding(pub finding_rows::Model);
+///
+/// The second field is the feed cursor of the event that delivered it (subscriptions only).
+pub struct Finding(pub finding_rows::Model, pub Option<String>);
+
+impl Finding {
+    pub fn new(row: finding_rows::Model) -> Self {
+        Self(row, None)
+    }
+
+    /// As `findingRecorded` delivers it, at `cursor` in the change feed.
+    pub fn delivered(row: finding_rows::Model, cursor: String) -> Self {
+        Self(row, Some(cursor))
+    }
+}
 
 #[Object]
 impl Finding {
+    /// Where the event that delivered this record lies in the change feed: set in `findingRecorded`
+    /// payloads (pass it as `after` to resume there, here or to `changes`), null elsewhere.
+    async fn cursor(&self) -> Option<&str> {
+        self.1.as_deref()
+    }
     async fn id(&self) -> ID {
         ids::encode(FINDING, self.0.id)
     }
@@ -602,7 +620,11 @@ impl EnforcementQuery {
                 &connection::page_args(first, after, last, before),
             )
             .await?;
-        Ok(connection::from_page(page, list.count_query(), Finding))
+        Ok(connection::from_page(
+            page,
+            list.count_query(),
+            Finding::new,
+        ))
     }
 
     /// One finding; with `asOf`, its status and version as they stood then.
@@ -618,8 +640,10 @@ impl EnforcementQuery {
             return Ok(None);
         };
         Ok(match as_of {
-            Some(at) => findings::as_of(db, found, at.into()).await?.map(Finding),
-            None => Some(Finding(found)),
+            Some(at) => findings::as_of(db, found, at.into())
+                .await?
+                .map(Finding::new),
+            None => Some(Finding::new(found)),
         })
     }
 
@@ -880,7 +904,7 @@ impl EnforcementMutation {
             })
             .await;
         }
-        Ok(Finding(saved.finding))
+        Ok(Finding::new(saved.finding))
     }
 
     /// Moves a finding through its lifecycle; an impossible move is `INVALID_TRANSITION`.
@@ -906,7 +930,7 @@ impl EnforcementMutation {
             reinspection,
         )
         .await?;
-        Ok(Finding(moved))
+        Ok(Finding::new(moved))
     }
 
     /// Records an enforcement decision; a permit withdrawal withdraws the permit in the same

@@ -26,12 +26,25 @@ async fn findings_by_ids(ctx: &Context<'_>, ids: Vec<i64>) -> Result<Vec<Finding
     Ok(ids
         .iter()
         .filter_map(|i| found.get(&FindingId(*i)).cloned())
-        .map(Finding)
+        .map(Finding::new)
         .collect())
 }
 
 /// Feedback from enforcement to a permit office on a violation pattern (plan §5(3)).
-pub struct Feedback(pub feedback_rows::Model);
+///
+/// The second field is the feed cursor of the event that delivered it (subscriptions only).
+pub struct Feedback(pub feedback_rows::Model, pub Option<String>);
+
+impl Feedback {
+    pub fn new(row: feedback_rows::Model) -> Self {
+        Self(row, None)
+    }
+
+    /// As `feedbackPosted` delivers it, at `cursor` in the change feed.
+    pub fn delivered(row: feedback_rows::Model, cursor: String) -> Self {
+        Self(row, Some(cursor))
+    }
+}
 
 #[derive(SimpleObject)]
 pub struct PermitChangeRef {
@@ -41,6 +54,11 @@ pub struct PermitChangeRef {
 
 #[Object]
 impl Feedback {
+    /// Where the event that delivered this record lies in the change feed: set in `feedbackPosted`
+    /// payloads (pass it as `after` to resume there, here or to `changes`), null elsewhere.
+    async fn cursor(&self) -> Option<&str> {
+        self.1.as_deref()
+    }
     async fn id(&self) -> ID {
         ids::encode(FEEDBACK, self.0.id)
     }
@@ -124,7 +142,20 @@ impl Feedback {
 }
 
 /// An information bulletin (信息通报).
-pub struct Bulletin(pub bulletin_rows::Model);
+///
+/// The second field is the feed cursor of the event that delivered it (subscriptions only).
+pub struct Bulletin(pub bulletin_rows::Model, pub Option<String>);
+
+impl Bulletin {
+    pub fn new(row: bulletin_rows::Model) -> Self {
+        Self(row, None)
+    }
+
+    /// As `bulletinPublished` delivers it, at `cursor` in the change feed.
+    pub fn delivered(row: bulletin_rows::Model, cursor: String) -> Self {
+        Self(row, Some(cursor))
+    }
+}
 
 #[derive(SimpleObject)]
 pub struct Acknowledgement {
@@ -155,6 +186,11 @@ fn strings(value: &serde_json::Value) -> Vec<String> {
 
 #[Object]
 impl Bulletin {
+    /// Where the event that delivered this record lies in the change feed: set in `bulletinPublished`
+    /// payloads (pass it as `after` to resume there, here or to `changes`), null elsewhere.
+    async fn cursor(&self) -> Option<&str> {
+        self.1.as_deref()
+    }
     async fn id(&self) -> ID {
         ids::encode(BULLETIN, self.0.id)
     }
@@ -339,14 +375,18 @@ impl LiaisonQuery {
                 &connection::page_args(first, after, None, None),
             )
             .await?;
-        Ok(connection::from_page(page, list.count_query(), Feedback))
+        Ok(connection::from_page(
+            page,
+            list.count_query(),
+            Feedback::new,
+        ))
     }
 
     async fn feedback_item(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Feedback>> {
         let id = ids::decode(FEEDBACK, "id", &id)?;
         Ok(feedback::get(super::db(ctx)?, super::principal(ctx), id)
             .await?
-            .map(Feedback))
+            .map(Feedback::new))
     }
 
     /// Bulletins addressed to the caller (and those it published), newest first; optionally of
@@ -365,7 +405,7 @@ impl LiaisonQuery {
             ctx,
             listing,
             connection::page_args(first, after, last, before),
-            Bulletin,
+            Bulletin::new,
         )
         .await
     }
@@ -374,7 +414,7 @@ impl LiaisonQuery {
         let id = ids::decode(BULLETIN, "id", &id)?;
         Ok(bulletins::get(super::db(ctx)?, super::principal(ctx), id)
             .await?
-            .map(Bulletin))
+            .map(Bulletin::new))
     }
 }
 
@@ -408,7 +448,7 @@ impl LiaisonMutation {
             bus.publish(crate::events::Event::FeedbackPosted { id: saved.id })
                 .await;
         }
-        Ok(Feedback(saved))
+        Ok(Feedback::new(saved))
     }
 
     /// The addressed permit office acknowledges, answers (with the permit changes made) or closes.
@@ -440,7 +480,7 @@ impl LiaisonMutation {
             response,
         )
         .await?;
-        Ok(Feedback(saved))
+        Ok(Feedback::new(saved))
     }
 
     /// Publishes a bulletin to its audience.
@@ -477,7 +517,7 @@ impl LiaisonMutation {
             bus.publish(crate::events::Event::BulletinPublished { id: saved.id })
                 .await;
         }
-        Ok(Bulletin(saved))
+        Ok(Bulletin::new(saved))
     }
 
     /// Acknowledges a bulletin for the caller's agency.
@@ -487,7 +527,7 @@ impl LiaisonMutation {
         bulletins::acknowledge(db, super::principal(ctx), id).await?;
         bulletins::get(db, super::principal(ctx), id)
             .await?
-            .map(Bulletin)
+            .map(Bulletin::new)
             .ok_or_else(|| AppError::NotFound(format!("bulletin {id}")).into())
     }
 }

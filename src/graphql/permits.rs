@@ -157,7 +157,7 @@ impl Permit {
             let list = findings::list(super::principal(ctx), &filter)?;
             let args = connection::page_args(Some(limit as i32), after, None, None);
             let page = list.page(super::db(ctx)?, &args).await?;
-            return Ok(connection::from_page(page, count, Finding));
+            return Ok(connection::from_page(page, count, Finding::new));
         }
         // The first page of every permit listed: one batched statement.
         let rows = super::load_one(
@@ -170,7 +170,7 @@ impl Permit {
         .await?
         .unwrap_or_default();
         let page = Page::first_of(rows, limit, findings::cursor_key);
-        Ok(connection::from_page(page, count, Finding))
+        Ok(connection::from_page(page, count, Finding::new))
     }
     async fn created_at(&self) -> Time {
         self.row.created_at.into()

@@ -1,12 +1,19 @@
 //! The subscription root (CONTRACT: `bulletinPublished`, `findingRecorded`, `feedbackPosted`),
 //! served over `/graphql/ws` (`crate::ws`).
 //!
+//! Delivery: every committed matching event exactly once, in feed (commit) order, for as long as
+//! the subscription runs, also across database outages and lost listener connections
+//! (`crate::events`). Each payload carries its feed `cursor`; a client that reconnects passes
+//! the last one as `after` and first gets what it missed, read from the change feed, then live
+//! events, with no gap and no repeat at the seam.
+//!
 //! An event carries only an id. For each one, the subscriber's own principal loads the record
 //! through the same domain function as the matching lookup query (`finding(id)` →
 //! `domain::findings::get`) and the record is sent only if that returns it: a subscriber never
 //! receives what it could not query, and the policy stays in `domain::access`.
 
 use std::future::Future;
+use std::time::Duration;
 
 use async_graphql::{Context, Result, Subscription as SubscriptionObject};
 use futures_util::{Stream, StreamExt};
@@ -15,9 +22,10 @@ use sea_orm::DatabaseConnection;
 use super::enforcement::Finding;
 use crate::auth::Principal;
 use crate::domain::access::{self, Operation};
+use crate::domain::changes::{ChangeKind, FeedCursor};
 use crate::domain::findings;
-use crate::error::AppResult;
-use crate::events::{Event, EventBus};
+use crate::error::{AppError, AppResult};
+use crate::events::EventBus;
 
 #[derive(Default)]
 pub struct Subscription;
@@ -25,92 +33,120 @@ pub struct Subscription;
 #[SubscriptionObject]
 impl Subscription {
     /// Findings recorded from now on that the caller may read: its district's, or every
-    /// district's for a municipal principal; exactly what `finding(id)` would return. Not for
+    /// district's for a municipal principal; exactly what `finding(id)` would return. Each
+    /// exactly once, in commit order. With `after` (a `cursor` of an earlier payload, or an
+    /// `endCursor` of `changes`), first the findings recorded after it, then live ones. Not for
     /// MONITORING (FORBIDDEN at subscribe time, like `findings`).
     async fn finding_recorded(
         &self,
         ctx: &Context<'_>,
+        after: Option<String>,
     ) -> Result<impl Stream<Item = Result<Finding>> + use<>> {
         scoped(
             ctx,
             Operation::ReadEnforcement,
-            |event| match event {
-                Event::FindingRecorded { id } => Some(id),
-                _ => None,
-            },
-            |db, principal, id| async move {
+            ChangeKind::Finding,
+            after,
+            |db, principal, id, cursor| async move {
                 Ok(findings::get(&db, principal.as_ref(), id)
                     .await?
-                    .map(Finding))
+                    .map(|row| Finding::delivered(row, cursor)))
             },
         )
     }
 
     /// Bulletins published from now on that are addressed to the caller; exactly what
-    /// `bulletin(id)` would return.
+    /// `bulletin(id)` would return. Each exactly once, in commit order; `after` as for
+    /// `findingRecorded`.
     async fn bulletin_published(
         &self,
         ctx: &Context<'_>,
+        after: Option<String>,
     ) -> Result<impl Stream<Item = Result<super::liaison::Bulletin>> + use<>> {
         scoped(
             ctx,
             Operation::ReadBulletins,
-            |event| match event {
-                Event::BulletinPublished { id } => Some(id),
-                _ => None,
-            },
-            |db, principal, id| async move {
+            ChangeKind::Bulletin,
+            after,
+            |db, principal, id, cursor| async move {
                 Ok(crate::domain::bulletins::get(&db, principal.as_ref(), id)
                     .await?
-                    .map(super::liaison::Bulletin))
+                    .map(|row| super::liaison::Bulletin::delivered(row, cursor)))
             },
         )
     }
 
     /// Feedback posted from now on that the caller may read (its addressee, its poster,
-    /// supervision); exactly what `feedbackItem(id)` would return.
+    /// supervision); exactly what `feedbackItem(id)` would return. Each exactly once, in
+    /// commit order; `after` as for `findingRecorded`.
     async fn feedback_posted(
         &self,
         ctx: &Context<'_>,
+        after: Option<String>,
     ) -> Result<impl Stream<Item = Result<super::liaison::Feedback>> + use<>> {
         scoped(
             ctx,
             Operation::ReadFeedback,
-            |event| match event {
-                Event::FeedbackPosted { id } => Some(id),
-                _ => None,
-            },
-            |db, principal, id| async move {
+            ChangeKind::Feedback,
+            after,
+            |db, principal, id, cursor| async move {
                 Ok(crate::domain::feedback::get(&db, principal.as_ref(), id)
                     .await?
-                    .map(super::liaison::Feedback))
+                    .map(|row| super::liaison::Feedback::delivered(row, cursor)))
             },
         )
     }
 }
 
-/// The records behind the events `pick` selects, as `load` returns them to this subscriber.
-/// `operation` is the one `load` authorizes, checked once up front so that a caller who may
-/// never read these records gets FORBIDDEN now rather than silence. A record `load` does not
-/// return (out of scope, or gone) is skipped; a failure ends the subscription with the error.
+/// The records behind the events of `kind`, as `load` returns them to this subscriber, with
+/// their feed cursor. `operation` is the one `load` authorizes, checked once up front so that a
+/// caller who may never read these records gets FORBIDDEN now rather than silence; a bad
+/// `after` is BAD_USER_INPUT, also at once. A record `load` does not return (out of scope, or
+/// gone) is skipped. While the database is unavailable a load is retried, so an event is late
+/// rather than lost; any other failure is sent as that event's error.
 fn scoped<T, Load, Loading>(
     ctx: &Context<'_>,
     operation: Operation,
-    pick: fn(Event) -> Option<i64>,
+    kind: ChangeKind,
+    after: Option<String>,
     load: Load,
 ) -> Result<impl Stream<Item = Result<T>> + use<T, Load, Loading>>
 where
     T: Send + 'static,
-    Load: Fn(DatabaseConnection, Option<Principal>, i64) -> Loading + Send + Sync + 'static,
+    Load: Fn(DatabaseConnection, Option<Principal>, i64, String) -> Loading + Send + Sync + 'static,
     Loading: Future<Output = AppResult<Option<T>>> + Send + 'static,
 {
     let principal = super::principal(ctx).cloned();
     access::authorize(principal.as_ref(), operation)?;
+    let after = after.as_deref().map(FeedCursor::decode).transpose()?;
     let db = super::db(ctx)?.clone();
-    let events = ctx.data::<EventBus>()?.subscribe();
+    let events = ctx.data::<EventBus>()?.delivered(db.clone(), after, kind);
+    let load = std::sync::Arc::new(load);
     Ok(events
-        .filter_map(move |event| std::future::ready(pick(event)))
-        .then(move |id| load(db.clone(), principal.clone(), id))
+        .then(move |event| {
+            let (db, principal, load) = (db.clone(), principal.clone(), load.clone());
+            async move {
+                let cursor = event.cursor.encode();
+                let mut pause = RETRY_FIRST;
+                loop {
+                    match load(
+                        db.clone(),
+                        principal.clone(),
+                        event.record_id,
+                        cursor.clone(),
+                    )
+                    .await
+                    {
+                        Err(AppError::Unavailable(reason)) => {
+                            tracing::debug!(%reason, "an event waits for the database");
+                            tokio::time::sleep(pause).await;
+                            pause = (pause * 2).min(RETRY_MAX);
+                        }
+                        loaded => return loaded,
+                    }
+                }
+            }
+        })
         .filter_map(|loaded| {
             std::future::ready(match loaded {
                 Ok(Some(record)) => Some(Ok(record)),
@@ -119,3 +155,7 @@ where
             })
         }))
 }
+
+/// Pauses between loads of an event while the database is unavailable.
+const RETRY_FIRST: Duration = Duration::from_millis(200);
+const RETRY_MAX: Duration = Duration::from_secs(2);

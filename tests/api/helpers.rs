@@ -222,6 +222,23 @@ impl TestApp {
         Self::start(url.to_owned(), database, None, |_| {})
     }
 
+    /// A server on a database the test manages itself, serving as `serve` does: the pool of
+    /// `server::prepare_serving_database` (statement timeout, acquire bounded by the request
+    /// time limit) and these limits. Several may share the database.
+    pub async fn spawn_serving_on(url: &str, limits: Limits) -> TestApp {
+        let database = server::prepare_serving_database(url, &limits)
+            .await
+            .expect("prepare database");
+        Self::start(url.to_owned(), database, None, move |config| {
+            config.limits = limits
+        })
+    }
+
+    /// The limits test servers run with (rate limits out of the way).
+    pub fn test_limits() -> Limits {
+        test_limits()
+    }
+
     /// A second server instance on this one's database (already migrated), as a deployment
     /// with several instances has. It leaves the database to this one to drop.
     pub async fn spawn_peer(&self) -> TestApp {

@@ -11,6 +11,7 @@ mod access;
 mod auth;
 mod campaigns;
 mod conventions;
+mod crash;
 mod enforcement;
 mod faults;
 mod fixtures;

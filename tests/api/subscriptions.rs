@@ -320,13 +320,13 @@ db_test!(only_subscriptions_are_served, |app| {
 
 /// A unit with a permit in `district`, two inspectors and an inspection; returns what
 /// `recordFinding` needs and the district's enforcement officer's token.
-struct Scene {
-    permit: Value,
-    inspection: String,
-    officer: String,
+pub(crate) struct Scene {
+    pub(crate) permit: Value,
+    pub(crate) inspection: String,
+    pub(crate) officer: String,
 }
 
-async fn scene(app: &TestApp, district: &str, serial: u32) -> Scene {
+pub(crate) async fn scene(app: &TestApp, district: &str, serial: u32) -> Scene {
     let (unit, permit) = fixtures::unit_with_permit(app, district, serial).await;
     let officer = app.token(Role::EnforcementOfficer, Some(district));
     let mut inspectors = Vec::new();
@@ -694,3 +694,224 @@ db_test!(a_subject_runs_at_most_its_share_of_subscriptions, |app| {
     third.subscribe("c1", FINDING_RECORDED).await;
     app.wait_for_subscribers(201).await;
 });
+
+const FINDING_WITH_CURSOR: &str = "subscription { findingRecorded { id cursor } }";
+
+/// `findingRecorded(after:)` with a cursor.
+fn finding_after(cursor: &str) -> String {
+    format!("subscription {{ findingRecorded(after: \"{cursor}\") {{ id cursor }} }}")
+}
+
+/// The next `count` findings of subscription `id`, as (finding id, cursor).
+async fn next_findings(client: &mut Client, id: &str, count: usize) -> Vec<(String, String)> {
+    let mut got = Vec::new();
+    for _ in 0..count {
+        let finding = next_finding(client, id).await;
+        let cursor = finding["cursor"].as_str().expect("a cursor").to_owned();
+        got.push((finding["id"].as_str().expect("an id").to_owned(), cursor));
+    }
+    got
+}
+
+db_test!(a_subscriber_resumes_after_its_cursor, |app| {
+    let scene = scene(&app, "500103", 83).await;
+    let token = app.token(Role::Supervisor, None);
+    let mut client = Client::ready(&app, &token).await;
+    client.subscribe("f", FINDING_WITH_CURSOR).await;
+    app.wait_for_subscribers(1).await;
+    let first = record_finding(&app, &scene).await;
+    let second = record_finding(&app, &scene).await;
+    let got = next_findings(&mut client, "f", 2).await;
+    assert_eq!(got[0].0, first);
+    assert_eq!(got[1].0, second);
+    // The payload's cursor is a position of the change feed: `changes` resumes there too.
+    let after_second = app
+        .data(
+            &token,
+            "query($after: String) { changes(after: $after, first: 10, kinds: [FINDING]) { edges { node { recordId } } } }",
+            json!({ "after": got[1].1 }),
+        )
+        .await;
+    assert_eq!(after_second["changes"]["edges"], json!([]));
+
+    // The client goes away; two findings are recorded meanwhile.
+    drop(client);
+    app.wait_for_subscribers_at_most(0).await;
+    let third = record_finding(&app, &scene).await;
+    let fourth = record_finding(&app, &scene).await;
+    // It comes back with the last cursor it saw: the two it missed, then live ones, once each.
+    let mut again = Client::ready(&app, &token).await;
+    again.subscribe("f", &finding_after(&got[1].1)).await;
+    let missed = next_findings(&mut again, "f", 2).await;
+    assert_eq!(missed[0].0, third);
+    assert_eq!(missed[1].0, fourth);
+    app.wait_for_subscribers(1).await;
+    let fifth = record_finding(&app, &scene).await;
+    assert_eq!(next_findings(&mut again, "f", 1).await[0].0, fifth);
+    assert!(
+        again
+            .next_within(Duration::from_millis(1500))
+            .await
+            .is_none(),
+        "a finding was delivered twice"
+    );
+
+    // The first cursor replays everything after it, still in order.
+    let mut replay = Client::ready(&app, &token).await;
+    replay.subscribe("r", &finding_after(&got[0].1)).await;
+    let replayed: Vec<String> = next_findings(&mut replay, "r", 4)
+        .await
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    assert_eq!(replayed, [second, third, fourth, fifth]);
+
+    // A cursor that is not one is refused at once.
+    let mut bad = Client::ready(&app, &token).await;
+    bad.subscribe("b", &finding_after("not-a-cursor")).await;
+    let refused = bad.message().await;
+    assert_eq!(refused["type"], "error", "{refused}");
+    assert_eq!(
+        refused["payload"][0]["extensions"]["code"],
+        "BAD_USER_INPUT"
+    );
+});
+
+/// Issue 19: a subscriber on A, writes through B before, while and after A's listener backend
+/// is terminated (again and again, so some notifications reach nobody). A's subscriber gets
+/// every finding once, in commit order; a client that reconnects with `after` gets what it
+/// missed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_no_event_is_lost_while_the_listener_reconnects() {
+    let Some(a) = TestApp::spawn_postgres().await else {
+        return;
+    };
+    let b = a.spawn_peer().await;
+    for instance in [&a, &b] {
+        assert!(
+            instance
+                .events
+                .wait_until_listening(Duration::from_secs(10))
+                .await
+        );
+    }
+    let scene = scene(&b, "500103", 84).await;
+    let token = a.token(Role::Supervisor, None);
+    let mut on_a = Client::ready(&a, &token).await;
+    on_a.subscribe("a", FINDING_WITH_CURSOR).await;
+    a.wait_for_subscribers(1).await;
+
+    let mut recorded = Vec::new();
+    for _ in 0..3 {
+        recorded.push(record_finding(&b, &scene).await);
+    }
+    for _ in 0..4 {
+        // Terminate every listening backend: both instances' listeners go, and come back.
+        a.scalar_i64(
+            "SELECT COUNT(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = current_database() AND query LIKE 'LISTEN%' \
+             AND pid <> pg_backend_pid()) AS t",
+        )
+        .await;
+        for _ in 0..2 {
+            recorded.push(record_finding(&b, &scene).await);
+        }
+    }
+    for _ in 0..3 {
+        recorded.push(record_finding(&b, &scene).await);
+    }
+    let got = next_findings(&mut on_a, "a", recorded.len()).await;
+    let ids: Vec<&str> = got.iter().map(|(id, _)| id.as_str()).collect();
+    assert_eq!(ids, recorded, "every finding once, in commit order");
+    assert!(
+        on_a.next_within(Duration::from_millis(1500))
+            .await
+            .is_none(),
+        "more than once"
+    );
+
+    // A client that lost its connection after the fifth resumes on the other instance.
+    let mut resumed = Client::ready(&b, &token).await;
+    resumed.subscribe("r", &finding_after(&got[4].1)).await;
+    let rest: Vec<String> = next_findings(&mut resumed, "r", recorded.len() - 5)
+        .await
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    assert_eq!(rest, recorded[5..]);
+    let live = record_finding(&a, &scene).await;
+    assert_eq!(next_findings(&mut resumed, "r", 1).await[0].0, live);
+    assert_eq!(next_findings(&mut on_a, "a", 1).await[0].0, live);
+}
+
+/// The feed's visibility rule under subscriptions (issue 19): a transaction of this database
+/// that took its id before a finding was recorded, and commits after it, is delivered first,
+/// not skipped, and holds the later event back until it ends; a transaction of another
+/// database on the cluster holds back nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_a_late_committer_is_delivered_first_not_skipped() {
+    use sea_orm::{ConnectionTrait, TransactionTrait};
+    let Some(app) = TestApp::spawn_postgres().await else {
+        return;
+    };
+    assert!(
+        app.events
+            .wait_until_listening(Duration::from_secs(10))
+            .await
+    );
+    let scene = scene(&app, "500103", 86).await;
+    let mut client = Client::ready(&app, &app.token(Role::Supervisor, None)).await;
+    client.subscribe("f", FINDING_WITH_CURSOR).await;
+    app.wait_for_subscribers(1).await;
+    let first = record_finding(&app, &scene).await;
+    assert_eq!(next_findings(&mut client, "f", 1).await[0].0, first);
+
+    // Another database's open transaction: events here are not held back by it.
+    let admin_url = std::env::var("TEST_DATABASE_URL").expect("TEST_DATABASE_URL");
+    let admin = sea_orm::Database::connect(&admin_url)
+        .await
+        .expect("connect");
+    let elsewhere = admin.begin().await.expect("begin elsewhere");
+    elsewhere
+        .execute_unprepared("SELECT pg_current_xact_id()")
+        .await
+        .expect("an id elsewhere");
+    let second = record_finding(&app, &scene).await;
+    let started = std::time::Instant::now();
+    assert_eq!(next_findings(&mut client, "f", 1).await[0].0, second);
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+
+    // A transaction here takes its id, a finding commits after it, then it writes a change
+    // (the first finding's creation again) and commits: it sorts first, and nothing is sent
+    // before it ends.
+    let late = app.db.conn.begin().await.expect("begin");
+    late.execute_unprepared("SELECT pg_current_xact_id()")
+        .await
+        .expect("an id");
+    let third = record_finding(&app, &scene).await;
+    assert!(
+        client
+            .next_within(Duration::from_millis(1500))
+            .await
+            .is_none(),
+        "delivered past a transaction still running"
+    );
+    late.execute_unprepared(
+        "INSERT INTO change_events (txid, kind, record_id, version, operation, state, \
+         district_code, actor_subject, actor_agency, actor_level, request_id, committed_at) \
+         SELECT pg_current_xact_id()::text::bigint, kind, record_id, version, operation, state, \
+         district_code, actor_subject, actor_agency, actor_level, request_id, committed_at \
+         FROM change_events WHERE kind = 'FINDING' ORDER BY id LIMIT 1",
+    )
+    .await
+    .expect("the late change");
+    late.commit().await.expect("commit");
+    let got = next_findings(&mut client, "f", 2).await;
+    assert_eq!(got[0].0, first, "the late committer first");
+    assert_eq!(got[1].0, third);
+    elsewhere.rollback().await.expect("rollback");
+}

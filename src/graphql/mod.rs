@@ -133,13 +133,22 @@ pub fn build_schema(
 
 /// The schema without data, for printing the SDL.
 pub fn sdl() -> String {
-    Schema::build(Query::default(), Mutation::default(), Subscription)
+    let sdl = Schema::build(Query::default(), Mutation::default(), Subscription)
         .finish()
         .sdl_with_options(
             async_graphql::SDLExportOptions::new()
                 .sorted_fields()
                 .sorted_enum_items(),
-        )
+        );
+    // async-graphql's export leaves out a scalar's `@specifiedBy`, which introspection does
+    // report: put it back so the SDL is what clients see (`.ci/clients` compares the two).
+    sdl.replace(
+        "scalar DateTime\n",
+        &format!(
+            "scalar DateTime @specifiedBy(url: \"{}\")\n",
+            time::SPECIFIED_BY
+        ),
+    )
 }
 
 /// How long a loader collects keys before it queries: long enough that the fields of a 100-item

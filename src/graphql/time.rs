@@ -7,6 +7,9 @@ use chrono::{DateTime, SecondsFormat, Utc};
 
 use crate::domain::clock;
 
+/// Where the format is specified (`@specifiedBy`); the same as the attribute below.
+pub const SPECIFIED_BY: &str = "https://www.rfc-editor.org/rfc/rfc3339";
+
 /// An instant. Stored and compared in UTC; shown in UTC+8.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Time(pub DateTime<Utc>);

@@ -47,8 +47,10 @@ pub fn is_exceedance(code: &str) -> bool {
 /// - Art 37 (LG-*, ER-*), Art 39 (OB-1), Art 43 (RG-1): a fine only.
 /// - Art 40 (FR-1) revokes (撤销, through `revokePermit`) and fines; Art 41 (FR-2) withdraws.
 ///
-/// The daily penalty stays open wherever a fine is (it follows a fine on the same finding and
-/// a refused order to correct; local practice applies it beyond discharge cases).
+/// The daily penalty (Art 38) is for discharging in breach of the Regulation (NP, EX, EV, FU):
+/// after a fine and an order to correct, a re-inspection that finds the discharge going on
+/// fines it again for every day since. Management duties (monitoring, ledgers, reports,
+/// registration) and permit fraud are not discharges, so it is not open to them.
 pub fn allowed_actions(code: &str) -> &'static [EnforcementActionKind] {
     use EnforcementActionKind::*;
     const ILLEGAL_DISCHARGE: &[EnforcementActionKind] = &[
@@ -75,20 +77,17 @@ pub fn allowed_actions(code: &str) -> &'static [EnforcementActionKind] {
         Fine,
         Suspension,
         PoliceReferral,
-        DailyContinuousPenalty,
     ];
     const FINE_ONLY: &[EnforcementActionKind] = &[
         CorrectionOrder,
         Fine,
         PoliceReferral,
-        DailyContinuousPenalty,
     ];
     const FORGED: &[EnforcementActionKind] = &[
         CorrectionOrder,
         Fine,
         PermitWithdrawal,
         PoliceReferral,
-        DailyContinuousPenalty,
     ];
     match code.split('-').next().unwrap_or_default() {
         "NP" => ILLEGAL_DISCHARGE,
@@ -215,6 +214,12 @@ mod tests {
         assert!(allowed_actions("EX-1").contains(&PermitWithdrawal));
         assert!(allowed_actions("FR-2").contains(&PermitWithdrawal));
         assert!(!allowed_actions("SM-1").contains(&SealUp));
+        for code in ["NP-1", "EX-1", "EV-3", "FU-2"] {
+            assert!(allowed_actions(code).contains(&DailyContinuousPenalty), "{code}");
+        }
+        for code in ["LG-1", "ER-1", "SM-1", "AM-2", "RG-1", "OB-1", "FR-2"] {
+            assert!(!allowed_actions(code).contains(&DailyContinuousPenalty), "{code}");
+        }
         for code in ["NP-1", "EV-2", "OU-3", "LG-2", "RG-1", "OB-1", "FR-1"] {
             assert!(allowed_actions(code).contains(&Fine), "{code}");
         }

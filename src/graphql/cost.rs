@@ -256,14 +256,14 @@ mod tests {
         let variables = Variables::from_json(serde_json::json!({ "n": 7 }));
         assert_eq!(document_cost(&document, None, &variables), 1 + 7 * 3);
         // Lists of lists multiply, without any annotation on the fields.
-        let flat = cost("{ campaigns { id } }");
-        let nested = cost("{ campaigns { randomDraws { items { position } } } }");
+        let flat = cost("{ violationCodes { code } }");
+        let nested = cost(r#"{ unit(id: "x") { permits { outlets { limits { id } } } } }"#);
         assert_eq!(flat, 1 + UNPAGED_LIST_LENGTH);
         assert!(nested >= UNPAGED_LIST_LENGTH.pow(3), "{nested}");
         // Fragments count where they are spread; a cycle stops the walk.
-        let spread = cost("{ campaigns { ...C } } fragment C on Campaign { id name }");
+        let spread = cost("{ violationCodes { ...C } } fragment C on ViolationCode { code article }");
         assert_eq!(spread, 1 + UNPAGED_LIST_LENGTH * 2);
-        let cyclic = cost("{ campaigns { ...C } } fragment C on Campaign { ...C }");
+        let cyclic = cost("{ violationCodes { ...C } } fragment C on ViolationCode { ...C }");
         assert_eq!(cyclic, 1);
         // Introspection is not data.
         assert_eq!(cost("{ __schema { types { fields { name } } } }"), 1);

@@ -416,17 +416,40 @@ db_test!(actions_follow_the_articles, |app| {
         "a penalty moves the case on"
     );
     assert_eq!(status["finding"]["actions"][0]["decisionNumber"], "CQ-1");
-    // Daily continuous penalty: the original fine per day.
-    let daily = |amount: i64| {
-        json!({ "input": { "findingId": ledger["id"], "kind": "DAILY_CONTINUOUS_PENALTY",
+    // Daily continuous penalty (Art 38): the original fine per day, for discharges only.
+    let daily = |finding: &Value, amount: i64| {
+        json!({ "input": { "findingId": finding["id"], "kind": "DAILY_CONTINUOUS_PENALTY",
         "decisionNumber": "CQ-2", "decidedOn": days_ago(0), "amountYuan": amount, "days": 5 } })
     };
-    let wrong = app.gql(Some(&s.officer), ACTION, daily(9_000)).await;
+    let not_a_discharge = app
+        .gql(Some(&s.officer), ACTION, daily(&ledger, 10_000))
+        .await;
+    assert_eq!(
+        error_field(&not_a_discharge),
+        Some("input.kind"),
+        "a ledger not kept is not a discharge: {not_a_discharge}"
+    );
+    let hidden_pipe = finding(&app, &s, "EV-1").await;
+    app.data(
+        &s.officer,
+        ADVANCE,
+        json!({ "id": hidden_pipe["id"], "v": 1, "input": { "to": "CASE_FILED" } }),
+    )
+    .await;
+    app.data(&s.officer, ACTION, fine(&hidden_pipe, 200_000, "CQ-5"))
+        .await;
+    let wrong = app
+        .gql(Some(&s.officer), ACTION, daily(&hidden_pipe, 190_000))
+        .await;
     assert_eq!(error_field(&wrong), Some("input.amountYuan"), "{wrong}");
-    let ok = app.data(&s.officer, ACTION, daily(10_000)).await;
-    assert_eq!(ok["recordEnforcementAction"]["totalYuan"], 50_000);
+    let ok = app
+        .data(&s.officer, ACTION, daily(&hidden_pipe, 200_000))
+        .await;
+    assert_eq!(ok["recordEnforcementAction"]["totalYuan"], 1_000_000);
     // Decision numbers are unique.
-    let duplicate = app.gql(Some(&s.officer), ACTION, daily(10_000)).await;
+    let duplicate = app
+        .gql(Some(&s.officer), ACTION, daily(&hidden_pipe, 200_000))
+        .await;
     assert_eq!(error_code(&duplicate), Some("CONFLICT"), "{duplicate}");
 
     // Permit withdrawal moves the permit to WITHDRAWN in the same transaction.

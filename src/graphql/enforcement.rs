@@ -915,10 +915,13 @@ impl EnforcementMutation {
                 .into());
             }
         };
-        let file = input
-            .file
-            .value(ctx)
-            .map_err(|_| AppError::invalid("input.file", "send the file as a multipart part"))?;
+        // `Upload::value` indexes the request's files without a check, and a JSON request may
+        // carry the placeholder text alone: look first, so a forged one is an input error.
+        let not_sent = || AppError::invalid("input.file", "send the file as a multipart part");
+        if *input.file >= ctx.query_env.uploads.len() {
+            return Err(not_sent().into());
+        }
+        let file = input.file.value(ctx).map_err(|_| not_sent())?;
         let store = ctx.data::<crate::storage::EvidenceStore>()?;
         let limit = ctx.data::<UploadLimit>()?;
         let saved = evidence::upload(

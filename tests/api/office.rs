@@ -370,6 +370,16 @@ db_test!(
             "{:#}",
             sent.body
         );
+        // The placeholder without a file, in a plain JSON request.
+        let body = app
+            .gql(
+                Some(&officer),
+                UPLOAD,
+                json!({ "input": { "findingId": finding_id, "sha256": sha256_hex(&file),
+                               "file": "#__graphql_file__:0" } }),
+            )
+            .await;
+        assert_eq!(error_field(&body), Some("input.file"), "{body:#}");
         // Roles that record no findings.
         let permit_officer = app.token(Role::PermitOfficer, Some(&district));
         let sent = upload(

@@ -197,7 +197,7 @@ async fn csv_body(
     principal: &Principal,
     request: &exports::Request,
 ) -> Result<Body, AppError> {
-    let mut rows = exports::Rows::open(&state.db.conn, principal, request).await?;
+    let mut rows = exports::Rows::open(&state.db, principal, request).await?;
     let mut first = table::csv_head(request.kind.columns());
     if let Some(page) = rows.next_page().await? {
         first.extend(table::csv_rows(page));
@@ -220,7 +220,7 @@ async fn xlsx_body(
     principal: &Principal,
     request: &exports::Request,
 ) -> Result<Body, AppError> {
-    let mut rows = exports::Rows::open(&state.db.conn, principal, request).await?;
+    let mut rows = exports::Rows::open(&state.db, principal, request).await?;
     let mut sheet = table::XlsxSheet::new(request.kind.sheet_name(), request.kind.columns())
         .map_err(AppError::internal)?;
     while let Some(page) = rows.next_page().await? {

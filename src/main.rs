@@ -376,7 +376,7 @@ async fn export_office(
         filter,
         campaign_id: campaign,
     };
-    match exports::write_table(&database.conn, &operator, &request, format, &mut sink).await {
+    match exports::write_table(database, &operator, &request, format, &mut sink).await {
         Ok(rows) => {
             eprintln!("exported {rows} rows");
             ExitCode::SUCCESS

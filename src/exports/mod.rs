@@ -18,7 +18,10 @@ use sea_orm::DatabaseConnection;
 
 use crate::auth::Principal;
 use crate::domain::page::{MAX_PAGE_SIZE, PageArgs};
-use crate::domain::reference::ReferenceData;
+use std::sync::Arc;
+
+use crate::db::Database;
+use crate::domain::reference::{ReferenceCache, ReferenceData};
 use crate::domain::{campaigns, findings, inspections, permits, units};
 use crate::error::{AppError, AppResult};
 use crate::graphql::ids;
@@ -176,6 +179,8 @@ pub struct Request {
 /// Rows of one export, a page at a time.
 pub struct Rows {
     db: DatabaseConnection,
+    /// The instance's reference data (district names, code labels).
+    reference: Arc<ReferenceCache>,
     principal: Principal,
     source: Source,
     done: bool,
@@ -230,10 +235,12 @@ impl Rows {
     /// Checks the request (role, filter) before anything is sent, so a refusal is an error
     /// answer, not a broken file.
     pub async fn open(
-        db: &DatabaseConnection,
+        database: &Database,
         principal: &Principal,
         request: &Request,
     ) -> AppResult<Rows> {
+        let db = &database.conn;
+        let reference = database.reference.get(db).await?;
         if let Some(filter) = &request.filter {
             check_filter_text(filter)?;
         }
@@ -257,7 +264,6 @@ impl Rows {
                 let campaign = campaign(db, principal, request.campaign_id.as_deref()).await?;
                 let (by_district, overall) =
                     campaigns::coverage(db, Some(principal), &campaign, None).await?;
-                let reference = reference(db).await?;
                 let mut rows: Vec<Row> = by_district
                     .iter()
                     .map(|c| coverage_row(c, reference))
@@ -268,7 +274,6 @@ impl Rows {
             Kind::SummaryReports => {
                 let campaign = campaign(db, principal, request.campaign_id.as_deref()).await?;
                 let reports = campaigns::reports(db, Some(principal), campaign.id).await?;
-                let reference = reference(db).await?;
                 Source::Ready(reports.iter().map(|r| summary_row(r, reference)).collect())
             }
         };
@@ -276,6 +281,7 @@ impl Rows {
         crate::domain::changes::audit(db, principal, "EXPORT", None, &[]).await?;
         Ok(Rows {
             db: db.clone(),
+            reference: database.reference.clone(),
             principal: principal.clone(),
             source,
             done: false,
@@ -302,26 +308,23 @@ impl Rows {
                 self.done = !page.has_next_page;
                 *after = page.items.last().map(|(cursor, _)| cursor.clone());
                 let rows: Vec<_> = page.items.into_iter().map(|(_, f)| f).collect();
-                Ok(Some(finding_rows(&self.db, &self.principal, rows).await?))
+                let reference = self.reference.get(&self.db).await?;
+                Ok(Some(
+                    finding_rows(&self.db, reference, &self.principal, rows).await?,
+                ))
             }
             Source::Inspections { list, after } => {
                 let page = list.page(&self.db, &args(after)).await?;
                 self.done = !page.has_next_page;
                 *after = page.items.last().map(|(cursor, _)| cursor.clone());
                 let rows: Vec<_> = page.items.into_iter().map(|(_, i)| i).collect();
+                let reference = self.reference.get(&self.db).await?;
                 Ok(Some(
-                    inspection_rows(&self.db, &self.principal, rows).await?,
+                    inspection_rows(&self.db, reference, &self.principal, rows).await?,
                 ))
             }
         }
     }
-}
-
-async fn reference(db: &DatabaseConnection) -> AppResult<&'static ReferenceData> {
-    // The process-wide copy the server also reads (see `domain::reference`).
-    static CACHE: std::sync::OnceLock<crate::domain::reference::ReferenceCache> =
-        std::sync::OnceLock::new();
-    CACHE.get_or_init(Default::default).get(db).await
 }
 
 fn district_name(reference: &ReferenceData, code: &str) -> Cell {
@@ -384,10 +387,10 @@ fn mode_zh(mode: InspectionMode) -> &'static str {
 /// each, under the caller's scope.
 async fn finding_rows(
     db: &DatabaseConnection,
+    reference: &ReferenceData,
     principal: &Principal,
     page: Vec<entity::findings::Model>,
 ) -> AppResult<Vec<Row>> {
-    let reference = reference(db).await?;
     let unit_ids: Vec<i64> = unique(page.iter().map(|f| f.unit_id));
     let permit_ids: Vec<i64> = unique(page.iter().filter_map(|f| f.permit_id));
     let inspection_ids: Vec<i64> = unique(page.iter().map(|f| f.inspection_id));
@@ -454,10 +457,10 @@ fn unique(ids: impl Iterator<Item = i64>) -> Vec<i64> {
 
 async fn inspection_rows(
     db: &DatabaseConnection,
+    reference: &ReferenceData,
     principal: &Principal,
     page: Vec<entity::inspections::Model>,
 ) -> AppResult<Vec<Row>> {
-    let reference = reference(db).await?;
     let unit_ids = unique(page.iter().map(|i| i.unit_id));
     let inspection_ids: Vec<i64> = page.iter().map(|i| i.id).collect();
     let units: HashMap<i64, entity::units::Model> = units::by_ids(db, principal, &unit_ids)
@@ -544,7 +547,7 @@ fn summary_row(r: &entity::summary_reports::Model, reference: &ReferenceData) ->
 
 /// Writes a whole tabular export to `out` (the CLI); returns the number of rows.
 pub async fn write_table(
-    db: &DatabaseConnection,
+    db: &Database,
     principal: &Principal,
     request: &Request,
     format: Format,

@@ -952,7 +952,7 @@ async fn the_cli_export_writes_an_xlsx_of_a_district() {
         campaign_id: None,
     };
     let written = permit_exchange::exports::write_table(
-        &app.db.conn,
+        &app.db,
         &permit_exchange::export::operator(),
         &request,
         permit_exchange::exports::Format::Xlsx,

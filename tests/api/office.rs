@@ -975,3 +975,34 @@ async fn the_cli_export_writes_an_xlsx_of_a_district() {
         .await;
     assert_eq!(located, app.scalar_i64("SELECT COUNT(*) FROM units").await);
 }
+
+const FILES_PAGE: &str = r#"query($n: Int!) {
+  findings(first: $n) { edges { node { files { sha256 } inspection { files { sha256 } } } } }
+}"#;
+
+// A page's files come through one loader: the same statements for 10 findings as for 100.
+db_test!(files_of_a_page_cost_the_same_whatever_its_size, |app| {
+    app.seed_demo(400).await;
+    let token = app.token(Role::Supervisor, None);
+    let mut counts = Vec::new();
+    for n in [10, 100] {
+        let mut fewest = u64::MAX;
+        for _ in 0..5 {
+            let before = app.db.statement_count();
+            let data = app.data(&token, FILES_PAGE, json!({ "n": n })).await;
+            let after = app.db.statement_count();
+            assert_eq!(
+                data["findings"]["edges"].as_array().map(Vec::len),
+                Some(n as usize)
+            );
+            fewest = fewest.min(after - before);
+        }
+        counts.push(fewest);
+    }
+    assert!(counts[1] <= counts[0] + 1, "10 vs 100 findings: {counts:?}");
+    assert!(
+        counts[1] <= 6,
+        "a few batched statements, got {}",
+        counts[1]
+    );
+});

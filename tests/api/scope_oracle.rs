@@ -736,6 +736,7 @@ async fn oracle(app: TestApp) {
         "Finding",
         "RandomDraw",
         "Feedback",
+        "EvidenceFile",
     ] {
         assert!(
             pool.ids.get(kind).is_some_and(|ids| !ids.is_empty()),

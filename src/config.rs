@@ -36,6 +36,9 @@ pub struct Limits {
     pub max_line_chars: usize,
     /// Characters of a free-text argument or input field (`input::FREE_TEXT`).
     pub max_text_chars: usize,
+    /// Bytes of one uploaded evidence file (multipart requests may be this much larger than
+    /// `max_body_bytes`).
+    pub max_upload_bytes: usize,
 }
 
 impl Default for Limits {
@@ -54,6 +57,7 @@ impl Default for Limits {
             max_concurrent_requests: 16,
             max_line_chars: 1_000,
             max_text_chars: 20_000,
+            max_upload_bytes: 20 * 1024 * 1024,
         }
     }
 }
@@ -114,6 +118,11 @@ impl Limits {
         )?;
         read(&lookup, "LIMIT_MAX_LINE_CHARS", &mut limits.max_line_chars)?;
         read(&lookup, "LIMIT_MAX_TEXT_CHARS", &mut limits.max_text_chars)?;
+        read(
+            &lookup,
+            "LIMIT_MAX_UPLOAD_BYTES",
+            &mut limits.max_upload_bytes,
+        )?;
         if limits.max_concurrent_requests == 0 {
             return Err("LIMIT_CONCURRENT_REQUESTS must be at least 1".to_owned());
         }
@@ -150,6 +159,8 @@ pub struct Config {
     pub workers: Option<usize>,
     /// Reviewed persisted operations and the roles limited to them (shared by the workers).
     pub persisted: std::sync::Arc<crate::persisted::PersistedOperations>,
+    /// Where evidence files are kept (`EVIDENCE_STORE`; `storage`).
+    pub evidence: crate::storage::EvidenceStore,
 }
 
 impl std::fmt::Debug for Config {
@@ -158,6 +169,7 @@ impl std::fmt::Debug for Config {
             .field("bind", &self.bind)
             .field("database_url", &redact_url(&self.database_url))
             .field("limits", &self.limits)
+            .field("evidence", &self.evidence.location)
             .finish_non_exhaustive()
     }
 }

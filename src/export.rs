@@ -22,6 +22,21 @@ pub enum ExportError {
     Io(#[from] std::io::Error),
 }
 
+/// Who the command-line exports read as: a municipal administrator, the operator of the
+/// instance (the exports of `crate::exports` take this too).
+pub fn operator() -> Principal {
+    Principal {
+        subject: "export".to_owned(),
+        role: Role::Admin,
+        agency_code: None,
+        district: None,
+        request: RequestTag {
+            request_id: None,
+            operation_name: Some("permit-exchange export".to_owned()),
+        },
+    }
+}
+
 /// Writes every change after `since` to `out`; returns how many and the last cursor.
 pub async fn export_jsonl(
     db: &DatabaseConnection,
@@ -29,13 +44,7 @@ pub async fn export_jsonl(
     out: &mut impl Write,
 ) -> Result<(u64, Option<String>), ExportError> {
     // The operator's export reads the whole feed, as a municipal administrator would.
-    let operator = Principal {
-        subject: "export".to_owned(),
-        role: Role::Admin,
-        agency_code: None,
-        district: None,
-        request: RequestTag::default(),
-    };
+    let operator = operator();
     let mut cursor = since;
     let mut written = 0u64;
     loop {

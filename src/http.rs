@@ -1,5 +1,6 @@
-//! HTTP: `/graphql` (POST and GET, GraphQL over HTTP), `/graphql/ws` (subscriptions, in `ws`),
-//! `/graphiql`, `/healthz`, `/readyz`, `/metrics` (in `metrics`, which also writes the access log).
+//! HTTP: `/graphql` (POST and GET, GraphQL over HTTP, and multipart uploads), `/graphql/ws`
+//! (subscriptions, in `ws`), `/graphiql`, `/healthz`, `/readyz`, `/metrics` (in `metrics`, which
+//! also writes the access log), `/evidence/{id}` and `/exports/{file}` (in `downloads`).
 //!
 //! The GraphQL endpoint is written out here rather than taken from the actix integration so
 //! that every CSRF and abuse rule is explicit: POST bodies must be JSON (no `text/plain` or form
@@ -39,6 +40,8 @@ pub struct AppState {
     /// Admission to execution (`Limits::max_concurrent_requests`); FIFO, so waiting is fair.
     pub executing: std::sync::Arc<tokio::sync::Semaphore>,
     pub metrics: std::sync::Arc<crate::metrics::Metrics>,
+    /// Evidence files (uploads through `/graphql`, downloads at `/evidence/{id}`).
+    pub evidence: crate::storage::EvidenceStore,
     /// Becomes true when the server starts to stop (`server::Shutdown`): subscriptions close
     /// with 1001 and `/readyz` says not ready.
     pub stopping: tokio::sync::watch::Receiver<bool>,
@@ -175,6 +178,81 @@ async fn authenticate(
     }
 }
 
+/// The caller of a download (`/evidence/…`, `/exports/…`): the same rate limits and token
+/// checks as a GraphQL request, and a token is required. `Err` is the response to send.
+pub(crate) async fn download_caller(
+    state: &AppState,
+    req: &HttpRequest,
+    request_id: &str,
+    label: &str,
+) -> Result<Principal, HttpResponse> {
+    let address = req
+        .peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_default();
+    if let Err(wait) = state.rate_limiter.take(&format!("ip:{address}")) {
+        return Err(rate_limited(Media::Json, request_id, wait));
+    }
+    let Some(mut principal) = authenticate(state, req, Media::Json, request_id)
+        .await
+        .map_err(|r| *r)?
+    else {
+        let mut response = request_error(
+            StatusCode::UNAUTHORIZED,
+            Media::Json,
+            request_id,
+            "UNAUTHENTICATED",
+            "authentication required: send a bearer token (see `permit-exchange token`)",
+        );
+        response.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            header::HeaderValue::from_static("Bearer"),
+        );
+        return Err(response);
+    };
+    crate::metrics::note_principal(req, &principal);
+    if let Err(wait) = state
+        .rate_limiter
+        .take(&format!("sub:{}", principal.subject))
+    {
+        return Err(rate_limited(Media::Json, request_id, wait));
+    }
+    principal.request = RequestTag {
+        request_id: Some(request_id.to_owned()),
+        operation_name: Some(label.to_owned()),
+    };
+    Ok(principal)
+}
+
+/// A refusal outside GraphQL, as a GraphQL-style JSON error with the HTTP status it means
+/// (a record outside the caller's scope is 404 NOT_FOUND, like one that does not exist).
+pub(crate) fn app_error_response(error: &AppError, request_id: &str) -> HttpResponse {
+    let status = match error {
+        AppError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+        AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+        AppError::NotFound(_) => StatusCode::NOT_FOUND,
+        AppError::InvalidInput { .. } | AppError::InvalidTransition { .. } => {
+            StatusCode::BAD_REQUEST
+        }
+        AppError::Conflict(_) | AppError::Duplicate { .. } => StatusCode::CONFLICT,
+        AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        AppError::TimeLimit(_) => StatusCode::BAD_REQUEST,
+        AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    // `to_graphql` logs internal details and masks them, as for GraphQL answers.
+    let message = error.to_graphql().message;
+    let mut extensions = json!({ "code": error.code(), "requestId": request_id });
+    if let AppError::InvalidInput { field, .. } = error {
+        extensions["field"] = json!(field);
+    }
+    let mut response = HttpResponse::build(status)
+        .insert_header((header::CONTENT_TYPE, JSON))
+        .insert_header(("x-request-id", request_id.to_owned()))
+        .json(json!({ "errors": [{ "message": message, "extensions": extensions }] }));
+    crate::metrics::set_outcome(&mut response, error.code());
+    response
+}
+
 /// The GraphQL request parameters from a JSON body or a query string.
 struct Params {
     /// Absent when a persisted operation is named by its hash alone.
@@ -290,6 +368,9 @@ async fn graphql_post(
     let Some(media) = negotiate(req.headers()) else {
         return not_acceptable(&request_id);
     };
+    if is_multipart(&req) {
+        return graphql_multipart(&state, &req, payload, media, request_id).await;
+    }
     let body = match read_body(&req, &mut payload, state.limits.max_body_bytes).await {
         Ok(body) => body,
         Err(BodyError::TooLarge) => {
@@ -338,7 +419,147 @@ async fn graphql_post(
             );
         }
     };
-    execute(&state, &req, media, request_id, params, false).await
+    execute(&state, &req, media, request_id, params, Vec::new(), false).await
+}
+
+fn is_multipart(req: &HttpRequest) -> bool {
+    req.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .eq_ignore_ascii_case("multipart/form-data")
+        })
+}
+
+/// Whether a multipart request carries a header that a plain HTML form cannot send, so that
+/// a browser cannot be made to post one cross-site without a CORS preflight (Apollo's CSRF
+/// prevention: `Apollo-Require-Preflight` or `X-Apollo-Operation-Name`, any non-empty value).
+fn has_preflight_header(headers: &HeaderMap) -> bool {
+    ["apollo-require-preflight", "x-apollo-operation-name"]
+        .iter()
+        .any(|name| {
+            headers
+                .get(*name)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| !v.trim().is_empty())
+        })
+}
+
+/// A GraphQL multipart request (graphql-multipart-request-spec: `operations`, `map`, then the
+/// files), for `uploadEvidence`. Checked before the body is read: the preflight header (CSRF)
+/// and a token (no one uploads anonymously); the body may be `LIMIT_MAX_UPLOAD_BYTES` larger
+/// than other requests, and each file at most that. From then on it is a request like any
+/// other (`execute`), with the files in `uploads`.
+async fn graphql_multipart(
+    state: &AppState,
+    req: &HttpRequest,
+    mut payload: web::Payload,
+    media: Media,
+    request_id: String,
+) -> HttpResponse {
+    if !has_preflight_header(req.headers()) {
+        return request_error(
+            StatusCode::BAD_REQUEST,
+            media,
+            &request_id,
+            "BAD_USER_INPUT",
+            "multipart requests need the 'Apollo-Require-Preflight: true' header (CSRF \
+             prevention: a plain form cannot send it)",
+        );
+    }
+    if !req.headers().contains_key(header::AUTHORIZATION) {
+        let mut response = request_error(
+            StatusCode::UNAUTHORIZED,
+            media,
+            &request_id,
+            "UNAUTHENTICATED",
+            "authentication required: uploads need a bearer token",
+        );
+        response.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            header::HeaderValue::from_static("Bearer"),
+        );
+        return response;
+    }
+    let max_file = state.limits.max_upload_bytes;
+    let too_large = || {
+        request_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            media,
+            &request_id,
+            "QUERY_TOO_COMPLEX",
+            &format!(
+                "an uploaded file is larger than the limit of {max_file} bytes \
+                 (LIMIT_MAX_UPLOAD_BYTES)"
+            ),
+        )
+    };
+    let max_body = state.limits.max_body_bytes.saturating_add(max_file);
+    let body = match read_body(req, &mut payload, max_body).await {
+        Ok(body) => body,
+        Err(BodyError::TooLarge) => return too_large(),
+        Err(BodyError::Unreadable) => {
+            return request_error(
+                StatusCode::BAD_REQUEST,
+                media,
+                &request_id,
+                "BAD_USER_INPUT",
+                "the request body could not be read",
+            );
+        }
+    };
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let options = async_graphql::http::MultipartOptions::default().max_file_size(max_file);
+    let parsed = async_graphql::http::receive_body(
+        content_type,
+        futures_util::io::Cursor::new(body),
+        options,
+    )
+    .await;
+    let mut request = match parsed {
+        Ok(request) => request,
+        Err(async_graphql::ParseRequestError::PayloadTooLarge) => return too_large(),
+        Err(error) => {
+            let message = match error {
+                async_graphql::ParseRequestError::UnsupportedBatch => {
+                    "batched requests are not supported: send one operation per request".to_owned()
+                }
+                other => format!("not a GraphQL multipart request: {other}"),
+            };
+            return request_error(
+                StatusCode::BAD_REQUEST,
+                media,
+                &request_id,
+                "BAD_USER_INPUT",
+                &message,
+            );
+        }
+    };
+    let variables = match serde_json::to_value(&request.variables) {
+        Ok(serde_json::Value::Object(map)) => map,
+        _ => serde_json::Map::new(),
+    };
+    let extensions = request
+        .extensions
+        .iter()
+        .filter_map(|(k, v)| Some((k.clone(), v.clone().into_json().ok()?)))
+        .collect();
+    let uploads = std::mem::take(&mut request.uploads);
+    let params = Params {
+        query: Some(std::mem::take(&mut request.query)).filter(|q| !q.is_empty()),
+        operation_name: request.operation_name.take(),
+        variables,
+        extensions,
+    };
+    execute(state, req, media, request_id, params, uploads, false).await
 }
 
 async fn graphql_get(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
@@ -395,7 +616,7 @@ async fn graphql_get(state: web::Data<AppState>, req: HttpRequest) -> HttpRespon
         variables,
         extensions,
     };
-    execute(&state, &req, media, request_id, params, true).await
+    execute(&state, &req, media, request_id, params, Vec::new(), true).await
 }
 
 fn serde_urlencoded_pairs(query: &str) -> Vec<(String, String)> {
@@ -563,6 +784,7 @@ async fn execute(
     media: Media,
     request_id: String,
     params: Params,
+    uploads: Vec<async_graphql::UploadValue>,
     via_get: bool,
 ) -> HttpResponse {
     // One time limit for the whole request: waiting for a turn counts against it too, so a
@@ -683,6 +905,7 @@ async fn execute(
     if let Some(document) = document {
         request.set_parsed_query(document);
     }
+    request.uploads = uploads;
     for (key, value) in params.extensions {
         if let Ok(value) = Value::from_json(value) {
             request.extensions.insert(key, value);
@@ -691,7 +914,13 @@ async fn execute(
     let loader = graphql::request_loader(state.db.conn.clone(), principal.clone());
     let span = crate::logging::request_span(&request_id, principal.as_ref());
     let request_data = std::sync::Arc::new(RequestData::new(principal.clone()));
-    let mut request = request.data(request_data.clone()).data(loader);
+    let mut request = request
+        .data(request_data.clone())
+        .data(loader)
+        .data(state.evidence.clone())
+        .data(graphql::enforcement::UploadLimit(
+            state.limits.max_upload_bytes,
+        ));
     if principal.is_none() {
         // Refused above when asked for; a document that did not parse here is kept off too.
         request = request.disable_introspection();
@@ -933,6 +1162,11 @@ pub fn serve(
             .route("/healthz", web::get().to(healthz))
             .route("/readyz", web::get().to(readyz))
             .route("/metrics", web::get().to(crate::metrics::endpoint))
+            .route(
+                "/evidence/{id}",
+                web::get().to(crate::downloads::evidence_file),
+            )
+            .route("/exports/{file}", web::get().to(crate::downloads::export))
     })
     .shutdown_timeout(10)
     // `server::stop_on_signals` handles SIGTERM and SIGINT (both graceful, subscriptions closed).

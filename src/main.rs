@@ -1,4 +1,4 @@
-//! The `permit-exchange` command line (CONTRACT): serve, migrate, seed, token, schema.
+//! The `permit-exchange` command line (CONTRACT): serve, migrate, seed, token, schema, export.
 
 use std::process::ExitCode;
 
@@ -73,14 +73,32 @@ enum Command {
     },
     /// Print the GraphQL SDL.
     Schema,
-    /// Write the change feed from a cursor as JSON lines (one change per line, with its cursor).
+    /// Export data: the change feed as JSON lines (the default), findings, inspections, campaign
+    /// coverage or summary reports as CSV or XLSX, or units as GeoJSON.
     Export {
-        /// Resume after this cursor (the `cursor` of the last line of an earlier export).
+        /// changes (default), findings, inspections, coverage, summary-reports, units.
+        #[arg(default_value = "changes")]
+        what: String,
+        /// Feed only: resume after this cursor (the `cursor` of the last line of an earlier
+        /// export).
         #[arg(long)]
         since: Option<String>,
-        /// Output format; `jsonl` is the one there is.
-        #[arg(long, default_value = "jsonl")]
-        format: String,
+        /// jsonl (changes), csv or xlsx (tables; default csv), geojson (units).
+        #[arg(long)]
+        format: Option<String>,
+        /// Only this district (GB/T 2260 code); added to `--filter`.
+        #[arg(long)]
+        district: Option<String>,
+        /// The GraphQL filter of the matching query, as JSON (FindingFilter, InspectionFilter,
+        /// UnitFilter), e.g. '{"foundFrom":"2021-01-01","foundTo":"2021-12-31"}'.
+        #[arg(long)]
+        filter: Option<String>,
+        /// Coverage and summary reports: the campaign's id as the API gives it.
+        #[arg(long)]
+        campaign: Option<String>,
+        /// Write to this file instead of standard output (required for xlsx).
+        #[arg(long)]
+        out: Option<std::path::PathBuf>,
         #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL, hide_env_values = true)]
         database_url: String,
     },
@@ -174,29 +192,30 @@ async fn main() -> ExitCode {
             }
         }
         Command::Export {
+            what,
             since,
             format,
+            district,
+            filter,
+            campaign,
+            out,
             database_url,
         } => {
-            if format != "jsonl" {
-                return fail(format!("unknown --format '{format}'; jsonl is supported"));
-            }
             let database = match server::prepare_database(&database_url).await {
                 Ok(d) => d,
                 Err(e) => return fail(e),
             };
-            let stdout = std::io::stdout();
-            let mut out = std::io::BufWriter::new(stdout.lock());
-            match permit_exchange::export::export_jsonl(&database.conn, since, &mut out).await {
-                Ok((count, last)) => {
-                    eprintln!(
-                        "exported {count} changes; resume with --since {}",
-                        last.unwrap_or_default()
-                    );
-                    ExitCode::SUCCESS
+            if what == "changes" {
+                if format.as_deref().is_some_and(|f| f != "jsonl") {
+                    return fail("the change feed is exported as --format jsonl");
                 }
-                Err(e) => fail(e),
+                return export_changes(&database, since, out).await;
             }
+            let filter = match export_filter(filter.as_deref(), district) {
+                Ok(f) => f,
+                Err(e) => return fail(e),
+            };
+            export_office(&database, &what, format.as_deref(), filter, campaign, out).await
         }
         Command::Migrate { database_url } => {
             init_tracing();
@@ -246,6 +265,10 @@ async fn main() -> ExitCode {
                 Ok(p) => std::sync::Arc::new(p),
                 Err(e) => return fail(e),
             };
+            let evidence = match permit_exchange::storage::EvidenceStore::from_env(&database_url) {
+                Ok(e) => e,
+                Err(e) => return fail(e),
+            };
             let config = Config {
                 bind,
                 database_url,
@@ -253,9 +276,112 @@ async fn main() -> ExitCode {
                 limits,
                 workers,
                 persisted,
+                evidence,
             };
             serve(config, demo).await
         }
+    }
+}
+
+/// `--filter` with `--district` added.
+fn export_filter(
+    filter: Option<&str>,
+    district: Option<String>,
+) -> Result<Option<serde_json::Value>, String> {
+    let mut value = match filter {
+        Some(text) => serde_json::from_str::<serde_json::Value>(text)
+            .map_err(|e| format!("--filter is not JSON: {e}"))?,
+        None => serde_json::json!({}),
+    };
+    if let Some(district) = district {
+        let Some(map) = value.as_object_mut() else {
+            return Err("--filter must be a JSON object".to_owned());
+        };
+        map.insert("district".to_owned(), serde_json::Value::String(district));
+    }
+    Ok(Some(value))
+}
+
+/// Where an export goes: the file, or standard output.
+fn export_sink(out: Option<&std::path::Path>) -> std::io::Result<Box<dyn std::io::Write + Send>> {
+    Ok(match out {
+        Some(path) => Box::new(std::io::BufWriter::new(std::fs::File::create(path)?)),
+        None => Box::new(std::io::BufWriter::new(std::io::stdout())),
+    })
+}
+
+async fn export_changes(
+    database: &permit_exchange::db::Database,
+    since: Option<String>,
+    out: Option<std::path::PathBuf>,
+) -> ExitCode {
+    let mut sink = match export_sink(out.as_deref()) {
+        Ok(s) => s,
+        Err(e) => return fail(format!("cannot write the export: {e}")),
+    };
+    match permit_exchange::export::export_jsonl(&database.conn, since, &mut sink).await {
+        Ok((count, last)) => {
+            eprintln!(
+                "exported {count} changes; resume with --since {}",
+                last.unwrap_or_default()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(e),
+    }
+}
+
+/// Findings, inspections, coverage, summary reports (CSV, XLSX) or units (GeoJSON), read as
+/// the instance's operator (`export::operator`).
+async fn export_office(
+    database: &permit_exchange::db::Database,
+    what: &str,
+    format: Option<&str>,
+    filter: Option<serde_json::Value>,
+    campaign: Option<String>,
+    out: Option<std::path::PathBuf>,
+) -> ExitCode {
+    use permit_exchange::exports::{self, Format, Kind};
+    let operator = permit_exchange::export::operator();
+    if what == "units" {
+        if format.is_some_and(|f| f != "geojson") {
+            return fail("units are exported as --format geojson");
+        }
+        let mut sink = match export_sink(out.as_deref()) {
+            Ok(s) => s,
+            Err(e) => return fail(format!("cannot write the export: {e}")),
+        };
+        return match exports::write_geojson(&database.conn, &operator, filter, &mut sink).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => fail(e),
+        };
+    }
+    let Some(kind) = Kind::parse(what) else {
+        return fail(format!(
+            "unknown export '{what}'; one of changes, findings, inspections, coverage, summary-reports, units"
+        ));
+    };
+    let Some(format) = Format::parse(format.unwrap_or("csv")) else {
+        return fail("tables are exported as --format csv or xlsx");
+    };
+    if format == Format::Xlsx && out.is_none() {
+        return fail("an xlsx export needs --out FILE");
+    }
+    let mut sink = match export_sink(out.as_deref()) {
+        Ok(s) => s,
+        Err(e) => return fail(format!("cannot write the export: {e}")),
+    };
+    let request = exports::Request {
+        kind,
+        filter,
+        campaign_id: campaign,
+    };
+    match exports::write_table(database, &operator, &request, format, &mut sink).await {
+        Ok(rows) => {
+            eprintln!("exported {rows} rows");
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(e),
     }
 }
 

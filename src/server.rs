@@ -183,6 +183,7 @@ pub fn start_with(
         metrics: std::sync::Arc::new(crate::metrics::Metrics::new(
             crate::metrics::token_from_env(),
         )),
+        evidence: config.evidence.clone(),
         stopping,
     };
     let server = http::serve(state, listener, config.workers)

@@ -18,6 +18,7 @@ pub mod campaigns;
 pub mod change_events;
 pub mod districts;
 pub mod enforcement_actions;
+pub mod evidence_files;
 pub mod feedback;
 pub mod feedback_findings;
 pub mod feedback_permit_changes;

@@ -12,6 +12,7 @@ pub use super::change_events::Entity as ChangeEvents;
 pub use super::districts::Entity as Districts;
 pub use super::enforcement_actions::Entity as EnforcementActions;
 pub use super::enums::*;
+pub use super::evidence_files::Entity as EvidenceFiles;
 pub use super::feedback::Entity as Feedback;
 pub use super::feedback_findings::Entity as FeedbackFindings;
 pub use super::feedback_permit_changes::Entity as FeedbackPermitChanges;

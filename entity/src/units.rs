@@ -6,7 +6,7 @@ use crate::enums::{CreditLevel, ManagementCategory};
 use sea_orm::entity::prelude::*;
 use serde::{Deserialize, Serialize};
 
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel, Serialize, Deserialize)]
 #[sea_orm(table_name = "units")]
 pub struct Model {
     #[sea_orm(primary_key)]
@@ -33,6 +33,12 @@ pub struct Model {
     #[sea_orm(column_type = "String(StringLen::N(300))", nullable)]
     pub positive_list_reason: Option<String>,
     pub positive_list_expires_on: Option<Date>,
+    /// Position (CGCS2000 / WGS84 degrees), when known. Snapshots stored before locations
+    /// existed lack these, hence `default`.
+    #[serde(default)]
+    pub longitude: Option<f64>,
+    #[serde(default)]
+    pub latitude: Option<f64>,
     pub version: i32,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

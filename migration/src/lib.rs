@@ -15,6 +15,7 @@ mod m20261128_000006_token_revocations;
 pub mod m20261128_000007_pattern_cells;
 pub mod m20261128_000008_finding_page_order;
 pub mod m20261203_000009_versioned_items;
+pub mod m20261203_000010_evidence_and_locations;
 pub mod reference;
 
 pub use sea_orm_migration::MigratorTrait;
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000007_pattern_cells::Migration),
             Box::new(m20261128_000008_finding_page_order::Migration),
             Box::new(m20261203_000009_versioned_items::Migration),
+            Box::new(m20261203_000010_evidence_and_locations::Migration),
         ]
     }
 }

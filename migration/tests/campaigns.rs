@@ -157,6 +157,8 @@ async fn round_trip(db: &DatabaseConnection, credit_code: &str) -> TestResult {
         positive_list: Set(false),
         positive_list_reason: Set(None),
         positive_list_expires_on: Set(None),
+        longitude: Set(None),
+        latitude: Set(None),
         version: Set(1),
         created_at: Set(now),
         updated_at: Set(now),

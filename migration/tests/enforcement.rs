@@ -50,6 +50,7 @@ fn migrations_are_registered_in_order() {
             "m20261128_000007_pattern_cells",
             "m20261128_000008_finding_page_order",
             "m20261203_000009_versioned_items",
+            "m20261203_000010_evidence_and_locations",
         ]
     );
 }
@@ -101,7 +102,7 @@ async fn exercise(db: &DatabaseConnection) -> TestResult {
         Findings::find().count(db).await.is_err(),
         "findings dropped"
     );
-    assert_eq!(Units::find().count(db).await?, 1);
+    assert_eq!(count_rows(db, "units").await?, 1);
 
     Migrator::up(db, None).await?;
     assert_eq!(Inspections::find().count(db).await?, 0);
@@ -176,6 +177,8 @@ async fn round_trip(db: &DatabaseConnection, credit_code: &str) -> TestResult {
         positive_list: Set(false),
         positive_list_reason: Set(None),
         positive_list_expires_on: Set(None),
+        longitude: Set(None),
+        latitude: Set(None),
         version: Set(1),
         created_at: Set(now),
         updated_at: Set(now),

@@ -200,6 +200,8 @@ async fn round_trip(db: &DatabaseConnection) -> TestResult {
         positive_list: Set(true),
         positive_list_reason: Set(Some("连续三年无违法记录".into())),
         positive_list_expires_on: Set(Some(day(2027, 12, 31)?)),
+        longitude: Set(None),
+        latitude: Set(None),
         version: Set(1),
         created_at: Set(now),
         updated_at: Set(now),

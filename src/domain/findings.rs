@@ -1048,6 +1048,55 @@ pub async fn as_of(
     }))
 }
 
+/// How many findings of each inspection the principal may read (one GROUP BY), for exports.
+pub async fn count_per_inspection(
+    db: &impl ConnectionTrait,
+    principal: &Principal,
+    inspection_ids: &[i64],
+) -> AppResult<std::collections::HashMap<i64, i64>> {
+    if inspection_ids.is_empty() {
+        return Ok(Default::default());
+    }
+    let rows: Vec<(i64, i64)> = scoped(principal)
+        .select_only()
+        .column(findings::Column::InspectionId)
+        .column_as(findings::Column::Id.count(), "findings")
+        .filter(findings::Column::InspectionId.is_in(inspection_ids.iter().copied()))
+        .group_by(findings::Column::InspectionId)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().collect())
+}
+
+/// Open findings (neither closed nor dismissed) per unit, counted under the principal's scope;
+/// `None` for principals who may not read open cases (`access::may_see_open_findings`).
+pub async fn open_per_unit(
+    db: &impl ConnectionTrait,
+    principal: &Principal,
+    unit_ids: &[i64],
+) -> AppResult<Option<std::collections::HashMap<i64, i64>>> {
+    if !access::may_see_open_findings(principal) {
+        return Ok(None);
+    }
+    if unit_ids.is_empty() {
+        return Ok(Some(Default::default()));
+    }
+    let rows: Vec<(i64, i64)> = scoped(principal)
+        .select_only()
+        .column(findings::Column::UnitId)
+        .column_as(findings::Column::Id.count(), "findings")
+        .filter(findings::Column::UnitId.is_in(unit_ids.iter().copied()))
+        .filter(
+            findings::Column::Status.is_not_in([FindingStatus::Closed, FindingStatus::Dismissed]),
+        )
+        .group_by(findings::Column::UnitId)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(Some(rows.into_iter().collect()))
+}
+
 /// Of these inspections, those with a finding not yet closed (whose free text is part of an
 /// open case; `access::may_see_case_text`).
 pub async fn inspections_with_open_findings(

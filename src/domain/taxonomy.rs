@@ -72,23 +72,11 @@ pub fn allowed_actions(code: &str) -> &'static [EnforcementActionKind] {
         DailyContinuousPenalty,
         SealUp,
     ];
-    const MANAGEMENT: &[EnforcementActionKind] = &[
-        CorrectionOrder,
-        Fine,
-        Suspension,
-        PoliceReferral,
-    ];
-    const FINE_ONLY: &[EnforcementActionKind] = &[
-        CorrectionOrder,
-        Fine,
-        PoliceReferral,
-    ];
-    const FORGED: &[EnforcementActionKind] = &[
-        CorrectionOrder,
-        Fine,
-        PermitWithdrawal,
-        PoliceReferral,
-    ];
+    const MANAGEMENT: &[EnforcementActionKind] =
+        &[CorrectionOrder, Fine, Suspension, PoliceReferral];
+    const FINE_ONLY: &[EnforcementActionKind] = &[CorrectionOrder, Fine, PoliceReferral];
+    const FORGED: &[EnforcementActionKind] =
+        &[CorrectionOrder, Fine, PermitWithdrawal, PoliceReferral];
     match code.split('-').next().unwrap_or_default() {
         "NP" => ILLEGAL_DISCHARGE,
         "EX" | "EV" | "FU" => PERMIT_BREACH,
@@ -215,10 +203,16 @@ mod tests {
         assert!(allowed_actions("FR-2").contains(&PermitWithdrawal));
         assert!(!allowed_actions("SM-1").contains(&SealUp));
         for code in ["NP-1", "EX-1", "EV-3", "FU-2"] {
-            assert!(allowed_actions(code).contains(&DailyContinuousPenalty), "{code}");
+            assert!(
+                allowed_actions(code).contains(&DailyContinuousPenalty),
+                "{code}"
+            );
         }
         for code in ["LG-1", "ER-1", "SM-1", "AM-2", "RG-1", "OB-1", "FR-2"] {
-            assert!(!allowed_actions(code).contains(&DailyContinuousPenalty), "{code}");
+            assert!(
+                !allowed_actions(code).contains(&DailyContinuousPenalty),
+                "{code}"
+            );
         }
         for code in ["NP-1", "EV-2", "OU-3", "LG-2", "RG-1", "OB-1", "FR-1"] {
             assert!(allowed_actions(code).contains(&Fine), "{code}");

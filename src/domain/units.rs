@@ -15,6 +15,7 @@ use crate::domain::access::{self, Operation};
 use crate::domain::changes::{self, Change, ChangeKind, ChangeOperation};
 use crate::domain::codes::{CreditCode, parse_industry_code};
 use crate::domain::idempotency::{self, IdempotentRequest};
+use crate::domain::locations::{self, BoundingBox};
 use crate::domain::page::{self, Ordering, Page, PageArgs, SortValue};
 use crate::domain::reference;
 use crate::error::{AppError, AppResult};
@@ -32,6 +33,8 @@ pub struct UnitFilter {
     pub name_contains: Option<String>,
     pub credit_code: Option<String>,
     pub positive_list: Option<bool>,
+    /// Only located units inside this box (checked by `BoundingBox::parse`).
+    pub within: Option<BoundingBox>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -94,6 +97,12 @@ fn apply_filter(mut select: Select<units::Entity>, filter: &UnitFilter) -> Selec
     }
     if let Some(flag) = filter.positive_list {
         select = select.filter(units::Column::PositiveList.eq(flag));
+    }
+    if let Some(b) = filter.within {
+        // Units without a position are outside every box (NULL fails BETWEEN).
+        select = select
+            .filter(units::Column::Longitude.between(b.min_longitude, b.max_longitude))
+            .filter(units::Column::Latitude.between(b.min_latitude, b.max_latitude));
     }
     select
 }
@@ -181,6 +190,12 @@ pub struct RegisterUnitInput {
     pub industry_code: String,
     pub management_category: ManagementCategory,
     pub credit_level: Option<CreditLevel>,
+    // Left out when absent, so the idempotency fingerprint of a request without a position is
+    // what it was before positions existed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub longitude: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub latitude: Option<f64>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -195,6 +210,9 @@ pub struct UpdateUnitInput {
     pub positive_list: Option<bool>,
     pub positive_list_reason: Option<String>,
     pub positive_list_expires_on: Option<NaiveDate>,
+    /// Sent together (`locations::check_position`).
+    pub longitude: Option<f64>,
+    pub latitude: Option<f64>,
 }
 
 fn required_text(field: &str, value: &str, max_chars: usize) -> AppResult<String> {
@@ -259,6 +277,7 @@ pub async fn register(
     let contact_phone = phone("input.contactPhone", input.contact_phone.as_deref())?;
     let industry_code = parse_industry_code(&input.industry_code)
         .map_err(|e| AppError::code_error("input.industryCode", e))?;
+    let position = locations::check_position("input", input.longitude, input.latitude)?;
     let idempotent = idempotency_key
         .map(|key| IdempotentRequest::new("registerUnit", key, &input))
         .transpose()?;
@@ -295,6 +314,8 @@ pub async fn register(
         positive_list: Set(false),
         positive_list_reason: Set(None),
         positive_list_expires_on: Set(None),
+        longitude: Set(position.map(|(lon, _)| lon)),
+        latitude: Set(position.map(|(_, lat)| lat)),
         version: Set(1),
         created_at: Set(now),
         updated_at: Set(now),
@@ -438,6 +459,10 @@ pub async fn update(
     }
     if let Some(level) = patch.credit_level {
         active.credit_level = Set(level);
+    }
+    if let Some((lon, lat)) = locations::check_position("input", patch.longitude, patch.latitude)? {
+        active.longitude = Set(Some(lon));
+        active.latitude = Set(Some(lat));
     }
     if let Some(flag) = patch.positive_list {
         if flag && patch.positive_list_expires_on.is_none() {

@@ -261,7 +261,8 @@ mod tests {
         assert_eq!(flat, 1 + UNPAGED_LIST_LENGTH);
         assert!(nested >= UNPAGED_LIST_LENGTH.pow(3), "{nested}");
         // Fragments count where they are spread; a cycle stops the walk.
-        let spread = cost("{ violationCodes { ...C } } fragment C on ViolationCode { code article }");
+        let spread =
+            cost("{ violationCodes { ...C } } fragment C on ViolationCode { code article }");
         assert_eq!(spread, 1 + UNPAGED_LIST_LENGTH * 2);
         let cyclic = cost("{ violationCodes { ...C } } fragment C on ViolationCode { ...C }");
         assert_eq!(cyclic, 1);

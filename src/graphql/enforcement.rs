@@ -1,7 +1,7 @@
 //! Enforcement: inspectors, inspections, findings, actions and violation patterns.
 
 use super::time::Time;
-use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
+use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject, Upload};
 use chrono::{DateTime, NaiveDate};
 
 use super::connection::{self, Conn};
@@ -11,8 +11,8 @@ use super::enums::{
 };
 use super::ids;
 use super::loaders::{
-    ActionsOfFinding, EvidenceOfFinding, FindingsOfInspection, HistoryOfFinding, InspectionId,
-    InspectorId, OutletId, PermitId, TeamOfInspection, UnitId,
+    ActionsOfFinding, EvidenceOfFinding, FilesOf, FindingsOfInspection, HistoryOfFinding,
+    InspectionId, InspectorId, OutletId, PermitId, TeamOfInspection, UnitId,
 };
 use super::permits::{Outlet, PERMIT, Permit, PermitLimit};
 use super::reference::{
@@ -20,11 +20,11 @@ use super::reference::{
 };
 use super::units::{UNIT, Unit};
 use crate::domain::patterns::{self, Dimension};
-use crate::domain::{access, cases, findings, inspections, inspectors};
+use crate::domain::{access, cases, evidence, findings, inspections, inspectors};
 use crate::error::AppError;
 use entity::{
-    enforcement_actions, finding_evidence, finding_transitions, findings as finding_rows,
-    inspections as inspection_rows, inspectors as inspector_rows,
+    enforcement_actions, evidence_files, finding_evidence, finding_transitions,
+    findings as finding_rows, inspections as inspection_rows, inspectors as inspector_rows,
 };
 
 pub const INSPECTION: &str = "Inspection";
@@ -177,6 +177,14 @@ impl Inspection {
             .unwrap_or_default();
         Ok(rows.into_iter().map(Finding::new).collect())
     }
+    /// Uploaded evidence files (`uploadEvidence`), oldest first. Case material like the notes:
+    /// empty for INTEGRATOR while a finding of the inspection is open.
+    async fn files(&self, ctx: &Context<'_>) -> Result<Vec<EvidenceFile>> {
+        let rows = super::load_one(ctx, FilesOf::Inspection(self.0.id))
+            .await?
+            .unwrap_or_default();
+        Ok(rows.into_iter().map(EvidenceFile).collect())
+    }
     async fn created_at(&self) -> Time {
         self.0.created_at.into()
     }
@@ -302,6 +310,14 @@ impl Finding {
             .unwrap_or_default();
         Ok(rows.into_iter().map(Evidence).collect())
     }
+    /// Uploaded evidence files (`uploadEvidence`), oldest first; download each at its
+    /// `downloadPath`.
+    async fn files(&self, ctx: &Context<'_>) -> Result<Vec<EvidenceFile>> {
+        let rows = super::load_one(ctx, FilesOf::Finding(self.0.id))
+            .await?
+            .unwrap_or_default();
+        Ok(rows.into_iter().map(EvidenceFile).collect())
+    }
     /// Every move of the lifecycle, oldest first.
     async fn history(&self, ctx: &Context<'_>) -> Result<Vec<FindingTransition>> {
         let rows = super::load_one(ctx, HistoryOfFinding(self.0.id))
@@ -347,6 +363,48 @@ impl Evidence {
     }
     async fn captured_at(&self) -> Option<Time> {
         self.0.captured_at.map(Time)
+    }
+}
+
+pub const EVIDENCE_FILE: &str = "EvidenceFile";
+
+/// An uploaded evidence file (photo, scan, monitoring printout) of a finding or an inspection.
+pub struct EvidenceFile(pub evidence_files::Model);
+
+#[Object]
+impl EvidenceFile {
+    async fn id(&self) -> ID {
+        ids::encode(EVIDENCE_FILE, self.0.id)
+    }
+    /// The name it was uploaded under (for display; the file is reached only by `downloadPath`).
+    async fn file_name(&self) -> &str {
+        &self.0.file_name
+    }
+    /// What the content was recognised as: image/jpeg, image/png, application/pdf or image/tiff.
+    async fn media_type(&self) -> &str {
+        &self.0.media_type
+    }
+    async fn size_bytes(&self) -> i64 {
+        self.0.size_bytes
+    }
+    /// Lower-case hex SHA-256 of the content, as checked on upload.
+    async fn sha256(&self) -> &str {
+        &self.0.sha256
+    }
+    async fn captured_at(&self) -> Option<Time> {
+        self.0.captured_at.map(Time)
+    }
+    async fn uploaded_at(&self) -> Time {
+        self.0.created_at.into()
+    }
+    /// Who uploaded it. Null for INTEGRATOR.
+    async fn uploaded_by(&self, ctx: &Context<'_>) -> Option<String> {
+        access::official_subject(super::principal(ctx), &self.0.uploaded_by_subject)
+    }
+    /// `GET` this path with `Authorization: Bearer <token>` for the file; the record's access
+    /// rule applies and the download is audited (`DOWNLOAD_EVIDENCE`).
+    async fn download_path(&self) -> String {
+        format!("/evidence/{}", self.0.public_id)
     }
 }
 
@@ -512,7 +570,7 @@ pub struct FindingFilter {
 }
 
 impl FindingFilter {
-    fn into_domain(self) -> Result<findings::FindingFilter> {
+    pub(crate) fn into_domain(self) -> Result<findings::FindingFilter> {
         Ok(findings::FindingFilter {
             district: self.district,
             code: self.code,
@@ -540,6 +598,40 @@ impl FindingFilter {
     }
 }
 
+/// A filter sent as JSON outside GraphQL (exports), read as the GraphQL input type it is, so
+/// that exports take exactly the filters of the queries.
+pub(crate) fn parse_json_input<T: async_graphql::InputType>(
+    json: Option<serde_json::Value>,
+) -> Result<Option<T>, AppError> {
+    let Some(json) = json.filter(|j| !j.is_null()) else {
+        return Ok(None);
+    };
+    let value = async_graphql::Value::from_json(json)
+        .map_err(|e| AppError::invalid("filter", e.to_string()))?;
+    T::parse(Some(value))
+        .map(Some)
+        .map_err(|e| AppError::invalid("filter", e.into_server_error(Default::default()).message))
+}
+
+/// `FindingFilter` as JSON, to the domain's filter (exports).
+pub fn finding_filter_from_json(
+    json: Option<serde_json::Value>,
+) -> Result<findings::FindingFilter, AppError> {
+    parse_json_input::<FindingFilter>(json)?
+        .unwrap_or_default()
+        .into_domain()
+        .map_err(|e| AppError::invalid("filter", e.message))
+}
+
+/// `InspectionFilter` as JSON, to the domain's filter (exports).
+pub fn inspection_filter_from_json(
+    json: Option<serde_json::Value>,
+) -> Result<inspections::InspectionFilter, AppError> {
+    parse_json_input::<InspectionFilter>(json)?
+        .unwrap_or_default()
+        .into_domain()
+}
+
 #[derive(InputObject, Default)]
 pub struct InspectionFilter {
     district: Option<String>,
@@ -549,6 +641,26 @@ pub struct InspectionFilter {
     campaign_id: Option<ID>,
     date_from: Option<NaiveDate>,
     date_to: Option<NaiveDate>,
+}
+
+impl InspectionFilter {
+    pub(crate) fn into_domain(self) -> Result<inspections::InspectionFilter, AppError> {
+        Ok(inspections::InspectionFilter {
+            district: self.district,
+            unit_id: self
+                .unit_id
+                .map(|id| ids::decode(UNIT, "filter.unitId", &id))
+                .transpose()?,
+            source: self.source.map(Into::into),
+            mode: self.mode.map(Into::into),
+            campaign_id: self
+                .campaign_id
+                .map(|id| ids::decode(super::campaigns::CAMPAIGN, "filter.campaignId", &id))
+                .transpose()?,
+            date_from: self.date_from,
+            date_to: self.date_to,
+        })
+    }
 }
 
 #[derive(Default)]
@@ -567,22 +679,7 @@ impl EnforcementQuery {
         last: Option<i32>,
         before: Option<String>,
     ) -> Result<Conn<Inspection>> {
-        let f = filter.unwrap_or_default();
-        let filter = inspections::InspectionFilter {
-            district: f.district,
-            unit_id: f
-                .unit_id
-                .map(|id| ids::decode(UNIT, "filter.unitId", &id))
-                .transpose()?,
-            source: f.source.map(Into::into),
-            mode: f.mode.map(Into::into),
-            campaign_id: f
-                .campaign_id
-                .map(|id| ids::decode(super::campaigns::CAMPAIGN, "filter.campaignId", &id))
-                .transpose()?,
-            date_from: f.date_from,
-            date_to: f.date_to,
-        };
+        let filter = filter.unwrap_or_default().into_domain()?;
         let list = inspections::list(super::principal(ctx), &filter)?;
         let page = list
             .page(
@@ -805,11 +902,81 @@ pub struct Conflict {
     declared_on: NaiveDate,
 }
 
+/// What an upload may weigh (`LIMIT_MAX_UPLOAD_BYTES`), in the request's data.
+#[derive(Clone, Copy, Debug)]
+pub struct UploadLimit(pub usize);
+
+#[derive(InputObject)]
+pub struct UploadEvidenceInput {
+    /// The finding the file is evidence of (or `inspectionId`, not both).
+    finding_id: Option<ID>,
+    /// The inspection the file is evidence of (or `findingId`, not both).
+    inspection_id: Option<ID>,
+    /// The file, as a part of a GraphQL multipart request (with the `Apollo-Require-Preflight`
+    /// header): JPEG, PNG, PDF or TIFF, recognised from the content.
+    file: Upload,
+    /// Hex SHA-256 of the file as the uploader computed it; a file that arrives different is
+    /// refused.
+    sha256: String,
+    captured_at: Option<Time>,
+}
+
 #[derive(Default)]
 pub struct EnforcementMutation;
 
 #[Object]
 impl EnforcementMutation {
+    /// Uploads an evidence file of a finding or an inspection (ENFORCEMENT_OFFICER in its
+    /// district, municipal anywhere; ADMIN). Send it as a GraphQL multipart request with the
+    /// `Apollo-Require-Preflight: true` header; at most `LIMIT_MAX_UPLOAD_BYTES`. A record
+    /// outside the caller's scope is `NOT_FOUND`.
+    async fn upload_evidence(
+        &self,
+        ctx: &Context<'_>,
+        input: UploadEvidenceInput,
+    ) -> Result<EvidenceFile> {
+        let target = match (&input.finding_id, &input.inspection_id) {
+            (Some(id), None) => {
+                evidence::Target::Finding(ids::decode(FINDING, "input.findingId", id)?)
+            }
+            (None, Some(id)) => {
+                evidence::Target::Inspection(ids::decode(INSPECTION, "input.inspectionId", id)?)
+            }
+            _ => {
+                return Err(AppError::invalid(
+                    "input.findingId",
+                    "name either findingId or inspectionId",
+                )
+                .into());
+            }
+        };
+        // `Upload::value` indexes the request's files without a check, and a JSON request may
+        // carry the placeholder text alone: look first, so a forged one is an input error.
+        let not_sent = || AppError::invalid("input.file", "send the file as a multipart part");
+        if *input.file >= ctx.query_env.uploads.len() {
+            return Err(not_sent().into());
+        }
+        let file = input.file.value(ctx).map_err(|_| not_sent())?;
+        let store = ctx.data::<crate::storage::EvidenceStore>()?;
+        let limit = ctx.data::<UploadLimit>()?;
+        let saved = evidence::upload(
+            super::db(ctx)?,
+            store,
+            super::principal(ctx),
+            evidence::Upload {
+                target,
+                file_name: file.filename,
+                declared_type: file.content_type,
+                content: file.content,
+                sha256: input.sha256,
+                captured_at: input.captured_at.map(DateTime::from),
+            },
+            limit.0,
+        )
+        .await?;
+        Ok(EvidenceFile(saved))
+    }
+
     /// Records an inspection (ENFORCEMENT_OFFICER in the unit's district, municipal anywhere).
     async fn record_inspection(
         &self,

@@ -406,6 +406,70 @@ impl Loader<EvidenceOfFinding> for DbLoader {
     }
 }
 
+/// Uploaded files of a finding or an inspection, under the record's own rule
+/// (`access::evidence_filter`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum FilesOf {
+    Finding(i64),
+    Inspection(i64),
+}
+
+impl Loader<FilesOf> for DbLoader {
+    type Value = Vec<entity::evidence_files::Model>;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[FilesOf]) -> Result<HashMap<FilesOf, Self::Value>, Self::Error> {
+        use entity::evidence_files::Column;
+        let principal = self.principal()?;
+        let mut out: HashMap<FilesOf, Self::Value> =
+            keys.iter().map(|k| (*k, Vec::new())).collect();
+        // One statement per kind of record asked for in the batch.
+        let findings: Vec<i64> = keys
+            .iter()
+            .filter_map(|k| match k {
+                FilesOf::Finding(id) => Some(*id),
+                FilesOf::Inspection(_) => None,
+            })
+            .collect();
+        let inspections: Vec<i64> = keys
+            .iter()
+            .filter_map(|k| match k {
+                FilesOf::Inspection(id) => Some(*id),
+                FilesOf::Finding(_) => None,
+            })
+            .collect();
+        if !findings.is_empty() {
+            for row in crate::domain::evidence::of_records(
+                &self.db,
+                principal,
+                Column::FindingId,
+                &findings,
+            )
+            .await?
+            {
+                if let Some(id) = row.finding_id {
+                    out.entry(FilesOf::Finding(id)).or_default().push(row);
+                }
+            }
+        }
+        if !inspections.is_empty() {
+            for row in crate::domain::evidence::of_records(
+                &self.db,
+                principal,
+                Column::InspectionId,
+                &inspections,
+            )
+            .await?
+            {
+                if let Some(id) = row.inspection_id {
+                    out.entry(FilesOf::Inspection(id)).or_default().push(row);
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct ActionsOfFinding(pub i64);
 

@@ -12,6 +12,7 @@ use super::ids;
 use super::loaders::{PermitsOfUnit, RegistrationsOfUnit};
 use super::permits::Permit;
 use super::reference::{District, load_district};
+use crate::domain::locations::BoundingBox;
 use crate::domain::page::Page;
 use crate::domain::{access, clock, inspections, permits as permit_rules, units};
 use crate::error::AppError;
@@ -79,6 +80,14 @@ impl Unit {
     }
     async fn positive_list_expires_on(&self) -> Option<NaiveDate> {
         self.0.positive_list_expires_on
+    }
+    /// Longitude in degrees east (CGCS2000, the same as WGS84 for maps); null until located.
+    async fn longitude(&self) -> Option<f64> {
+        self.0.longitude
+    }
+    /// Latitude in degrees north (CGCS2000 / WGS84); null until located.
+    async fn latitude(&self) -> Option<f64> {
+        self.0.latitude
     }
     /// Optimistic-locking version: pass it as `expectedVersion` when updating.
     async fn version(&self) -> i32 {
@@ -212,6 +221,58 @@ pub struct UnitFilter {
     name_contains: Option<String>,
     credit_code: Option<String>,
     positive_list: Option<bool>,
+    /// Only located units inside this box (edges included; units without a position are in no
+    /// box).
+    within: Option<BoundingBoxInput>,
+}
+
+/// A longitude/latitude rectangle in degrees (CGCS2000 / WGS84).
+#[derive(InputObject, Clone, Copy)]
+pub struct BoundingBoxInput {
+    min_longitude: f64,
+    min_latitude: f64,
+    max_longitude: f64,
+    max_latitude: f64,
+}
+
+impl UnitFilter {
+    /// The domain's filter (shared by `units` and the GeoJSON export); `field` is the
+    /// argument's input path.
+    pub(crate) fn into_domain(self, field: &str) -> Result<units::UnitFilter, AppError> {
+        let within = self
+            .within
+            .map(|b| {
+                BoundingBox::parse(
+                    &format!("{field}.within"),
+                    BoundingBox {
+                        min_longitude: b.min_longitude,
+                        min_latitude: b.min_latitude,
+                        max_longitude: b.max_longitude,
+                        max_latitude: b.max_latitude,
+                    },
+                )
+            })
+            .transpose()?;
+        Ok(units::UnitFilter {
+            district: self.district,
+            category: self.category.map(Into::into),
+            credit_level: self.credit_level.map(Into::into),
+            industry: self.industry,
+            name_contains: self.name_contains,
+            credit_code: self.credit_code,
+            positive_list: self.positive_list,
+            within,
+        })
+    }
+}
+
+/// `UnitFilter` as JSON, to the domain's filter (the GeoJSON export).
+pub fn unit_filter_from_json(
+    json: Option<serde_json::Value>,
+) -> Result<units::UnitFilter, AppError> {
+    super::enforcement::parse_json_input::<UnitFilter>(json)?
+        .unwrap_or_default()
+        .into_domain("filter")
 }
 
 #[derive(async_graphql::Enum, Copy, Clone, Eq, PartialEq, Default)]
@@ -251,16 +312,7 @@ impl UnitQuery {
         last: Option<i32>,
         before: Option<String>,
     ) -> Result<Conn<Unit>> {
-        let f = filter.unwrap_or_default();
-        let filter = units::UnitFilter {
-            district: f.district,
-            category: f.category.map(Into::into),
-            credit_level: f.credit_level.map(Into::into),
-            industry: f.industry,
-            name_contains: f.name_contains,
-            credit_code: f.credit_code,
-            positive_list: f.positive_list,
-        };
+        let filter = filter.unwrap_or_default().into_domain("filter")?;
         let order = order_by.unwrap_or_default();
         let field = match order.field {
             UnitOrderField::Id => units::UnitOrderField::Id,
@@ -325,6 +377,10 @@ pub struct RegisterUnitInput {
     industry_code: String,
     management_category: ManagementCategory,
     credit_level: Option<CreditLevel>,
+    /// Degrees east, in Chongqing (105.28–110.20); with `latitude`.
+    longitude: Option<f64>,
+    /// Degrees north, in Chongqing (28.16–32.21); with `longitude`.
+    latitude: Option<f64>,
 }
 
 #[derive(InputObject, Default)]
@@ -339,6 +395,10 @@ pub struct UpdateUnitInput {
     positive_list: Option<bool>,
     positive_list_reason: Option<String>,
     positive_list_expires_on: Option<NaiveDate>,
+    /// Degrees east, in Chongqing (105.28–110.20); with `latitude`.
+    longitude: Option<f64>,
+    /// Degrees north, in Chongqing (28.16–32.21); with `longitude`.
+    latitude: Option<f64>,
 }
 
 #[derive(Default)]
@@ -364,6 +424,8 @@ impl UnitMutation {
             industry_code: input.industry_code,
             management_category: input.management_category.into(),
             credit_level: input.credit_level.map(Into::into),
+            longitude: input.longitude,
+            latitude: input.latitude,
         };
         let unit = units::register(
             super::db(ctx)?,
@@ -395,6 +457,8 @@ impl UnitMutation {
             positive_list: input.positive_list,
             positive_list_reason: input.positive_list_reason,
             positive_list_expires_on: input.positive_list_expires_on,
+            longitude: input.longitude,
+            latitude: input.latitude,
         };
         let unit = units::update(
             super::db(ctx)?,

@@ -30,6 +30,7 @@
 mod campaigns;
 mod enforcement;
 mod history;
+mod locations;
 pub mod names;
 mod reviews;
 pub mod rng;
@@ -124,6 +125,9 @@ pub struct SeedReport {
 /// Token subject recorded as the author of the seeded permit versions, inspections, finding
 /// transitions and actions.
 pub const SEED_SUBJECT: &str = "seed:demo";
+
+/// Sub-streams of unit positions (`locations`), apart from every other stream.
+const LOCATION_STREAMS: u64 = 0x4C4F_4341_5449_4F4E; // "LOCATION"
 
 /// Units generated (and written) per batch: large enough for big INSERTs, small enough that a
 /// 100 000-unit seed never holds more than a few thousand rows in memory.
@@ -750,6 +754,11 @@ impl Generator<'_> {
         };
 
         let unit_id = next(&mut self.ids.unit);
+        // From a stream of its own, so locating units changes none of the other data.
+        let (longitude, latitude) = locations::place(
+            &mut Rng::stream(ctx.seed ^ LOCATION_STREAMS, index),
+            &district.code,
+        );
         let holding = match category {
             ManagementCategory::Key | ManagementCategory::Simplified => {
                 Holding::Permit(Box::new(self.permit(
@@ -797,6 +806,8 @@ impl Generator<'_> {
             positive_list: positive,
             positive_list_reason,
             positive_list_expires_on,
+            longitude: Some(longitude),
+            latitude: Some(latitude),
             version: 1,
             created_at,
             updated_at,

@@ -190,6 +190,9 @@ impl TestApp {
             limits: test_limits(),
             workers: Some(1),
             persisted: Default::default(),
+            // Memory: nothing a test uploads outlives it, on either database.
+            evidence: permit_exchange::storage::EvidenceStore::open("memory:")
+                .expect("in-memory evidence store"),
         };
         configure(&mut config);
         let keys = config.keys.clone();

@@ -18,6 +18,7 @@ mod fixtures;
 mod fuzzing;
 mod http;
 mod n_plus_one;
+mod office;
 mod outage;
 mod permits;
 mod persisted;

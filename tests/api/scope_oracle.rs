@@ -276,6 +276,8 @@ struct Truth {
     subjects: HashSet<String>,
     /// Certificate number → the inspector's agency's district.
     certificates: HashMap<String, Option<String>>,
+    /// Evidence file id → (district, finding, inspection).
+    evidence: HashMap<i64, (String, Option<i64>, Option<i64>)>,
 }
 
 async fn rows(app: &TestApp, sql: &str) -> Vec<sea_orm::QueryResult> {
@@ -314,6 +316,18 @@ async fn truth(app: &TestApp) -> Truth {
             t.open_inspections.insert(int(&r, 2));
         }
         t.finding_status.insert(int(&r, 0), status);
+    }
+    for r in rows(
+        app,
+        "SELECT id, district_code, finding_id, inspection_id FROM evidence_files",
+    )
+    .await
+    {
+        let record = |i: usize| r.try_get_by_index::<Option<i64>>(i).expect("record id");
+        t.evidence.insert(
+            int(&r, 0),
+            (text(&r, 1).unwrap_or_default(), record(2), record(3)),
+        );
     }
     for r in rows(app, "SELECT id, finding_id FROM enforcement_actions").await {
         t.action_finding.insert(int(&r, 0), int(&r, 1));
@@ -372,6 +386,7 @@ async fn truth(app: &TestApp) -> Truth {
         "SELECT DISTINCT changed_by_subject FROM permit_versions",
         "SELECT DISTINCT changed_by_subject FROM unit_versions",
         "SELECT DISTINCT actor_subject FROM finding_transitions",
+        "SELECT DISTINCT uploaded_by_subject FROM evidence_files",
     ] {
         for r in rows(app, sql).await {
             t.subjects.extend(text(&r, 0));
@@ -438,6 +453,19 @@ fn object_leak(caller: &Caller, t: &Truth, kind: &str, id: i64, object: &Value) 
                 if notes || checklist_notes {
                     return Some(format!("free text of inspection {id} with open findings"));
                 }
+            }
+            None
+        }
+        // Files follow their record: a finding's as the finding, an inspection's as its notes.
+        "EvidenceFile" => {
+            let (d, finding, inspection) = t.evidence.get(&id)?;
+            let closed_only_denied = match (finding, inspection) {
+                (Some(f), _) => !finding_closed(*f),
+                (None, Some(i)) => t.open_inspections.contains(i),
+                (None, None) => true,
+            };
+            if out_of_district(Some(d)) || monitoring || (integrator && closed_only_denied) {
+                return Some(format!("evidence file {id} of district {d}"));
             }
             None
         }
@@ -591,6 +619,7 @@ async fn add_liaison_data(app: &TestApp, a: &str, b: &str) {
             )
             .await;
         let node = &finding["findings"]["edges"][0]["node"];
+        upload_evidence(app, district, node["id"].as_str().expect("finding id")).await;
         let posted = app
             .gql(
                 Some(&enforcement),
@@ -618,6 +647,51 @@ async fn add_liaison_data(app: &TestApp, a: &str, b: &str) {
             bulletin.get("errors").is_none(),
             "bulletin in {district}: {bulletin}"
         );
+    }
+}
+
+/// An evidence file of the finding and one of its inspection, uploaded by the district's
+/// officer (through the domain: the walk lists them, it does not download them).
+async fn upload_evidence(app: &TestApp, district: &str, finding: &str) {
+    use permit_exchange::domain::evidence::{self, Target, Upload};
+    let (_, finding) = decode(finding).expect("a finding id");
+    let inspection = app
+        .scalar_i64(&format!(
+            "SELECT inspection_id FROM findings WHERE id = {finding}"
+        ))
+        .await;
+    let officer = permit_exchange::auth::Principal {
+        subject: format!("enforcement_officer@{district}"),
+        role: Role::EnforcementOfficer,
+        agency_code: Some(format!("{district}-ENF")),
+        district: Some(
+            permit_exchange::domain::codes::DistrictCode::parse(district).expect("district"),
+        ),
+        request: Default::default(),
+    };
+    let store = permit_exchange::storage::EvidenceStore::open("memory:").expect("store");
+    let content = bytes::Bytes::from_static(b"%PDF-1.7 monitoring printout");
+    let sha256: String = <sha2::Sha256 as sha2::Digest>::digest(&content)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    for target in [Target::Finding(finding), Target::Inspection(inspection)] {
+        evidence::upload(
+            &app.db.conn,
+            &store,
+            Some(&officer),
+            Upload {
+                target,
+                file_name: format!("监测报告-{district}.pdf"),
+                declared_type: None,
+                content: content.clone(),
+                sha256: sha256.clone(),
+                captured_at: None,
+            },
+            1 << 20,
+        )
+        .await
+        .expect("upload");
     }
 }
 
@@ -662,6 +736,7 @@ async fn oracle(app: TestApp) {
         "Finding",
         "RandomDraw",
         "Feedback",
+        "EvidenceFile",
     ] {
         assert!(
             pool.ids.get(kind).is_some_and(|ids| !ids.is_empty()),

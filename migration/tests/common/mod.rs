@@ -84,3 +84,19 @@ pub fn with_database(url: &str, name: &str) -> String {
     };
     format!("{root}/{name}{query}")
 }
+
+/// Rows of a table, by SQL: after a rollback the entities describe columns that later
+/// migrations add, so `Entity::find().count()` cannot be used on the older schema.
+pub async fn count_rows(db: &DatabaseConnection, table: &str) -> Result<i64, DbErr> {
+    use sea_orm_migration::sea_orm::Statement;
+    let backend = db.get_database_backend();
+    let row = db
+        .query_one_raw(Statement::from_string(
+            backend,
+            format!("SELECT COUNT(*) FROM {table}"),
+        ))
+        .await?
+        .ok_or_else(|| DbErr::Custom("no row".to_owned()))?;
+    row.try_get_by_index::<i64>(0)
+        .map_err(|e| DbErr::Custom(e.to_string()))
+}

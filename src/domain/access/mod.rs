@@ -245,6 +245,12 @@ pub fn sees_closed_findings_only(principal: &Principal) -> bool {
     principal.role == Role::Integrator
 }
 
+/// Whether open cases (findings not yet closed) are for this principal: those who read
+/// enforcement at all, but integrators, who get closed cases only.
+pub fn may_see_open_findings(principal: &Principal) -> bool {
+    role_allows(principal.role, Operation::ReadEnforcement) && !sees_closed_findings_only(principal)
+}
+
 /// Inspector names are for the agencies; integrators see inspections without them.
 pub fn may_see_inspector_names(principal: Option<&Principal>) -> bool {
     principal.is_some_and(|p| p.role != Role::Integrator)

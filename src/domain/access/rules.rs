@@ -398,3 +398,42 @@ pub fn audit_filter(principal: &Principal) -> Condition {
         Scope::District(code) => agency_in_district(audit_events::Column::Agency, code.as_str()),
     }
 }
+
+// --- Evidence files -------------------------------------------------------------------------
+
+/// Evidence files follow the record they belong to: a finding's files go to whoever may read
+/// the finding (`finding_filter`: its district, and closed cases only for integrators); an
+/// inspection's files are case material like its notes (`may_see_case_text`), so integrators get
+/// them once every finding of the inspection is closed. Monitoring reads no cases.
+pub fn evidence_filter(principal: &Principal) -> Condition {
+    use entity::evidence_files;
+    if !super::role_allows(principal.role, super::Operation::ReadEnforcement) {
+        return nothing();
+    }
+    let scoped = super::district_filter(principal, evidence_files::Column::DistrictCode);
+    if !sees_closed_findings_only(principal) {
+        return scoped;
+    }
+    let closed_findings = Query::select()
+        .column(findings::Column::Id)
+        .from(findings::Entity)
+        .and_where(findings::Column::Status.eq(FindingStatus::Closed))
+        .to_owned();
+    let inspections_with_open_findings = Query::select()
+        .column(findings::Column::InspectionId)
+        .from(findings::Entity)
+        .and_where(findings::Column::Status.ne(FindingStatus::Closed))
+        .to_owned();
+    scoped.add(
+        Condition::any()
+            .add(Expr::col(evidence_files::Column::FindingId).in_subquery(closed_findings))
+            .add(
+                Condition::all()
+                    .add(evidence_files::Column::InspectionId.is_not_null())
+                    .add(
+                        Expr::col(evidence_files::Column::InspectionId)
+                            .not_in_subquery(inspections_with_open_findings),
+                    ),
+            ),
+    )
+}

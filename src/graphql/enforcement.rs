@@ -779,6 +779,8 @@ impl EnforcementQuery {
 
     /// Inspectors of the agencies in the caller's scope and the municipal ones (not for
     /// INTEGRATOR), by id. `first` at most 100.
+    // The GraphQL arguments are the parameters (two filters and Relay's four).
+    #[allow(clippy::too_many_arguments)]
     async fn inspectors(
         &self,
         ctx: &Context<'_>,

@@ -142,13 +142,20 @@ pub fn sdl() -> String {
         );
     // async-graphql's export leaves out a scalar's `@specifiedBy`, which introspection does
     // report: put it back so the SDL is what clients see (`.ci/clients` compares the two).
-    sdl.replace(
-        "scalar DateTime\n",
-        &format!(
-            "scalar DateTime @specifiedBy(url: \"{}\")\n",
-            time::SPECIFIED_BY
+    const SPECIFIED_BY: [(&str, &str); 2] = [
+        ("DateTime", time::SPECIFIED_BY),
+        // async-graphql's own `Upload` scalar.
+        (
+            "Upload",
+            "https://github.com/jaydenseric/graphql-multipart-request-spec",
         ),
-    )
+    ];
+    SPECIFIED_BY.iter().fold(sdl, |sdl, (scalar, url)| {
+        sdl.replace(
+            &format!("scalar {scalar}\n"),
+            &format!("scalar {scalar} @specifiedBy(url: \"{url}\")\n"),
+        )
+    })
 }
 
 /// How long a loader collects keys before it queries: long enough that the fields of a 100-item

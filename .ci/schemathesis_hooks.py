@@ -70,6 +70,18 @@ schemathesis.graphql.scalar(
 )
 
 
+# `Upload` is a file part of a multipart request (GraphQL multipart request spec); over JSON a
+# client can only send what stands in for one: the index the multipart map would have put there,
+# or anything else. The server must refuse each with a coded error (no file is attached here).
+schemathesis.graphql.scalar(
+    "Upload",
+    st.one_of(
+        st.integers(min_value=-1, max_value=3).map(str),
+        st.text(max_size=12),
+        st.sampled_from(EDGE_STRINGS),
+    ).map(nodes.String),
+)
+
 @schemathesis.check
 def no_server_error(ctx, response, case):
     """No 5xx and no GraphQL error that is INTERNAL_SERVER_ERROR or carries no code at all.

@@ -29,6 +29,8 @@ bodies = {
         "description": "bench: recorded by the load test"}}) for r in rows.get("record", [])],
     # Page-size variants: statements per request must not grow with the page.
     "Q2_small": [body("Q2", {"district": r[0], "first": 10}) for r in rows.get("district", [])],
+    # The heavy read of the memory points: pages of 100 permits with their findings.
+    "Q2_large": [body("Q2", {"district": r[0], "first": 100}) for r in rows.get("district", [])],
     "Q4_small": [body("Q4", {"code": r[0], "from": r[1], "to": r[2], "first": 10})
                  for r in rows.get("code_month", [])],
 }

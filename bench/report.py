@@ -3,7 +3,8 @@
 Usage: report.py WORK_DIR RESULTS_DIR. WORK_DIR holds the raw files bench/run wrote:
   meta.json; <size>/<op>-c<conc>.wrk (wrk output with a BENCH_JSON line);
   <size>/<op>-c<conc>.rss (RSS samples in kB); <size>/pg-<op>-c<conc>.txt (pgbench output);
-  <size>/statements.tsv (op, requests, statements)."""
+  <size>/statements.tsv (op, requests, statements); <size>/idle.rss and <size>/mem-<op>.{wrk,rss}
+  (the memory points at many connections)."""
 import glob, json, os, re, sys
 
 work, results = sys.argv[1], sys.argv[2]
@@ -11,6 +12,7 @@ meta = json.load(open(os.path.join(work, "meta.json")))
 sizes = meta["sizes"]
 concs = meta["concurrency"]
 ops = ["Q1", "Q2", "Q3", "Q4", "M1"]
+memory_ops = ["Q2", "Q2_large", "Q4"]
 
 def wrk(path):
     for line in open(path):
@@ -55,6 +57,12 @@ for size in sizes:
             if w and pg and pg["tps"]:
                 entry["ratio_to_pgbench"] = round(w["rps"] / pg["tps"], 3)
             per["ops"][op][str(c)] = entry
+    memory = {"idle_rss_mb": rss(os.path.join(d, "idle.rss")), "ops": {}}
+    for op in memory_ops:
+        path = os.path.join(d, f"mem-{op}.wrk")
+        if os.path.exists(path):
+            memory["ops"][op] = {"graphql": wrk(path), "rss_mb": rss(os.path.join(d, f"mem-{op}.rss"))}
+    per["memory"] = memory
     out["sizes"][str(size)] = per
 
 # Scale: throughput at the largest size over the smallest.
@@ -101,6 +109,21 @@ for size in sizes:
                 f"{ratio:.2f}" if ratio is not None else "–",
                 e["rss_mb"] if e["rss_mb"] is not None else "–",
                 per["statements_per_request"].get(op, "–")))
+    memory = per["memory"]
+    if memory["ops"]:
+        lines.append("")
+        lines.append(f"memory at {meta.get('memory_connections', 400)} connections "
+                     f"(idle RSS {memory['idle_rss_mb']} MB):")
+        lines.append("")
+        lines.append("| op | req/s | p50 ms | p99 ms | errors | peak RSS MB |")
+        lines.append("|---|---|---|---|---|---|")
+        for op, e in memory["ops"].items():
+            w = e["graphql"]
+            if not w:
+                lines.append(f"| {op} | (no run) | | | | {e['rss_mb']} |")
+                continue
+            lines.append("| {} | {:.0f} | {:.2f} | {:.2f} | {} | {} |".format(
+                op, w["rps"], w["p50_ms"], w["p99_ms"], w["errors"] + w["socket_errors"], e["rss_mb"]))
     small = {k: v for k, v in per["statements_per_request"].items() if k.endswith("_small")}
     if small:
         lines.append("")

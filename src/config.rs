@@ -32,6 +32,9 @@ pub struct Limits {
     /// GraphQL requests executed at once per instance; more wait their turn. Executing more than
     /// the cores and the pool can serve adds no throughput, only memory (each holds its answer).
     pub max_concurrent_requests: usize,
+    /// The static cost (`graphql::cost`) of all requests executing at once: what bounds memory
+    /// under load, since what a request holds grows with its cost (`admission`).
+    pub max_concurrent_cost: usize,
     /// Characters of a one-line text argument or input field (names, codes, filters).
     pub max_line_chars: usize,
     /// Characters of a free-text argument or input field (`input::FREE_TEXT`).
@@ -55,6 +58,7 @@ impl Default for Limits {
             rate_per_second: 100.0,
             rate_burst: 400.0,
             max_concurrent_requests: 16,
+            max_concurrent_cost: 40_000,
             max_line_chars: 1_000,
             max_text_chars: 20_000,
             max_upload_bytes: 20 * 1024 * 1024,
@@ -116,6 +120,11 @@ impl Limits {
             "LIMIT_CONCURRENT_REQUESTS",
             &mut limits.max_concurrent_requests,
         )?;
+        read(
+            &lookup,
+            "LIMIT_CONCURRENT_COST",
+            &mut limits.max_concurrent_cost,
+        )?;
         read(&lookup, "LIMIT_MAX_LINE_CHARS", &mut limits.max_line_chars)?;
         read(&lookup, "LIMIT_MAX_TEXT_CHARS", &mut limits.max_text_chars)?;
         read(
@@ -125,6 +134,9 @@ impl Limits {
         )?;
         if limits.max_concurrent_requests == 0 {
             return Err("LIMIT_CONCURRENT_REQUESTS must be at least 1".to_owned());
+        }
+        if limits.max_concurrent_cost == 0 {
+            return Err("LIMIT_CONCURRENT_COST must be at least 1".to_owned());
         }
         if !(limits.rate_per_second > 0.0 && limits.rate_burst >= 1.0) {
             return Err(

@@ -37,8 +37,8 @@ pub struct AppState {
     pub rate_limiter: crate::limits::RateLimiter,
     /// Reviewed and automatically registered persisted operations, and persisted-only roles.
     pub persisted: std::sync::Arc<crate::persisted::PersistedOperations>,
-    /// Admission to execution (`Limits::max_concurrent_requests`); FIFO, so waiting is fair.
-    pub executing: std::sync::Arc<tokio::sync::Semaphore>,
+    /// Admission to execution by count and by cost (`admission`); FIFO, so waiting is fair.
+    pub admission: crate::admission::Admission,
     pub metrics: std::sync::Arc<crate::metrics::Metrics>,
     /// Evidence files (uploads through `/graphql`, downloads at `/evidence/{id}`).
     pub evidence: crate::storage::EvidenceStore,
@@ -832,16 +832,19 @@ async fn execute(
         Ok(document) => document,
         Err(reason) => return limit_refused(media, &request_id, &reason),
     };
-    if let Some(document) = &document
-        && let Err(reason) = graphql::cost::check(
+    let cost = match &document {
+        Some(document) => match graphql::cost::check(
             document,
             params.operation_name.as_deref(),
             &params.variables,
             state.limits.max_complexity,
-        )
-    {
-        return limit_refused(media, &request_id, &reason);
-    }
+        ) {
+            Ok(cost) => cost,
+            Err(reason) => return limit_refused(media, &request_id, &reason),
+        },
+        // A document that did not parse costs nothing to refuse; async-graphql answers it.
+        None => 1,
+    };
     // Text inputs once, here, before anything reads them (issue 20; `input`).
     if let Some(document) = &document
         && let Err(refusal) = crate::input::check(document, &params.variables, &state.limits)
@@ -943,29 +946,30 @@ async fn execute(
     let _turn = tokio::select! {
         biased;
         () = state.db.health.down() => return unavailable(media, &request_id),
-        turn = tokio::time::timeout_at(start_by, state.executing.acquire()) => match turn {
-            Ok(turn) => turn.ok(),
+        turn = tokio::time::timeout_at(start_by, state.admission.turn(cost)) => match turn {
+            Ok(Some(turn)) => turn,
+            Ok(None) => return unavailable(media, &request_id),
             // Overloaded: no turn within the time limit.
             Err(_) => return unavailable(media, &request_id),
         },
     };
+    // Boxed, so that its (large) state is allocated only once the request has its turn: the
+    // requests waiting for one then hold little more than their document (issue 21).
+    let execution = Box::pin(state.schema.execute(request).instrument(span));
     let executed = if is_mutation {
         // Once a mutation executes it runs to its end, and its answer is sent: cut short, a
         // write that committed would be reported as failed, and a client that obeys the 503
         // and retries without an idempotency key writes it twice (issue 21). Its statements
         // are bounded by the database (`statement_timeout` on PostgreSQL, the pool's acquire
         // timeout), and a lost database fails them with SERVICE_UNAVAILABLE.
-        Ok(state.schema.execute(request).instrument(span).await)
+        Ok(execution.await)
     } else {
         // A read, while the database is down, fails at once rather than wait out the pool's
         // retries; a request already waiting when the probe notices is answered then too.
         tokio::select! {
             // Biased, the answer first: a read that has finished is sent.
             biased;
-            executed = tokio::time::timeout_at(
-                deadline,
-                state.schema.execute(request).instrument(span),
-            ) => executed,
+            executed = tokio::time::timeout_at(deadline, execution) => executed,
             () = state.db.health.down() => return unavailable(media, &request_id),
         }
     };

@@ -4,6 +4,7 @@
 //! (`entity`, `migration`). `auth` turns a token into a principal; `domain::access` decides
 //! what it may do; `error` decides the codes clients see.
 
+pub mod admission;
 pub mod auth;
 pub mod config;
 pub mod db;

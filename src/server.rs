@@ -173,9 +173,10 @@ pub fn start_with(
         limits: config.limits.clone(),
         ws,
         persisted: config.persisted.clone(),
-        executing: std::sync::Arc::new(tokio::sync::Semaphore::new(
+        admission: crate::admission::Admission::new(
             config.limits.max_concurrent_requests,
-        )),
+            config.limits.max_concurrent_cost,
+        ),
         rate_limiter: crate::limits::RateLimiter::new(
             config.limits.rate_per_second,
             config.limits.rate_burst,

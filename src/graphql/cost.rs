@@ -211,13 +211,14 @@ pub fn document_cost(
     walk.selection_set(&operation.node.selection_set.node, root, false)
 }
 
-/// The cost check of a request, before any database work: `Err` names the cost and the limit.
+/// The cost check of a request, before any database work: its cost (what admission weighs it
+/// by), or `Err` naming the cost and the limit.
 pub fn check(
     document: &ExecutableDocument,
     operation_name: Option<&str>,
     variables: &serde_json::Map<String, serde_json::Value>,
     max_cost: usize,
-) -> Result<(), String> {
+) -> Result<usize, String> {
     let variables = Variables::from_json(serde_json::Value::Object(variables.clone()));
     let cost = document_cost(document, operation_name, &variables);
     if cost > max_cost {
@@ -227,7 +228,7 @@ pub fn check(
              each item selects): ask for smaller pages or fewer fields"
         ));
     }
-    Ok(())
+    Ok(cost)
 }
 
 #[cfg(test)]

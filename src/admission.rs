@@ -1,0 +1,103 @@
+//! Admission to execution: how many GraphQL requests run at once, and how much they may hold
+//! together. Memory under load is what executing requests hold (rows, the answer's values, the
+//! serialised body), and that grows with a request's static cost (`graphql::cost`), not with
+//! the number of requests: sixteen pages of a hundred nested rows hold far more than sixteen
+//! look-ups. So a turn takes a count permit (`LIMIT_CONCURRENT_REQUESTS`) and as many cost
+//! permits as the request's cost (`LIMIT_CONCURRENT_COST`); heavy requests beyond the budget
+//! wait while light ones still fit. Both queues are FIFO, so a heavy request is not starved by
+//! a stream of light ones.
+
+use std::sync::Arc;
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+/// The two budgets of one instance.
+#[derive(Clone)]
+pub struct Admission {
+    requests: Arc<Semaphore>,
+    cost: Arc<Semaphore>,
+    cost_budget: u32,
+}
+
+/// A request's turn: both permits, released when it is dropped (the answer sent or abandoned).
+pub struct Turn {
+    _request: OwnedSemaphorePermit,
+    _cost: OwnedSemaphorePermit,
+}
+
+impl Admission {
+    pub fn new(max_requests: usize, cost_budget: usize) -> Self {
+        // A semaphore counts in u32; a budget beyond that is no budget.
+        let cost_budget = u32::try_from(cost_budget.max(1)).unwrap_or(u32::MAX);
+        Self {
+            requests: Arc::new(Semaphore::new(max_requests.max(1))),
+            cost: Arc::new(Semaphore::new(cost_budget as usize)),
+            cost_budget,
+        }
+    }
+
+    /// Waits for a turn for a request of this static cost. A request costing more than the
+    /// whole budget (possible only when `LIMIT_MAX_COST` is above `LIMIT_CONCURRENT_COST`) runs
+    /// alone rather than never. Every request weighs at least 1, so introspection and documents
+    /// whose cost could not be computed are still counted. `None` only if the semaphores were
+    /// closed, which nothing does; the caller answers it as unavailable rather than panic.
+    pub async fn turn(&self, cost: usize) -> Option<Turn> {
+        let weight = u32::try_from(cost.max(1))
+            .unwrap_or(u32::MAX)
+            .min(self.cost_budget);
+        // The count first: a request holds no cost permits while it waits for a slot, so
+        // the budget is not reserved by requests that cannot run yet.
+        let request = Arc::clone(&self.requests).acquire_owned().await;
+        let cost = Arc::clone(&self.cost).acquire_many_owned(weight).await;
+        Some(Turn {
+            _request: request.ok()?,
+            _cost: cost.ok()?,
+        })
+    }
+
+    /// Cost permits free now (for metrics and tests).
+    pub fn cost_available(&self) -> usize {
+        self.cost.available_permits()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[tokio::test]
+    async fn heavy_requests_beyond_the_cost_budget_wait_and_light_ones_pass() {
+        let admission = Admission::new(16, 1000);
+        let heavy = admission.turn(800).await.expect("open");
+        assert_eq!(admission.cost_available(), 200);
+        // A second heavy request does not fit next to the first: it waits.
+        let waiting = tokio::time::timeout(Duration::from_millis(50), admission.turn(800)).await;
+        assert!(waiting.is_err(), "a heavy request beyond the budget must wait");
+        // A light one fits beside the heavy one.
+        let light = tokio::time::timeout(Duration::from_millis(50), admission.turn(100)).await;
+        assert!(light.is_ok(), "a light request within the budget must pass");
+        drop(light);
+        drop(heavy);
+        // Once the first is done, the next heavy one runs.
+        let next = tokio::time::timeout(Duration::from_millis(50), admission.turn(800)).await;
+        assert!(next.is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_request_over_the_whole_budget_runs_alone() {
+        let admission = Admission::new(4, 100);
+        let alone = tokio::time::timeout(Duration::from_millis(50), admission.turn(5000)).await;
+        assert!(alone.is_ok(), "a request costing more than the budget must not wait forever");
+        assert_eq!(admission.cost_available(), 0);
+    }
+
+    #[tokio::test]
+    async fn the_count_limit_holds_for_cheap_requests() {
+        let admission = Admission::new(2, 1_000_000);
+        let _a = admission.turn(1).await.expect("open");
+        let _b = admission.turn(1).await.expect("open");
+        let third = tokio::time::timeout(Duration::from_millis(50), admission.turn(1)).await;
+        assert!(third.is_err(), "only LIMIT_CONCURRENT_REQUESTS run at once");
+    }
+}

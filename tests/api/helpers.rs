@@ -52,6 +52,95 @@ macro_rules! db_test {
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
+/// The migrated database PostgreSQL tests are cloned from (`CREATE DATABASE … TEMPLATE`), so a
+/// test copies files instead of running every migration. Named by a hash of the migrations'
+/// sources: a changed migration gets a template of its own, and test runs of other checkouts
+/// (other migrations) at the same time keep theirs. Made once, by the first test that needs it,
+/// under an advisory lock so that test processes running together make it once.
+static TEMPLATE: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
+
+async fn postgres_template(admin_url: &str) -> String {
+    TEMPLATE
+        .get_or_init(|| make_postgres_template(admin_url.to_owned()))
+        .await
+        .clone()
+}
+
+fn migrations_hash() -> String {
+    use sha2::{Digest, Sha256};
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migration/src");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .expect("read migration/src")
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .collect();
+    files.sort();
+    let mut hash = Sha256::new();
+    for file in files {
+        hash.update(file.file_name().unwrap_or_default().as_encoded_bytes());
+        hash.update(std::fs::read(&file).expect("read a migration"));
+    }
+    hash.finalize()
+        .iter()
+        .take(8)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+async fn make_postgres_template(admin_url: String) -> String {
+    let name = format!("pe_template_{}", migrations_hash());
+    // One connection, so that the session's advisory lock and its release are on it.
+    let options = sea_orm::ConnectOptions::new(admin_url.clone())
+        .max_connections(1)
+        .to_owned();
+    let admin = SeaDatabase::connect(options)
+        .await
+        .expect("connect TEST_DATABASE_URL");
+    admin
+        .execute_unprepared("SELECT pg_advisory_lock(727212017)")
+        .await
+        .expect("template lock");
+    let exists = admin
+        .query_one_raw(Statement::from_sql_and_values(
+            admin.get_database_backend(),
+            "SELECT 1 FROM pg_database WHERE datname = $1",
+            [name.clone().into()],
+        ))
+        .await
+        .expect("look for the template")
+        .is_some();
+    if !exists {
+        // Built under another name and renamed when complete: a run cut off half-way leaves
+        // no half-migrated template behind under the real name.
+        let building = format!("{name}_building");
+        admin
+            .execute_unprepared(&format!(
+                "DROP DATABASE IF EXISTS \"{building}\" WITH (FORCE)"
+            ))
+            .await
+            .expect("drop a half-built template");
+        admin
+            .execute_unprepared(&format!("CREATE DATABASE \"{building}\""))
+            .await
+            .expect("create the template");
+        let database = server::prepare_database(&with_database(&admin_url, &building))
+            .await
+            .expect("migrate the template");
+        database.conn.close().await.expect("close the template");
+        admin
+            .execute_unprepared(&format!(
+                "ALTER DATABASE \"{building}\" RENAME TO \"{name}\""
+            ))
+            .await
+            .expect("name the template");
+    }
+    admin
+        .execute_unprepared("SELECT pg_advisory_unlock(727212017)")
+        .await
+        .expect("template unlock");
+    admin.close().await.expect("close admin connection");
+    name
+}
+
 enum Cleanup {
     Sqlite(#[allow(dead_code)] tempfile::TempDir),
     Postgres { admin_url: String, name: String },
@@ -160,8 +249,11 @@ impl TestApp {
                 let admin = SeaDatabase::connect(&admin_url)
                     .await
                     .expect("connect TEST_DATABASE_URL");
+                let template = postgres_template(&admin_url).await;
                 admin
-                    .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+                    .execute_unprepared(&format!(
+                        "CREATE DATABASE \"{name}\" TEMPLATE \"{template}\""
+                    ))
                     .await
                     .expect("create test database");
                 admin.close().await.expect("close admin connection");

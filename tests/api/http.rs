@@ -241,3 +241,41 @@ db_test!(graphiql_is_served_from_the_service_alone, |app| {
         .expect("send");
     assert_eq!(missing.status(), 404);
 });
+
+db_test!(answers_are_gzipped_for_clients_that_ask, |app| {
+    use std::io::Read;
+    let token = app.token(Role::Supervisor, None);
+    let query = json!({ "query": "{ violationCodes { code article category categoryLabelZh } }" });
+    let send = |encoding: Option<&'static str>| {
+        let mut request = app
+            .client
+            .post(app.url("/graphql"))
+            .bearer_auth(&token)
+            .json(&query);
+        if let Some(encoding) = encoding {
+            request = request.header("accept-encoding", encoding);
+        }
+        request.send()
+    };
+    let plain = send(None).await.expect("send");
+    assert!(plain.headers().get("content-encoding").is_none());
+    let plain: serde_json::Value = plain.json().await.expect("json");
+    assert!(plain["errors"].is_null(), "{plain}");
+    assert!(plain["data"]["violationCodes"].as_array().is_some_and(|codes| codes.len() > 10));
+    let gzipped = send(Some("gzip")).await.expect("send");
+    assert_eq!(
+        gzipped
+            .headers()
+            .get("content-encoding")
+            .and_then(|v| v.to_str().ok()),
+        Some("gzip")
+    );
+    let compressed = gzipped.bytes().await.expect("body");
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(&compressed[..])
+        .read_to_string(&mut text)
+        .expect("a gzip stream");
+    let decoded: serde_json::Value = serde_json::from_str(&text).expect("json inside");
+    assert_eq!(decoded, plain);
+    assert!(compressed.len() < text.len(), "gzip must shrink the answer");
+});

@@ -73,7 +73,10 @@ mod tests {
         assert_eq!(admission.cost_available(), 200);
         // A second heavy request does not fit next to the first: it waits.
         let waiting = tokio::time::timeout(Duration::from_millis(50), admission.turn(800)).await;
-        assert!(waiting.is_err(), "a heavy request beyond the budget must wait");
+        assert!(
+            waiting.is_err(),
+            "a heavy request beyond the budget must wait"
+        );
         // A light one fits beside the heavy one.
         let light = tokio::time::timeout(Duration::from_millis(50), admission.turn(100)).await;
         assert!(light.is_ok(), "a light request within the budget must pass");
@@ -88,7 +91,10 @@ mod tests {
     async fn a_request_over_the_whole_budget_runs_alone() {
         let admission = Admission::new(4, 100);
         let alone = tokio::time::timeout(Duration::from_millis(50), admission.turn(5000)).await;
-        assert!(alone.is_ok(), "a request costing more than the budget must not wait forever");
+        assert!(
+            alone.is_ok(),
+            "a request costing more than the budget must not wait forever"
+        );
         assert_eq!(admission.cost_available(), 0);
     }
 

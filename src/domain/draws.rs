@@ -458,6 +458,60 @@ pub fn list(
     ))
 }
 
+/// The newest `limit` draws of each campaign the principal may see, in one statement (a
+/// window over the campaigns): the first page of every campaign listed.
+pub async fn newest_of_campaigns(
+    db: &impl ConnectionTrait,
+    principal: &Principal,
+    campaign_ids: &[i64],
+    limit: u64,
+) -> AppResult<Vec<random_draws::Model>> {
+    use sea_orm::StatementBuilder;
+    use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, Order, Query, WindowStatement};
+    let rank = Alias::new("rank_in_campaign");
+    let mut inner = Query::select();
+    inner
+        .column(sea_orm::sea_query::Asterisk)
+        .expr_window_as(
+            Func::cust(Alias::new("ROW_NUMBER")),
+            WindowStatement::partition_by(random_draws::Column::CampaignId)
+                .order_by(random_draws::Column::Id, Order::Desc)
+                .to_owned(),
+            rank.clone(),
+        )
+        .from(random_draws::Entity)
+        .cond_where(access::draw_filter(principal))
+        .and_where(Expr::col(random_draws::Column::CampaignId).is_in(campaign_ids.iter().copied()));
+    let outer = Query::select()
+        .column(sea_orm::sea_query::Asterisk)
+        .from_subquery(inner, Alias::new("ranked"))
+        .and_where(Expr::col(rank).lte(limit as i64))
+        .order_by(random_draws::Column::Id, Order::Desc)
+        .to_owned();
+    let statement = StatementBuilder::build(&outer, &db.get_database_backend());
+    Ok(random_draws::Entity::find()
+        .from_raw_sql(statement)
+        .all(db)
+        .await?)
+}
+
+/// How many draws of each campaign the principal may see, in one statement.
+pub async fn count_per_campaign(
+    db: &impl ConnectionTrait,
+    principal: &Principal,
+    campaign_ids: &[i64],
+) -> AppResult<Vec<(i64, i64)>> {
+    Ok(visible(principal)
+        .select_only()
+        .column(random_draws::Column::CampaignId)
+        .column_as(random_draws::Column::Id.count(), "n")
+        .filter(random_draws::Column::CampaignId.is_in(campaign_ids.iter().copied()))
+        .group_by(random_draws::Column::CampaignId)
+        .into_tuple()
+        .all(db)
+        .await?)
+}
+
 pub async fn get(
     db: &DatabaseConnection,
     principal: Option<&Principal>,

@@ -11,6 +11,7 @@ use super::ids;
 use super::loaders::{InspectorId, UnitId};
 use super::reference::{Agency, District, load_agency, load_district};
 use super::units::Unit;
+use crate::domain::page::{DEFAULT_PAGE_SIZE, Page, SortValue};
 use crate::domain::{campaigns, draws};
 use crate::error::AppError;
 use entity::{
@@ -135,13 +136,35 @@ impl Campaign {
         before: Option<String>,
     ) -> Result<Conn<RandomDraw>> {
         let listing = draws::list(super::principal(ctx), Some(self.0.id))?;
-        connection::listed(
+        if after.is_some() || last.is_some() || before.is_some() {
+            // Paging on within one campaign: the root list's statement, filtered to it.
+            return connection::listed(
+                ctx,
+                listing,
+                connection::page_args(first, after, last, before),
+                RandomDraw,
+            )
+            .await;
+        }
+        // The first page of every campaign listed: one batched statement, and one count.
+        let limit = connection::nested_first(first.unwrap_or(DEFAULT_PAGE_SIZE as i32))?;
+        let rows = super::load_one(
             ctx,
-            listing,
-            connection::page_args(first, after, last, before),
-            RandomDraw,
+            super::loaders::DrawsOfCampaign {
+                campaign_id: self.0.id,
+                limit: limit + 1,
+            },
         )
-        .await
+        .await?
+        .unwrap_or_default();
+        let page = Page::first_of(rows, limit, |d: &random_draws::Model| {
+            (SortValue::Int(d.id), d.id)
+        });
+        Ok(connection::from_page(
+            page,
+            connection::Counted::DrawsOfCampaign(self.0.id),
+            RandomDraw,
+        ))
     }
 }
 

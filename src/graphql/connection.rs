@@ -15,6 +15,7 @@ pub enum Counted {
     Query(CountQuery),
     InspectionsOfUnit(i64),
     FindingsOfPermit(i64),
+    DrawsOfCampaign(i64),
 }
 
 impl From<CountQuery> for Counted {
@@ -34,6 +35,9 @@ impl Counted {
             }
             Counted::FindingsOfPermit(id) => {
                 super::load_one(ctx, super::loaders::FindingCountOfPermit(*id)).await?
+            }
+            Counted::DrawsOfCampaign(id) => {
+                super::load_one(ctx, super::loaders::DrawCountOfCampaign(*id)).await?
             }
         };
         Ok(batched.unwrap_or_default())

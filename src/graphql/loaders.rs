@@ -145,10 +145,11 @@ impl Loader<VersionsOfPermit> for DbLoader {
 // Enforcement: inspections, findings and what hangs off them.
 
 use crate::domain::access::{self, Operation};
-use crate::domain::{cases, findings, inspections, inspectors};
+use crate::domain::{cases, draws, findings, inspections, inspectors};
 use entity::{
     enforcement_actions, finding_evidence, finding_transitions, findings as finding_rows,
     inspection_inspectors, inspections as inspection_rows, inspectors as inspector_rows,
+    random_draws,
 };
 
 impl DbLoader {
@@ -272,6 +273,57 @@ impl Loader<InspectionsOfUnit> for DbLoader {
             for key in group {
                 out.insert(key, grouped.remove(&key.unit_id).unwrap_or_default());
             }
+        }
+        Ok(out)
+    }
+}
+
+/// The newest `limit` draws of a campaign (the first page of `Campaign.randomDraws`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct DrawsOfCampaign {
+    pub campaign_id: i64,
+    pub limit: u64,
+}
+
+impl Loader<DrawsOfCampaign> for DbLoader {
+    type Value = Vec<random_draws::Model>;
+    type Error = LoadError;
+
+    async fn load(
+        &self,
+        keys: &[DrawsOfCampaign],
+    ) -> Result<HashMap<DrawsOfCampaign, Self::Value>, Self::Error> {
+        let principal = self.enforcement_reader()?;
+        let mut out = HashMap::new();
+        for (limit, group) in by_limit(keys, |k| k.limit) {
+            let ids: Vec<i64> = group.iter().map(|k| k.campaign_id).collect();
+            let rows = draws::newest_of_campaigns(&self.db, principal, &ids, limit).await?;
+            let mut grouped = group_rows(&ids, rows, |d| d.campaign_id.unwrap_or_default());
+            for key in group {
+                out.insert(key, grouped.remove(&key.campaign_id).unwrap_or_default());
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// How many draws of a campaign the caller may read (a nested `totalCount`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct DrawCountOfCampaign(pub i64);
+
+impl Loader<DrawCountOfCampaign> for DbLoader {
+    type Value = u64;
+    type Error = LoadError;
+
+    async fn load(
+        &self,
+        keys: &[DrawCountOfCampaign],
+    ) -> Result<HashMap<DrawCountOfCampaign, Self::Value>, Self::Error> {
+        let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
+        let counts = draws::count_per_campaign(&self.db, self.enforcement_reader()?, &ids).await?;
+        let mut out: HashMap<_, _> = keys.iter().map(|k| (*k, 0)).collect();
+        for (campaign, n) in counts {
+            out.insert(DrawCountOfCampaign(campaign), n.max(0) as u64);
         }
         Ok(out)
     }

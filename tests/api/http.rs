@@ -261,7 +261,11 @@ db_test!(answers_are_gzipped_for_clients_that_ask, |app| {
     assert!(plain.headers().get("content-encoding").is_none());
     let plain: serde_json::Value = plain.json().await.expect("json");
     assert!(plain["errors"].is_null(), "{plain}");
-    assert!(plain["data"]["violationCodes"].as_array().is_some_and(|codes| codes.len() > 10));
+    assert!(
+        plain["data"]["violationCodes"]
+            .as_array()
+            .is_some_and(|codes| codes.len() > 10)
+    );
     let gzipped = send(Some("gzip")).await.expect("send");
     assert_eq!(
         gzipped

@@ -187,3 +187,63 @@ db_test!(batched_newest_findings_match_each_permits_own, |app| {
         "enough permits have findings ({with_findings})"
     );
 });
+
+const CAMPAIGN_DRAWS: &str = r#"query($n: Int!) {
+  campaigns(first: $n) {
+    nodes { id name randomDraws(first: 2) { totalCount pageInfo { hasNextPage } nodes { id seed } } }
+  }
+}"#;
+
+const DRAWS_OF_CAMPAIGN: &str = r#"query($campaign: ID!) {
+  randomDraws(campaignId: $campaign, first: 2) {
+    totalCount pageInfo { hasNextPage } nodes { id seed }
+  }
+}"#;
+
+db_test!(campaign_draws_are_batched_and_match_the_root_list, |app| {
+    app.seed_demo(400).await;
+    let token = app.token(Role::Supervisor, None);
+    let all = app.data(&token, CAMPAIGN_DRAWS, json!({ "n": 100 })).await;
+    let campaigns = all["campaigns"]["nodes"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert!(campaigns.len() >= 2, "the demo has campaigns: {all}");
+    assert!(
+        campaigns
+            .iter()
+            .any(|c| c["randomDraws"]["totalCount"].as_u64().unwrap_or(0) > 0),
+        "the demo's campaigns have draws: {all}"
+    );
+    // Each campaign's nested first page is the root list's, filtered to it.
+    for campaign in &campaigns {
+        let root = app
+            .data(
+                &token,
+                DRAWS_OF_CAMPAIGN,
+                json!({ "campaign": campaign["id"] }),
+            )
+            .await;
+        assert_eq!(
+            campaign["randomDraws"], root["randomDraws"],
+            "{}",
+            campaign["name"]
+        );
+    }
+    // One statement for the draws and one for their counts, whatever the number of campaigns.
+    let mut counts = Vec::new();
+    for n in [1, campaigns.len()] {
+        let mut fewest = u64::MAX;
+        for _ in 0..5 {
+            let before = app.db.statement_count();
+            app.data(&token, CAMPAIGN_DRAWS, json!({ "n": n })).await;
+            fewest = fewest.min(app.db.statement_count() - before);
+        }
+        counts.push(fewest);
+    }
+    assert!(
+        counts[1] <= counts[0] + 1,
+        "statements for 1 vs {} campaigns: {counts:?}",
+        campaigns.len()
+    );
+});

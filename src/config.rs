@@ -35,6 +35,9 @@ pub struct Limits {
     /// The static cost (`graphql::cost`) of all requests executing at once: what bounds memory
     /// under load, since what a request holds grows with its cost (`admission`).
     pub max_concurrent_cost: usize,
+    /// Requests parsed and waiting for a turn at once; more wait before they are parsed,
+    /// holding only their connection (`admission`).
+    pub max_waiting_requests: usize,
     /// Characters of a one-line text argument or input field (names, codes, filters).
     pub max_line_chars: usize,
     /// Characters of a free-text argument or input field (`input::FREE_TEXT`).
@@ -58,7 +61,8 @@ impl Default for Limits {
             rate_per_second: 100.0,
             rate_burst: 400.0,
             max_concurrent_requests: 16,
-            max_concurrent_cost: 40_000,
+            max_concurrent_cost: 20_000,
+            max_waiting_requests: 32,
             max_line_chars: 1_000,
             max_text_chars: 20_000,
             max_upload_bytes: 20 * 1024 * 1024,
@@ -125,6 +129,11 @@ impl Limits {
             "LIMIT_CONCURRENT_COST",
             &mut limits.max_concurrent_cost,
         )?;
+        read(
+            &lookup,
+            "LIMIT_WAITING_REQUESTS",
+            &mut limits.max_waiting_requests,
+        )?;
         read(&lookup, "LIMIT_MAX_LINE_CHARS", &mut limits.max_line_chars)?;
         read(&lookup, "LIMIT_MAX_TEXT_CHARS", &mut limits.max_text_chars)?;
         read(
@@ -135,8 +144,10 @@ impl Limits {
         if limits.max_concurrent_requests == 0 {
             return Err("LIMIT_CONCURRENT_REQUESTS must be at least 1".to_owned());
         }
-        if limits.max_concurrent_cost == 0 {
-            return Err("LIMIT_CONCURRENT_COST must be at least 1".to_owned());
+        if limits.max_concurrent_cost == 0 || limits.max_waiting_requests == 0 {
+            return Err(
+                "LIMIT_CONCURRENT_COST and LIMIT_WAITING_REQUESTS must be at least 1".to_owned(),
+            );
         }
         if !(limits.rate_per_second > 0.0 && limits.rate_burst >= 1.0) {
             return Err(

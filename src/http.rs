@@ -812,6 +812,12 @@ async fn execute(
     {
         return rate_limited(media, &request_id, wait);
     }
+    // A place among the requests parsed and waiting, before parsing: what a waiting request
+    // holds is mostly its document (issue 21).
+    let entry = match tokio::time::timeout_at(deadline, state.admission.enter()).await {
+        Ok(Some(entry)) => entry,
+        Ok(None) | Err(_) => return unavailable(media, &request_id),
+    };
     let query = match state.persisted.resolve(
         principal.as_ref().map(|p| p.role),
         params.query,
@@ -946,7 +952,7 @@ async fn execute(
     let _turn = tokio::select! {
         biased;
         () = state.db.health.down() => return unavailable(media, &request_id),
-        turn = tokio::time::timeout_at(start_by, state.admission.turn(cost)) => match turn {
+        turn = tokio::time::timeout_at(start_by, state.admission.turn(entry, cost)) => match turn {
             Ok(Some(turn)) => turn,
             Ok(None) => return unavailable(media, &request_id),
             // Overloaded: no turn within the time limit.

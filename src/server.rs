@@ -174,6 +174,7 @@ pub fn start_with(
         ws,
         persisted: config.persisted.clone(),
         admission: crate::admission::Admission::new(
+            config.limits.max_waiting_requests,
             config.limits.max_concurrent_requests,
             config.limits.max_concurrent_cost,
         ),

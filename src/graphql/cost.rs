@@ -103,19 +103,23 @@ impl<'a> Walk<'a> {
             .arguments
             .iter()
             .filter(|(name, _)| matches!(name.node.as_str(), "first" | "last"))
-            .map(|(_, value)| {
+            .filter_map(|(_, value)| {
+                // A variable the request leaves out (and that has no default) or sends as null
+                // leaves the argument out: the field's default page, below.
                 let value = value
                     .node
                     .clone()
                     .into_const_with(|name| self.variables.get(&name).cloned().ok_or(()))
-                    .ok();
+                    .unwrap_or(async_graphql::Value::Null);
                 // Sizes out of range are refused by the resolver; here they count as the
                 // largest page any field allows.
                 match value {
-                    Some(async_graphql::Value::Number(n)) => {
-                        usize::try_from(n.as_i64().unwrap_or(1).clamp(1, MAX_ANY_PAGE)).unwrap_or(1)
-                    }
-                    _ => MAX_ANY_PAGE as usize,
+                    async_graphql::Value::Null => None,
+                    async_graphql::Value::Number(n) => Some(
+                        usize::try_from(n.as_i64().unwrap_or(1).clamp(1, MAX_ANY_PAGE))
+                            .unwrap_or(1),
+                    ),
+                    _ => Some(MAX_ANY_PAGE as usize),
                 }
             })
             .max()
@@ -203,9 +207,20 @@ pub fn document_cost(
         OperationType::Mutation => "Mutation",
         OperationType::Subscription => "Subscription",
     };
+    // The operation's own defaults stand for variables the request leaves out, as they do
+    // when it executes (`query($first: Int = 50)`).
+    let mut effective = variables.clone();
+    for definition in &operation.node.variable_definitions {
+        let name = &definition.node.name.node;
+        if !effective.contains_key(name)
+            && let Some(default) = &definition.node.default_value
+        {
+            effective.insert(name.clone(), default.node.clone());
+        }
+    }
     let mut walk = Walk {
         document,
-        variables,
+        variables: &effective,
         open_fragments: Vec::new(),
     };
     walk.selection_set(&operation.node.selection_set.node, root, false)
@@ -256,6 +271,21 @@ mod tests {
         .expect("parses");
         let variables = Variables::from_json(serde_json::json!({ "n": 7 }));
         assert_eq!(document_cost(&document, None, &variables), 1 + 7 * 3);
+        // A variable left out counts as its default, or as no argument when it has none.
+        let defaulted = async_graphql::parser::parse_query(
+            "query($n: Int = 7) { units(first: $n) { edges { node { id } } } }",
+        )
+        .expect("parses");
+        assert_eq!(
+            document_cost(&defaulted, None, &Variables::default()),
+            1 + 7 * 3
+        );
+        assert_eq!(
+            document_cost(&document, None, &Variables::default()),
+            1 + 20 * 3
+        );
+        let null = Variables::from_json(serde_json::json!({ "n": null }));
+        assert_eq!(document_cost(&document, None, &null), 1 + 20 * 3);
         // Lists of lists multiply, without any annotation on the fields.
         let flat = cost("{ violationCodes { code } }");
         let nested = cost(r#"{ unit(id: "x") { permits { outlets { limits { id } } } } }"#);

@@ -308,3 +308,34 @@ async fn postgres_connections_price_random_reads_for_ssd() {
         assert_eq!(cost, "1.1", "with time limit {timeout:?}");
     }
 }
+
+/// Admission under tight budgets: one request parsed and waiting, one executing, a cost budget
+/// below what the heavy queries cost. Every request is still answered, heavy ones alone and
+/// light ones between them, none refused and none stuck.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tight_admission_budgets_answer_every_request() {
+    let limits = Limits {
+        max_waiting_requests: 1,
+        max_concurrent_requests: 1,
+        max_concurrent_cost: 50,
+        ..TestApp::test_limits()
+    };
+    let app = TestApp::spawn_with_limits(Backend::Sqlite, limits).await;
+    app.seed_demo(40).await;
+    let token = app.token(Role::Supervisor, None);
+    let heavy = "{ permits(first: 20) { nodes { permitNumber unit { name } } } }";
+    let light = "{ districts { code } }";
+    let requests = (0..24).map(|i| {
+        let app = &app;
+        let token = &token;
+        async move {
+            let query = if i % 2 == 0 { heavy } else { light };
+            app.gql(Some(token), query, json!({})).await
+        }
+    });
+    let answers = futures_util::future::join_all(requests).await;
+    for answer in answers {
+        assert!(answer["errors"].is_null(), "{answer}");
+        assert!(answer["data"].is_object(), "{answer}");
+    }
+}

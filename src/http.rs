@@ -369,7 +369,8 @@ async fn graphql_post(
         return not_acceptable(&request_id);
     };
     if is_multipart(&req) {
-        return graphql_multipart(&state, &req, payload, media, request_id).await;
+        // Boxed: uploads are rare, and their (large) state need not weigh on every request.
+        return Box::pin(graphql_multipart(&state, &req, payload, media, request_id)).await;
     }
     let body = match read_body(&req, &mut payload, state.limits.max_body_bytes).await {
         Ok(body) => body,
@@ -800,7 +801,9 @@ async fn execute(
     }
     // Who is asking comes next: the subject's own rate limit, and whether its role may send
     // documents or only reviewed persisted operations.
-    let principal = match authenticate(state, req, media, &request_id).await {
+    // Boxed: its state (a revocation look-up) would otherwise stay in the future of every
+    // request waiting for its turn.
+    let principal = match Box::pin(authenticate(state, req, media, &request_id)).await {
         Ok(p) => p,
         Err(response) => return *response,
     };
@@ -959,9 +962,34 @@ async fn execute(
             Err(_) => return unavailable(media, &request_id),
         },
     };
-    // Boxed, so that its (large) state is allocated only once the request has its turn: the
-    // requests waiting for one then hold little more than their document (issue 21).
-    let execution = Box::pin(state.schema.execute(request).instrument(span));
+    // Boxed, so that the (large) state of executing is allocated only once the request has its
+    // turn: the requests waiting for one hold little more than their document (issue 21).
+    Box::pin(answer(
+        state,
+        media,
+        &request_id,
+        request,
+        span,
+        &request_data,
+        is_mutation,
+        deadline,
+    ))
+    .await
+}
+
+/// Executes an admitted request and builds its HTTP answer (`execute`, after its turn).
+#[allow(clippy::too_many_arguments)]
+async fn answer(
+    state: &AppState,
+    media: Media,
+    request_id: &str,
+    request: async_graphql::Request,
+    span: tracing::Span,
+    request_data: &RequestData,
+    is_mutation: bool,
+    deadline: tokio::time::Instant,
+) -> HttpResponse {
+    let execution = state.schema.execute(request).instrument(span);
     let executed = if is_mutation {
         // Once a mutation executes it runs to its end, and its answer is sent: cut short, a
         // write that committed would be reported as failed, and a client that obeys the 503
@@ -976,14 +1004,14 @@ async fn execute(
             // Biased, the answer first: a read that has finished is sent.
             biased;
             executed = tokio::time::timeout_at(deadline, execution) => executed,
-            () = state.db.health.down() => return unavailable(media, &request_id),
+            () = state.db.health.down() => return unavailable(media, request_id),
         }
     };
     // Dropping the timed-out execution drops its database futures, cancelling their queries.
     let Ok(mut response) = executed else {
         return limit_refused(
             media,
-            &request_id,
+            request_id,
             &format!(
                 "the request exceeded the time limit of {:?}",
                 state.limits.request_timeout
@@ -991,7 +1019,7 @@ async fn execute(
         );
     };
     request_data.audit_personal_reads(&state.db.conn).await;
-    finish_errors(&mut response.errors, &request_id);
+    finish_errors(&mut response.errors, request_id);
     name_the_limit(&mut response.errors, &state.limits);
     // A response with no data at all is a request error (parse, validation, limits).
     let request_failed = response.data == Value::Null

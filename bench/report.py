@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Collects one bench/run into results/: JSON of every figure and a short Markdown table.
-Usage: report.py WORK_DIR RESULTS_DIR. WORK_DIR holds the raw files bench/run wrote:
+Usage: report.py WORK_DIR RESULTS_DIR [NAME] (NAME.json and NAME.md; default latest). WORK_DIR holds the raw files bench/run wrote:
   meta.json; <size>/<op>-c<conc>.wrk (wrk output with a BENCH_JSON line);
   <size>/<op>-c<conc>.rss (RSS samples in kB); <size>/pg-<op>-c<conc>.txt (pgbench output);
   <size>/statements.tsv (op, requests, statements); <size>/idle.rss and <size>/mem-<op>.{wrk,rss}
@@ -8,6 +8,7 @@ Usage: report.py WORK_DIR RESULTS_DIR. WORK_DIR holds the raw files bench/run wr
 import glob, json, os, re, sys
 
 work, results = sys.argv[1], sys.argv[2]
+name = sys.argv[3] if len(sys.argv) > 3 else "latest"
 meta = json.load(open(os.path.join(work, "meta.json")))
 sizes = meta["sizes"]
 concs = meta["concurrency"]
@@ -79,7 +80,7 @@ if len(sizes) >= 2:
 
 os.makedirs(results, exist_ok=True)
 stamp = meta["started"].replace(":", "").replace("-", "")
-with open(os.path.join(results, "latest.json"), "w") as f:
+with open(os.path.join(results, name + ".json"), "w") as f:
     json.dump(out, f, indent=2, ensure_ascii=False)
 
 lines = [f"# bench/run {meta['started']} ({meta['command']})", "",
@@ -136,6 +137,6 @@ if "scale_large_over_small" in out:
     lines.append(", ".join(f"{k} {v:.2f}" for k, v in out["scale_large_over_small"].items()))
     lines.append("")
 table = "\n".join(lines)
-with open(os.path.join(results, "latest.md"), "w") as f:
+with open(os.path.join(results, name + ".md"), "w") as f:
     f.write(table)
 print(table)

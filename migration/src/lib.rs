@@ -16,6 +16,7 @@ pub mod m20261128_000007_pattern_cells;
 pub mod m20261128_000008_finding_page_order;
 pub mod m20261203_000009_versioned_items;
 pub mod m20261203_000010_evidence_and_locations;
+pub mod m20261203_000011_monitoring;
 pub mod reference;
 
 pub use sea_orm_migration::MigratorTrait;
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000008_finding_page_order::Migration),
             Box::new(m20261203_000009_versioned_items::Migration),
             Box::new(m20261203_000010_evidence_and_locations::Migration),
+            Box::new(m20261203_000011_monitoring::Migration),
         ]
     }
 }

@@ -149,7 +149,7 @@ fn validate_evidence(evidence: &[EvidenceInput]) -> AppResult<()> {
 }
 
 /// mg/m3 and mg/m³ are the same unit; compare units in one spelling.
-fn normalise_unit(unit: &str) -> String {
+pub(crate) fn normalise_unit(unit: &str) -> String {
     unit.trim().replace("m3", "m³").replace("ug", "μg")
 }
 

@@ -16,6 +16,7 @@ pub mod idempotency;
 pub mod inspections;
 pub mod inspectors;
 pub mod locations;
+pub mod monitoring;
 pub mod page;
 pub mod pattern_cells;
 pub mod patterns;

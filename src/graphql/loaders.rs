@@ -141,6 +141,42 @@ impl Loader<VersionsOfPermit> for DbLoader {
     }
 }
 
+/// A permit's self-monitoring plan, every version (the field filters by version).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct RequirementsOfPermit(pub i64);
+
+impl Loader<RequirementsOfPermit> for DbLoader {
+    type Value = Vec<entity::monitoring_requirements::Model>;
+    type Error = LoadError;
+
+    async fn load(
+        &self,
+        keys: &[RequirementsOfPermit],
+    ) -> Result<HashMap<RequirementsOfPermit, Self::Value>, Self::Error> {
+        let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
+        let rows = permits::requirements_of(&self.db, &ids).await?;
+        Ok(group(keys, rows, |r| RequirementsOfPermit(r.permit_id)))
+    }
+}
+
+/// A permit's execution-report duties, every version.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct DutiesOfPermit(pub i64);
+
+impl Loader<DutiesOfPermit> for DbLoader {
+    type Value = Vec<entity::report_duties::Model>;
+    type Error = LoadError;
+
+    async fn load(
+        &self,
+        keys: &[DutiesOfPermit],
+    ) -> Result<HashMap<DutiesOfPermit, Self::Value>, Self::Error> {
+        let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
+        let rows = permits::duties_of(&self.db, &ids).await?;
+        Ok(group(keys, rows, |r| DutiesOfPermit(r.permit_id)))
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Enforcement: inspections, findings and what hangs off them.
 

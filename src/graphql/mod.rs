@@ -10,6 +10,7 @@ pub mod history;
 pub mod ids;
 pub mod liaison;
 pub mod loaders;
+pub mod monitoring;
 pub mod permits;
 pub mod reference;
 pub mod subscriptions;
@@ -40,6 +41,7 @@ pub struct Query(
     campaigns::CampaignQuery,
     history::HistoryQuery,
     liaison::LiaisonQuery,
+    monitoring::MonitoringQuery,
 );
 
 /// The writes. Text arguments and input fields (README, limits): one-line text (names, codes,
@@ -56,6 +58,7 @@ pub struct Mutation(
     campaigns::CampaignMutation,
     liaison::LiaisonMutation,
     tokens::TokenMutation,
+    monitoring::MonitoringMutation,
 );
 
 pub use subscriptions::Subscription;

@@ -43,8 +43,14 @@ const BOUNDED_LISTS: &[(&str, &str)] = &[
     ("Inspection.inspectors", "one inspection's team"),
     ("Inspection.materialsReviewed", "one inspection's materials"),
     ("Outlet.limits", "one outlet's pollutants"),
+    ("Outlet.monitoring", "one outlet's pollutants"),
     ("Permit.limits", "one permit's pollutants"),
+    (
+        "Permit.monitoringRequirements",
+        "one permit's outlets and pollutants",
+    ),
     ("Permit.outlets", "one permit's outlets"),
+    ("Permit.reportDuties", "the four report frequencies"),
     (
         "Permit.versions",
         "a permit's changes over at most five years",

@@ -6,6 +6,7 @@ mod liaison;
 mod limits;
 mod logging;
 mod metrics;
+mod monitoring;
 
 mod access;
 mod auth;

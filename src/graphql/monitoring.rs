@@ -1,0 +1,319 @@
+//! Monitoring: `readings`, `recordReading`, `recordReadings`, and the permit's obligations
+//! (`Outlet.monitoring`, `Permit.monitoringRequirements`, `Permit.reportDuties`).
+
+use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
+
+use super::connection::{self, Conn};
+use super::enums::{MonitoringFrequency, MonitoringMethod, ReadingSource, ReportFrequency};
+use super::ids;
+use super::loaders::{DutiesOfPermit, OutletId, PermitId, RequirementsOfPermit, UnitId};
+use super::permits::{Outlet, PERMIT, Permit};
+use super::reference::{Agency, District, load_agency, load_district};
+use super::time::Time;
+use super::units::{UNIT, Unit};
+use crate::domain::monitoring as rules;
+use entity::{monitoring_requirements, readings, report_duties};
+
+pub const READING: &str = "Reading";
+pub const OUTLET: &str = "Outlet";
+
+/// One monitoring result: an outlet's pollutant at an instant.
+pub struct Reading(pub readings::Model);
+
+#[Object]
+impl Reading {
+    async fn id(&self) -> ID {
+        ids::encode(READING, self.0.id)
+    }
+    async fn outlet(&self, ctx: &Context<'_>) -> Result<Option<Outlet>> {
+        Ok(super::load_one(ctx, OutletId(self.0.outlet_id))
+            .await?
+            .map(|row| Outlet::at(row, None)))
+    }
+    /// The permit the outlet belongs to (null outside the caller's scope).
+    async fn permit(&self, ctx: &Context<'_>) -> Result<Option<Permit>> {
+        Ok(super::load_one(ctx, PermitId(self.0.permit_id))
+            .await?
+            .map(Permit::from))
+    }
+    async fn unit(&self, ctx: &Context<'_>) -> Result<Option<Unit>> {
+        Ok(super::load_one(ctx, UnitId(self.0.unit_id))
+            .await?
+            .map(Unit))
+    }
+    async fn district(&self, ctx: &Context<'_>) -> Result<Option<District>> {
+        load_district(ctx, Some(&self.0.district_code)).await
+    }
+    async fn pollutant(&self) -> &str {
+        &self.0.pollutant
+    }
+    async fn measured_at(&self) -> Time {
+        Time(chrono::DateTime::from_timestamp(self.0.measured_at, 0).unwrap_or_default())
+    }
+    async fn value(&self) -> f64 {
+        self.0.value
+    }
+    async fn unit_of_measure(&self) -> &str {
+        &self.0.unit
+    }
+    async fn source(&self) -> ReadingSource {
+        self.0.source.into()
+    }
+    /// HJ 212 data flag: `N` normal, `F` stopped, `M` maintenance, `S` set by hand, `D` fault,
+    /// `C` calibration, `T` over the range, `B` communication lost.
+    async fn flag(&self) -> &str {
+        &self.0.flag
+    }
+    /// Who recorded it (null for INTEGRATOR: it gets the agency).
+    async fn recorded_by(&self, ctx: &Context<'_>) -> Option<String> {
+        crate::domain::access::official_subject(super::principal(ctx), &self.0.recorded_by_subject)
+    }
+    async fn recorded_by_agency(&self, ctx: &Context<'_>) -> Result<Option<Agency>> {
+        load_agency(ctx, self.0.recorded_by_agency.as_deref()).await
+    }
+    async fn created_at(&self) -> Time {
+        self.0.created_at.into()
+    }
+}
+
+/// A self-monitoring requirement of the permit (Art 19): a pollutant at an outlet, monitored
+/// by hand or automatically (Art 20), so often.
+pub struct MonitoringRequirement(pub monitoring_requirements::Model);
+
+#[Object]
+impl MonitoringRequirement {
+    async fn id(&self) -> ID {
+        ids::encode("MonitoringRequirement", self.0.id)
+    }
+    async fn outlet_id(&self) -> ID {
+        ids::encode(OUTLET, self.0.outlet_id)
+    }
+    async fn pollutant(&self) -> &str {
+        &self.0.pollutant
+    }
+    async fn method(&self) -> MonitoringMethod {
+        self.0.method.into()
+    }
+    async fn frequency(&self) -> MonitoringFrequency {
+        self.0.frequency.into()
+    }
+    async fn since_version(&self) -> i32 {
+        self.0.since_version
+    }
+    async fn retired_in_version(&self) -> Option<i32> {
+        self.0.retired_in_version
+    }
+}
+
+/// An execution report the permit requires (执行报告, Art 22), by frequency.
+pub struct ReportDuty(pub report_duties::Model);
+
+#[Object]
+impl ReportDuty {
+    async fn id(&self) -> ID {
+        ids::encode("ReportDuty", self.0.id)
+    }
+    async fn frequency(&self) -> ReportFrequency {
+        self.0.frequency.into()
+    }
+    async fn since_version(&self) -> i32 {
+        self.0.since_version
+    }
+    async fn retired_in_version(&self) -> Option<i32> {
+        self.0.retired_in_version
+    }
+}
+
+/// The requirements of a permit in version `version` (`None`: the current ones).
+pub(crate) async fn requirements(
+    ctx: &Context<'_>,
+    permit_id: i64,
+    outlet_id: Option<i64>,
+    version: Option<i32>,
+) -> Result<Vec<MonitoringRequirement>> {
+    let rows = super::load_one(ctx, RequirementsOfPermit(permit_id))
+        .await?
+        .unwrap_or_default();
+    Ok(rows
+        .into_iter()
+        .filter(|r| outlet_id.is_none_or(|o| r.outlet_id == o))
+        .filter(|r| match version {
+            Some(v) => crate::domain::permits::requirement_in_version(r, v),
+            None => r.retired_in_version.is_none(),
+        })
+        .map(MonitoringRequirement)
+        .collect())
+}
+
+pub(crate) async fn duties(
+    ctx: &Context<'_>,
+    permit_id: i64,
+    version: i32,
+) -> Result<Vec<ReportDuty>> {
+    let rows = super::load_one(ctx, DutiesOfPermit(permit_id))
+        .await?
+        .unwrap_or_default();
+    Ok(rows
+        .into_iter()
+        .filter(|r| crate::domain::permits::duty_in_version(r, version))
+        .map(ReportDuty)
+        .collect())
+}
+
+#[derive(InputObject, Default)]
+pub struct ReadingFilter {
+    district: Option<String>,
+    unit_id: Option<ID>,
+    permit_id: Option<ID>,
+    outlet_id: Option<ID>,
+    pollutant: Option<String>,
+    source: Option<ReadingSource>,
+    flag: Option<String>,
+    /// Measured at or after this time.
+    measured_from: Option<Time>,
+    /// Measured before this time.
+    measured_before: Option<Time>,
+}
+
+#[derive(Default)]
+pub struct MonitoringQuery;
+
+#[Object]
+impl MonitoringQuery {
+    /// Monitoring readings of the units in the caller's scope, newest first. `first`/`last`
+    /// at most 100 (default 20).
+    async fn readings(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<ReadingFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Conn<Reading>> {
+        let f = filter.unwrap_or_default();
+        let decode = |kind: &str, field: &str, id: Option<ID>| {
+            id.map(|id| ids::decode(kind, field, &id)).transpose()
+        };
+        let filter = rules::ReadingFilter {
+            district: f.district,
+            unit_id: decode(UNIT, "filter.unitId", f.unit_id)?,
+            permit_id: decode(PERMIT, "filter.permitId", f.permit_id)?,
+            outlet_id: decode(OUTLET, "filter.outletId", f.outlet_id)?,
+            pollutant: f.pollutant,
+            source: f.source.map(Into::into),
+            flag: f.flag,
+            from: f.measured_from.map(|t| t.0.timestamp()),
+            to: f.measured_before.map(|t| t.0.timestamp()),
+        };
+        let listing = rules::list(super::principal(ctx), &filter)?;
+        connection::listed(
+            ctx,
+            listing,
+            connection::page_args(first, after, last, before),
+            Reading,
+        )
+        .await
+    }
+}
+
+#[derive(InputObject)]
+pub struct ReadingInput {
+    outlet_id: ID,
+    /// As the permit names it (a limit or a monitoring requirement of the outlet).
+    pollutant: String,
+    /// Not in the future (five minutes of clock drift are tolerated).
+    measured_at: Time,
+    /// Finite and non-negative; pH 0 to 14.
+    value: f64,
+    /// The unit of the permit's limit for the pollutant (`mg/m³` and `mg/m3` are the same).
+    unit_of_measure: String,
+    source: ReadingSource,
+    /// HJ 212 data flag (`N` when absent).
+    flag: Option<String>,
+}
+
+#[derive(InputObject)]
+pub struct RecordReadingsInput {
+    /// At most 2000 readings (and the request within `LIMIT_MAX_BODY_BYTES`); stored all or
+    /// none.
+    readings: Vec<ReadingInput>,
+}
+
+/// What a write of readings did.
+#[derive(SimpleObject)]
+pub struct RecordReadingsResult {
+    /// Readings stored by this request.
+    inserted: u64,
+    /// Readings that were stored already, with the same values (a resend writes nothing).
+    unchanged: u64,
+}
+
+fn to_domain(input: ReadingInput, path: &str) -> Result<rules::ReadingInput> {
+    Ok(rules::ReadingInput {
+        outlet_id: ids::decode(OUTLET, &format!("{path}.outletId"), &input.outlet_id)?,
+        pollutant: input.pollutant,
+        measured_at: input.measured_at.into(),
+        value: input.value,
+        unit: input.unit_of_measure,
+        source: input.source.into(),
+        flag: input.flag,
+    })
+}
+
+#[derive(Default)]
+pub struct MonitoringMutation;
+
+#[Object]
+impl MonitoringMutation {
+    /// Records one reading. MONITORING in any district; ENFORCEMENT_OFFICER in its scope (not
+    /// SUPERVISORY); INTEGRATOR in its scope, AUTOMATIC only; ADMIN. Sending the same reading
+    /// again writes nothing (`unchanged: 1`); the same outlet, pollutant, time and source with
+    /// another value is `CONFLICT`.
+    async fn record_reading(
+        &self,
+        ctx: &Context<'_>,
+        input: ReadingInput,
+    ) -> Result<RecordReadingsResult> {
+        let input = to_domain(input, "input")?;
+        let done = rules::record(super::db(ctx)?, super::principal(ctx), &[input], |_| {
+            "input".to_owned()
+        })
+        .await?;
+        Ok(RecordReadingsResult {
+            inserted: done.inserted,
+            unchanged: done.unchanged,
+        })
+    }
+
+    /// Records a batch of readings (an automatic monitoring platform's data), all or none, in
+    /// one transaction; the rules of `recordReading` for each, errors naming
+    /// `input.readings[i]`.
+    async fn record_readings(
+        &self,
+        ctx: &Context<'_>,
+        input: RecordReadingsInput,
+    ) -> Result<RecordReadingsResult> {
+        if input.readings.len() > rules::MAX_BATCH {
+            return Err(crate::error::AppError::invalid(
+                "input.readings",
+                format!("at most {} readings a request", rules::MAX_BATCH),
+            )
+            .into());
+        }
+        let readings = input
+            .readings
+            .into_iter()
+            .enumerate()
+            .map(|(i, r)| to_domain(r, &format!("input.readings[{i}]")))
+            .collect::<Result<Vec<_>>>()?;
+        let done = rules::record(super::db(ctx)?, super::principal(ctx), &readings, |i| {
+            format!("input.readings[{i}]")
+        })
+        .await?;
+        Ok(RecordReadingsResult {
+            inserted: done.inserted,
+            unchanged: done.unchanged,
+        })
+    }
+}

@@ -193,6 +193,12 @@ pub const UNIQUE_KEYS: &[UniqueKey] = &[
         "the registration was written meanwhile: reload and retry",
     ),
     key(
+        "uq_monitoring_devices_mn",
+        "monitoring_devices.mn",
+        Some("input.mn"),
+        "a monitoring device with this MN is registered already",
+    ),
+    key(
         "inspectors_certificate_number_key",
         "inspectors.certificate_number",
         Some("input.certificateNumber"),

@@ -30,6 +30,7 @@ pub mod inspection_inspectors;
 pub mod inspections;
 pub mod inspector_conflicts;
 pub mod inspectors;
+pub mod monitoring_devices;
 pub mod monitoring_requirements;
 pub mod outlets;
 pub mod permit_limits;

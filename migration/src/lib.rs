@@ -17,6 +17,7 @@ pub mod m20261128_000008_finding_page_order;
 pub mod m20261203_000009_versioned_items;
 pub mod m20261203_000010_evidence_and_locations;
 pub mod m20261203_000011_monitoring;
+pub mod m20261203_000012_monitoring_devices;
 pub mod reference;
 
 pub use sea_orm_migration::MigratorTrait;
@@ -39,6 +40,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000009_versioned_items::Migration),
             Box::new(m20261203_000010_evidence_and_locations::Migration),
             Box::new(m20261203_000011_monitoring::Migration),
+            Box::new(m20261203_000012_monitoring_devices::Migration),
         ]
     }
 }

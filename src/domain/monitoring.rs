@@ -66,11 +66,22 @@ pub struct ReadingInput {
     pub flag: Option<String>,
 }
 
-/// What a write did: rows stored now, and rows that were stored already (the same reading).
+/// What a write did: rows stored now, rows that were stored already (the same reading), and
+/// rows left out as neither limited nor monitored at the outlet (`Mode::SkipUnplanned`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Recorded {
     pub inserted: u64,
     pub unchanged: u64,
+    pub skipped: u64,
+}
+
+/// How a pollutant the permit neither limits nor monitors at the outlet is treated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Refused (`BAD_USER_INPUT`): what a client sends by name it means.
+    Strict,
+    /// Left out: a monitor reports every parameter it measures (flow, temperature, …).
+    SkipUnplanned,
 }
 
 /// A reading that passed the checks that need no database.
@@ -197,7 +208,8 @@ fn check(
     data: &PermitData,
     parsed: Parsed,
     path: &str,
-) -> AppResult<Checked> {
+    mode: Mode,
+) -> AppResult<Option<Checked>> {
     let unknown = || {
         AppError::invalid(
             format!("{path}.outletId"),
@@ -262,6 +274,9 @@ fn check(
             && permits::requirement_in_version(r, version)
     });
     if limit.is_none() && !planned {
+        if mode == Mode::SkipUnplanned {
+            return Ok(None);
+        }
         return Err(AppError::invalid(
             format!("{path}.pollutant"),
             format!(
@@ -282,12 +297,12 @@ fn check(
             ),
         ));
     }
-    Ok(Checked {
+    Ok(Some(Checked {
         permit_id: permit.id,
         unit_id: permit.unit_id,
         district: permit.district_code.clone(),
         parsed,
-    })
+    }))
 }
 
 type Key = (i64, String, i64, ReadingSource);
@@ -307,6 +322,17 @@ pub async fn record(
     principal: Option<&Principal>,
     inputs: &[ReadingInput],
     path: impl Fn(usize) -> String,
+) -> AppResult<Recorded> {
+    record_with(db, principal, inputs, path, Mode::Strict).await
+}
+
+/// `record` with a choice of what becomes of readings the permit does not ask for.
+pub async fn record_with(
+    db: &DatabaseConnection,
+    principal: Option<&Principal>,
+    inputs: &[ReadingInput],
+    path: impl Fn(usize) -> String,
+    mode: Mode,
 ) -> AppResult<Recorded> {
     let principal = access::authorize(principal, Operation::WriteReadings)?;
     if inputs.is_empty() {
@@ -349,10 +375,13 @@ pub async fn record(
         .collect();
     let data = permit_data(&txn, &outlet_ids).await?;
     let mut checked = Vec::with_capacity(parsed.len());
-    for (i, p) in parsed.into_iter().enumerate() {
-        checked.push((i, check(principal, &data, p, &path(i))?));
-    }
     let mut recorded = Recorded::default();
+    for (i, p) in parsed.into_iter().enumerate() {
+        match check(principal, &data, p, &path(i), mode)? {
+            Some(c) => checked.push((i, c)),
+            None => recorded.skipped += 1,
+        }
+    }
     let created = Utc::now();
     for chunk in checked.chunks(INSERT_CHUNK) {
         let inserted = insert_chunk(&txn, principal, chunk, created).await?;
@@ -364,6 +393,10 @@ pub async fn record(
         }
     }
     recorded.unchanged = checked.len() as u64 - recorded.inserted;
+    if checked.is_empty() {
+        txn.commit().await?;
+        return Ok(recorded);
+    }
     changes::audit(&txn, principal, "RECORD_READINGS", None, &[]).await?;
     txn.commit().await?;
     Ok(recorded)
@@ -483,6 +516,93 @@ fn source_key(source: ReadingSource) -> &'static str {
         ReadingSource::SelfMonitoring => "SELF_MONITORING",
         ReadingSource::Supervisory => "SUPERVISORY",
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Automatic monitors (HJ 212 devices)
+
+pub struct DeviceInput {
+    /// HJ 212 `MN`: 1 to 24 letters and digits.
+    pub mn: String,
+    pub outlet_id: i64,
+    /// HJ 212 `PW` the device's packets carry: 1 to 32 printable characters without `;`.
+    pub password: String,
+}
+
+/// Registers an automatic monitor at an outlet (MONITORING anywhere, ADMIN in scope). An MN
+/// registered already is `CONFLICT` on `input.mn`.
+pub async fn register_device(
+    db: &DatabaseConnection,
+    principal: Option<&Principal>,
+    input: DeviceInput,
+) -> AppResult<entity::monitoring_devices::Model> {
+    use sea_orm::{ActiveModelTrait, Set};
+    let principal = access::authorize(principal, Operation::ManageMonitoringDevices)?;
+    let mn = input.mn.trim();
+    if mn.is_empty() || mn.len() > 24 || !mn.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return Err(AppError::invalid(
+            "input.mn",
+            "1 to 24 ASCII letters and digits (HJ 212 MN)",
+        ));
+    }
+    let password = input.password.trim();
+    if password.is_empty()
+        || password.len() > 32
+        || !password
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && b != b';' && b != b'&')
+    {
+        return Err(AppError::invalid(
+            "input.password",
+            "1 to 32 printable ASCII characters, no ';' or '&' (HJ 212 PW)",
+        ));
+    }
+    let txn = crate::db::begin_write(db).await?;
+    let unknown = || AppError::invalid("input.outletId", "no such outlet in the caller's scope");
+    let outlet = outlets::Entity::find_by_id(input.outlet_id)
+        .one(&txn)
+        .await?
+        .ok_or_else(unknown)?;
+    let permit = permit_rows::Entity::find_by_id(outlet.permit_id)
+        .one(&txn)
+        .await?
+        .ok_or_else(unknown)?;
+    if principal.role != crate::auth::Role::Monitoring
+        && !access::in_scope(principal, &permit.district_code)
+    {
+        return Err(unknown());
+    }
+    let saved = entity::monitoring_devices::ActiveModel {
+        mn: Set(mn.to_owned()),
+        outlet_id: Set(outlet.id),
+        password: Set(password.to_owned()),
+        registered_by_subject: Set(principal.subject.clone()),
+        registered_by_agency: Set(principal.agency_code.clone()),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    changes::audit(
+        &txn,
+        principal,
+        "REGISTER_MONITORING_DEVICE",
+        None,
+        &[saved.id],
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(saved)
+}
+
+pub async fn device_by_mn(
+    db: &impl ConnectionTrait,
+    mn: &str,
+) -> AppResult<Option<entity::monitoring_devices::Model>> {
+    Ok(entity::monitoring_devices::Entity::find()
+        .filter(entity::monitoring_devices::Column::Mn.eq(mn))
+        .one(db)
+        .await?)
 }
 
 // ---------------------------------------------------------------------------------------------

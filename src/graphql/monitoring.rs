@@ -1,7 +1,7 @@
 //! Monitoring: `readings`, `recordReading`, `recordReadings`, and the permit's obligations
 //! (`Outlet.monitoring`, `Permit.monitoringRequirements`, `Permit.reportDuties`).
 
-use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
+use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject, Upload};
 
 use super::connection::{self, Conn};
 use super::enums::{MonitoringFrequency, MonitoringMethod, ReadingSource, ReportFrequency};
@@ -249,6 +249,60 @@ pub struct RecordReadingsResult {
     unchanged: u64,
 }
 
+/// An automatic monitor (HJ 212 device) at an outlet. Its password is never answered.
+pub struct MonitoringDevice(pub entity::monitoring_devices::Model);
+
+#[Object]
+impl MonitoringDevice {
+    async fn id(&self) -> ID {
+        ids::encode("MonitoringDevice", self.0.id)
+    }
+    /// HJ 212 `MN`.
+    async fn mn(&self) -> &str {
+        &self.0.mn
+    }
+    async fn outlet(&self, ctx: &Context<'_>) -> Result<Option<Outlet>> {
+        Ok(super::load_one(ctx, OutletId(self.0.outlet_id))
+            .await?
+            .map(|row| Outlet::at(row, None)))
+    }
+    async fn created_at(&self) -> Time {
+        self.0.created_at.into()
+    }
+}
+
+#[derive(InputObject)]
+pub struct RegisterMonitoringDeviceInput {
+    /// HJ 212 `MN`: 1 to 24 letters and digits, unique.
+    mn: String,
+    outlet_id: ID,
+    /// The `PW` its packets carry.
+    password: String,
+}
+
+#[derive(InputObject)]
+pub struct IngestHj212PacketsInput {
+    /// A file of HJ 212 packets, one after the other (each `##…` ending in CR LF).
+    file: Upload,
+}
+
+/// How many packets of one reason were refused.
+#[derive(SimpleObject)]
+pub struct Hj212Refusals {
+    /// `garbage`, `too_long`, `length`, `crc`, `malformed`, `command`, `unknown_device`,
+    /// `password`, `rejected` (the permit checks), `unavailable`.
+    reason: String,
+    packets: u64,
+}
+
+/// What a file of HJ 212 packets came to.
+#[derive(SimpleObject)]
+pub struct Hj212IngestResult {
+    accepted: u64,
+    readings: u64,
+    refused: Vec<Hj212Refusals>,
+}
+
 fn to_domain(input: ReadingInput, path: &str) -> Result<rules::ReadingInput> {
     Ok(rules::ReadingInput {
         outlet_id: ids::decode(OUTLET, &format!("{path}.outletId"), &input.outlet_id)?,
@@ -266,6 +320,59 @@ pub struct MonitoringMutation;
 
 #[Object]
 impl MonitoringMutation {
+    /// Registers an automatic monitor (HJ 212 `MN`) at an outlet: MONITORING anywhere, ADMIN
+    /// in its scope. Its packets (TCP listener, `ingestHj212Packets`) become readings of that
+    /// outlet. An MN registered already is `CONFLICT`.
+    async fn register_monitoring_device(
+        &self,
+        ctx: &Context<'_>,
+        input: RegisterMonitoringDeviceInput,
+    ) -> Result<MonitoringDevice> {
+        let input = rules::DeviceInput {
+            mn: input.mn,
+            outlet_id: ids::decode(OUTLET, "input.outletId", &input.outlet_id)?,
+            password: input.password,
+        };
+        let saved = rules::register_device(super::db(ctx)?, super::principal(ctx), input).await?;
+        Ok(MonitoringDevice(saved))
+    }
+
+    /// Takes a file of HJ 212 packets (a GraphQL multipart request, like `uploadEvidence`):
+    /// MONITORING and ADMIN. Each packet is checked and taken as the TCP listener takes it;
+    /// a damaged one is refused and counted, the good ones around it are stored.
+    async fn ingest_hj212_packets(
+        &self,
+        ctx: &Context<'_>,
+        input: IngestHj212PacketsInput,
+    ) -> Result<Hj212IngestResult> {
+        use crate::domain::access::{self, Operation};
+        use std::io::Read;
+        access::authorize(super::principal(ctx), Operation::ManageMonitoringDevices)?;
+        let not_sent =
+            || crate::error::AppError::invalid("input.file", "send the file as a multipart part");
+        if *input.file >= ctx.query_env.uploads.len() {
+            return Err(not_sent().into());
+        }
+        let file = input.file.value(ctx).map_err(|_| not_sent())?;
+        let mut bytes = Vec::new();
+        file.into_read()
+            .read_to_end(&mut bytes)
+            .map_err(crate::error::AppError::internal)?;
+        let tally = crate::hj212::intake::accept_all(super::db(ctx)?, None, &bytes).await;
+        Ok(Hj212IngestResult {
+            accepted: tally.accepted,
+            readings: tally.readings,
+            refused: tally
+                .refused
+                .into_iter()
+                .map(|(reason, packets)| Hj212Refusals {
+                    reason: reason.to_owned(),
+                    packets,
+                })
+                .collect(),
+        })
+    }
+
     /// Records one reading. MONITORING in any district; ENFORCEMENT_OFFICER in its scope (not
     /// SUPERVISORY); INTEGRATOR in its scope, AUTOMATIC only; ADMIN. Sending the same reading
     /// again writes nothing (`unchanged: 1`); the same outlet, pollutant, time and source with

@@ -2,6 +2,7 @@
 
 mod helpers;
 mod history;
+mod hj212;
 mod liaison;
 mod limits;
 mod logging;

@@ -63,6 +63,8 @@ pub enum Operation {
     RevokeTokens,
     /// Record monitoring readings (which sources, where: `check_reading_write`).
     WriteReadings,
+    /// Register automatic monitors (HJ 212 devices) and upload files of their packets.
+    ManageMonitoringDevices,
 }
 
 /// Which districts a principal's reads and writes reach.
@@ -115,6 +117,8 @@ pub fn role_allows(role: Role, operation: Operation) -> bool {
             role,
             Role::Monitoring | Role::EnforcementOfficer | Role::Integrator | Role::Admin
         ),
+        // The monitoring centre networks the monitors (Art 20); ADMIN too.
+        ManageMonitoringDevices => matches!(role, Role::Monitoring | Role::Admin),
     }
 }
 
@@ -154,6 +158,7 @@ fn describe(operation: Operation) -> &'static str {
         Operation::ReadBulletins => "read bulletins",
         Operation::RevokeTokens => "revoke tokens",
         Operation::WriteReadings => "record monitoring readings",
+        Operation::ManageMonitoringDevices => "manage monitoring devices",
     }
 }
 

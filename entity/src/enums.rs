@@ -550,3 +550,21 @@ pub enum ReadingSource {
     #[sea_orm(string_value = "SUPERVISORY")]
     Supervisory,
 }
+
+/// Where an officer's decision on a violation candidate stands.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(24))")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum CandidateStatus {
+    /// Awaiting an officer.
+    #[sea_orm(string_value = "OPEN")]
+    Open,
+    /// Dismissed with a reason.
+    #[sea_orm(string_value = "DISMISSED")]
+    Dismissed,
+    /// A finding was recorded from it.
+    #[sea_orm(string_value = "CONFIRMED")]
+    Confirmed,
+}

@@ -45,6 +45,7 @@ pub mod summary_reports;
 pub mod token_revocations;
 pub mod unit_versions;
 pub mod units;
+pub mod violation_candidates;
 pub mod violation_codes;
 pub mod violation_pattern_cells;
 

@@ -39,5 +39,6 @@ pub use super::summary_reports::Entity as SummaryReports;
 pub use super::token_revocations::Entity as TokenRevocations;
 pub use super::unit_versions::Entity as UnitVersions;
 pub use super::units::Entity as Units;
+pub use super::violation_candidates::Entity as ViolationCandidates;
 pub use super::violation_codes::Entity as ViolationCodes;
 pub use super::violation_pattern_cells::Entity as ViolationPatternCells;

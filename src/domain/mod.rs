@@ -4,6 +4,7 @@
 pub mod access;
 pub mod bulletins;
 pub mod campaigns;
+pub mod candidates;
 pub mod cases;
 pub mod changes;
 pub mod clock;

@@ -200,6 +200,8 @@ struct Checked {
     permit_id: i64,
     unit_id: i64,
     district: String,
+    /// The concentration limit this reading exceeds (an EX-1 candidate), if any.
+    exceeds: Option<f64>,
 }
 
 /// The permit checks of one reading (the caller's scope and sources included).
@@ -297,10 +299,20 @@ fn check(
             ),
         ));
     }
+    // Data flagged as stopped, maintenance, calibration, fault or lost is no measure of the
+    // discharge; pH limits are ranges, not maxima.
+    let exceeds = limit
+        .and_then(|l| l.concentration_limit)
+        .filter(|permitted| {
+            parsed.value > *permitted
+                && matches!(parsed.flag.as_str(), "N" | "T")
+                && !permits::is_ph(&parsed.pollutant)
+        });
     Ok(Some(Checked {
         permit_id: permit.id,
         unit_id: permit.unit_id,
         district: permit.district_code.clone(),
+        exceeds,
         parsed,
     }))
 }
@@ -396,6 +408,14 @@ pub async fn record_with(
     if checked.is_empty() {
         txn.commit().await?;
         return Ok(recorded);
+    }
+    let exceeding: Vec<&Checked> = checked
+        .iter()
+        .map(|(_, c)| c)
+        .filter(|c| c.exceeds.is_some())
+        .collect();
+    if !exceeding.is_empty() {
+        exceedance_candidates(&txn, &exceeding).await?;
     }
     changes::audit(&txn, principal, "RECORD_READINGS", None, &[]).await?;
     txn.commit().await?;
@@ -508,6 +528,61 @@ async fn check_stored(
         }
     }
     Ok(())
+}
+
+/// EX-1 candidates of the readings above their limit (a few of a batch, if any).
+async fn exceedance_candidates(
+    txn: &sea_orm::DatabaseTransaction,
+    exceeding: &[&Checked],
+) -> AppResult<()> {
+    let mut found = Vec::with_capacity(exceeding.len());
+    for chunk in exceeding.chunks(INSERT_CHUNK) {
+        let keys = chunk.iter().map(|c| {
+            let p = &c.parsed;
+            (
+                p.outlet_id,
+                p.pollutant.clone(),
+                p.measured_at,
+                source_key(p.source).to_owned(),
+            )
+        });
+        let stored: HashMap<Key, readings::Model> = readings::Entity::find()
+            .filter(
+                Expr::tuple([
+                    Expr::col(readings::Column::OutletId),
+                    Expr::col(readings::Column::Pollutant),
+                    Expr::col(readings::Column::MeasuredAt),
+                    Expr::col(readings::Column::Source),
+                ])
+                .in_tuples(keys),
+            )
+            .all(txn)
+            .await?
+            .into_iter()
+            .map(|r| {
+                (
+                    (r.outlet_id, r.pollutant.clone(), r.measured_at, r.source),
+                    r,
+                )
+            })
+            .collect();
+        for c in chunk {
+            if let (Some(row), Some(permitted)) = (stored.get(&key_of(&c.parsed)), c.exceeds) {
+                found.push(crate::domain::candidates::Exceedance {
+                    reading_id: row.id,
+                    permit_id: c.permit_id,
+                    unit_id: c.unit_id,
+                    district: c.district.clone(),
+                    outlet_id: row.outlet_id,
+                    pollutant: row.pollutant.clone(),
+                    measured: row.value,
+                    permitted,
+                    unit: row.unit.clone(),
+                });
+            }
+        }
+    }
+    crate::domain::candidates::exceedances(txn, &found).await
 }
 
 fn source_key(source: ReadingSource) -> &'static str {
@@ -625,6 +700,17 @@ pub struct ReadingFilter {
 
 fn scoped(principal: &Principal) -> Select<readings::Entity> {
     readings::Entity::find().filter(access::reading_filter(principal))
+}
+
+pub async fn by_ids(
+    db: &impl ConnectionTrait,
+    principal: &Principal,
+    ids: &[i64],
+) -> AppResult<Vec<readings::Model>> {
+    Ok(scoped(principal)
+        .filter(readings::Column::Id.is_in(ids.iter().copied()))
+        .all(db)
+        .await?)
 }
 
 /// The caller's readings matching `filter`, newest first.

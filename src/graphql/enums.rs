@@ -384,3 +384,14 @@ pub enum ReadingSource {
     /// 监督性监测
     Supervisory,
 }
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "entity::enums::CandidateStatus")]
+pub enum CandidateStatus {
+    /// 待核实
+    Open,
+    /// 已排除
+    Dismissed,
+    /// 已立案（转为违法问题）
+    Confirmed,
+}

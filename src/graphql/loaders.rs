@@ -177,6 +177,46 @@ impl Loader<DutiesOfPermit> for DbLoader {
     }
 }
 
+/// A reading by id, for a candidate's or a finding's evidence (scoped like `readings`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ReadingId(pub i64);
+
+impl Loader<ReadingId> for DbLoader {
+    type Value = entity::readings::Model;
+    type Error = LoadError;
+
+    async fn load(
+        &self,
+        keys: &[ReadingId],
+    ) -> Result<HashMap<ReadingId, Self::Value>, Self::Error> {
+        let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
+        let rows = crate::domain::monitoring::by_ids(&self.db, self.principal()?, &ids).await?;
+        Ok(rows.into_iter().map(|r| (ReadingId(r.id), r)).collect())
+    }
+}
+
+/// The candidate a finding was recorded from (scoped like `violationCandidates`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct CandidateOfFinding(pub i64);
+
+impl Loader<CandidateOfFinding> for DbLoader {
+    type Value = entity::violation_candidates::Model;
+    type Error = LoadError;
+
+    async fn load(
+        &self,
+        keys: &[CandidateOfFinding],
+    ) -> Result<HashMap<CandidateOfFinding, Self::Value>, Self::Error> {
+        let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
+        let rows =
+            crate::domain::candidates::of_findings(&self.db, self.principal()?, &ids).await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|c| c.finding_id.map(|f| (CandidateOfFinding(f), c)))
+            .collect())
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Enforcement: inspections, findings and what hangs off them.
 

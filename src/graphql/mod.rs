@@ -42,6 +42,7 @@ pub struct Query(
     history::HistoryQuery,
     liaison::LiaisonQuery,
     monitoring::MonitoringQuery,
+    monitoring::CandidateQuery,
 );
 
 /// The writes. Text arguments and input fields (README, limits): one-line text (names, codes,
@@ -59,6 +60,7 @@ pub struct Mutation(
     liaison::LiaisonMutation,
     tokens::TokenMutation,
     monitoring::MonitoringMutation,
+    monitoring::CandidateMutation,
 );
 
 pub use subscriptions::Subscription;

@@ -37,6 +37,10 @@ const BOUNDED_LISTS: &[(&str, &str)] = &[
     ("Finding.evidence", "a finding's exhibits"),
     ("Finding.files", "a finding's uploaded exhibits"),
     ("Finding.history", "a lifecycle's few transitions"),
+    (
+        "Finding.readings",
+        "the readings of the candidate it confirms",
+    ),
     ("Hj212IngestResult.refused", "one row per refusal reason"),
     ("Inspection.checklist", "one inspection's checklist"),
     ("Inspection.files", "one inspection's uploaded exhibits"),

@@ -12,6 +12,7 @@ mod monitoring;
 mod access;
 mod auth;
 mod campaigns;
+mod candidates;
 mod conventions;
 mod crash;
 mod enforcement;

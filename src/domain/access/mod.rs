@@ -65,6 +65,8 @@ pub enum Operation {
     WriteReadings,
     /// Register automatic monitors (HJ 212 devices) and upload files of their packets.
     ManageMonitoringDevices,
+    /// Detect violation candidates from the monitoring data (AM-2, SM-1).
+    DetectCandidates,
 }
 
 /// Which districts a principal's reads and writes reach.
@@ -119,6 +121,10 @@ pub fn role_allows(role: Role, operation: Operation) -> bool {
         ),
         // The monitoring centre networks the monitors (Art 20); ADMIN too.
         ManageMonitoringDevices => matches!(role, Role::Monitoring | Role::Admin),
+        DetectCandidates => matches!(
+            role,
+            Role::EnforcementOfficer | Role::Supervisor | Role::Admin
+        ),
     }
 }
 
@@ -159,6 +165,7 @@ fn describe(operation: Operation) -> &'static str {
         Operation::RevokeTokens => "revoke tokens",
         Operation::WriteReadings => "record monitoring readings",
         Operation::ManageMonitoringDevices => "manage monitoring devices",
+        Operation::DetectCandidates => "detect violation candidates",
     }
 }
 

@@ -479,3 +479,18 @@ pub fn check_reading_write(
     }
     super::check_district(principal, district)
 }
+
+/// Violation candidates are read like findings: those who read enforcement, in their
+/// district; not integrators (a candidate is not yet a case, let alone a closed one), and not
+/// monitoring, which reads no cases.
+pub fn candidate_filter(principal: &Principal) -> Condition {
+    if !super::role_allows(principal.role, super::Operation::ReadEnforcement)
+        || sees_closed_findings_only(principal)
+    {
+        return nothing();
+    }
+    super::district_filter(
+        principal,
+        entity::violation_candidates::Column::DistrictCode,
+    )
+}

@@ -19,6 +19,7 @@ pub mod change_events;
 pub mod districts;
 pub mod enforcement_actions;
 pub mod evidence_files;
+pub mod execution_reports;
 pub mod feedback;
 pub mod feedback_findings;
 pub mod feedback_permit_changes;

@@ -13,6 +13,7 @@ pub use super::districts::Entity as Districts;
 pub use super::enforcement_actions::Entity as EnforcementActions;
 pub use super::enums::*;
 pub use super::evidence_files::Entity as EvidenceFiles;
+pub use super::execution_reports::Entity as ExecutionReports;
 pub use super::feedback::Entity as Feedback;
 pub use super::feedback_findings::Entity as FeedbackFindings;
 pub use super::feedback_permit_changes::Entity as FeedbackPermitChanges;

@@ -19,6 +19,7 @@ pub mod m20261203_000010_evidence_and_locations;
 pub mod m20261203_000011_monitoring;
 pub mod m20261203_000012_monitoring_devices;
 pub mod m20261203_000013_violation_candidates;
+pub mod m20261203_000014_execution_reports;
 pub mod reference;
 
 pub use sea_orm_migration::MigratorTrait;
@@ -43,6 +44,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000011_monitoring::Migration),
             Box::new(m20261203_000012_monitoring_devices::Migration),
             Box::new(m20261203_000013_violation_candidates::Migration),
+            Box::new(m20261203_000014_execution_reports::Migration),
         ]
     }
 }

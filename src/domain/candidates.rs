@@ -38,6 +38,7 @@ use entity::violation_candidates as rows;
 pub const EX1: &str = "EX-1";
 pub const AM2: &str = "AM-2";
 pub const SM1: &str = "SM-1";
+pub const ER1: &str = "ER-1";
 
 /// The longest window `detect` counts over.
 pub const MAX_WINDOW_DAYS: i64 = 366;
@@ -112,6 +113,7 @@ pub struct DetectInput {
 pub struct Detected {
     pub am2: u64,
     pub sm1: u64,
+    pub er1: u64,
 }
 
 fn midnight(day: NaiveDate) -> i64 {
@@ -242,6 +244,7 @@ pub async fn detect(
             },
         ));
     }
+    fresh.extend(late_reports(&txn, district.as_ref(), input.from, input.to, now).await?);
     let mut detected = Detected::default();
     for (code, model) in fresh {
         let inserted = rows::Entity::insert(model)
@@ -255,12 +258,98 @@ pub async fn detect(
         match (code, inserted) {
             (AM2, 1) => detected.am2 += 1,
             (SM1, 1) => detected.sm1 += 1,
+            (ER1, 1) => detected.er1 += 1,
             _ => {}
         }
     }
     changes::audit(&txn, principal, "DETECT_CANDIDATES", None, &[]).await?;
     txn.commit().await?;
     Ok(detected)
+}
+
+/// ER-1: the report periods of valid permits' duties that fell due in the window (the period
+/// within the permit's validity) without a report submitted by the due day.
+async fn late_reports(
+    txn: &DatabaseTransaction,
+    district: Option<&DistrictCode>,
+    from: NaiveDate,
+    to: NaiveDate,
+    now: DateTime<Utc>,
+) -> AppResult<Vec<(&'static str, rows::ActiveModel)>> {
+    use crate::domain::reports;
+    use entity::enums::PermitStatus;
+    use entity::{execution_reports, permits, report_duties};
+    let mut valid = permits::Entity::find()
+        .filter(permits::Column::Status.eq(PermitStatus::Valid))
+        .filter(permits::Column::ValidTo.gte(from - chrono::Duration::days(400)));
+    if let Some(d) = district {
+        valid = valid.filter(permits::Column::DistrictCode.eq(d.as_str()));
+    }
+    let valid: std::collections::HashMap<i64, permits::Model> = valid
+        .all(txn)
+        .await?
+        .into_iter()
+        .map(|p| (p.id, p))
+        .collect();
+    let ids: Vec<i64> = valid.keys().copied().collect();
+    let mut out = Vec::new();
+    for chunk in ids.chunks(1000) {
+        let duties = report_duties::Entity::find()
+            .filter(report_duties::Column::PermitId.is_in(chunk.iter().copied()))
+            .filter(report_duties::Column::RetiredInVersion.is_null())
+            .all(txn)
+            .await?;
+        let submitted = execution_reports::Entity::find()
+            .filter(execution_reports::Column::PermitId.is_in(chunk.iter().copied()))
+            .filter(execution_reports::Column::PeriodEnd.gte(from - chrono::Duration::days(40)))
+            .all(txn)
+            .await?;
+        for duty in duties {
+            let Some(permit) = valid.get(&duty.permit_id) else {
+                continue;
+            };
+            // Periods whose due day falls in the window: they ended at most 31 days before it.
+            let mut day = from - chrono::Duration::days(40);
+            while let Some((start, end)) = reports::period_of(duty.frequency, day) {
+                day = end.succ_opt().unwrap_or(end);
+                let due = reports::due_on(duty.frequency, end);
+                if due > to {
+                    break;
+                }
+                if due < from || start < permit.valid_from || end > permit.valid_to {
+                    continue;
+                }
+                let report = submitted.iter().find(|r| {
+                    r.permit_id == permit.id
+                        && r.frequency == duty.frequency
+                        && r.period_start == start
+                });
+                let observed = match report {
+                    Some(r) if r.submitted_on <= due => continue,
+                    Some(_) => 1,
+                    None => 0,
+                };
+                out.push((
+                    ER1,
+                    rows::ActiveModel {
+                        code: Set(ER1.to_owned()),
+                        district_code: Set(permit.district_code.clone()),
+                        unit_id: Set(permit.unit_id),
+                        permit_id: Set(permit.id),
+                        window_from: Set(Some(midnight(start))),
+                        window_to: Set(Some(midnight(end.succ_opt().unwrap_or(end)))),
+                        expected: Set(Some(1)),
+                        observed: Set(Some(observed)),
+                        status: Set(CandidateStatus::Open),
+                        dedupe_key: Set(format!("{ER1}:d{}:{start}", duty.id)),
+                        detected_at: Set(now),
+                        ..Default::default()
+                    },
+                ));
+            }
+        }
+    }
+    Ok(out)
 }
 
 fn frequency_of(text: &str) -> MonitoringFrequency {

@@ -24,6 +24,7 @@ pub mod patterns;
 pub mod permits;
 pub mod reference;
 pub mod registrations;
+pub mod reports;
 pub mod sampling;
 pub mod taxonomy;
 pub mod tokens;

@@ -177,6 +177,24 @@ impl Loader<DutiesOfPermit> for DbLoader {
     }
 }
 
+/// A permit's execution reports (reached through a permit in scope).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ReportsOfPermit(pub i64);
+
+impl Loader<ReportsOfPermit> for DbLoader {
+    type Value = Vec<entity::execution_reports::Model>;
+    type Error = LoadError;
+
+    async fn load(
+        &self,
+        keys: &[ReportsOfPermit],
+    ) -> Result<HashMap<ReportsOfPermit, Self::Value>, Self::Error> {
+        let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
+        let rows = crate::domain::reports::of_permits(&self.db, &ids).await?;
+        Ok(group(keys, rows, |r| ReportsOfPermit(r.permit_id)))
+    }
+}
+
 /// A reading by id, for a candidate's or a finding's evidence (scoped like `readings`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct ReadingId(pub i64);

@@ -61,6 +61,7 @@ pub struct Mutation(
     tokens::TokenMutation,
     monitoring::MonitoringMutation,
     monitoring::CandidateMutation,
+    monitoring::ReportMutation,
 );
 
 pub use subscriptions::Subscription;

@@ -584,6 +584,7 @@ pub struct DetectViolationCandidatesInput {
 pub struct DetectedCandidates {
     am2: u64,
     sm1: u64,
+    er1: u64,
 }
 
 #[derive(Default)]
@@ -633,8 +634,9 @@ pub struct CandidateMutation;
 #[Object]
 impl CandidateMutation {
     /// Detects AM-2 and SM-1 candidates over a window of whole days that have ended, counting
-    /// readings in SQL (ENFORCEMENT_OFFICER in its district, SUPERVISOR, ADMIN). EX-1
-    /// candidates arise as readings are written.
+    /// readings in SQL, and ER-1 candidates for the execution reports that fell due in it and
+    /// are missing or came late (ENFORCEMENT_OFFICER in its district, SUPERVISOR, ADMIN).
+    /// EX-1 candidates arise as readings are written.
     async fn detect_violation_candidates(
         &self,
         ctx: &Context<'_>,
@@ -654,6 +656,7 @@ impl CandidateMutation {
         Ok(DetectedCandidates {
             am2: found.am2,
             sm1: found.sm1,
+            er1: found.er1,
         })
     }
 
@@ -670,5 +673,93 @@ impl CandidateMutation {
             crate::domain::candidates::dismiss(super::db(ctx)?, super::principal(ctx), id, &reason)
                 .await?;
         Ok(ViolationCandidate(saved))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Execution reports
+
+/// An execution report (执行报告, Art 22) submitted for one period of a permit's duty.
+pub struct ExecutionReport(pub entity::execution_reports::Model);
+
+#[Object]
+impl ExecutionReport {
+    async fn id(&self) -> ID {
+        ids::encode("ExecutionReport", self.0.id)
+    }
+    async fn frequency(&self) -> ReportFrequency {
+        self.0.frequency.into()
+    }
+    async fn period_start(&self) -> chrono::NaiveDate {
+        self.0.period_start
+    }
+    async fn period_end(&self) -> chrono::NaiveDate {
+        self.0.period_end
+    }
+    /// The last day it was on time.
+    async fn due_on(&self) -> chrono::NaiveDate {
+        crate::domain::reports::due_on(self.0.frequency, self.0.period_end)
+    }
+    async fn submitted_on(&self) -> chrono::NaiveDate {
+        self.0.submitted_on
+    }
+    async fn late(&self) -> bool {
+        self.0.submitted_on > crate::domain::reports::due_on(self.0.frequency, self.0.period_end)
+    }
+    /// What the report says, in brief.
+    async fn summary(&self) -> &str {
+        &self.0.summary
+    }
+}
+
+pub(crate) async fn reports_of(ctx: &Context<'_>, permit_id: i64) -> Result<Vec<ExecutionReport>> {
+    Ok(
+        super::load_one(ctx, super::loaders::ReportsOfPermit(permit_id))
+            .await?
+            .unwrap_or_default()
+            .into_iter()
+            .map(ExecutionReport)
+            .collect(),
+    )
+}
+
+#[derive(InputObject)]
+pub struct RecordExecutionReportInput {
+    permit_id: ID,
+    /// A frequency the permit's `reportDuties` name.
+    frequency: ReportFrequency,
+    /// The first day of the period (a calendar month, quarter, half or year).
+    period_start: chrono::NaiveDate,
+    /// After the period; not in the future.
+    submitted_on: chrono::NaiveDate,
+    /// What the report says, in brief (one line).
+    summary: String,
+}
+
+#[derive(Default)]
+pub struct ReportMutation;
+
+#[Object]
+impl ReportMutation {
+    /// Records an execution report the permit office received (PERMIT_OFFICER in scope,
+    /// ADMIN). One per permit, frequency and period (`CONFLICT` on `input.periodStart`).
+    async fn record_execution_report(
+        &self,
+        ctx: &Context<'_>,
+        input: RecordExecutionReportInput,
+    ) -> Result<ExecutionReport> {
+        let saved = crate::domain::reports::record(
+            super::db(ctx)?,
+            super::principal(ctx),
+            crate::domain::reports::ReportInput {
+                permit_id: ids::decode(PERMIT, "input.permitId", &input.permit_id)?,
+                frequency: input.frequency.into(),
+                period_start: input.period_start,
+                submitted_on: input.submitted_on,
+                summary: input.summary,
+            },
+        )
+        .await?;
+        Ok(ExecutionReport(saved))
     }
 }

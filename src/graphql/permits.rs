@@ -141,6 +141,13 @@ impl Permit {
     async fn report_duties(&self, ctx: &Context<'_>) -> Result<Vec<super::monitoring::ReportDuty>> {
         super::monitoring::duties(ctx, self.row.id, self.row.version).await
     }
+    /// The execution reports recorded for the permit, oldest period first.
+    async fn execution_reports(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<Vec<super::monitoring::ExecutionReport>> {
+        super::monitoring::reports_of(ctx, self.row.id).await
+    }
     /// Every version, oldest first: history is never overwritten.
     async fn versions(&self, ctx: &Context<'_>) -> Result<Vec<PermitVersion>> {
         let rows = super::load_one(ctx, VersionsOfPermit(self.row.id))

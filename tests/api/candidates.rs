@@ -22,7 +22,7 @@ const CANDIDATES: &str = r#"query($f: ViolationCandidateFilter) {
     reading { value measuredAt } } } } }"#;
 
 const DETECT: &str = r#"mutation($input: DetectViolationCandidatesInput!) {
-  detectViolationCandidates(input: $input) { am2 sm1 } }"#;
+  detectViolationCandidates(input: $input) { am2 sm1 er1 } }"#;
 
 fn year() -> String {
     permit_exchange::domain::clock::today()
@@ -179,26 +179,26 @@ db_test!(
         // Six missing > four tolerated; a monthly plan expects nothing of a single day.
         assert_eq!(
             found["detectViolationCandidates"],
-            json!({ "am2": 1, "sm1": 0 })
+            json!({ "am2": 1, "sm1": 0, "er1": 0 })
         );
         let tolerant = json!({ "input": { "from": format!("{}-06-02", year()),
         "to": format!("{}-06-02", year()), "amMissing": 6 } });
         let none = app.data(&officer, DETECT, tolerant).await;
         assert_eq!(
             none["detectViolationCandidates"],
-            json!({ "am2": 0, "sm1": 0 })
+            json!({ "am2": 0, "sm1": 0, "er1": 0 })
         );
         let month = json!({ "input": { "from": format!("{}-06-01", year()), "to": format!("{}-06-30", year()) } });
         let found = app.data(&officer, DETECT, month.clone()).await;
         assert_eq!(
             found["detectViolationCandidates"],
-            json!({ "am2": 1, "sm1": 1 })
+            json!({ "am2": 1, "sm1": 1, "er1": 0 })
         );
         // Detecting again finds nothing new.
         let again = app.data(&officer, DETECT, month).await;
         assert_eq!(
             again["detectViolationCandidates"],
-            json!({ "am2": 0, "sm1": 0 })
+            json!({ "am2": 0, "sm1": 0, "er1": 0 })
         );
 
         let listed = app
@@ -269,5 +269,101 @@ db_test!(
             .scalar_i64("SELECT COUNT(*) FROM audit_events WHERE action = 'DETECT_CANDIDATES'")
             .await;
         assert_eq!(audit, 4);
+    }
+);
+
+db_test!(
+    execution_reports_missing_or_late_are_er1_candidates,
+    |app| {
+        let (permit, _, _) = monitored_permit(&app, "500103", 1).await;
+        let office = app.token(Role::PermitOfficer, Some("500103"));
+        let record = r#"mutation($input: RecordExecutionReportInput!) {
+        recordExecutionReport(input: $input) { frequency periodStart periodEnd dueOn submittedOn late } }"#;
+        let report = |frequency: &str, start: String, submitted: String| {
+            json!({ "input": { "permitId": permit["id"], "frequency": frequency,
+            "periodStart": start, "submittedOn": submitted, "summary": "执行情况正常" } })
+        };
+        let y = year();
+        let q1 = app
+            .data(
+                &office,
+                record,
+                report("QUARTERLY", format!("{y}-01-01"), format!("{y}-04-10")),
+            )
+            .await;
+        assert_eq!(
+            q1["recordExecutionReport"],
+            json!({ "frequency": "QUARTERLY", "periodStart": format!("{y}-01-01"),
+                "periodEnd": format!("{y}-03-31"), "dueOn": format!("{y}-04-15"),
+                "submittedOn": format!("{y}-04-10"), "late": false })
+        );
+        let q2 = app
+            .data(
+                &office,
+                record,
+                report("QUARTERLY", format!("{y}-04-01"), format!("{y}-07-20")),
+            )
+            .await;
+        assert_eq!(q2["recordExecutionReport"]["late"], true);
+        for (input, code, field) in [
+            (
+                report("QUARTERLY", format!("{y}-04-01"), format!("{y}-07-21")),
+                "CONFLICT",
+                "input.periodStart",
+            ),
+            (
+                report("QUARTERLY", format!("{y}-05-01"), format!("{y}-09-01")),
+                "BAD_USER_INPUT",
+                "input.periodStart",
+            ),
+            (
+                report("MONTHLY", format!("{y}-05-01"), format!("{y}-06-02")),
+                "BAD_USER_INPUT",
+                "input.frequency",
+            ),
+            (
+                report("QUARTERLY", format!("{y}-07-01"), format!("{y}-08-01")),
+                "BAD_USER_INPUT",
+                "input.submittedOn",
+            ),
+        ] {
+            let body = app.gql(Some(&office), record, input).await;
+            assert_eq!(error_code(&body), Some(code), "{body}");
+            assert_eq!(error_field(&body), Some(field), "{body}");
+        }
+        let officer = app.token(Role::EnforcementOfficer, Some("500103"));
+        let found = app
+            .data(
+                &officer,
+                DETECT,
+                json!({ "input": { "from": format!("{y}-04-01"), "to": format!("{y}-10-31") } }),
+            )
+            .await;
+        // Q2 came late, Q3 never; the automatic COD plan has no data at all, nor the monthly one.
+        assert_eq!(
+            found["detectViolationCandidates"],
+            json!({ "am2": 1, "sm1": 1, "er1": 2 })
+        );
+        let er1 = nodes(
+            &app.data(&officer, CANDIDATES, json!({ "f": { "code": "ER-1" } }))
+                .await,
+        );
+        let mut windows: Vec<(String, i64)> = er1
+            .iter()
+            .map(|c| {
+                (
+                    c["windowFrom"].as_str().unwrap_or_default().to_owned(),
+                    c["observed"].as_i64().unwrap_or(-1),
+                )
+            })
+            .collect();
+        windows.sort();
+        assert_eq!(
+            windows,
+            [
+                (format!("{y}-04-01T00:00:00+08:00"), 1),
+                (format!("{y}-07-01T00:00:00+08:00"), 0)
+            ]
+        );
     }
 );

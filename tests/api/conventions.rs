@@ -49,6 +49,10 @@ const BOUNDED_LISTS: &[(&str, &str)] = &[
     ("Inspection.materialsReviewed", "one inspection's materials"),
     ("Outlet.limits", "one outlet's pollutants"),
     ("Outlet.monitoring", "one outlet's pollutants"),
+    (
+        "Permit.executionReports",
+        "a permit's reports over at most five years",
+    ),
     ("Permit.limits", "one permit's pollutants"),
     (
         "Permit.monitoringRequirements",

@@ -200,6 +200,8 @@ pub async fn seed_demo(db: &DatabaseConnection, opts: &SeedOptions) -> Result<Se
             requirements = monitoring.requirements,
             duties = monitoring.duties,
             readings = monitoring.readings,
+            candidates = monitoring.candidates,
+            reports = monitoring.reports,
             "demo seed: monitoring data written"
         );
     }

@@ -5,6 +5,9 @@
 //! `DAYS` days get hourly automatic readings of their main outlets, mostly well within the
 //! limit, with a few exceedances (flag `N`, above the limit) and a gap of a few hours (the
 //! monitor down). Values come from the ids and the hour, so the same seed gives the same rows.
+//! The exceedances get their EX-1 candidates, as the service derives them on write; and the
+//! live permits' recent execution reports are there, mostly on time, a few late or missing
+//! (ER-1 once `detectViolationCandidates` runs over their due days).
 
 use chrono::{Duration, NaiveTime, TimeZone, Utc};
 use sea_orm::{
@@ -30,6 +33,8 @@ pub struct MonitoringReport {
     pub requirements: usize,
     pub duties: usize,
     pub readings: usize,
+    pub candidates: usize,
+    pub reports: usize,
 }
 
 pub async fn seed(
@@ -59,6 +64,7 @@ pub async fn seed(
         .all(&txn)
         .await?;
     let mut duties = Vec::new();
+    let mut reports = Vec::new();
     let mut plan = Vec::new();
     let mut rows = Vec::new();
     let mut automatic_permits = 0;
@@ -74,6 +80,7 @@ pub async fn seed(
         let key = permit.management_category == ManagementCategory::Key;
         for frequency in [ReportFrequency::Annual, ReportFrequency::Quarterly] {
             if frequency == ReportFrequency::Annual || key {
+                reports.extend(recent_reports(permit, frequency, today, created));
                 duties.push(report_duties::ActiveModel {
                     permit_id: sea_orm::Set(permit.id),
                     frequency: sea_orm::Set(frequency),
@@ -170,8 +177,113 @@ pub async fn seed(
             .exec_without_returning(&txn)
             .await?;
     }
+    report.reports = reports.len();
+    for chunk in chunks(reports) {
+        entity::execution_reports::Entity::insert_many(chunk)
+            .exec_without_returning(&txn)
+            .await?;
+    }
+    report.candidates = exceedance_candidates(&txn, created).await?;
     txn.commit().await?;
     Ok(report)
+}
+
+/// The reports of the last four periods of a duty that fell due before `today` (within the
+/// permit's validity): on time, but one permit in seven late and one in eleven missing one.
+fn recent_reports(
+    permit: &permits::Model,
+    frequency: ReportFrequency,
+    today: chrono::NaiveDate,
+    created: chrono::DateTime<Utc>,
+) -> Vec<entity::execution_reports::ActiveModel> {
+    use crate::domain::reports::{due_on, period_of};
+    let mut out = Vec::new();
+    let mut day = today;
+    for n in 0..8 {
+        let Some((start, end)) = period_of(frequency, day) else {
+            break;
+        };
+        day = start.pred_opt().unwrap_or(start);
+        let due = due_on(frequency, end);
+        if due >= today {
+            continue;
+        }
+        if start < permit.valid_from || out.len() >= 4 {
+            break;
+        }
+        if permit.id % 11 == 0 && n == 1 {
+            continue;
+        }
+        let submitted = if permit.id % 7 == 0 && n == 1 {
+            due + Duration::days(10)
+        } else {
+            due - Duration::days(5)
+        };
+        out.push(entity::execution_reports::ActiveModel {
+            permit_id: sea_orm::Set(permit.id),
+            unit_id: sea_orm::Set(permit.unit_id),
+            district_code: sea_orm::Set(permit.district_code.clone()),
+            frequency: sea_orm::Set(frequency),
+            period_start: sea_orm::Set(start),
+            period_end: sea_orm::Set(end),
+            submitted_on: sea_orm::Set(submitted.min(today)),
+            summary: sea_orm::Set("污染防治设施运行正常，自行监测按计划开展".to_owned()),
+            recorded_by_subject: sea_orm::Set("demo-national-platform".to_owned()),
+            recorded_by_agency: sea_orm::Set(None),
+            created_at: sea_orm::Set(created),
+            ..Default::default()
+        });
+    }
+    out
+}
+
+/// EX-1 candidates of the seeded readings above their current limit, found in SQL.
+async fn exceedance_candidates(
+    txn: &sea_orm::DatabaseTransaction,
+    detected: chrono::DateTime<Utc>,
+) -> Result<usize, DbErr> {
+    use entity::enums::CandidateStatus;
+    use sea_orm::{ConnectionTrait, Statement};
+    let backend = txn.get_database_backend();
+    let found = txn
+        .query_all_raw(Statement::from_string(
+            backend,
+            "SELECT r.id, r.district_code, r.unit_id, r.permit_id, r.outlet_id, r.pollutant, \
+                    r.value, r.unit, l.concentration_limit \
+             FROM readings r JOIN permit_limits l ON l.outlet_id = r.outlet_id \
+                  AND l.pollutant = r.pollutant AND l.retired_in_version IS NULL \
+             WHERE r.flag = 'N' AND r.value > l.concentration_limit \
+             ORDER BY r.id"
+                .to_owned(),
+        ))
+        .await?;
+    let mut rows = Vec::with_capacity(found.len());
+    for row in found {
+        let id: i64 = row.try_get_by_index(0)?;
+        rows.push(entity::violation_candidates::ActiveModel {
+            code: sea_orm::Set(crate::domain::candidates::EX1.to_owned()),
+            district_code: sea_orm::Set(row.try_get_by_index(1)?),
+            unit_id: sea_orm::Set(row.try_get_by_index(2)?),
+            permit_id: sea_orm::Set(row.try_get_by_index(3)?),
+            outlet_id: sea_orm::Set(Some(row.try_get_by_index(4)?)),
+            pollutant: sea_orm::Set(Some(row.try_get_by_index(5)?)),
+            reading_id: sea_orm::Set(Some(id)),
+            measured_value: sea_orm::Set(Some(row.try_get_by_index(6)?)),
+            permitted_value: sea_orm::Set(Some(row.try_get_by_index(8)?)),
+            unit: sea_orm::Set(Some(row.try_get_by_index(7)?)),
+            status: sea_orm::Set(CandidateStatus::Open),
+            dedupe_key: sea_orm::Set(format!("{}:r{id}", crate::domain::candidates::EX1)),
+            detected_at: sea_orm::Set(detected),
+            ..Default::default()
+        });
+    }
+    let count = rows.len();
+    for chunk in chunks(rows) {
+        entity::violation_candidates::Entity::insert_many(chunk)
+            .exec_without_returning(txn)
+            .await?;
+    }
+    Ok(count)
 }
 
 fn chunks<T>(rows: Vec<T>) -> Vec<Vec<T>> {

@@ -184,6 +184,64 @@ pub struct Config {
     pub persisted: std::sync::Arc<crate::persisted::PersistedOperations>,
     /// Where evidence files are kept (`EVIDENCE_STORE`; `storage`).
     pub evidence: crate::storage::EvidenceStore,
+    /// The HJ 212 listener (`HJ212_BIND`); `None`: off.
+    pub hj212: Option<Hj212Config>,
+}
+
+/// The HJ 212 TCP listener of automatic monitors (`hj212::listener`).
+#[derive(Debug, Clone)]
+pub struct Hj212Config {
+    /// `HJ212_BIND`, e.g. `0.0.0.0:6212`.
+    pub bind: String,
+    /// `HJ212_READ_TIMEOUT_SECONDS` (default 120): a connection that sends nothing this long
+    /// is closed (monitors reconnect).
+    pub read_timeout: std::time::Duration,
+    /// `HJ212_MAX_CONNECTIONS` (default 256): connections beyond it are closed at once.
+    pub max_connections: usize,
+}
+
+impl Hj212Config {
+    pub fn new(bind: impl Into<String>) -> Self {
+        Self {
+            bind: bind.into(),
+            read_timeout: std::time::Duration::from_secs(120),
+            max_connections: 256,
+        }
+    }
+
+    /// From `HJ212_BIND` (unset or empty: the listener is off) and its two companions. A value
+    /// that is set but unparsable stops start-up.
+    pub fn from_env() -> Result<Option<Self>, String> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Option<Self>, String> {
+        let Some(bind) = lookup("HJ212_BIND").filter(|s| !s.trim().is_empty()) else {
+            return Ok(None);
+        };
+        let mut config = Self::new(bind.trim());
+        if let Some(text) = lookup("HJ212_READ_TIMEOUT_SECONDS").filter(|s| !s.trim().is_empty()) {
+            match text.trim().parse::<u64>() {
+                Ok(n) if n > 0 => config.read_timeout = std::time::Duration::from_secs(n),
+                _ => {
+                    return Err(format!(
+                        "HJ212_READ_TIMEOUT_SECONDS={text} is not a positive number"
+                    ));
+                }
+            }
+        }
+        if let Some(text) = lookup("HJ212_MAX_CONNECTIONS").filter(|s| !s.trim().is_empty()) {
+            match text.trim().parse::<usize>() {
+                Ok(n) if n > 0 => config.max_connections = n,
+                _ => {
+                    return Err(format!(
+                        "HJ212_MAX_CONNECTIONS={text} is not a positive number"
+                    ));
+                }
+            }
+        }
+        Ok(Some(config))
+    }
 }
 
 impl std::fmt::Debug for Config {
@@ -193,6 +251,7 @@ impl std::fmt::Debug for Config {
             .field("database_url", &redact_url(&self.database_url))
             .field("limits", &self.limits)
             .field("evidence", &self.evidence.location)
+            .field("hj212", &self.hj212)
             .finish_non_exhaustive()
     }
 }

@@ -193,6 +193,18 @@ pub const UNIQUE_KEYS: &[UniqueKey] = &[
         "the registration was written meanwhile: reload and retry",
     ),
     key(
+        "uq_execution_reports_period",
+        "execution_reports.permit_id, execution_reports.frequency, execution_reports.period_start",
+        Some("input.periodStart"),
+        "an execution report of this permit, frequency and period is recorded already",
+    ),
+    key(
+        "uq_monitoring_devices_mn",
+        "monitoring_devices.mn",
+        Some("input.mn"),
+        "a monitoring device with this MN is registered already",
+    ),
+    key(
         "inspectors_certificate_number_key",
         "inspectors.certificate_number",
         Some("input.certificateNumber"),

@@ -16,6 +16,7 @@ pub mod export;
 pub mod exports;
 pub mod graphiql;
 pub mod graphql;
+pub mod hj212;
 pub mod http;
 pub mod input;
 pub mod limits;

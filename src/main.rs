@@ -269,6 +269,10 @@ async fn main() -> ExitCode {
                 Ok(e) => e,
                 Err(e) => return fail(e),
             };
+            let hj212 = match config::Hj212Config::from_env() {
+                Ok(h) => h,
+                Err(e) => return fail(e),
+            };
             let config = Config {
                 bind,
                 database_url,
@@ -277,6 +281,7 @@ async fn main() -> ExitCode {
                 workers,
                 persisted,
                 evidence,
+                hj212,
             };
             serve(config, demo).await
         }

@@ -97,6 +97,31 @@ pub struct Metrics {
     subscriptions_open: AtomicI64,
     rate_limited: AtomicU64,
     limit_refused: AtomicU64,
+    hj212: Hj212Counters,
+}
+
+/// Why HJ 212 packets are refused (`hj212::intake::Refusal::reason`); anything else is `other`.
+const HJ212_REASONS: [&str; 11] = [
+    "garbage",
+    "too_long",
+    "length",
+    "crc",
+    "malformed",
+    "command",
+    "unknown_device",
+    "password",
+    "rejected",
+    "unavailable",
+    "other",
+];
+
+/// The HJ 212 intake's counters (listener and file uploads alike).
+#[derive(Default)]
+struct Hj212Counters {
+    accepted: AtomicU64,
+    readings: AtomicU64,
+    refused: [AtomicU64; HJ212_REASONS.len()],
+    connections_open: AtomicI64,
 }
 
 impl Default for Metrics {
@@ -123,7 +148,30 @@ impl Metrics {
             subscriptions_open: AtomicI64::new(0),
             rate_limited: AtomicU64::new(0),
             limit_refused: AtomicU64::new(0),
+            hj212: Hj212Counters::default(),
         }
+    }
+
+    /// An HJ 212 packet taken, with the readings it stored.
+    pub fn hj212_accepted(&self, readings: u64) {
+        self.hj212.accepted.fetch_add(1, Ordering::Relaxed);
+        self.hj212.readings.fetch_add(readings, Ordering::Relaxed);
+    }
+
+    /// An HJ 212 packet refused, by reason.
+    pub fn hj212_refused(&self, reason: &str) {
+        let index = HJ212_REASONS
+            .iter()
+            .position(|r| *r == reason)
+            .unwrap_or(HJ212_REASONS.len() - 1);
+        self.hj212.refused[index].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// An HJ 212 connection opened (`+1`) or closed (`-1`).
+    pub fn hj212_connections(&self, delta: i64) {
+        self.hj212
+            .connections_open
+            .fetch_add(delta, Ordering::Relaxed);
     }
 
     /// The series of an operation label, admitting a new name while there is room.
@@ -301,6 +349,40 @@ impl Metrics {
             &format!("{PREFIX}_limit_refused_total"),
             "Requests refused by a document or time limit (QUERY_TOO_COMPLEX).",
             self.limit_refused.load(Ordering::Relaxed),
+        );
+
+        let name = format!("{PREFIX}_hj212_packets_total");
+        header_lines(
+            &mut out,
+            &name,
+            "counter",
+            "HJ 212 packets accepted, and refused by reason.",
+        );
+        let _ = writeln!(
+            out,
+            "{name}{{outcome=\"accepted\"}} {}",
+            self.hj212.accepted.load(Ordering::Relaxed)
+        );
+        for (reason, counter) in HJ212_REASONS.iter().zip(&self.hj212.refused) {
+            let value = counter.load(Ordering::Relaxed);
+            if value > 0 {
+                let _ = writeln!(
+                    out,
+                    "{name}{{outcome=\"refused\",reason=\"{reason}\"}} {value}"
+                );
+            }
+        }
+        counter(
+            &mut out,
+            &format!("{PREFIX}_hj212_readings_total"),
+            "Readings stored from HJ 212 packets.",
+            self.hj212.readings.load(Ordering::Relaxed),
+        );
+        gauge(
+            &mut out,
+            &format!("{PREFIX}_hj212_connections_open"),
+            "HJ 212 connections open on this instance.",
+            self.hj212.connections_open.load(Ordering::Relaxed).max(0),
         );
 
         if let Some(db) = db {

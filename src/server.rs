@@ -27,6 +27,8 @@ pub struct RunningServer {
     pub events: EventBus,
     /// Stops this server gracefully (or not), closing its subscriptions.
     pub shutdown: Shutdown,
+    /// Where the HJ 212 listener listens (`HJ212_BIND`), when it is on.
+    pub hj212: Option<SocketAddr>,
 }
 
 /// Stops one server: no new connections, subscriptions closed with 1001, in-flight requests
@@ -160,6 +162,21 @@ pub fn start_with(
     revocations.follow(database.conn.clone(), &config.database_url, &events);
     database.health = Health::probe(&config.database_url);
     let (signal, stopping) = watch::channel(false);
+    let metrics = std::sync::Arc::new(crate::metrics::Metrics::new(
+        crate::metrics::token_from_env(),
+    ));
+    let hj212 = match &config.hj212 {
+        Some(settings) => Some(
+            crate::hj212::listener::start(
+                settings,
+                database.conn.clone(),
+                metrics.clone(),
+                stopping.clone(),
+            )
+            .map_err(|e| StartError::Bind(settings.bind.clone(), e))?,
+        ),
+        None => None,
+    };
     let state = AppState {
         schema: graphql::build_schema(
             database.conn.clone(),
@@ -182,9 +199,7 @@ pub fn start_with(
             config.limits.rate_per_second,
             config.limits.rate_burst,
         ),
-        metrics: std::sync::Arc::new(crate::metrics::Metrics::new(
-            crate::metrics::token_from_env(),
-        )),
+        metrics,
         evidence: config.evidence.clone(),
         stopping,
     };
@@ -200,5 +215,6 @@ pub fn start_with(
         server,
         events,
         shutdown,
+        hj212,
     })
 }

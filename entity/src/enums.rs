@@ -455,3 +455,116 @@ pub enum BulletinKind {
     #[sea_orm(string_value = "GENERAL")]
     General,
 }
+
+/// How a pollutant is monitored at an outlet (Art 19, Art 20).
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(24))")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum MonitoringMethod {
+    /// 手工监测: samples taken and analysed.
+    #[sea_orm(string_value = "MANUAL")]
+    Manual,
+    /// 自动监测: an online monitor, networked with the agency.
+    #[sea_orm(string_value = "AUTOMATIC")]
+    Automatic,
+}
+
+/// How often a self-monitoring requirement asks for a result.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    EnumIter,
+    DeriveActiveEnum,
+    Serialize,
+    Deserialize,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(24))")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum MonitoringFrequency {
+    #[sea_orm(string_value = "HOURLY")]
+    Hourly,
+    #[sea_orm(string_value = "DAILY")]
+    Daily,
+    #[sea_orm(string_value = "WEEKLY")]
+    Weekly,
+    #[sea_orm(string_value = "MONTHLY")]
+    Monthly,
+    #[sea_orm(string_value = "QUARTERLY")]
+    Quarterly,
+    #[sea_orm(string_value = "SEMIANNUAL")]
+    Semiannual,
+    #[sea_orm(string_value = "ANNUAL")]
+    Annual,
+}
+
+/// How often the permit requires an execution report (Art 22, HJ 944).
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    EnumIter,
+    DeriveActiveEnum,
+    Serialize,
+    Deserialize,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(24))")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ReportFrequency {
+    #[sea_orm(string_value = "MONTHLY")]
+    Monthly,
+    #[sea_orm(string_value = "QUARTERLY")]
+    Quarterly,
+    #[sea_orm(string_value = "SEMIANNUAL")]
+    Semiannual,
+    #[sea_orm(string_value = "ANNUAL")]
+    Annual,
+}
+
+/// Where a reading comes from.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(24))")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ReadingSource {
+    /// 自动监测: an online monitor's data (HJ 212).
+    #[sea_orm(string_value = "AUTOMATIC")]
+    Automatic,
+    /// 自行监测: the unit's own (manual) monitoring.
+    #[sea_orm(string_value = "SELF_MONITORING")]
+    SelfMonitoring,
+    /// 监督性监测: by the monitoring centre.
+    #[sea_orm(string_value = "SUPERVISORY")]
+    Supervisory,
+}
+
+/// Where an officer's decision on a violation candidate stands.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(24))")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum CandidateStatus {
+    /// Awaiting an officer.
+    #[sea_orm(string_value = "OPEN")]
+    Open,
+    /// Dismissed with a reason.
+    #[sea_orm(string_value = "DISMISSED")]
+    Dismissed,
+    /// A finding was recorded from it.
+    #[sea_orm(string_value = "CONFIRMED")]
+    Confirmed,
+}

@@ -16,6 +16,10 @@ pub mod m20261128_000007_pattern_cells;
 pub mod m20261128_000008_finding_page_order;
 pub mod m20261203_000009_versioned_items;
 pub mod m20261203_000010_evidence_and_locations;
+pub mod m20261203_000011_monitoring;
+pub mod m20261203_000012_monitoring_devices;
+pub mod m20261203_000013_violation_candidates;
+pub mod m20261203_000014_execution_reports;
 pub mod reference;
 
 pub use sea_orm_migration::MigratorTrait;
@@ -37,6 +41,10 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000008_finding_page_order::Migration),
             Box::new(m20261203_000009_versioned_items::Migration),
             Box::new(m20261203_000010_evidence_and_locations::Migration),
+            Box::new(m20261203_000011_monitoring::Migration),
+            Box::new(m20261203_000012_monitoring_devices::Migration),
+            Box::new(m20261203_000013_violation_candidates::Migration),
+            Box::new(m20261203_000014_execution_reports::Migration),
         ]
     }
 }

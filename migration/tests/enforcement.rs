@@ -51,6 +51,10 @@ fn migrations_are_registered_in_order() {
             "m20261128_000008_finding_page_order",
             "m20261203_000009_versioned_items",
             "m20261203_000010_evidence_and_locations",
+            "m20261203_000011_monitoring",
+            "m20261203_000012_monitoring_devices",
+            "m20261203_000013_violation_candidates",
+            "m20261203_000014_execution_reports",
         ]
     );
 }
@@ -80,7 +84,12 @@ fn enum_keys_fit_and_match_serde() {
         InspectionMode,
         FindingSeverity,
         FindingStatus,
-        EnforcementActionKind
+        EnforcementActionKind,
+        MonitoringMethod,
+        MonitoringFrequency,
+        ReportFrequency,
+        ReadingSource,
+        CandidateStatus
     );
 }
 

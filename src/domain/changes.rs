@@ -41,10 +41,11 @@ pub enum ChangeKind {
     Inspector,
     Feedback,
     Bulletin,
+    ViolationCandidate,
 }
 
 impl ChangeKind {
-    pub const ALL: [ChangeKind; 12] = [
+    pub const ALL: [ChangeKind; 13] = [
         ChangeKind::Unit,
         ChangeKind::Permit,
         ChangeKind::Registration,
@@ -57,6 +58,7 @@ impl ChangeKind {
         ChangeKind::Inspector,
         ChangeKind::Feedback,
         ChangeKind::Bulletin,
+        ChangeKind::ViolationCandidate,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -73,6 +75,7 @@ impl ChangeKind {
             ChangeKind::Inspector => "INSPECTOR",
             ChangeKind::Feedback => "FEEDBACK",
             ChangeKind::Bulletin => "BULLETIN",
+            ChangeKind::ViolationCandidate => "VIOLATION_CANDIDATE",
         }
     }
 

@@ -100,6 +100,10 @@ pub struct RecordFindingInput {
     pub description: String,
     pub rectification_deadline: Option<NaiveDate>,
     pub evidence: Vec<EvidenceInput>,
+    /// The violation candidate this finding confirms (its code, unit and, for EX-1, outlet,
+    /// pollutant and measurement); left out of the idempotency fingerprint when absent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub candidate_id: Option<i64>,
 }
 
 /// Largest evidence file we record metadata for (2 GiB).
@@ -149,7 +153,7 @@ fn validate_evidence(evidence: &[EvidenceInput]) -> AppResult<()> {
 }
 
 /// mg/m3 and mg/m³ are the same unit; compare units in one spelling.
-fn normalise_unit(unit: &str) -> String {
+pub(crate) fn normalise_unit(unit: &str) -> String {
     unit.trim().replace("m3", "m³").replace("ug", "μg")
 }
 
@@ -441,6 +445,11 @@ pub async fn record(
         .await?
         .ok_or_else(|| AppError::NotFound(format!("inspection {}", input.inspection_id)))?;
     access::check_district(principal, &inspection.district_code)?;
+    let mut input = input;
+    let candidate = match input.candidate_id {
+        Some(id) => Some(from_candidate(&txn, principal, id, &inspection, &mut input).await?),
+        None => None,
+    };
     let unit = units::Entity::find_by_id(inspection.unit_id)
         .one(&txn)
         .await?
@@ -546,6 +555,17 @@ pub async fn record(
         },
     )
     .await?;
+    if let Some(candidate) = candidate {
+        super::candidates::decide(
+            &txn,
+            principal,
+            candidate,
+            entity::enums::CandidateStatus::Confirmed,
+            None,
+            Some(saved.id),
+        )
+        .await?;
+    }
     if let Some(request) = &idempotent {
         request.remember(&txn, principal, saved.id).await?;
     }
@@ -554,6 +574,43 @@ pub async fn record(
         finding: saved,
         new: true,
     })
+}
+
+/// The open candidate a finding confirms: of the inspection's unit and the finding's code; an
+/// EX-1's outlet, pollutant and measurement fill what the input leaves out.
+async fn from_candidate(
+    txn: &DatabaseTransaction,
+    principal: &Principal,
+    id: i64,
+    inspection: &inspections::Model,
+    input: &mut RecordFindingInput,
+) -> AppResult<entity::violation_candidates::Model> {
+    let candidate = super::candidates::open_one(txn, principal, id, "input.candidateId").await?;
+    if candidate.unit_id != inspection.unit_id {
+        return Err(AppError::invalid(
+            "input.candidateId",
+            "the candidate is of another unit than the inspection",
+        ));
+    }
+    if input.code.trim() != candidate.code {
+        return Err(AppError::invalid(
+            "input.code",
+            format!("the candidate is an {} candidate", candidate.code),
+        ));
+    }
+    input.permit_id = input.permit_id.or(Some(candidate.permit_id));
+    if let Some(outlet_id) = candidate.outlet_id
+        && input.outlet_code.is_none()
+    {
+        input.outlet_code = outlets::Entity::find_by_id(outlet_id)
+            .one(txn)
+            .await?
+            .map(|o| o.code);
+    }
+    input.pollutant = input.pollutant.take().or(candidate.pollutant.clone());
+    input.measured_value = input.measured_value.or(candidate.measured_value);
+    input.measured_unit = input.measured_unit.take().or(candidate.unit.clone());
+    Ok(candidate)
 }
 
 pub(crate) async fn write_transition(

@@ -25,10 +25,13 @@ use crate::domain::page::{self, Ordering, Page, PageArgs, SortValue};
 use crate::domain::units::like_pattern;
 use crate::error::{AppError, AppResult};
 use entity::enums::{
-    AgencyKind, AveragingPeriod, ManagementCategory, OutletCategory, OutletMedium,
-    PermitChangeKind, PermitStatus,
+    AgencyKind, AveragingPeriod, ManagementCategory, MonitoringFrequency, MonitoringMethod,
+    OutletCategory, OutletMedium, PermitChangeKind, PermitStatus, ReportFrequency,
 };
-use entity::{agencies, outlets, permit_limits, permit_versions, permits, units};
+use entity::{
+    agencies, monitoring_requirements, outlets, permit_limits, permit_versions, permits,
+    report_duties, units,
+};
 
 /// Art 14: a permit is valid for five years.
 pub const VALIDITY_YEARS: u32 = 5;
@@ -368,6 +371,28 @@ pub async fn limits_of(
         .await?)
 }
 
+pub async fn requirements_of(
+    db: &impl ConnectionTrait,
+    permit_ids: &[i64],
+) -> AppResult<Vec<monitoring_requirements::Model>> {
+    Ok(monitoring_requirements::Entity::find()
+        .filter(monitoring_requirements::Column::PermitId.is_in(permit_ids.iter().copied()))
+        .order_by_asc(monitoring_requirements::Column::Id)
+        .all(db)
+        .await?)
+}
+
+pub async fn duties_of(
+    db: &impl ConnectionTrait,
+    permit_ids: &[i64],
+) -> AppResult<Vec<report_duties::Model>> {
+    Ok(report_duties::Entity::find()
+        .filter(report_duties::Column::PermitId.is_in(permit_ids.iter().copied()))
+        .order_by_asc(report_duties::Column::Id)
+        .all(db)
+        .await?)
+}
+
 pub async fn versions_of(
     db: &impl ConnectionTrait,
     permit_ids: &[i64],
@@ -398,6 +423,18 @@ pub struct OutletInput {
     pub category: OutletCategory,
     pub name: Option<String>,
     pub limits: Vec<LimitInput>,
+    /// The self-monitoring plan of this outlet (Art 19). Left out of the idempotency
+    /// fingerprint when empty, so keys stored before it existed still replay.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub monitoring: Vec<MonitoringInput>,
+}
+
+/// One self-monitoring requirement: a pollutant at an outlet, how, and how often.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MonitoringInput {
+    pub pollutant: String,
+    pub method: MonitoringMethod,
+    pub frequency: MonitoringFrequency,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -410,6 +447,9 @@ pub struct IssuePermitInput {
     pub valid_from: NaiveDate,
     pub valid_to: Option<NaiveDate>,
     pub outlets: Vec<OutletInput>,
+    /// The execution reports the permit requires (Art 22).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub report_duties: Vec<ReportFrequency>,
 }
 
 /// Concentration units accepted per medium; anything else is refused at entry (BRIEF: "wrong
@@ -470,6 +510,7 @@ fn validate_outlets(
         for (j, limit) in outlet.limits.iter().enumerate() {
             validate_limit(&format!("{field}.limits[{j}]"), limit, medium)?;
         }
+        validate_monitoring(&field, &outlet.monitoring)?;
         let medium = match medium {
             OutletMediumCode::Air => OutletMedium::Air,
             OutletMediumCode::Water => OutletMedium::Water,
@@ -491,6 +532,56 @@ fn validate_outlets(
         ));
     }
     Ok(valid)
+}
+
+/// A plan names each pollutant once per outlet.
+fn validate_monitoring(field: &str, monitoring: &[MonitoringInput]) -> AppResult<()> {
+    if monitoring.len() > 50 {
+        return Err(AppError::invalid(
+            format!("{field}.monitoring"),
+            "at most 50 requirements per outlet",
+        ));
+    }
+    let mut seen = std::collections::HashSet::new();
+    for (j, m) in monitoring.iter().enumerate() {
+        let pollutant = m.pollutant.trim();
+        if pollutant.is_empty() || pollutant.chars().count() > 64 {
+            return Err(AppError::invalid(
+                format!("{field}.monitoring[{j}].pollutant"),
+                "1 to 64 characters",
+            ));
+        }
+        if !seen.insert(pollutant.to_owned()) {
+            return Err(AppError::invalid(
+                format!("{field}.monitoring[{j}].pollutant"),
+                format!("{pollutant} appears twice"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn validate_duties(field: &str, duties: &[ReportFrequency]) -> AppResult<()> {
+    let mut seen = std::collections::HashSet::new();
+    for (i, d) in duties.iter().enumerate() {
+        if !seen.insert(*d) {
+            return Err(AppError::invalid(
+                format!("{field}[{i}]"),
+                "each report frequency once",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Whether a requirement belongs to permit version `version`.
+pub fn requirement_in_version(row: &monitoring_requirements::Model, version: i32) -> bool {
+    row.since_version <= version && row.retired_in_version.is_none_or(|r| r > version)
+}
+
+/// Whether a report duty belongs to permit version `version`.
+pub fn duty_in_version(row: &report_duties::Model, version: i32) -> bool {
+    row.since_version <= version && row.retired_in_version.is_none_or(|r| r > version)
 }
 
 fn validate_limit(field: &str, limit: &LimitInput, medium: OutletMediumCode) -> AppResult<()> {
@@ -690,6 +781,13 @@ async fn write_outlets(
         .filter(permit_limits::Column::RetiredInVersion.is_null())
         .all(txn)
         .await?;
+    let current_plan: Vec<monitoring_requirements::Model> = monitoring_requirements::Entity::find()
+        .filter(monitoring_requirements::Column::PermitId.eq(permit_id))
+        .filter(monitoring_requirements::Column::RetiredInVersion.is_null())
+        .all(txn)
+        .await?;
+    let mut kept_plan = std::collections::HashSet::new();
+    let mut fresh_plan = Vec::new();
     let mut retired_outlets = Vec::new();
     for old in &current_outlets {
         if !outlets.iter().any(|o| o.code == old.code) {
@@ -748,13 +846,45 @@ async fn write_outlets(
         if !fresh.is_empty() {
             permit_limits::Entity::insert_many(fresh).exec(txn).await?;
         }
-        snapshot.push(serde_json::json!({
+        for m in &outlet.input.monitoring {
+            let pollutant = m.pollutant.trim();
+            match current_plan.iter().find(|row| {
+                row.outlet_id == outlet_id
+                    && row.pollutant == pollutant
+                    && row.method == m.method
+                    && row.frequency == m.frequency
+            }) {
+                Some(row) => {
+                    kept_plan.insert(row.id);
+                }
+                None => fresh_plan.push(monitoring_requirements::ActiveModel {
+                    permit_id: Set(permit_id),
+                    outlet_id: Set(outlet_id),
+                    pollutant: Set(pollutant.to_owned()),
+                    method: Set(m.method),
+                    frequency: Set(m.frequency),
+                    since_version: Set(version),
+                    retired_in_version: Set(None),
+                    ..Default::default()
+                }),
+            }
+        }
+        let mut item = serde_json::json!({
             "code": outlet.code,
             "medium": outlet.medium,
             "category": outlet.input.category,
             "name": outlet.input.name,
             "limits": outlet.input.limits,
-        }));
+        });
+        if !outlet.input.monitoring.is_empty()
+            && let Some(map) = item.as_object_mut()
+        {
+            map.insert(
+                "monitoring".to_owned(),
+                serde_json::json!(outlet.input.monitoring),
+            );
+        }
+        snapshot.push(item);
     }
     retired_limits.extend(
         current_limits
@@ -772,6 +902,26 @@ async fn write_outlets(
             .exec(txn)
             .await?;
     }
+    let retired_plan: Vec<i64> = current_plan
+        .iter()
+        .filter(|row| !kept_plan.contains(&row.id))
+        .map(|row| row.id)
+        .collect();
+    if !retired_plan.is_empty() {
+        monitoring_requirements::Entity::update_many()
+            .col_expr(
+                monitoring_requirements::Column::RetiredInVersion,
+                Expr::value(version),
+            )
+            .filter(monitoring_requirements::Column::Id.is_in(retired_plan))
+            .exec(txn)
+            .await?;
+    }
+    if !fresh_plan.is_empty() {
+        monitoring_requirements::Entity::insert_many(fresh_plan)
+            .exec(txn)
+            .await?;
+    }
     if !retired_outlets.is_empty() {
         outlets::Entity::update_many()
             .col_expr(outlets::Column::RetiredInVersion, Expr::value(version))
@@ -780,6 +930,51 @@ async fn write_outlets(
             .await?;
     }
     Ok(serde_json::Value::Array(snapshot))
+}
+
+/// Writes the report duties of permit version `version`: unchanged ones keep their row, the
+/// rest are retired in `version`.
+async fn write_duties(
+    txn: &DatabaseTransaction,
+    permit_id: i64,
+    version: i32,
+    duties: &[ReportFrequency],
+) -> AppResult<()> {
+    let current: Vec<report_duties::Model> = report_duties::Entity::find()
+        .filter(report_duties::Column::PermitId.eq(permit_id))
+        .filter(report_duties::Column::RetiredInVersion.is_null())
+        .all(txn)
+        .await?;
+    let retired: Vec<i64> = current
+        .iter()
+        .filter(|row| !duties.contains(&row.frequency))
+        .map(|row| row.id)
+        .collect();
+    if !retired.is_empty() {
+        report_duties::Entity::update_many()
+            .col_expr(
+                report_duties::Column::RetiredInVersion,
+                Expr::value(version),
+            )
+            .filter(report_duties::Column::Id.is_in(retired))
+            .exec(txn)
+            .await?;
+    }
+    let fresh: Vec<report_duties::ActiveModel> = duties
+        .iter()
+        .filter(|d| !current.iter().any(|row| row.frequency == **d))
+        .map(|d| report_duties::ActiveModel {
+            permit_id: Set(permit_id),
+            frequency: Set(*d),
+            since_version: Set(version),
+            retired_in_version: Set(None),
+            ..Default::default()
+        })
+        .collect();
+    if !fresh.is_empty() {
+        report_duties::Entity::insert_many(fresh).exec(txn).await?;
+    }
+    Ok(())
 }
 
 async fn current_snapshot(
@@ -900,6 +1095,7 @@ pub async fn issue(
         return Err(overlap_error(input.valid_from, valid_to, clash));
     }
     let outlets = validate_outlets(&input.outlets, unit.management_category)?;
+    validate_duties("input.reportDuties", &input.report_duties)?;
     let agency = issuing_agency(
         &txn,
         principal,
@@ -926,6 +1122,7 @@ pub async fn issue(
     .insert(&txn)
     .await?;
     let snapshot = write_outlets(&txn, permit.id, permit.version, &outlets).await?;
+    write_duties(&txn, permit.id, permit.version, &input.report_duties).await?;
     write_version(
         &txn,
         principal,
@@ -1004,6 +1201,8 @@ pub struct PermitChange {
     pub outlets: Option<Vec<OutletInput>>,
     /// New end of validity (renewal: defaults to a full period after the current end).
     pub valid_to: Option<NaiveDate>,
+    /// Replaces the execution-report duties (change only).
+    pub report_duties: Option<Vec<ReportFrequency>>,
 }
 
 /// Applies `action` to a permit: the state machine, the optimistic version check, the new
@@ -1079,10 +1278,17 @@ pub(crate) async fn apply_in(
                 snapshot =
                     Some(write_outlets(txn_ref, permit_id, current.version + 1, &outlets).await?);
             }
-            if change.valid_to.is_none() && change.outlets.is_none() {
+            if let Some(duties) = &change.report_duties {
+                validate_duties("input.reportDuties", duties)?;
+                write_duties(txn_ref, permit_id, current.version + 1, duties).await?;
+            }
+            if change.valid_to.is_none()
+                && change.outlets.is_none()
+                && change.report_duties.is_none()
+            {
                 return Err(AppError::invalid(
                     "input",
-                    "a change names new outlets or a new validTo",
+                    "a change names new outlets, report duties or a new validTo",
                 ));
             }
         }

@@ -331,6 +331,17 @@ impl Finding {
             .unwrap_or_default();
         Ok(rows.into_iter().map(EnforcementAction).collect())
     }
+    /// The violation candidate this finding was recorded from, if any.
+    async fn candidate(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<Option<super::monitoring::ViolationCandidate>> {
+        super::monitoring::candidate_of_finding(ctx, self.0.id).await
+    }
+    /// The readings it rests on: its candidate's (an EX-1's reading above the limit).
+    async fn readings(&self, ctx: &Context<'_>) -> Result<Vec<super::monitoring::Reading>> {
+        super::monitoring::readings_of_finding(ctx, self.0.id).await
+    }
     /// Optimistic-locking version: pass it as `expectedVersion` to `advanceFinding`.
     async fn version(&self) -> i32 {
         self.0.version
@@ -855,6 +866,10 @@ pub struct RecordFindingInput {
     rectification_deadline: Option<NaiveDate>,
     #[graphql(default)]
     evidence: Vec<EvidenceInput>,
+    /// A violation candidate (`violationCandidates`) this finding confirms: of the
+    /// inspection's unit and this code; an EX-1's outlet, pollutant and measured value fill
+    /// those left out. The candidate is then CONFIRMED, with its readings on the finding.
+    candidate_id: Option<ID>,
 }
 
 #[derive(InputObject)]
@@ -1055,6 +1070,10 @@ impl EnforcementMutation {
                     captured_at: e.captured_at.map(DateTime::from),
                 })
                 .collect(),
+            candidate_id: input
+                .candidate_id
+                .map(|id| ids::decode("ViolationCandidate", "input.candidateId", &id))
+                .transpose()?,
         };
         let saved = findings::record(
             super::db(ctx)?,

@@ -332,3 +332,66 @@ pub enum BulletinKind {
     /// 一般通报
     General,
 }
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "entity::enums::MonitoringMethod")]
+pub enum MonitoringMethod {
+    /// 手工监测
+    Manual,
+    /// 自动监测
+    Automatic,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "entity::enums::MonitoringFrequency")]
+pub enum MonitoringFrequency {
+    /// 每小时
+    Hourly,
+    /// 每日
+    Daily,
+    /// 每周
+    Weekly,
+    /// 每月
+    Monthly,
+    /// 每季度
+    Quarterly,
+    /// 每半年
+    Semiannual,
+    /// 每年
+    Annual,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "entity::enums::ReportFrequency")]
+pub enum ReportFrequency {
+    /// 月度执行报告
+    Monthly,
+    /// 季度执行报告
+    Quarterly,
+    /// 半年执行报告
+    Semiannual,
+    /// 年度执行报告
+    Annual,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "entity::enums::ReadingSource")]
+pub enum ReadingSource {
+    /// 自动监测
+    Automatic,
+    /// 自行监测
+    SelfMonitoring,
+    /// 监督性监测
+    Supervisory,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "entity::enums::CandidateStatus")]
+pub enum CandidateStatus {
+    /// 待核实
+    Open,
+    /// 已排除
+    Dismissed,
+    /// 已立案（转为违法问题）
+    Confirmed,
+}

@@ -37,6 +37,8 @@ pub enum ChangeKindGql {
     Feedback,
     /// 信息通报
     Bulletin,
+    /// 违法线索（监测数据）
+    ViolationCandidate,
 }
 
 impl From<ChangeKindGql> for ChangeKind {
@@ -54,6 +56,7 @@ impl From<ChangeKindGql> for ChangeKind {
             ChangeKindGql::Inspector => ChangeKind::Inspector,
             ChangeKindGql::Feedback => ChangeKind::Feedback,
             ChangeKindGql::Bulletin => ChangeKind::Bulletin,
+            ChangeKindGql::ViolationCandidate => ChangeKind::ViolationCandidate,
         }
     }
 }
@@ -72,6 +75,7 @@ pub fn type_name(kind: &str) -> &'static str {
         "SUMMARY_REPORT" => "SummaryReport",
         "FEEDBACK" => "Feedback",
         "BULLETIN" => "Bulletin",
+        "VIOLATION_CANDIDATE" => "ViolationCandidate",
         _ => "Inspector",
     }
 }
@@ -113,7 +117,7 @@ pub struct ChangeEvent(pub change_events::Model);
 #[Object]
 impl ChangeEvent {
     /// UNIT, PERMIT, REGISTRATION, INSPECTION, FINDING, ENFORCEMENT_ACTION, CAMPAIGN,
-    /// RANDOM_DRAW, SUMMARY_REPORT, INSPECTOR.
+    /// RANDOM_DRAW, SUMMARY_REPORT, INSPECTOR, FEEDBACK, BULLETIN, VIOLATION_CANDIDATE.
     async fn kind(&self) -> &str {
         &self.0.kind
     }

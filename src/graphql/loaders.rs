@@ -141,6 +141,100 @@ impl Loader<VersionsOfPermit> for DbLoader {
     }
 }
 
+/// A permit's self-monitoring plan, every version (the field filters by version).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct RequirementsOfPermit(pub i64);
+
+impl Loader<RequirementsOfPermit> for DbLoader {
+    type Value = Vec<entity::monitoring_requirements::Model>;
+    type Error = LoadError;
+
+    async fn load(
+        &self,
+        keys: &[RequirementsOfPermit],
+    ) -> Result<HashMap<RequirementsOfPermit, Self::Value>, Self::Error> {
+        let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
+        let rows = permits::requirements_of(&self.db, &ids).await?;
+        Ok(group(keys, rows, |r| RequirementsOfPermit(r.permit_id)))
+    }
+}
+
+/// A permit's execution-report duties, every version.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct DutiesOfPermit(pub i64);
+
+impl Loader<DutiesOfPermit> for DbLoader {
+    type Value = Vec<entity::report_duties::Model>;
+    type Error = LoadError;
+
+    async fn load(
+        &self,
+        keys: &[DutiesOfPermit],
+    ) -> Result<HashMap<DutiesOfPermit, Self::Value>, Self::Error> {
+        let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
+        let rows = permits::duties_of(&self.db, &ids).await?;
+        Ok(group(keys, rows, |r| DutiesOfPermit(r.permit_id)))
+    }
+}
+
+/// A permit's execution reports (reached through a permit in scope).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ReportsOfPermit(pub i64);
+
+impl Loader<ReportsOfPermit> for DbLoader {
+    type Value = Vec<entity::execution_reports::Model>;
+    type Error = LoadError;
+
+    async fn load(
+        &self,
+        keys: &[ReportsOfPermit],
+    ) -> Result<HashMap<ReportsOfPermit, Self::Value>, Self::Error> {
+        let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
+        let rows = crate::domain::reports::of_permits(&self.db, &ids).await?;
+        Ok(group(keys, rows, |r| ReportsOfPermit(r.permit_id)))
+    }
+}
+
+/// A reading by id, for a candidate's or a finding's evidence (scoped like `readings`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ReadingId(pub i64);
+
+impl Loader<ReadingId> for DbLoader {
+    type Value = entity::readings::Model;
+    type Error = LoadError;
+
+    async fn load(
+        &self,
+        keys: &[ReadingId],
+    ) -> Result<HashMap<ReadingId, Self::Value>, Self::Error> {
+        let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
+        let rows = crate::domain::monitoring::by_ids(&self.db, self.principal()?, &ids).await?;
+        Ok(rows.into_iter().map(|r| (ReadingId(r.id), r)).collect())
+    }
+}
+
+/// The candidate a finding was recorded from (scoped like `violationCandidates`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct CandidateOfFinding(pub i64);
+
+impl Loader<CandidateOfFinding> for DbLoader {
+    type Value = entity::violation_candidates::Model;
+    type Error = LoadError;
+
+    async fn load(
+        &self,
+        keys: &[CandidateOfFinding],
+    ) -> Result<HashMap<CandidateOfFinding, Self::Value>, Self::Error> {
+        let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
+        let rows =
+            crate::domain::candidates::of_findings(&self.db, self.principal()?, &ids).await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|c| c.finding_id.map(|f| (CandidateOfFinding(f), c)))
+            .collect())
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Enforcement: inspections, findings and what hangs off them.
 

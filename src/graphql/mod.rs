@@ -10,6 +10,7 @@ pub mod history;
 pub mod ids;
 pub mod liaison;
 pub mod loaders;
+pub mod monitoring;
 pub mod permits;
 pub mod reference;
 pub mod subscriptions;
@@ -40,6 +41,8 @@ pub struct Query(
     campaigns::CampaignQuery,
     history::HistoryQuery,
     liaison::LiaisonQuery,
+    monitoring::MonitoringQuery,
+    monitoring::CandidateQuery,
 );
 
 /// The writes. Text arguments and input fields (README, limits): one-line text (names, codes,
@@ -56,6 +59,9 @@ pub struct Mutation(
     campaigns::CampaignMutation,
     liaison::LiaisonMutation,
     tokens::TokenMutation,
+    monitoring::MonitoringMutation,
+    monitoring::CandidateMutation,
+    monitoring::ReportMutation,
 );
 
 pub use subscriptions::Subscription;

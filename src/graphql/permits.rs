@@ -7,8 +7,8 @@ use chrono::NaiveDate;
 
 use super::connection::{self, Conn};
 use super::enums::{
-    AveragingPeriod, ManagementCategory, OrderDirection, OutletCategory, OutletMedium,
-    PermitChangeKind, PermitStatus,
+    AveragingPeriod, ManagementCategory, MonitoringFrequency, MonitoringMethod, OrderDirection,
+    OutletCategory, OutletMedium, PermitChangeKind, PermitStatus, ReportFrequency,
 };
 use super::ids;
 use super::loaders::{LimitsOfPermit, OutletsOfPermit, UnitId, VersionsOfPermit};
@@ -129,6 +129,24 @@ impl Permit {
                 .map(|v| camel_keys(v.snapshot))
                 .unwrap_or(serde_json::Value::Null),
         ))
+    }
+    /// The self-monitoring plan (Art 19) of the version read, across outlets.
+    async fn monitoring_requirements(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<Vec<super::monitoring::MonitoringRequirement>> {
+        super::monitoring::requirements(ctx, self.row.id, None, Some(self.row.version)).await
+    }
+    /// The execution reports (Art 22) the version read requires.
+    async fn report_duties(&self, ctx: &Context<'_>) -> Result<Vec<super::monitoring::ReportDuty>> {
+        super::monitoring::duties(ctx, self.row.id, self.row.version).await
+    }
+    /// The execution reports recorded for the permit, oldest period first.
+    async fn execution_reports(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<Vec<super::monitoring::ExecutionReport>> {
+        super::monitoring::reports_of(ctx, self.row.id).await
     }
     /// Every version, oldest first: history is never overwritten.
     async fn versions(&self, ctx: &Context<'_>) -> Result<Vec<PermitVersion>> {
@@ -269,6 +287,14 @@ impl Outlet {
             })
             .map(PermitLimit)
             .collect())
+    }
+    /// The self-monitoring requirements of this outlet (in the version shown).
+    async fn monitoring(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<Vec<super::monitoring::MonitoringRequirement>> {
+        super::monitoring::requirements(ctx, self.row.permit_id, Some(self.row.id), self.version)
+            .await
     }
 }
 
@@ -507,6 +533,16 @@ pub struct OutletInput {
     name: Option<String>,
     #[graphql(default)]
     limits: Vec<LimitInput>,
+    /// The self-monitoring plan of the outlet: each pollutant once.
+    #[graphql(default)]
+    monitoring: Vec<MonitoringInput>,
+}
+
+#[derive(InputObject)]
+pub struct MonitoringInput {
+    pollutant: String,
+    method: MonitoringMethod,
+    frequency: MonitoringFrequency,
 }
 
 impl From<OutletInput> for rules::OutletInput {
@@ -526,6 +562,15 @@ impl From<OutletInput> for rules::OutletInput {
                     annual_quantity_tpa: l.annual_quantity_tpa,
                 })
                 .collect(),
+            monitoring: o
+                .monitoring
+                .into_iter()
+                .map(|m| rules::MonitoringInput {
+                    pollutant: m.pollutant,
+                    method: m.method.into(),
+                    frequency: m.frequency.into(),
+                })
+                .collect(),
         }
     }
 }
@@ -542,14 +587,20 @@ pub struct IssuePermitInput {
     /// Defaults to five years (Art 14) from `validFrom`, which is also the maximum.
     valid_to: Option<NaiveDate>,
     outlets: Vec<OutletInput>,
+    /// The execution reports the permit requires (Art 22; HJ 944: annual, and quarterly or
+    /// monthly for KEY units as the permit says), each frequency once.
+    #[graphql(default)]
+    report_duties: Vec<ReportFrequency>,
 }
 
 #[derive(InputObject)]
 pub struct ChangePermitInput {
     reason: String,
-    /// Replaces all outlets and limits.
+    /// Replaces all outlets and limits (and their monitoring plans).
     outlets: Option<Vec<OutletInput>>,
     valid_to: Option<NaiveDate>,
+    /// Replaces the execution-report duties.
+    report_duties: Option<Vec<ReportFrequency>>,
 }
 
 #[derive(InputObject)]
@@ -606,6 +657,7 @@ impl PermitMutation {
             valid_from: input.valid_from,
             valid_to: input.valid_to,
             outlets: input.outlets.into_iter().map(Into::into).collect(),
+            report_duties: input.report_duties.into_iter().map(Into::into).collect(),
         };
         let permit = rules::issue(
             super::db(ctx)?,
@@ -631,6 +683,9 @@ impl PermitMutation {
                 .outlets
                 .map(|o| o.into_iter().map(Into::into).collect()),
             valid_to: input.valid_to,
+            report_duties: input
+                .report_duties
+                .map(|d| d.into_iter().map(Into::into).collect()),
         };
         apply(ctx, id, expected_version, PermitAction::Change, change).await
     }
@@ -647,6 +702,7 @@ impl PermitMutation {
             reason: input.reason,
             outlets: None,
             valid_to: input.valid_to,
+            report_duties: None,
         };
         apply(ctx, id, expected_version, PermitAction::Renew, change).await
     }

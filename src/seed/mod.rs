@@ -18,6 +18,8 @@
 //!   self-inspections, municipal joint spot checks, verifiable random draws and district summary
 //!   reports, and the current year's campaign that this year's special-campaign inspections
 //!   belong to (see [`campaigns`]).
+//! - **Monitoring**: report duties, self-monitoring plans and three days of hourly automatic
+//!   readings (with a few exceedances and gaps) over the live permits (see [`monitoring`]).
 //! - **History**: a change-feed row for every seeded record and every later version or status
 //!   move of it, in the order they happened, as the service writes them (see [`history`]).
 //! - **Fast**: ids are assigned here (after each table's current maximum), rows go in with
@@ -31,6 +33,7 @@ mod campaigns;
 mod enforcement;
 mod history;
 mod locations;
+pub mod monitoring;
 pub mod names;
 mod reviews;
 pub mod rng;
@@ -190,7 +193,19 @@ fn programme_start() -> NaiveDate {
 
 /// Seeds the demo data set unless `units` already has rows. See the module documentation.
 pub async fn seed_demo(db: &DatabaseConnection, opts: &SeedOptions) -> Result<SeedReport, DbErr> {
-    seed_with_param_limit(db, opts, None).await
+    let report = seed_with_param_limit(db, opts, None).await?;
+    if !report.skipped {
+        let monitoring = monitoring::seed(db, opts.today).await?;
+        tracing::info!(
+            requirements = monitoring.requirements,
+            duties = monitoring.duties,
+            readings = monitoring.readings,
+            candidates = monitoring.candidates,
+            reports = monitoring.reports,
+            "demo seed: monitoring data written"
+        );
+    }
+    Ok(report)
 }
 
 /// [`seed_demo`] with an optional lower bind-parameter limit (tests use it to force many small

@@ -148,6 +148,8 @@ enum Cleanup {
 
 pub struct TestApp {
     pub base: String,
+    /// The HJ 212 listener's address, when the test turned it on.
+    pub hj212: Option<std::net::SocketAddr>,
     pub db: Database,
     pub client: reqwest::Client,
     /// This instance's event bus (subscriptions count, listener state).
@@ -285,6 +287,7 @@ impl TestApp {
             // Memory: nothing a test uploads outlives it, on either database.
             evidence: permit_exchange::storage::EvidenceStore::open("memory:")
                 .expect("in-memory evidence store"),
+            hj212: None,
         };
         configure(&mut config);
         let keys = config.keys.clone();
@@ -298,6 +301,7 @@ impl TestApp {
         tokio::spawn(running.server);
         TestApp {
             base,
+            hj212: running.hj212,
             db,
             client: reqwest::Client::new(),
             events: running.events,

@@ -2,14 +2,17 @@
 
 mod helpers;
 mod history;
+mod hj212;
 mod liaison;
 mod limits;
 mod logging;
 mod metrics;
+mod monitoring;
 
 mod access;
 mod auth;
 mod campaigns;
+mod candidates;
 mod conventions;
 mod crash;
 mod enforcement;

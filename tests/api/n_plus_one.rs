@@ -247,3 +247,56 @@ db_test!(campaign_draws_are_batched_and_match_the_root_list, |app| {
         campaigns.len()
     );
 });
+
+// A page of readings with their outlet (and its plan and limits), permit (and its duties) and
+// unit: one batched statement per nested field, whatever the page size.
+const READINGS_PAGE: &str = r#"query($n: Int!) {
+  readings(first: $n) {
+    totalCount
+    edges { node {
+      pollutant value measuredAt flag
+      outlet { code monitoring { pollutant method frequency } limits { pollutant concentrationLimit } }
+      permit { permitNumber reportDuties { frequency } monitoringRequirements { pollutant } }
+      unit { creditCode name district { name } }
+      district { code }
+    } }
+  }
+}"#;
+
+db_test!(reading_pages_cost_the_same_whatever_their_size, |app| {
+    app.seed_demo(400).await;
+    let token = app.token(Role::Supervisor, None);
+    let permits = app
+        .scalar_i64("SELECT COUNT(DISTINCT permit_id) FROM readings")
+        .await;
+    assert!(
+        permits >= 10,
+        "the demo seed has readings of many permits ({permits})"
+    );
+    let mut counts = Vec::new();
+    for n in [10, 100] {
+        let mut fewest = u64::MAX;
+        for _ in 0..5 {
+            let before = app.db.statement_count();
+            let data = app.data(&token, READINGS_PAGE, json!({ "n": n })).await;
+            let after = app.db.statement_count();
+            let edges = data["readings"]["edges"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            assert_eq!(edges.len(), n as usize);
+            assert!(edges.iter().all(|e| !e["node"]["permit"].is_null()));
+            fewest = fewest.min(after - before);
+        }
+        counts.push(fewest);
+    }
+    assert!(
+        counts[1] <= counts[0] + 1,
+        "statements for 10 vs 100 readings: {counts:?}"
+    );
+    assert!(
+        counts[1] <= 12,
+        "a handful of batched statements, got {}",
+        counts[1]
+    );
+});

@@ -33,11 +33,16 @@ fn sha256_hex(bytes: &[u8]) -> String {
         .collect()
 }
 
-const BOUNDARY: &str = "----permit-exchange-test-7b1e";
+pub const BOUNDARY: &str = "----permit-exchange-test-7b1e";
 
 /// A GraphQL multipart request body (graphql-multipart-request-spec) with one file at
 /// `variables.input.file`.
-fn multipart_body(operations: &Value, file_name: &str, content_type: &str, file: &[u8]) -> Vec<u8> {
+pub fn multipart_body(
+    operations: &Value,
+    file_name: &str,
+    content_type: &str,
+    file: &[u8],
+) -> Vec<u8> {
     let mut body = Vec::new();
     let mut part = |headers: &str, content: &[u8]| {
         body.extend_from_slice(format!("--{BOUNDARY}\r\n{headers}\r\n\r\n").as_bytes());

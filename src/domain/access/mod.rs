@@ -8,7 +8,8 @@
 //! permits in scope; ADMIN writes everything; the other roles read. INTEGRATOR is read-only and
 //! never receives personal data (legal representative, phone numbers), open cases (findings
 //! before they are closed, and the free text about them), the inputs of a double-random draw,
-//! or the identity of an official (it gets the agency and level instead).
+//! or the identity of an official (it gets the agency and level instead). Its one write is
+//! relaying automatic monitors' readings (issue 17), within its scope.
 //!
 //! `rules` holds the row rules of the concepts beyond units and permits (feedback, bulletins,
 //! draws, inspectors, the feed, the audit trail); `who_sees_what` renders the table the README
@@ -60,6 +61,12 @@ pub enum Operation {
     ReadBulletins,
     /// Revoke a subject's tokens, or one token (an administrator's act).
     RevokeTokens,
+    /// Record monitoring readings (which sources, where: `check_reading_write`).
+    WriteReadings,
+    /// Register automatic monitors (HJ 212 devices) and upload files of their packets.
+    ManageMonitoringDevices,
+    /// Detect violation candidates from the monitoring data (AM-2, SM-1).
+    DetectCandidates,
 }
 
 /// Which districts a principal's reads and writes reach.
@@ -106,6 +113,18 @@ pub fn role_allows(role: Role, operation: Operation) -> bool {
         // Every role may be in a bulletin's audience; the audience decides what it sees.
         ReadBulletins => true,
         RevokeTokens => role == Role::Admin,
+        // The monitoring centre, enforcement (results it reviewed or took), integrators
+        // relaying automatic monitors' data, and ADMIN.
+        WriteReadings => matches!(
+            role,
+            Role::Monitoring | Role::EnforcementOfficer | Role::Integrator | Role::Admin
+        ),
+        // The monitoring centre networks the monitors (Art 20); ADMIN too.
+        ManageMonitoringDevices => matches!(role, Role::Monitoring | Role::Admin),
+        DetectCandidates => matches!(
+            role,
+            Role::EnforcementOfficer | Role::Supervisor | Role::Admin
+        ),
     }
 }
 
@@ -144,6 +163,9 @@ fn describe(operation: Operation) -> &'static str {
         Operation::PublishBulletin => "publish bulletins",
         Operation::ReadBulletins => "read bulletins",
         Operation::RevokeTokens => "revoke tokens",
+        Operation::WriteReadings => "record monitoring readings",
+        Operation::ManageMonitoringDevices => "manage monitoring devices",
+        Operation::DetectCandidates => "detect violation candidates",
     }
 }
 

@@ -437,3 +437,60 @@ pub fn evidence_filter(principal: &Principal) -> Condition {
             ),
     )
 }
+
+// --- Monitoring readings --------------------------------------------------------------------
+
+/// Readings are the monitoring data of a unit's outlets: whoever reads the unit and its permit
+/// (its district, or every district) reads them; they carry no personal data and no case.
+pub fn reading_filter(principal: &Principal) -> Condition {
+    super::district_filter(principal, entity::readings::Column::DistrictCode)
+}
+
+/// Who records a reading of a unit in `district` from `source`: the monitoring centre in any
+/// district and from any source; enforcement in its scope, not supervisory monitoring (that
+/// is the monitoring centre's); an integrator in its scope, automatic monitors' data only;
+/// ADMIN in its scope. `field` names the source in the input, for the refusal.
+pub fn check_reading_write(
+    principal: &Principal,
+    district: &str,
+    source: entity::enums::ReadingSource,
+    field: &str,
+) -> AppResult<()> {
+    use entity::enums::ReadingSource;
+    let source_allowed = match principal.role {
+        Role::Monitoring | Role::Admin => true,
+        Role::EnforcementOfficer => source != ReadingSource::Supervisory,
+        Role::Integrator => source == ReadingSource::Automatic,
+        _ => false,
+    };
+    if !source_allowed {
+        return Err(AppError::Forbidden(format!(
+            "role {} may not record {} readings ({field})",
+            principal.role.as_str(),
+            match source {
+                ReadingSource::Automatic => "AUTOMATIC",
+                ReadingSource::SelfMonitoring => "SELF_MONITORING",
+                ReadingSource::Supervisory => "SUPERVISORY",
+            }
+        )));
+    }
+    if principal.role == Role::Monitoring {
+        return Ok(());
+    }
+    super::check_district(principal, district)
+}
+
+/// Violation candidates are read like findings: those who read enforcement, in their
+/// district; not integrators (a candidate is not yet a case, let alone a closed one), and not
+/// monitoring, which reads no cases.
+pub fn candidate_filter(principal: &Principal) -> Condition {
+    if !super::role_allows(principal.role, super::Operation::ReadEnforcement)
+        || sees_closed_findings_only(principal)
+    {
+        return nothing();
+    }
+    super::district_filter(
+        principal,
+        entity::violation_candidates::Column::DistrictCode,
+    )
+}

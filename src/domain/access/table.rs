@@ -3,8 +3,9 @@
 //! equal to it, so the table cannot drift from the rules).
 
 use super::{
-    Operation, draw_filter, inspector_visible, may_see_case_text, may_see_draw_inputs,
-    may_see_officials, may_see_personal_data, role_allows, sees_closed_findings_only,
+    Operation, check_reading_write, draw_filter, inspector_visible, may_see_case_text,
+    may_see_draw_inputs, may_see_officials, may_see_personal_data, role_allows,
+    sees_closed_findings_only,
 };
 use crate::auth::{Principal, Role};
 use crate::domain::codes::DistrictCode;
@@ -28,7 +29,7 @@ fn yes_no(allowed: bool) -> &'static str {
 pub fn who_sees_what() -> String {
     let header = [
         "role",
-        "units, permits",
+        "units, permits, readings",
         "personal data",
         "inspections, findings",
         "open findings and their text",
@@ -38,6 +39,7 @@ pub fn who_sees_what() -> String {
         "draw inputs",
         "feedback",
         "audit trail",
+        "records readings",
     ];
     let mut out = format!(
         "| {} |\n|{}\n",
@@ -82,6 +84,7 @@ pub fn who_sees_what() -> String {
         } else {
             "sent or received"
         };
+        let readings = reading_writes(role, &district);
         let cells = [
             role.as_str(),
             reads(Operation::ReadUnits),
@@ -101,10 +104,42 @@ pub fn who_sees_what() -> String {
             },
             feedback,
             reads(Operation::ReadAudit),
+            &readings,
         ];
         out.push_str(&format!("| {} |\n", cells.join(" | ")));
     }
     out
+}
+
+/// Where and from which sources a role records readings, as `check_reading_write` decides.
+fn reading_writes(role: Role, district: &Principal) -> String {
+    use entity::enums::ReadingSource;
+    if !role_allows(role, Operation::WriteReadings) {
+        return "no".to_owned();
+    }
+    let sources = [
+        (ReadingSource::Automatic, "AUTOMATIC"),
+        (ReadingSource::SelfMonitoring, "SELF_MONITORING"),
+        (ReadingSource::Supervisory, "SUPERVISORY"),
+    ];
+    let allowed = |d: &str| -> Vec<&str> {
+        sources
+            .iter()
+            .filter(|(s, _)| check_reading_write(district, d, *s, "source").is_ok())
+            .map(|(_, name)| *name)
+            .collect()
+    };
+    let own = allowed("500103");
+    let where_ = if allowed("500106").is_empty() {
+        "scope"
+    } else {
+        "any district"
+    };
+    if own.len() == sources.len() {
+        where_.to_owned()
+    } else {
+        format!("{where_}, {}", own.join(" and "))
+    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,369 @@
+//! Violation candidates (issue 17): EX-1 from readings above the limit as they are written,
+//! AM-2 and SM-1 counted in SQL over a window, scoped like findings (integrators: none),
+//! dismissed with a reason or turned into a finding that carries its readings; decisions in
+//! the change feed and the audit trail.
+
+use permit_exchange::auth::Role;
+use serde_json::{Value, json};
+
+use crate::db_test;
+use crate::enforcement::scene;
+use crate::helpers::{error_code, error_field};
+use crate::monitoring::monitored_permit;
+
+const RECORD_MANY: &str = r#"mutation($readings: [ReadingInput!]!) {
+  recordReadings(input: { readings: $readings }) { inserted unchanged } }"#;
+
+const CANDIDATES: &str = r#"query($f: ViolationCandidateFilter) {
+  violationCandidates(first: 20, filter: $f) { totalCount edges { node {
+    id code { code } status pollutant measuredValue permittedValue unitOfMeasure
+    expected observed windowFrom windowTo dismissedReason
+    outlet { code } permit { permitNumber } unit { name } district { code }
+    reading { value measuredAt } } } } }"#;
+
+const DETECT: &str = r#"mutation($input: DetectViolationCandidatesInput!) {
+  detectViolationCandidates(input: $input) { am2 sm1 er1 } }"#;
+
+fn year() -> String {
+    permit_exchange::domain::clock::today()
+        .format("%Y")
+        .to_string()
+}
+
+fn at(month: u32, day: u32, hour: u32) -> String {
+    format!("{}-{month:02}-{day:02}T{hour:02}:00:00+08:00", year())
+}
+
+fn cod(outlet: &str, when: &str, value: f64, flag: &str) -> Value {
+    json!({ "outletId": outlet, "pollutant": "化学需氧量", "measuredAt": when, "value": value,
+            "unitOfMeasure": "mg/L", "source": "AUTOMATIC", "flag": flag })
+}
+
+fn nodes(data: &Value) -> Vec<Value> {
+    data["violationCandidates"]["edges"]
+        .as_array()
+        .map(|e| e.iter().map(|e| e["node"].clone()).collect())
+        .unwrap_or_default()
+}
+
+db_test!(
+    an_exceedance_becomes_a_candidate_and_then_a_finding,
+    |app| {
+        let s = scene(&app, "500103", 1).await;
+        let outlets = app
+            .data(
+                &s.officer,
+                "query($id: ID!) { permit(id: $id) { outlets { id code } } }",
+                json!({ "id": s.permit["id"] }),
+            )
+            .await;
+        let water = outlets["permit"]["outlets"]
+            .as_array()
+            .and_then(|o| o.iter().find(|o| o["code"] == "DW001"))
+            .and_then(|o| o["id"].as_str())
+            .expect("DW001")
+            .to_owned();
+        let integrator = app.token(Role::Integrator, None);
+        let readings = json!([
+            cod(&water, &at(6, 1, 10), 150.0, "N"),
+            // Above the limit while the monitor was maintained: no measure of the discharge.
+            cod(&water, &at(6, 1, 11), 180.0, "M"),
+            cod(&water, &at(6, 1, 12), 80.0, "N"),
+        ]);
+        app.data(&integrator, RECORD_MANY, json!({ "readings": readings }))
+            .await;
+        // Sent again: no second candidate.
+        app.data(&integrator, RECORD_MANY, json!({ "readings": readings }))
+            .await;
+        let listed = app.data(&s.officer, CANDIDATES, json!({})).await;
+        let found = nodes(&listed);
+        assert_eq!(found.len(), 1, "{listed}");
+        let c = &found[0];
+        assert_eq!(c["code"]["code"], "EX-1");
+        assert_eq!(c["status"], "OPEN");
+        assert_eq!(c["measuredValue"], 150.0);
+        assert_eq!(c["permittedValue"], 100.0);
+        assert_eq!(c["unitOfMeasure"], "mg/L");
+        assert_eq!(c["outlet"]["code"], "DW001");
+        assert_eq!(c["reading"]["measuredAt"], at(6, 1, 10));
+
+        // Scoped like findings: not for integrators, monitoring or another district.
+        let none = app.data(&integrator, CANDIDATES, json!({})).await;
+        assert_eq!(none["violationCandidates"]["totalCount"], 0);
+        let other = app
+            .data(
+                &app.token(Role::EnforcementOfficer, Some("500112")),
+                CANDIDATES,
+                json!({}),
+            )
+            .await;
+        assert_eq!(other["violationCandidates"]["totalCount"], 0);
+        let monitoring = app
+            .gql(
+                Some(&app.token(Role::Monitoring, None)),
+                CANDIDATES,
+                json!({}),
+            )
+            .await;
+        assert_eq!(error_code(&monitoring), Some("FORBIDDEN"));
+
+        // Turned into a finding: the candidate fills outlet, pollutant and measurement.
+        let record = r#"mutation($input: RecordFindingInput!) { recordFinding(input: $input) {
+        id code { code } pollutant measuredValue permittedValue
+        candidate { id status } readings { value measuredAt } } }"#;
+        let wrong_code = app
+        .gql(
+            Some(&s.officer),
+            record,
+            json!({ "input": { "inspectionId": s.inspection, "code": "AM-2", "candidateId": c["id"],
+                    "severity": "GENERAL", "description": "在线监测超标" } }),
+        )
+        .await;
+        assert_eq!(error_field(&wrong_code), Some("input.code"), "{wrong_code}");
+        let finding = app
+        .data(
+            &s.officer,
+            record,
+            json!({ "input": { "inspectionId": s.inspection, "code": "EX-1", "candidateId": c["id"],
+                    "severity": "GENERAL", "description": "在线监测超标" } }),
+        )
+        .await;
+        let f = &finding["recordFinding"];
+        assert_eq!(f["pollutant"], "化学需氧量");
+        assert_eq!(f["measuredValue"], 150.0);
+        assert_eq!(f["permittedValue"], 100.0);
+        assert_eq!(f["candidate"]["status"], "CONFIRMED");
+        assert_eq!(
+            f["readings"],
+            json!([{ "value": 150.0, "measuredAt": at(6, 1, 10) }])
+        );
+        // Decided once.
+        let again = app
+        .gql(
+            Some(&s.officer),
+            record,
+            json!({ "input": { "inspectionId": s.inspection, "code": "EX-1", "candidateId": c["id"],
+                    "severity": "GENERAL", "description": "再次" } }),
+        )
+        .await;
+        assert_eq!(error_code(&again), Some("INVALID_TRANSITION"), "{again}");
+        let feed = app
+        .data(
+            &s.officer,
+            "{ changes(first: 100, kinds: [VIOLATION_CANDIDATE]) { edges { node { kind state } } } }",
+            json!({}),
+        )
+        .await;
+        assert_eq!(
+            feed["changes"]["edges"][0]["node"],
+            json!({ "kind": "VIOLATION_CANDIDATE", "state": "CONFIRMED" }),
+            "{feed}"
+        );
+    }
+);
+
+db_test!(
+    missing_automatic_data_and_self_monitoring_are_counted_in_sql,
+    |app| {
+        let (_, water, _) = monitored_permit(&app, "500103", 1).await;
+        let monitoring = app.token(Role::Monitoring, None);
+        // June 2nd: 18 of 24 hourly COD values (six missing); no ammonia results all month.
+        let readings: Vec<Value> = (0..18)
+            .map(|h| cod(&water, &at(6, 2, h), 40.0, "N"))
+            .collect();
+        app.data(&monitoring, RECORD_MANY, json!({ "readings": readings }))
+            .await;
+        let officer = app.token(Role::EnforcementOfficer, Some("500103"));
+        let day = json!({ "input": { "from": format!("{}-06-02", year()), "to": format!("{}-06-02", year()) } });
+        let found = app.data(&officer, DETECT, day.clone()).await;
+        // Six missing > four tolerated; a monthly plan expects nothing of a single day.
+        assert_eq!(
+            found["detectViolationCandidates"],
+            json!({ "am2": 1, "sm1": 0, "er1": 0 })
+        );
+        let tolerant = json!({ "input": { "from": format!("{}-06-02", year()),
+        "to": format!("{}-06-02", year()), "amMissing": 6 } });
+        let none = app.data(&officer, DETECT, tolerant).await;
+        assert_eq!(
+            none["detectViolationCandidates"],
+            json!({ "am2": 0, "sm1": 0, "er1": 0 })
+        );
+        let month = json!({ "input": { "from": format!("{}-06-01", year()), "to": format!("{}-06-30", year()) } });
+        let found = app.data(&officer, DETECT, month.clone()).await;
+        assert_eq!(
+            found["detectViolationCandidates"],
+            json!({ "am2": 1, "sm1": 1, "er1": 0 })
+        );
+        // Detecting again finds nothing new.
+        let again = app.data(&officer, DETECT, month).await;
+        assert_eq!(
+            again["detectViolationCandidates"],
+            json!({ "am2": 0, "sm1": 0, "er1": 0 })
+        );
+
+        let listed = app
+            .data(&officer, CANDIDATES, json!({ "f": { "code": "AM-2" } }))
+            .await;
+        let am2 = nodes(&listed);
+        assert_eq!(am2.len(), 2);
+        let daily = am2
+            .iter()
+            .find(|c| c["expected"] == 24)
+            .expect("the one-day window");
+        assert_eq!(daily["observed"], 18);
+        assert_eq!(daily["windowFrom"], at(6, 2, 0));
+        assert_eq!(daily["windowTo"], at(6, 3, 0));
+        let sm1 = nodes(
+            &app.data(&officer, CANDIDATES, json!({ "f": { "code": "SM-1" } }))
+                .await,
+        );
+        assert_eq!(sm1[0]["pollutant"], "氨氮");
+        assert_eq!(sm1[0]["expected"], 1);
+        assert_eq!(sm1[0]["observed"], 0);
+
+        // Dismissed with a reason, once.
+        let dismiss = r#"mutation($id: ID!, $r: String!) {
+        dismissViolationCandidate(id: $id, reason: $r) { status dismissedReason } }"#;
+        let done = app
+            .data(
+                &officer,
+                dismiss,
+                json!({ "id": sm1[0]["id"], "r": "月度监测报告已纸质提交" }),
+            )
+            .await;
+        assert_eq!(
+            done["dismissViolationCandidate"],
+            json!({ "status": "DISMISSED", "dismissedReason": "月度监测报告已纸质提交" })
+        );
+        let twice = app
+            .gql(
+                Some(&officer),
+                dismiss,
+                json!({ "id": sm1[0]["id"], "r": "x" }),
+            )
+            .await;
+        assert_eq!(error_code(&twice), Some("INVALID_TRANSITION"));
+        let elsewhere = app
+            .gql(
+                Some(&app.token(Role::EnforcementOfficer, Some("500112"))),
+                dismiss,
+                json!({ "id": am2[0]["id"], "r": "x" }),
+            )
+            .await;
+        assert_eq!(error_code(&elsewhere), Some("BAD_USER_INPUT"));
+        // A window that has not ended is refused.
+        let today = permit_exchange::domain::clock::today().to_string();
+        let open = app
+            .gql(
+                Some(&officer),
+                DETECT,
+                json!({ "input": { "from": today, "to": today } }),
+            )
+            .await;
+        assert_eq!(error_field(&open), Some("input.to"));
+        let integrator = app
+            .gql(Some(&app.token(Role::Integrator, None)), DETECT, day)
+            .await;
+        assert_eq!(error_code(&integrator), Some("FORBIDDEN"));
+        let audit = app
+            .scalar_i64("SELECT COUNT(*) FROM audit_events WHERE action = 'DETECT_CANDIDATES'")
+            .await;
+        assert_eq!(audit, 4);
+    }
+);
+
+db_test!(
+    execution_reports_missing_or_late_are_er1_candidates,
+    |app| {
+        let (permit, _, _) = monitored_permit(&app, "500103", 1).await;
+        let office = app.token(Role::PermitOfficer, Some("500103"));
+        let record = r#"mutation($input: RecordExecutionReportInput!) {
+        recordExecutionReport(input: $input) { frequency periodStart periodEnd dueOn submittedOn late } }"#;
+        let report = |frequency: &str, start: String, submitted: String| {
+            json!({ "input": { "permitId": permit["id"], "frequency": frequency,
+            "periodStart": start, "submittedOn": submitted, "summary": "执行情况正常" } })
+        };
+        let y = year();
+        let q1 = app
+            .data(
+                &office,
+                record,
+                report("QUARTERLY", format!("{y}-01-01"), format!("{y}-04-10")),
+            )
+            .await;
+        assert_eq!(
+            q1["recordExecutionReport"],
+            json!({ "frequency": "QUARTERLY", "periodStart": format!("{y}-01-01"),
+                "periodEnd": format!("{y}-03-31"), "dueOn": format!("{y}-04-15"),
+                "submittedOn": format!("{y}-04-10"), "late": false })
+        );
+        let q2 = app
+            .data(
+                &office,
+                record,
+                report("QUARTERLY", format!("{y}-04-01"), format!("{y}-07-20")),
+            )
+            .await;
+        assert_eq!(q2["recordExecutionReport"]["late"], true);
+        for (input, code, field) in [
+            (
+                report("QUARTERLY", format!("{y}-04-01"), format!("{y}-07-21")),
+                "CONFLICT",
+                "input.periodStart",
+            ),
+            (
+                report("QUARTERLY", format!("{y}-05-01"), format!("{y}-09-01")),
+                "BAD_USER_INPUT",
+                "input.periodStart",
+            ),
+            (
+                report("MONTHLY", format!("{y}-05-01"), format!("{y}-06-02")),
+                "BAD_USER_INPUT",
+                "input.frequency",
+            ),
+            (
+                report("QUARTERLY", format!("{y}-07-01"), format!("{y}-08-01")),
+                "BAD_USER_INPUT",
+                "input.submittedOn",
+            ),
+        ] {
+            let body = app.gql(Some(&office), record, input).await;
+            assert_eq!(error_code(&body), Some(code), "{body}");
+            assert_eq!(error_field(&body), Some(field), "{body}");
+        }
+        let officer = app.token(Role::EnforcementOfficer, Some("500103"));
+        let found = app
+            .data(
+                &officer,
+                DETECT,
+                json!({ "input": { "from": format!("{y}-04-01"), "to": format!("{y}-10-31") } }),
+            )
+            .await;
+        // Q2 came late, Q3 never; the automatic COD plan has no data at all, nor the monthly one.
+        assert_eq!(
+            found["detectViolationCandidates"],
+            json!({ "am2": 1, "sm1": 1, "er1": 2 })
+        );
+        let er1 = nodes(
+            &app.data(&officer, CANDIDATES, json!({ "f": { "code": "ER-1" } }))
+                .await,
+        );
+        let mut windows: Vec<(String, i64)> = er1
+            .iter()
+            .map(|c| {
+                (
+                    c["windowFrom"].as_str().unwrap_or_default().to_owned(),
+                    c["observed"].as_i64().unwrap_or(-1),
+                )
+            })
+            .collect();
+        windows.sort();
+        assert_eq!(
+            windows,
+            [
+                (format!("{y}-04-01T00:00:00+08:00"), 1),
+                (format!("{y}-07-01T00:00:00+08:00"), 0)
+            ]
+        );
+    }
+);

@@ -303,7 +303,13 @@ impl TestApp {
             base,
             hj212: running.hj212,
             db,
-            client: reqwest::Client::new(),
+            // Idle connections are dropped before the server's keep-alive (5 s) would close
+            // them: else a request sent on a connection the server is just closing fails with
+            // an incomplete message on a loaded machine (the client's race, not the server's).
+            client: reqwest::Client::builder()
+                .pool_idle_timeout(std::time::Duration::from_secs(2))
+                .build()
+                .expect("a reqwest client"),
             events: running.events,
             shutdown: running.shutdown,
             keys,

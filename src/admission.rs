@@ -7,10 +7,9 @@
 //! wait while light ones still fit. Both queues are FIFO, so a heavy request is not starved by
 //! a stream of light ones.
 //!
-//! A request waiting for its turn holds its parsed document (tens of kilobytes for a nested
-//! query), so under hundreds of connections the waiting ones, not the executing ones, would
-//! hold most of the memory. So only `LIMIT_WAITING_REQUESTS` wait parsed; the rest wait before
-//! they are parsed (`enter`), holding only their connection and body.
+//! A request waiting for its turn holds its parsed document, so that what waiting costs does
+//! not grow with the number of connections, only `LIMIT_WAITING_REQUESTS` wait parsed; the rest
+//! wait before they are parsed (`enter`), holding only their connection and body.
 
 use std::sync::Arc;
 

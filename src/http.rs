@@ -815,8 +815,8 @@ async fn execute(
     {
         return rate_limited(media, &request_id, wait);
     }
-    // A place among the requests parsed and waiting, before parsing: what a waiting request
-    // holds is mostly its document (issue 21).
+    // A place among the requests parsed and waiting, taken before parsing: hundreds of waiting
+    // requests do not each hold a parsed document (issue 21).
     let entry = match tokio::time::timeout_at(deadline, state.admission.enter()).await {
         Ok(Some(entry)) => entry,
         Ok(None) | Err(_) => return unavailable(media, &request_id),
@@ -963,7 +963,7 @@ async fn execute(
         },
     };
     // Boxed, so that the (large) state of executing is allocated only once the request has its
-    // turn: the requests waiting for one hold little more than their document (issue 21).
+    // turn, not by every request waiting for one (issue 21).
     Box::pin(answer(
         state,
         media,

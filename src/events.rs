@@ -77,6 +77,8 @@ pub enum Event {
     FeedbackPosted { id: i64 },
     /// `revokeTokens` committed a revocation: every instance reloads its list.
     TokensRevoked { id: i64 },
+    /// Readings or a detection committed `count` new violation candidates.
+    CandidatesDetected { count: u64 },
 }
 
 /// An event as a subscription receives it: the created record, and its place in the feed (the

@@ -13,13 +13,19 @@
 //!   more than `am_missing` of the values its frequency expects is an AM-2 candidate; a manual
 //!   one with fewer results than its frequency asks for in the window is an SM-1 candidate.
 //!
+//! - **NP-2** (Art 33(2)): on write. A reading measured after its permit expired, when no other
+//!   permit of the unit is in force that day, is stored (not refused) and raises one candidate
+//!   a permit and month, with the month's first such reading as its evidence.
+//! - **ER-1** (Art 37(3)): `detect`, execution reports due in the window and not submitted by
+//!   their due day.
+//!
 //! Each candidate has a `dedupe_key` (unique), so writing or detecting twice adds nothing.
 //! Read like findings (`access::candidate_filter`: the caller's district; integrators and
 //! monitoring none); dismissing and confirming are enforcement writes in scope, each in the
 //! change feed and the audit trail.
 
-use chrono::{DateTime, NaiveDate, NaiveTime, TimeZone, Utc};
-use sea_orm::sea_query::OnConflict;
+use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, TimeZone, Utc};
+use sea_orm::sea_query::{OnConflict, Query};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
     EntityTrait, QueryFilter, Set, Statement,
@@ -39,6 +45,7 @@ pub const EX1: &str = "EX-1";
 pub const AM2: &str = "AM-2";
 pub const SM1: &str = "SM-1";
 pub const ER1: &str = "ER-1";
+pub const NP2: &str = "NP-2";
 
 /// The longest window `detect` counts over.
 pub const MAX_WINDOW_DAYS: i64 = 366;
@@ -64,40 +71,146 @@ pub(crate) struct Exceedance {
     pub unit: String,
 }
 
-/// EX-1 candidates of readings written in this transaction.
-pub(crate) async fn exceedances(txn: &DatabaseTransaction, found: &[Exceedance]) -> AppResult<()> {
+/// EX-1 candidates of readings written in this transaction; returns how many were new.
+pub(crate) async fn exceedances(
+    txn: &DatabaseTransaction,
+    principal: &Principal,
+    found: &[Exceedance],
+) -> AppResult<u64> {
     let now = Utc::now();
-    for chunk in found.chunks(500) {
-        let models: Vec<rows::ActiveModel> = chunk
-            .iter()
-            .map(|e| rows::ActiveModel {
-                code: Set(EX1.to_owned()),
-                district_code: Set(e.district.clone()),
-                unit_id: Set(e.unit_id),
-                permit_id: Set(e.permit_id),
-                outlet_id: Set(Some(e.outlet_id)),
-                pollutant: Set(Some(e.pollutant.clone())),
-                reading_id: Set(Some(e.reading_id)),
-                measured_value: Set(Some(e.measured)),
-                permitted_value: Set(Some(e.permitted)),
-                unit: Set(Some(e.unit.clone())),
+    let models: Vec<rows::ActiveModel> = found
+        .iter()
+        .map(|e| rows::ActiveModel {
+            code: Set(EX1.to_owned()),
+            district_code: Set(e.district.clone()),
+            unit_id: Set(e.unit_id),
+            permit_id: Set(e.permit_id),
+            outlet_id: Set(Some(e.outlet_id)),
+            pollutant: Set(Some(e.pollutant.clone())),
+            reading_id: Set(Some(e.reading_id)),
+            measured_value: Set(Some(e.measured)),
+            permitted_value: Set(Some(e.permitted)),
+            unit: Set(Some(e.unit.clone())),
+            status: Set(CandidateStatus::Open),
+            dedupe_key: Set(format!("{EX1}:r{}", e.reading_id)),
+            detected_at: Set(now),
+            ..Default::default()
+        })
+        .collect();
+    Ok(store_new(txn, principal, models).await?.len() as u64)
+}
+
+/// A stored reading measured after its permit expired, no permit of the unit in force that day
+/// (from `monitoring::record`).
+pub(crate) struct Unpermitted {
+    pub reading_id: i64,
+    pub permit_id: i64,
+    pub unit_id: i64,
+    pub district: String,
+    pub outlet_id: i64,
+    pub pollutant: String,
+    pub measured_at: i64,
+}
+
+/// NP-2 candidates of readings after expiry: one a permit and calendar month (a unit that goes
+/// on discharging is one case a month, not one a reading), the month's first such reading
+/// written as its evidence; returns how many were new.
+pub(crate) async fn unpermitted_discharges(
+    txn: &DatabaseTransaction,
+    principal: &Principal,
+    found: &[Unpermitted],
+) -> AppResult<u64> {
+    let now = Utc::now();
+    let mut first: std::collections::BTreeMap<(i64, NaiveDate), &Unpermitted> = Default::default();
+    for u in found {
+        let day = DateTime::<Utc>::from_timestamp(u.measured_at, 0)
+            .map(clock::date_of)
+            .unwrap_or_else(clock::today);
+        let month = day.with_day(1).unwrap_or(day);
+        let earliest = first.entry((u.permit_id, month)).or_insert(u);
+        if u.measured_at < earliest.measured_at {
+            *earliest = u;
+        }
+    }
+    let models = first
+        .into_iter()
+        .map(|((permit_id, month), u)| {
+            let next = month
+                .checked_add_months(chrono::Months::new(1))
+                .unwrap_or(month);
+            rows::ActiveModel {
+                code: Set(NP2.to_owned()),
+                district_code: Set(u.district.clone()),
+                unit_id: Set(u.unit_id),
+                permit_id: Set(permit_id),
+                outlet_id: Set(Some(u.outlet_id)),
+                pollutant: Set(Some(u.pollutant.clone())),
+                reading_id: Set(Some(u.reading_id)),
+                window_from: Set(Some(midnight(month))),
+                window_to: Set(Some(midnight(next))),
                 status: Set(CandidateStatus::Open),
-                dedupe_key: Set(format!("{EX1}:r{}", e.reading_id)),
+                dedupe_key: Set(format!("{NP2}:p{permit_id}:{}", month.format("%Y-%m"))),
                 detected_at: Set(now),
                 ..Default::default()
-            })
-            .collect();
-        rows::Entity::insert_many(models)
+            }
+        })
+        .collect();
+    Ok(store_new(txn, principal, models).await?.len() as u64)
+}
+
+/// Stores the candidates whose `dedupe_key` is new, each with its feed row (so that
+/// `violationCandidateDetected` announces it), and returns them; the others are known already.
+/// One `INSERT … ON CONFLICT DO NOTHING RETURNING` a chunk: the rows it returns are exactly the
+/// ones this transaction added, also when another one detects the same candidate meanwhile.
+async fn store_new(
+    txn: &DatabaseTransaction,
+    principal: &Principal,
+    models: Vec<rows::ActiveModel>,
+) -> AppResult<Vec<(i64, String, String)>> {
+    use sea_orm::QueryTrait;
+    let backend = txn.get_database_backend();
+    let mut stored = Vec::new();
+    for chunk in models.chunks(STORE_CHUNK) {
+        let mut insert = rows::Entity::insert_many(chunk.to_vec())
             .on_conflict(
                 OnConflict::column(rows::Column::DedupeKey)
                     .do_nothing()
                     .to_owned(),
             )
-            .exec_without_returning(txn)
-            .await?;
+            .into_query();
+        insert.returning(Query::returning().columns([
+            rows::Column::Id,
+            rows::Column::Code,
+            rows::Column::DistrictCode,
+        ]));
+        for row in txn.query_all_raw(backend.build(&insert)).await? {
+            stored.push((
+                row.try_get_by_index::<i64>(0)?,
+                row.try_get_by_index::<String>(1)?,
+                row.try_get_by_index::<String>(2)?,
+            ));
+        }
     }
-    Ok(())
+    for (id, _, district) in &stored {
+        changes::record(
+            txn,
+            principal,
+            Change {
+                kind: ChangeKind::ViolationCandidate,
+                record_id: *id,
+                version: None,
+                operation: ChangeOperation::Created,
+                state: Some(status_name(CandidateStatus::Open)),
+                district: Some(district),
+            },
+        )
+        .await?;
+    }
+    Ok(stored)
 }
+
+/// Candidates a statement inserts: well under both databases' bound on parameters.
+const STORE_CHUNK: usize = 200;
 
 pub struct DetectInput {
     pub district: Option<String>,
@@ -224,41 +337,30 @@ pub async fn detect(
             MonitoringMethod::Manual if observed < want => SM1,
             _ => continue,
         };
-        fresh.push((
-            code,
-            rows::ActiveModel {
-                code: Set(code.to_owned()),
-                district_code: Set(row.try_get_by_index(7)?),
-                unit_id: Set(row.try_get_by_index(6)?),
-                permit_id: Set(row.try_get_by_index(1)?),
-                outlet_id: Set(Some(row.try_get_by_index(2)?)),
-                pollutant: Set(Some(row.try_get_by_index(3)?)),
-                window_from: Set(Some(from)),
-                window_to: Set(Some(to)),
-                expected: Set(Some(i32::try_from(want).unwrap_or(i32::MAX))),
-                observed: Set(Some(i32::try_from(observed).unwrap_or(i32::MAX))),
-                status: Set(CandidateStatus::Open),
-                dedupe_key: Set(format!("{code}:q{id}:{from}:{to}")),
-                detected_at: Set(now),
-                ..Default::default()
-            },
-        ));
+        fresh.push(rows::ActiveModel {
+            code: Set(code.to_owned()),
+            district_code: Set(row.try_get_by_index(7)?),
+            unit_id: Set(row.try_get_by_index(6)?),
+            permit_id: Set(row.try_get_by_index(1)?),
+            outlet_id: Set(Some(row.try_get_by_index(2)?)),
+            pollutant: Set(Some(row.try_get_by_index(3)?)),
+            window_from: Set(Some(from)),
+            window_to: Set(Some(to)),
+            expected: Set(Some(i32::try_from(want).unwrap_or(i32::MAX))),
+            observed: Set(Some(i32::try_from(observed).unwrap_or(i32::MAX))),
+            status: Set(CandidateStatus::Open),
+            dedupe_key: Set(format!("{code}:q{id}:{from}:{to}")),
+            detected_at: Set(now),
+            ..Default::default()
+        });
     }
     fresh.extend(late_reports(&txn, district.as_ref(), input.from, input.to, now).await?);
     let mut detected = Detected::default();
-    for (code, model) in fresh {
-        let inserted = rows::Entity::insert(model)
-            .on_conflict(
-                OnConflict::column(rows::Column::DedupeKey)
-                    .do_nothing()
-                    .to_owned(),
-            )
-            .exec_without_returning(&txn)
-            .await?;
-        match (code, inserted) {
-            (AM2, 1) => detected.am2 += 1,
-            (SM1, 1) => detected.sm1 += 1,
-            (ER1, 1) => detected.er1 += 1,
+    for (_, code, _) in store_new(&txn, principal, fresh).await? {
+        match code.as_str() {
+            AM2 => detected.am2 += 1,
+            SM1 => detected.sm1 += 1,
+            ER1 => detected.er1 += 1,
             _ => {}
         }
     }
@@ -275,7 +377,7 @@ async fn late_reports(
     from: NaiveDate,
     to: NaiveDate,
     now: DateTime<Utc>,
-) -> AppResult<Vec<(&'static str, rows::ActiveModel)>> {
+) -> AppResult<Vec<rows::ActiveModel>> {
     use crate::domain::reports;
     use entity::enums::PermitStatus;
     use entity::{execution_reports, permits, report_duties};
@@ -329,23 +431,20 @@ async fn late_reports(
                     Some(_) => 1,
                     None => 0,
                 };
-                out.push((
-                    ER1,
-                    rows::ActiveModel {
-                        code: Set(ER1.to_owned()),
-                        district_code: Set(permit.district_code.clone()),
-                        unit_id: Set(permit.unit_id),
-                        permit_id: Set(permit.id),
-                        window_from: Set(Some(midnight(start))),
-                        window_to: Set(Some(midnight(end.succ_opt().unwrap_or(end)))),
-                        expected: Set(Some(1)),
-                        observed: Set(Some(observed)),
-                        status: Set(CandidateStatus::Open),
-                        dedupe_key: Set(format!("{ER1}:d{}:{start}", duty.id)),
-                        detected_at: Set(now),
-                        ..Default::default()
-                    },
-                ));
+                out.push(rows::ActiveModel {
+                    code: Set(ER1.to_owned()),
+                    district_code: Set(permit.district_code.clone()),
+                    unit_id: Set(permit.unit_id),
+                    permit_id: Set(permit.id),
+                    window_from: Set(Some(midnight(start))),
+                    window_to: Set(Some(midnight(end.succ_opt().unwrap_or(end)))),
+                    expected: Set(Some(1)),
+                    observed: Set(Some(observed)),
+                    status: Set(CandidateStatus::Open),
+                    dedupe_key: Set(format!("{ER1}:d{}:{start}", duty.id)),
+                    detected_at: Set(now),
+                    ..Default::default()
+                });
             }
         }
     }
@@ -408,6 +507,16 @@ pub fn list(
             key: |m: &rows::Model| (SortValue::Int(m.id), m.id),
         },
     ))
+}
+
+/// One candidate, if the principal may read it (the subscription's load).
+pub async fn get(
+    db: &impl ConnectionTrait,
+    principal: Option<&Principal>,
+    id: i64,
+) -> AppResult<Option<rows::Model>> {
+    let principal = access::authorize(principal, Operation::ReadEnforcement)?;
+    Ok(by_ids(db, principal, &[id]).await?.into_iter().next())
 }
 
 pub async fn by_ids(

@@ -336,11 +336,12 @@ pub struct Announced {
 }
 
 /// The kinds whose creation a subscription announces: `findingRecorded`, `bulletinPublished`
-/// (a bulletin is created published), `feedbackPosted`.
-pub const ANNOUNCED: [ChangeKind; 3] = [
+/// (a bulletin is created published), `feedbackPosted`, `violationCandidateDetected`.
+pub const ANNOUNCED: [ChangeKind; 4] = [
     ChangeKind::Finding,
     ChangeKind::Bulletin,
     ChangeKind::Feedback,
+    ChangeKind::ViolationCandidate,
 ];
 
 /// Up to `limit` creations of `kinds` after `after`, in feed order, under the feed's visibility

@@ -19,12 +19,16 @@ use crate::domain::page::{Listing, Ordering, SortValue};
 use crate::domain::sampling::{
     self, ALGORITHM_VERSION, Candidate, DrawError, JointGroupInputs, UnitDrawInputs,
 };
+use crate::domain::text;
 use crate::error::{AppError, AppResult};
 use entity::enums::{AgencyKind, CreditLevel, DrawKind, EnforcementActionKind, ManagementCategory};
 use entity::{
     agencies, districts, enforcement_actions, findings, inspector_conflicts, inspectors,
     random_draw_items, random_draws, units,
 };
+
+/// Municipal joint groups dealt in one draw; the city has a handful, not hundreds.
+pub const MAX_JOINT_GROUPS: usize = 100;
 
 #[derive(Debug, Clone)]
 pub struct DrawUnitsInput {
@@ -302,8 +306,14 @@ pub async fn draw_joint_groups(
         .map(|g| g.trim().to_owned())
         .filter(|g| !g.is_empty())
         .collect();
-    if groups.is_empty() {
-        return Err(AppError::invalid("input.groups", "at least one group"));
+    if groups.is_empty() || groups.len() > MAX_JOINT_GROUPS {
+        return Err(AppError::invalid(
+            "input.groups",
+            format!("1 to {MAX_JOINT_GROUPS} groups"),
+        ));
+    }
+    for (i, group) in groups.iter().enumerate() {
+        text::required(&format!("input.groups[{i}]"), group, 64)?;
     }
     let mut seen = std::collections::HashSet::new();
     if let Some(twice) = groups.iter().find(|g| !seen.insert(g.as_str())) {

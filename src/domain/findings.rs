@@ -23,6 +23,7 @@ use crate::domain::idempotency::{self, IdempotentRequest};
 use crate::domain::page::{self, CountQuery, Ordering, Page, PageArgs, SortValue};
 use crate::domain::permits;
 use crate::domain::taxonomy::{self, PermitRequirement};
+use crate::domain::text;
 use crate::error::{AppError, AppResult};
 use entity::enums::{
     FindingSeverity, FindingStatus, ManagementCategory, PermitStatus, RegistrationStatus,
@@ -422,6 +423,8 @@ pub async fn record(
             "1 to 4000 characters",
         ));
     }
+    text::optional("input.pollutant", input.pollutant.as_deref(), 64)?;
+    text::optional("input.measuredUnit", input.measured_unit.as_deref(), 16)?;
     validate_evidence(&input.evidence)?;
     let idempotent = idempotency_key
         .map(|key| IdempotentRequest::new("recordFinding", key, &input))

@@ -27,5 +27,6 @@ pub mod registrations;
 pub mod reports;
 pub mod sampling;
 pub mod taxonomy;
+pub mod text;
 pub mod tokens;
 pub mod units;

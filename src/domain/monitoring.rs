@@ -73,6 +73,8 @@ pub struct Recorded {
     pub inserted: u64,
     pub unchanged: u64,
     pub skipped: u64,
+    /// New violation candidates (EX-1) the readings raised.
+    pub candidates: u64,
 }
 
 /// How a pollutant the permit neither limits nor monitors at the outlet is treated.
@@ -160,9 +162,27 @@ struct PermitData {
     versions: HashMap<i64, Vec<entity::permit_versions::Model>>,
     limits: Vec<permit_limits::Model>,
     plan: Vec<entity::monitoring_requirements::Model>,
+    /// The other permits (with their versions) of units whose permit here had expired before
+    /// the latest reading's day: whether one of them covers a day after the expiry.
+    successors: Vec<(permit_rows::Model, Vec<entity::permit_versions::Model>)>,
 }
 
-async fn permit_data(db: &impl ConnectionTrait, outlet_ids: &[i64]) -> AppResult<PermitData> {
+impl PermitData {
+    /// Whether another permit of `unit_id` is valid on `day`.
+    fn unit_permitted_on(&self, unit_id: i64, day: chrono::NaiveDate) -> bool {
+        self.successors.iter().any(|(p, versions)| {
+            p.unit_id == unit_id
+                && permits::status_on(p, versions, day) == Some(PermitStatus::Valid)
+        })
+    }
+}
+
+/// The permits behind `outlet_ids`; `latest` is the day of the latest reading of the batch.
+async fn permit_data(
+    db: &impl ConnectionTrait,
+    outlet_ids: &[i64],
+    latest: chrono::NaiveDate,
+) -> AppResult<PermitData> {
     let outlets: HashMap<i64, outlets::Model> = permits::outlets_by_ids(db, outlet_ids)
         .await?
         .into_iter()
@@ -185,12 +205,38 @@ async fn permit_data(db: &impl ConnectionTrait, outlet_ids: &[i64]) -> AppResult
     for v in permits::versions_of(db, &permit_ids).await? {
         versions.entry(v.permit_id).or_default().push(v);
     }
+    let expired_units: HashSet<i64> = permits_found
+        .values()
+        .filter(|p| p.valid_to < latest)
+        .map(|p| p.unit_id)
+        .collect();
+    let mut successors = Vec::new();
+    if !expired_units.is_empty() {
+        let others = permit_rows::Entity::find()
+            .filter(permit_rows::Column::UnitId.is_in(expired_units))
+            .filter(permit_rows::Column::Id.is_not_in(permit_ids.iter().copied()))
+            .all(db)
+            .await?;
+        let other_ids: Vec<i64> = others.iter().map(|p| p.id).collect();
+        let mut other_versions: HashMap<i64, Vec<entity::permit_versions::Model>> = HashMap::new();
+        for v in permits::versions_of(db, &other_ids).await? {
+            other_versions.entry(v.permit_id).or_default().push(v);
+        }
+        successors = others
+            .into_iter()
+            .map(|p| {
+                let versions = other_versions.remove(&p.id).unwrap_or_default();
+                (p, versions)
+            })
+            .collect();
+    }
     Ok(PermitData {
         outlets,
         permits: permits_found,
         versions,
         limits: permits::limits_of(db, &permit_ids).await?,
         plan: permits::requirements_of(db, &permit_ids).await?,
+        successors,
     })
 }
 
@@ -202,6 +248,9 @@ struct Checked {
     district: String,
     /// The concentration limit this reading exceeds (an EX-1 candidate), if any.
     exceeds: Option<f64>,
+    /// Measured after the permit expired, with no permit of the unit in force that day: the
+    /// evidence of an NP-2 candidate.
+    unpermitted: bool,
 }
 
 /// The permit checks of one reading (the caller's scope and sources included).
@@ -239,8 +288,11 @@ fn check(
         .get(&permit.id)
         .map(Vec::as_slice)
         .unwrap_or_default();
-    match permits::status_on(permit, versions, day) {
-        Some(PermitStatus::Valid) => {}
+    let unpermitted = match permits::status_on(permit, versions, day) {
+        Some(PermitStatus::Valid) => false,
+        // Still discharging after the permit expired (Art 33(2)): stored, not refused, since
+        // it is exactly what an inspection needs to see; no limit is in force to exceed.
+        Some(PermitStatus::Expired) if !data.unit_permitted_on(permit.unit_id, day) => true,
         status => {
             let what = match status {
                 None => "not yet issued".to_owned(),
@@ -254,7 +306,7 @@ fn check(
                 ),
             ));
         }
-    }
+    };
     let version = permits::version_on(versions, day).unwrap_or(permit.version);
     if !permits::outlet_in_version(outlet, version) {
         return Err(AppError::invalid(
@@ -304,7 +356,8 @@ fn check(
     let exceeds = limit
         .and_then(|l| l.concentration_limit)
         .filter(|permitted| {
-            parsed.value > *permitted
+            !unpermitted
+                && parsed.value > *permitted
                 && matches!(parsed.flag.as_str(), "N" | "T")
                 && !permits::is_ph(&parsed.pollutant)
         });
@@ -313,6 +366,7 @@ fn check(
         unit_id: permit.unit_id,
         district: permit.district_code.clone(),
         exceeds,
+        unpermitted,
         parsed,
     }))
 }
@@ -385,7 +439,14 @@ pub async fn record_with(
         .collect::<HashSet<_>>()
         .into_iter()
         .collect();
-    let data = permit_data(&txn, &outlet_ids).await?;
+    let latest = parsed
+        .iter()
+        .map(|p| p.measured_at)
+        .max()
+        .and_then(|t| DateTime::<Utc>::from_timestamp(t, 0))
+        .map(clock::date_of)
+        .unwrap_or_else(clock::today);
+    let data = permit_data(&txn, &outlet_ids, latest).await?;
     let mut checked = Vec::with_capacity(parsed.len());
     let mut recorded = Recorded::default();
     for (i, p) in parsed.into_iter().enumerate() {
@@ -409,13 +470,13 @@ pub async fn record_with(
         txn.commit().await?;
         return Ok(recorded);
     }
-    let exceeding: Vec<&Checked> = checked
+    let flagged: Vec<&Checked> = checked
         .iter()
         .map(|(_, c)| c)
-        .filter(|c| c.exceeds.is_some())
+        .filter(|c| c.exceeds.is_some() || c.unpermitted)
         .collect();
-    if !exceeding.is_empty() {
-        exceedance_candidates(&txn, &exceeding).await?;
+    if !flagged.is_empty() {
+        recorded.candidates = raised_candidates(&txn, principal, &flagged).await?;
     }
     changes::audit(&txn, principal, "RECORD_READINGS", None, &[]).await?;
     txn.commit().await?;
@@ -530,13 +591,16 @@ async fn check_stored(
     Ok(())
 }
 
-/// EX-1 candidates of the readings above their limit (a few of a batch, if any).
-async fn exceedance_candidates(
+/// The candidates the stored readings raise (a few of a batch, if any): EX-1 for each reading
+/// above its limit, NP-2 for readings after the permit's expiry.
+async fn raised_candidates(
     txn: &sea_orm::DatabaseTransaction,
-    exceeding: &[&Checked],
-) -> AppResult<()> {
-    let mut found = Vec::with_capacity(exceeding.len());
-    for chunk in exceeding.chunks(INSERT_CHUNK) {
+    principal: &Principal,
+    flagged: &[&Checked],
+) -> AppResult<u64> {
+    let mut found = Vec::new();
+    let mut unpermitted = Vec::new();
+    for chunk in flagged.chunks(INSERT_CHUNK) {
         let keys = chunk.iter().map(|c| {
             let p = &c.parsed;
             (
@@ -567,6 +631,17 @@ async fn exceedance_candidates(
             })
             .collect();
         for c in chunk {
+            if let (Some(row), true) = (stored.get(&key_of(&c.parsed)), c.unpermitted) {
+                unpermitted.push(crate::domain::candidates::Unpermitted {
+                    reading_id: row.id,
+                    permit_id: c.permit_id,
+                    unit_id: c.unit_id,
+                    district: c.district.clone(),
+                    outlet_id: row.outlet_id,
+                    pollutant: row.pollutant.clone(),
+                    measured_at: row.measured_at,
+                });
+            }
             if let (Some(row), Some(permitted)) = (stored.get(&key_of(&c.parsed)), c.exceeds) {
                 found.push(crate::domain::candidates::Exceedance {
                     reading_id: row.id,
@@ -582,7 +657,11 @@ async fn exceedance_candidates(
             }
         }
     }
-    crate::domain::candidates::exceedances(txn, &found).await
+    Ok(
+        crate::domain::candidates::exceedances(txn, principal, &found).await?
+            + crate::domain::candidates::unpermitted_discharges(txn, principal, &unpermitted)
+                .await?,
+    )
 }
 
 fn source_key(source: ReadingSource) -> &'static str {

@@ -1,6 +1,7 @@
 //! Violation patterns (plan §5(3): enforcement "梳理分析排污许可违法行为的类型、特点"): counts of
 //! findings, units affected and fines, grouped by any of code, category, district, industry and
-//! month — one GROUP BY in SQL over the findings the caller may read.
+//! month — one GROUP BY in SQL over the findings the caller may read — and beside them the open
+//! violation candidates of each group (issue 17), one more GROUP BY over the candidates.
 
 use sea_orm::sea_query::{
     Alias, Expr, ExprTrait, Func, JoinType, Order as SqlOrder, Query, SimpleExpr,
@@ -35,6 +36,8 @@ pub struct PatternRow {
     pub units_affected: i64,
     /// Fines and daily penalties decided on these findings, in yuan.
     pub fines_yuan: i64,
+    /// Open violation candidates of the group (`open_candidates`).
+    pub open_candidates: i64,
 }
 
 pub const MAX_ROWS: u64 = 5000;
@@ -85,9 +88,186 @@ pub async fn violation_patterns(
     }
     let mut dims = group_by.to_vec();
     dims.dedup();
-    if answers_from_cells(filter, &dims) {
-        return from_cells(db, principal, filter, &dims, limit).await;
+    let mut rows = if answers_from_cells(filter, &dims) {
+        from_cells(db, principal, filter, &dims, limit).await?
+    } else {
+        from_findings(db, principal, filter, &dims, limit).await?
+    };
+    let principal = access::authorize(principal, Operation::ReadEnforcement)?;
+    let mut candidates = open_candidates(db, principal, filter, &dims).await?;
+    for row in &mut rows {
+        row.open_candidates = candidates.remove(&key_of(row, &dims)).unwrap_or(0);
     }
+    // Groups with candidates and no findings yet come after the others, within the limit.
+    let room = usize::try_from(limit)
+        .unwrap_or(usize::MAX)
+        .saturating_sub(rows.len());
+    let mut only_candidates: Vec<(Vec<Option<String>>, i64)> = candidates.into_iter().collect();
+    only_candidates.sort();
+    for (key, count) in only_candidates.into_iter().take(room) {
+        rows.push(row_of_key(&key, &dims, count)?);
+    }
+    Ok(rows)
+}
+
+/// A group's key in `dims` order, as text (categories by their stored value).
+fn key_of(row: &PatternRow, dims: &[Dimension]) -> Vec<Option<String>> {
+    dims.iter()
+        .map(|d| match d {
+            Dimension::Code => row.code.clone(),
+            Dimension::Category => row.category.map(|c| sea_orm::ActiveEnum::to_value(&c)),
+            Dimension::District => row.district_code.clone(),
+            Dimension::Industry => row.industry_code.clone(),
+            Dimension::Month => row.month.clone(),
+        })
+        .collect()
+}
+
+fn row_of_key(key: &[Option<String>], dims: &[Dimension], open: i64) -> AppResult<PatternRow> {
+    let mut row = PatternRow {
+        open_candidates: open,
+        ..PatternRow::default()
+    };
+    for (d, value) in dims.iter().zip(key) {
+        let value = value.clone();
+        match d {
+            Dimension::Code => row.code = value,
+            Dimension::Category => {
+                row.category = value
+                    .map(|v| {
+                        <ViolationCategory as sea_orm::ActiveEnum>::try_from_value(&v)
+                            .map_err(AppError::internal)
+                    })
+                    .transpose()?
+            }
+            Dimension::District => row.district_code = value,
+            Dimension::Industry => row.industry_code = value,
+            Dimension::Month => row.month = value,
+        }
+    }
+    Ok(row)
+}
+
+/// Open candidates per group: under the candidates' own scope (`access::candidate_filter`),
+/// and the filters that apply to a candidate (district, code, category, industry, permit,
+/// unit); a finding's status, severity, dates, inspection and campaign do not. A candidate's
+/// month is the month it was detected, in the service's time zone.
+async fn open_candidates(
+    db: &DatabaseConnection,
+    principal: &Principal,
+    filter: &FindingFilter,
+    dims: &[Dimension],
+) -> AppResult<std::collections::HashMap<Vec<Option<String>>, i64>> {
+    use entity::enums::CandidateStatus;
+    use entity::{permits, violation_candidates as candidates, violation_codes};
+    let backend = db.get_database_backend();
+    let offset = crate::domain::clock::service_offset().local_minus_utc();
+    let mut query = Query::select();
+    query
+        .from(candidates::Entity)
+        .join(
+            JoinType::InnerJoin,
+            units::Entity,
+            Expr::col((units::Entity, units::Column::Id))
+                .equals((candidates::Entity, candidates::Column::UnitId)),
+        )
+        .join(
+            JoinType::InnerJoin,
+            violation_codes::Entity,
+            Expr::col((violation_codes::Entity, violation_codes::Column::Code))
+                .equals((candidates::Entity, candidates::Column::Code)),
+        )
+        .cond_where(access::candidate_filter(principal))
+        .and_where(
+            Expr::col((candidates::Entity, candidates::Column::Status))
+                .eq(sea_orm::ActiveEnum::to_value(&CandidateStatus::Open)),
+        );
+    if let Some(d) = &filter.district {
+        query.and_where(
+            Expr::col((candidates::Entity, candidates::Column::DistrictCode)).eq(d.trim()),
+        );
+    }
+    if let Some(c) = &filter.code {
+        query.and_where(
+            Expr::col((candidates::Entity, candidates::Column::Code))
+                .eq(c.trim().to_ascii_uppercase()),
+        );
+    }
+    if let Some(c) = filter.category {
+        query.and_where(
+            Expr::col((violation_codes::Entity, violation_codes::Column::Category))
+                .eq(sea_orm::ActiveEnum::to_value(&c)),
+        );
+    }
+    if let Some(industry) = &filter.industry {
+        use sea_orm::ColumnTrait;
+        query.and_where(
+            units::Column::IndustryCode.starts_with(industry.trim().to_ascii_uppercase()),
+        );
+    }
+    if let Some(id) = filter.permit_id {
+        query.and_where(Expr::col((candidates::Entity, candidates::Column::PermitId)).eq(id));
+    }
+    if let Some(id) = filter.unit_id {
+        query.and_where(Expr::col((candidates::Entity, candidates::Column::UnitId)).eq(id));
+    }
+    if let Some(number) = &filter.permit_number {
+        query.and_where(
+            Expr::col((candidates::Entity, candidates::Column::PermitId)).in_subquery(
+                Query::select()
+                    .column(permits::Column::Id)
+                    .from(permits::Entity)
+                    .and_where(Expr::col(permits::Column::PermitNumber).eq(number.trim()))
+                    .to_owned(),
+            ),
+        );
+    }
+    for d in dims {
+        let expr = match d {
+            Dimension::Code => Expr::col((candidates::Entity, candidates::Column::Code)),
+            Dimension::Category => {
+                Expr::col((violation_codes::Entity, violation_codes::Column::Category))
+            }
+            Dimension::District => {
+                Expr::col((candidates::Entity, candidates::Column::DistrictCode))
+            }
+            Dimension::Industry => Expr::col((units::Entity, units::Column::IndustryCode)),
+            // `offset` is the service's own constant, not input.
+            Dimension::Month => match backend {
+                DatabaseBackend::Postgres => Expr::cust(format!(
+                    "to_char((\"violation_candidates\".\"detected_at\" AT TIME ZONE 'UTC') + interval '{offset} seconds', 'YYYY-MM')"
+                )),
+                _ => Expr::cust(format!(
+                    "strftime('%Y-%m', \"violation_candidates\".\"detected_at\", '{offset:+} seconds')"
+                )),
+            },
+        };
+        query.expr_as(expr.clone(), Alias::new(alias(*d)));
+        query.add_group_by([expr]);
+    }
+    query.expr_as(Expr::cust("COUNT(*)"), Alias::new("n_open"));
+    let rows = db
+        .query_all_raw(StatementBuilder::build(&query, &backend))
+        .await?;
+    rows.into_iter()
+        .map(|row| {
+            let key = dims
+                .iter()
+                .map(|d| row.try_get::<Option<String>>("", alias(*d)))
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok((key, row.try_get::<i64>("", "n_open")?))
+        })
+        .collect()
+}
+
+/// The finding counts of the groups, from the findings themselves.
+async fn from_findings(
+    db: &DatabaseConnection,
+    principal: Option<&Principal>,
+    filter: &FindingFilter,
+    dims: &[Dimension],
+    limit: u64,
+) -> AppResult<Vec<PatternRow>> {
     let backend = db.get_database_backend();
 
     // Fines per finding: a fine counts once, a daily penalty per day.
@@ -137,7 +317,7 @@ pub async fn violation_patterns(
             ))
             .equals((finding_rows::Entity, finding_rows::Column::Id)),
         );
-    for d in &dims {
+    for d in dims {
         let expr = dimension_expr(*d, backend);
         query.expr_as(expr.clone(), Alias::new(alias(*d)));
         query.add_group_by([expr]);
@@ -158,7 +338,7 @@ pub async fn violation_patterns(
         )
         .order_by(count_all, SqlOrder::Desc)
         .limit(limit);
-    for d in &dims {
+    for d in dims {
         query.order_by(Alias::new(alias(*d)), SqlOrder::Asc);
     }
     let statement = StatementBuilder::build(&query, &backend);
@@ -188,6 +368,7 @@ pub async fn violation_patterns(
                 findings: row.try_get::<i64>("", "n_findings")?,
                 units_affected: row.try_get::<i64>("", "n_units")?,
                 fines_yuan: row.try_get::<i64>("", "fines_yuan")?,
+                open_candidates: 0,
             })
         })
         .collect()

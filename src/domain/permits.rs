@@ -22,6 +22,7 @@ use crate::domain::clock;
 use crate::domain::codes::{CreditCode, OutletMediumCode, PermitNumber, parse_outlet_code};
 use crate::domain::idempotency::{self, IdempotentRequest};
 use crate::domain::page::{self, Ordering, Page, PageArgs, SortValue};
+use crate::domain::text;
 use crate::domain::units::like_pattern;
 use crate::error::{AppError, AppResult};
 use entity::enums::{
@@ -501,6 +502,7 @@ fn validate_outlets(
                 format!("{code} appears twice"),
             ));
         }
+        text::optional(&format!("{field}.name"), outlet.name.as_deref(), 100)?;
         if outlet.limits.len() > 50 {
             return Err(AppError::invalid(
                 format!("{field}.limits"),
@@ -591,6 +593,11 @@ fn validate_limit(field: &str, limit: &LimitInput, medium: OutletMediumCode) -> 
             "1 to 64 characters",
         ));
     }
+    text::optional(
+        &format!("{field}.concentrationUnit"),
+        limit.concentration_unit.as_deref(),
+        16,
+    )?;
     if limit.concentration_limit.is_none() && limit.annual_quantity_tpa.is_none() {
         return Err(AppError::invalid(
             field,

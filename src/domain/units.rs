@@ -17,7 +17,7 @@ use crate::domain::codes::{CreditCode, parse_industry_code};
 use crate::domain::idempotency::{self, IdempotentRequest};
 use crate::domain::locations::{self, BoundingBox};
 use crate::domain::page::{self, Ordering, Page, PageArgs, SortValue};
-use crate::domain::reference;
+use crate::domain::{reference, text};
 use crate::error::{AppError, AppResult};
 use entity::enums::{CreditLevel, ManagementCategory};
 use entity::units;
@@ -215,27 +215,6 @@ pub struct UpdateUnitInput {
     pub latitude: Option<f64>,
 }
 
-fn required_text(field: &str, value: &str, max_chars: usize) -> AppResult<String> {
-    let value = value.trim();
-    if value.is_empty() {
-        return Err(AppError::invalid(field, "must not be empty"));
-    }
-    if value.chars().count() > max_chars {
-        return Err(AppError::invalid(
-            field,
-            format!("at most {max_chars} characters"),
-        ));
-    }
-    Ok(value.to_owned())
-}
-
-fn optional_text(field: &str, value: Option<&str>, max_chars: usize) -> AppResult<Option<String>> {
-    match value.map(str::trim).filter(|v| !v.is_empty()) {
-        Some(v) => required_text(field, v, max_chars).map(Some),
-        None => Ok(None),
-    }
-}
-
 /// Mainland phone numbers: an 11-digit mobile (1[3-9]…) or a landline with area code.
 fn phone(field: &str, value: Option<&str>) -> AppResult<Option<String>> {
     let Some(v) = value.map(str::trim).filter(|v| !v.is_empty()) else {
@@ -267,9 +246,9 @@ pub async fn register(
     let credit_code = CreditCode::parse(&input.credit_code)
         .map_err(|e| AppError::code_error("input.creditCode", e))?;
     access::check_district(principal, &input.district_code)?;
-    let name = required_text("input.name", &input.name, 200)?;
-    let address = required_text("input.address", &input.address, 300)?;
-    let legal_representative = optional_text(
+    let name = text::required("input.name", &input.name, 200)?;
+    let address = text::required("input.address", &input.address, 300)?;
+    let legal_representative = text::optional(
         "input.legalRepresentative",
         input.legal_representative.as_deref(),
         100,
@@ -431,10 +410,10 @@ pub async fn update(
     }
     let mut active: units::ActiveModel = current.clone().into();
     if let Some(name) = &patch.name {
-        active.name = Set(required_text("input.name", name, 200)?);
+        active.name = Set(text::required("input.name", name, 200)?);
     }
     if patch.legal_representative.is_some() {
-        active.legal_representative = Set(optional_text(
+        active.legal_representative = Set(text::optional(
             "input.legalRepresentative",
             patch.legal_representative.as_deref(),
             100,
@@ -444,7 +423,7 @@ pub async fn update(
         active.contact_phone = Set(phone("input.contactPhone", patch.contact_phone.as_deref())?);
     }
     if let Some(address) = &patch.address {
-        active.address = Set(required_text("input.address", address, 300)?);
+        active.address = Set(text::required("input.address", address, 300)?);
     }
     if let Some(code) = &patch.industry_code {
         active.industry_code =
@@ -473,7 +452,7 @@ pub async fn update(
         }
         active.positive_list = Set(flag);
         active.positive_list_reason = Set(if flag {
-            optional_text(
+            text::optional(
                 "input.positiveListReason",
                 patch.positive_list_reason.as_deref(),
                 300,

@@ -545,6 +545,13 @@ impl ViolationPattern {
     async fn fines_yuan(&self) -> i64 {
         self.0.fines_yuan
     }
+    /// Open violation candidates of this group that the caller may read (`violationCandidates`),
+    /// the month being the month detected; the filter's district, code, category, industry,
+    /// permit and unit apply to them, a finding's status, severity, dates, inspection and
+    /// campaign do not. A group may have candidates and no findings yet.
+    async fn open_candidates(&self) -> i64 {
+        self.0.open_candidates
+    }
 }
 
 #[derive(async_graphql::Enum, Copy, Clone, Eq, PartialEq)]

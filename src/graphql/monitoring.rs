@@ -391,6 +391,7 @@ impl MonitoringMutation {
             "input".to_owned()
         })
         .await?;
+        announce_candidates(ctx, done.candidates).await;
         Ok(RecordReadingsResult {
             inserted: done.inserted,
             unchanged: done.unchanged,
@@ -422,6 +423,7 @@ impl MonitoringMutation {
             format!("input.readings[{i}]")
         })
         .await?;
+        announce_candidates(ctx, done.candidates).await;
         Ok(RecordReadingsResult {
             inserted: done.inserted,
             unchanged: done.unchanged,
@@ -436,15 +438,48 @@ pub const CANDIDATE: &str = "ViolationCandidate";
 
 /// A violation the monitoring data suggests, for an officer to confirm (`recordFinding` with
 /// `candidateId`) or dismiss (`dismissViolationCandidate`).
-pub struct ViolationCandidate(pub entity::violation_candidates::Model);
+pub struct ViolationCandidate(
+    pub entity::violation_candidates::Model,
+    /// Its place in the change feed, when `violationCandidateDetected` delivered it.
+    Option<String>,
+);
+
+impl ViolationCandidate {
+    pub fn new(row: entity::violation_candidates::Model) -> Self {
+        Self(row, None)
+    }
+
+    /// As `violationCandidateDetected` delivers it, at `cursor` in the change feed.
+    pub fn delivered(row: entity::violation_candidates::Model, cursor: String) -> Self {
+        Self(row, Some(cursor))
+    }
+}
+
+/// Wakes the subscriptions after a commit that added candidates (every instance's pump also
+/// reads the feed on its own timer, so a lost wake-up only delays them).
+async fn announce_candidates(ctx: &Context<'_>, count: u64) {
+    if count == 0 {
+        return;
+    }
+    if let Ok(bus) = ctx.data::<crate::events::EventBus>() {
+        bus.publish(crate::events::Event::CandidatesDetected { count })
+            .await;
+    }
+}
 
 #[Object]
 impl ViolationCandidate {
+    /// Where the event that delivered this record lies in the change feed: set in
+    /// `violationCandidateDetected` payloads (pass it as `after` to resume), null elsewhere.
+    async fn cursor(&self) -> Option<&str> {
+        self.1.as_deref()
+    }
     async fn id(&self) -> ID {
         ids::encode(CANDIDATE, self.0.id)
     }
-    /// `EX-1` (a reading above the limit), `AM-2` (automatic data missing), `SM-1`
-    /// (self-monitoring short of its frequency).
+    /// `EX-1` (a reading above the limit), `NP-2` (readings after the permit expired), `AM-2`
+    /// (automatic data missing), `SM-1` (self-monitoring short of its frequency), `ER-1` (an
+    /// execution report not submitted by its due day).
     async fn code(&self, ctx: &Context<'_>) -> Result<Option<super::reference::ViolationCode>> {
         super::reference::load_violation_code(ctx, &self.0.code).await
     }
@@ -536,7 +571,7 @@ pub(crate) async fn candidate_of_finding(
 ) -> Result<Option<ViolationCandidate>> {
     Ok(super::load_one(ctx, CandidateOfFinding(finding_id))
         .await?
-        .map(ViolationCandidate))
+        .map(ViolationCandidate::new))
 }
 
 pub(crate) async fn readings_of_finding(
@@ -559,7 +594,7 @@ pub(crate) async fn readings_of_finding(
 #[derive(InputObject, Default)]
 pub struct ViolationCandidateFilter {
     district: Option<String>,
-    /// `EX-1`, `AM-2`, `SM-1`.
+    /// `EX-1`, `NP-2`, `AM-2`, `SM-1`, `ER-1`.
     code: Option<String>,
     status: Option<CandidateStatus>,
     permit_id: Option<ID>,
@@ -622,7 +657,7 @@ impl CandidateQuery {
             ctx,
             listing,
             connection::page_args(first, after, last, before),
-            ViolationCandidate,
+            ViolationCandidate::new,
         )
         .await
     }
@@ -653,6 +688,7 @@ impl CandidateMutation {
             },
         )
         .await?;
+        announce_candidates(ctx, found.am2 + found.sm1 + found.er1).await;
         Ok(DetectedCandidates {
             am2: found.am2,
             sm1: found.sm1,
@@ -672,7 +708,7 @@ impl CandidateMutation {
         let saved =
             crate::domain::candidates::dismiss(super::db(ctx)?, super::principal(ctx), id, &reason)
                 .await?;
-        Ok(ViolationCandidate(saved))
+        Ok(ViolationCandidate::new(saved))
     }
 }
 

@@ -1,4 +1,5 @@
-//! The subscription root (CONTRACT: `bulletinPublished`, `findingRecorded`, `feedbackPosted`),
+//! The subscription root (CONTRACT: `bulletinPublished`, `findingRecorded`, `feedbackPosted`;
+//! issue 17: `violationCandidateDetected`),
 //! served over `/graphql/ws` (`crate::ws`).
 //!
 //! Delivery: every committed matching event exactly once, in feed (commit) order, for as long as
@@ -93,6 +94,30 @@ impl Subscription {
                 Ok(crate::domain::feedback::get(&db, principal.as_ref(), id)
                     .await?
                     .map(|row| super::liaison::Feedback::delivered(row, cursor)))
+            },
+        )
+    }
+
+    /// Violation candidates raised from now on that the caller may read (its district's, or
+    /// every district's for a municipal principal; like `violationCandidates`): EX-1 as the
+    /// readings arrive, NP-2 for readings after a permit expired, AM-2, SM-1 and ER-1 when
+    /// `detectViolationCandidates` finds them. Each exactly once, in commit order; `after` as
+    /// for `findingRecorded`. Not for MONITORING (FORBIDDEN at subscribe time); an INTEGRATOR
+    /// reads no candidates and receives none.
+    async fn violation_candidate_detected(
+        &self,
+        ctx: &Context<'_>,
+        after: Option<String>,
+    ) -> Result<impl Stream<Item = Result<super::monitoring::ViolationCandidate>> + use<>> {
+        scoped(
+            ctx,
+            Operation::ReadEnforcement,
+            ChangeKind::ViolationCandidate,
+            after,
+            |db, principal, id, cursor| async move {
+                Ok(crate::domain::candidates::get(&db, principal.as_ref(), id)
+                    .await?
+                    .map(|row| super::monitoring::ViolationCandidate::delivered(row, cursor)))
             },
         )
     }

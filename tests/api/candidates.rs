@@ -1,5 +1,5 @@
 //! Violation candidates (issue 17): EX-1 from readings above the limit as they are written,
-//! AM-2 and SM-1 counted in SQL over a window, scoped like findings (integrators: none),
+//! NP-2 from readings after the permit expired, AM-2, SM-1 and ER-1 counted in SQL over a window, scoped like findings (integrators: none),
 //! dismissed with a reason or turned into a finding that carries its readings; decisions in
 //! the change feed and the audit trail.
 
@@ -154,9 +154,13 @@ db_test!(
             json!({}),
         )
         .await;
+        // Raised (OPEN), then confirmed.
         assert_eq!(
-            feed["changes"]["edges"][0]["node"],
-            json!({ "kind": "VIOLATION_CANDIDATE", "state": "CONFIRMED" }),
+            feed["changes"]["edges"],
+            json!([
+                { "node": { "kind": "VIOLATION_CANDIDATE", "state": "OPEN" } },
+                { "node": { "kind": "VIOLATION_CANDIDATE", "state": "CONFIRMED" } }
+            ]),
             "{feed}"
         );
     }
@@ -364,6 +368,134 @@ db_test!(
                 (format!("{y}-04-01T00:00:00+08:00"), 1),
                 (format!("{y}-07-01T00:00:00+08:00"), 0)
             ]
+        );
+    }
+);
+
+db_test!(
+    discharge_after_the_permit_expired_is_an_np2_candidate,
+    |app| {
+        use permit_exchange::domain::clock::today;
+        let unit =
+            crate::fixtures::register_unit(&app, "500103", 81, "过期许可监测单位", "KEY").await;
+        let admin = app.token(Role::Admin, None);
+        let day = |n: i64| (today() - chrono::Duration::days(n)).to_string();
+        let issue = |from: String, to: String| {
+            json!({ "input": {
+                "unitId": unit["id"], "validFrom": from, "validTo": to,
+                "outlets": [{ "code": "DW001", "category": "MAIN", "limits": [
+                    { "pollutant": "化学需氧量", "concentrationLimit": 100.0,
+                      "concentrationUnit": "mg/L", "averagingPeriod": "DAILY" }] }] } })
+        };
+        let expired = app
+            .data(
+                &admin,
+                crate::fixtures::ISSUE_PERMIT,
+                issue(day(400), day(60)),
+            )
+            .await["issuePermit"]
+            .clone();
+        assert_eq!(expired["status"], "EXPIRED", "{expired}");
+        let permit = app
+            .data(
+                &admin,
+                "query($id: ID!) { permit(id: $id) { outlets { id } } }",
+                json!({ "id": expired["id"] }),
+            )
+            .await;
+        let outlet = permit["permit"]["outlets"][0]["id"].clone();
+        let reading = |days_ago: i64, hour: u32, value: f64| {
+            json!({ "outletId": outlet, "pollutant": "化学需氧量", "unitOfMeasure": "mg/L",
+                    "measuredAt": format!("{}T{hour:02}:00:00+08:00", day(days_ago)),
+                    "value": value, "source": "AUTOMATIC", "flag": "N" })
+        };
+        let integrator = app.token(Role::Integrator, None);
+        // Before the expiry an ordinary reading; after it, still discharging, stored as
+        // evidence: above the old limit too, yet no EX-1 (no limit is in force).
+        let written = app
+            .data(
+                &integrator,
+                RECORD_MANY,
+                json!({ "readings": [
+                    reading(70, 10, 50.0), reading(20, 10, 80.0), reading(20, 11, 160.0)
+                ] }),
+            )
+            .await;
+        assert_eq!(written["recordReadings"]["inserted"], 3, "{written}");
+        let officer = app.token(Role::EnforcementOfficer, Some("500103"));
+        let listed = app.data(&officer, CANDIDATES, json!({})).await;
+        let found = nodes(&listed);
+        assert_eq!(found.len(), 1, "{listed}");
+        assert_eq!(found[0]["code"]["code"], "NP-2");
+        assert_eq!(found[0]["permit"]["permitNumber"], expired["permitNumber"]);
+        assert_eq!(
+            found[0]["reading"]["value"], 80.0,
+            "the first reading after expiry"
+        );
+        // The same month again: the same candidate.
+        app.data(
+            &integrator,
+            RECORD_MANY,
+            json!({ "readings": [reading(20, 12, 70.0)] }),
+        )
+        .await;
+        let again = app.data(&officer, CANDIDATES, json!({})).await;
+        assert_eq!(again["violationCandidates"]["totalCount"], 1, "{again}");
+
+        // Counted beside the findings of its group, which has none yet.
+        let patterns = app
+            .data(
+                &officer,
+                "{ violationPatterns(groupBy: [CODE]) { code { code } findings openCandidates } }",
+                json!({}),
+            )
+            .await;
+        assert_eq!(
+            patterns["violationPatterns"],
+            json!([{ "code": { "code": "NP-2" }, "findings": 0, "openCandidates": 1 }]),
+            "{patterns}"
+        );
+        let elsewhere = app
+            .data(
+                &app.token(Role::EnforcementOfficer, Some("500112")),
+                "{ violationPatterns(groupBy: [CODE, MONTH]) { openCandidates } }",
+                json!({}),
+            )
+            .await;
+        assert_eq!(elsewhere["violationPatterns"], json!([]), "{elsewhere}");
+        let by_month = app
+            .data(
+                &officer,
+                "{ violationPatterns(groupBy: [MONTH], filter: { code: \"NP-2\" }) { month openCandidates } }",
+                json!({}),
+            )
+            .await;
+        assert_eq!(
+            by_month["violationPatterns"],
+            json!([{ "month": today().format("%Y-%m").to_string(), "openCandidates": 1 }]),
+            "{by_month}"
+        );
+
+        // Once the unit holds a new permit, readings on the old permit's outlet are refused:
+        // the discharge is permitted, on the new permit's outlets.
+        app.data(
+            &admin,
+            crate::fixtures::ISSUE_PERMIT,
+            issue(day(10), day(-300)),
+        )
+        .await;
+        let refused = app
+            .gql(
+                Some(&integrator),
+                RECORD_MANY,
+                json!({ "readings": [reading(5, 10, 50.0)] }),
+            )
+            .await;
+        assert_eq!(error_code(&refused), Some("BAD_USER_INPUT"), "{refused}");
+        assert_eq!(
+            error_field(&refused),
+            Some("input.readings[0].measuredAt"),
+            "{refused}"
         );
     }
 );

@@ -915,3 +915,58 @@ async fn postgres_a_late_committer_is_delivered_first_not_skipped() {
     assert_eq!(got[1].0, third);
     elsewhere.rollback().await.expect("rollback");
 }
+
+db_test!(
+    violation_candidates_reach_only_subscribers_in_scope,
+    |app| {
+        let (_, water, _) = crate::monitoring::monitored_permit(&app, "500103", 73).await;
+        let subscription = "subscription { violationCandidateDetected { id cursor code { code } measuredValue district { code } } }";
+        let mut in_scope =
+            Client::ready(&app, &app.token(Role::EnforcementOfficer, Some("500103"))).await;
+        let mut other_district =
+            Client::ready(&app, &app.token(Role::EnforcementOfficer, Some("500106"))).await;
+        let mut integrator = Client::ready(&app, &app.token(Role::Integrator, None)).await;
+        for client in [&mut in_scope, &mut other_district, &mut integrator] {
+            client.subscribe("c", subscription).await;
+        }
+        app.wait_for_subscribers(3).await;
+        let year = permit_exchange::domain::clock::today().format("%Y");
+        let reading = |hour: u32, value: f64| {
+            json!({ "outletId": water, "pollutant": "化学需氧量", "unitOfMeasure": "mg/L",
+                "measuredAt": format!("{year}-06-02T{hour:02}:00:00+08:00"), "value": value,
+                "source": "AUTOMATIC", "flag": "N" })
+        };
+        app.data(
+        &app.token(Role::Integrator, None),
+        "mutation($r: [ReadingInput!]!) { recordReadings(input: { readings: $r }) { inserted } }",
+        json!({ "r": [reading(9, 60.0), reading(10, 140.0)] }),
+    )
+    .await;
+        let message = in_scope.message().await;
+        assert_eq!(message["type"], "next", "{message}");
+        let got = &message["payload"]["data"]["violationCandidateDetected"];
+        assert_eq!(got["code"]["code"], "EX-1", "{message}");
+        assert_eq!(got["measuredValue"], 140.0, "{message}");
+        assert_eq!(got["district"]["code"], "500103", "{message}");
+        assert!(
+            got["cursor"].as_str().is_some_and(|c| !c.is_empty()),
+            "{message}"
+        );
+        // Exactly once: the same readings again raise nothing.
+        app.data(
+        &app.token(Role::Integrator, None),
+        "mutation($r: [ReadingInput!]!) { recordReadings(input: { readings: $r }) { unchanged } }",
+        json!({ "r": [reading(10, 140.0)] }),
+    )
+    .await;
+        for client in [&mut in_scope, &mut other_district, &mut integrator] {
+            assert!(
+                client
+                    .next_within(Duration::from_millis(1500))
+                    .await
+                    .is_none(),
+                "a candidate reached a subscriber out of scope, or twice"
+            );
+        }
+    }
+);

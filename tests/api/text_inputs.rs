@@ -274,3 +274,65 @@ db_test!(
         }
     }
 );
+
+db_test!(
+    text_longer_than_its_column_is_bad_user_input_on_both_databases,
+    |app| {
+        // PostgreSQL refuses a value longer than its varchar column (SQLite stores it): each such
+        // field is bounded by the domain first, below the edge's general line limit.
+        let supervisor = app.token(Role::Supervisor, None);
+        let label = "组".repeat(65);
+        let groups = app
+            .gql(
+                Some(&supervisor),
+                "mutation($g: [String!]!) { drawJointGroups(input: { groups: $g }) { kind } }",
+                json!({ "g": ["第一组", label] }),
+            )
+            .await;
+        assert_eq!(error_code(&groups), Some("BAD_USER_INPUT"), "{groups:#}");
+        assert_eq!(error_field(&groups), Some("input.groups[1]"), "{groups:#}");
+        let fits = app
+            .gql(
+                Some(&supervisor),
+                "mutation($g: [String!]!) { drawJointGroups(input: { groups: $g }) { items { groupLabel } } }",
+                json!({ "g": ["组".repeat(64)] }),
+            )
+            .await;
+        assert!(fits["errors"].is_null(), "{fits:#}");
+
+        let admin = app.token(Role::Admin, None);
+        let unit = register_unit(&app, "500103", 2, "长文本检查单位", "KEY").await;
+        let unit_id = unit["id"].as_str().expect("id");
+        let mut input = crate::fixtures::permit_input(unit_id, "2026-01-01");
+        input["outlets"][0]["name"] = json!("口".repeat(101));
+        let named = app
+            .gql(
+                Some(&admin),
+                crate::fixtures::ISSUE_PERMIT,
+                json!({ "input": input }),
+            )
+            .await;
+        assert_eq!(
+            error_field(&named),
+            Some("input.outlets[0].name"),
+            "{named:#}"
+        );
+        let mut input = crate::fixtures::permit_input(unit_id, "2026-01-01");
+        input["outlets"][1]["limits"][0] = json!({
+            "pollutant": "氨氮", "annualQuantityTpa": 1.0, "concentrationUnit": "m".repeat(17)
+        });
+        let unit_text = app
+            .gql(
+                Some(&admin),
+                crate::fixtures::ISSUE_PERMIT,
+                json!({ "input": input }),
+            )
+            .await;
+        assert_eq!(
+            error_field(&unit_text),
+            Some("input.outlets[1].limits[0].concentrationUnit"),
+            "{unit_text:#}"
+        );
+        assert_eq!(app.scalar_i64("SELECT COUNT(*) FROM permits").await, 0);
+    }
+);

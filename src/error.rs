@@ -199,6 +199,12 @@ pub const UNIQUE_KEYS: &[UniqueKey] = &[
         "an execution report of this permit, frequency and period is recorded already",
     ),
     key(
+        "uq_ledger_checks_period",
+        "ledger_checks.inspection_id, ledger_checks.period_start",
+        Some("input.periodStart"),
+        "this inspection has a ledger check of a period starting that day already",
+    ),
+    key(
         "uq_monitoring_devices_mn",
         "monitoring_devices.mn",
         Some("input.mn"),

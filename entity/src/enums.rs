@@ -568,3 +568,24 @@ pub enum CandidateStatus {
     #[sea_orm(string_value = "CONFIRMED")]
     Confirmed,
 }
+
+/// What an inspection found of a unit's environmental management ledger (台账, Art 21).
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(24))")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum LedgerResult {
+    /// Kept as the permit requires.
+    #[sea_orm(string_value = "KEPT")]
+    Kept,
+    /// Kept with gaps: records of the period missing.
+    #[sea_orm(string_value = "INCOMPLETE")]
+    Incomplete,
+    /// Not kept for the period.
+    #[sea_orm(string_value = "NOT_KEPT")]
+    NotKept,
+    /// Records that do not match the facts (forged, altered).
+    #[sea_orm(string_value = "UNTRUE")]
+    Untrue,
+}

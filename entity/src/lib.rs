@@ -31,6 +31,7 @@ pub mod inspection_inspectors;
 pub mod inspections;
 pub mod inspector_conflicts;
 pub mod inspectors;
+pub mod ledger_checks;
 pub mod monitoring_devices;
 pub mod monitoring_requirements;
 pub mod outlets;

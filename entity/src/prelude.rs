@@ -25,6 +25,7 @@ pub use super::inspection_inspectors::Entity as InspectionInspectors;
 pub use super::inspections::Entity as Inspections;
 pub use super::inspector_conflicts::Entity as InspectorConflicts;
 pub use super::inspectors::Entity as Inspectors;
+pub use super::ledger_checks::Entity as LedgerChecks;
 pub use super::monitoring_devices::Entity as MonitoringDevices;
 pub use super::monitoring_requirements::Entity as MonitoringRequirements;
 pub use super::outlets::Entity as Outlets;

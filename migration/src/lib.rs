@@ -20,6 +20,7 @@ pub mod m20261203_000011_monitoring;
 pub mod m20261203_000012_monitoring_devices;
 pub mod m20261203_000013_violation_candidates;
 pub mod m20261203_000014_execution_reports;
+pub mod m20261204_000015_ledger_checks;
 pub mod reference;
 
 pub use sea_orm_migration::MigratorTrait;
@@ -45,6 +46,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000012_monitoring_devices::Migration),
             Box::new(m20261203_000013_violation_candidates::Migration),
             Box::new(m20261203_000014_execution_reports::Migration),
+            Box::new(m20261204_000015_ledger_checks::Migration),
         ]
     }
 }

@@ -18,6 +18,8 @@
 //!   a permit and month, with the month's first such reading as its evidence.
 //! - **ER-1** (Art 37(3)): `detect`, execution reports due in the window and not submitted by
 //!   their due day.
+//! - **LG-1** / **LG-2** (Art 37(1), 37(2)): a ledger check (`ledgers::record`) that found the
+//!   ledger not kept or incomplete, or untrue.
 //!
 //! Each candidate has a `dedupe_key` (unique), so writing or detecting twice adds nothing.
 //! Read like findings (`access::candidate_filter`: the caller's district; integrators and
@@ -46,6 +48,8 @@ pub const AM2: &str = "AM-2";
 pub const SM1: &str = "SM-1";
 pub const ER1: &str = "ER-1";
 pub const NP2: &str = "NP-2";
+pub const LG1: &str = "LG-1";
+pub const LG2: &str = "LG-2";
 
 /// The longest window `detect` counts over.
 pub const MAX_WINDOW_DAYS: i64 = 366;
@@ -156,6 +160,39 @@ pub(crate) async fn unpermitted_discharges(
         })
         .collect();
     Ok(store_new(txn, principal, models).await?.len() as u64)
+}
+
+/// The candidate a ledger check raises: LG-1 for a ledger not kept or kept with gaps, LG-2 for
+/// an untrue one, over the period checked; none for a ledger kept.
+pub(crate) async fn of_ledger_check(
+    txn: &DatabaseTransaction,
+    principal: &Principal,
+    check: &entity::ledger_checks::Model,
+) -> AppResult<Option<i64>> {
+    use entity::enums::LedgerResult;
+    let code = match check.result {
+        LedgerResult::Kept => return Ok(None),
+        LedgerResult::Incomplete | LedgerResult::NotKept => LG1,
+        LedgerResult::Untrue => LG2,
+    };
+    let model = rows::ActiveModel {
+        code: Set(code.to_owned()),
+        district_code: Set(check.district_code.clone()),
+        unit_id: Set(check.unit_id),
+        permit_id: Set(check.permit_id),
+        window_from: Set(Some(midnight(check.period_start))),
+        window_to: Set(Some(midnight(
+            check.period_end.succ_opt().unwrap_or(check.period_end),
+        ))),
+        status: Set(CandidateStatus::Open),
+        dedupe_key: Set(format!("{code}:l{}", check.id)),
+        detected_at: Set(Utc::now()),
+        ..Default::default()
+    };
+    Ok(store_new(txn, principal, vec![model])
+        .await?
+        .first()
+        .map(|(id, _, _)| *id))
 }
 
 /// Stores the candidates whose `dedupe_key` is new, each with its feed row (so that

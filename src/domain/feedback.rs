@@ -173,6 +173,7 @@ pub async fn post(
         &filter,
         &[Dimension::Code],
         patterns::MAX_ROWS,
+        patterns::Counts::FindingsOnly,
     )
     .await?;
     let figures: Vec<serde_json::Value> = rows

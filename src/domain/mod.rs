@@ -16,6 +16,7 @@ pub mod findings;
 pub mod idempotency;
 pub mod inspections;
 pub mod inspectors;
+pub mod ledgers;
 pub mod locations;
 pub mod monitoring;
 pub mod page;

@@ -42,6 +42,15 @@ pub struct PatternRow {
 
 pub const MAX_ROWS: u64 = 5000;
 
+/// What a pattern query counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Counts {
+    FindingsOnly,
+    /// The findings, and the open candidates of each group (`PatternRow::open_candidates`);
+    /// groups with candidates and no findings follow the others.
+    WithCandidates,
+}
+
 fn alias(d: Dimension) -> &'static str {
     match d {
         Dimension::Code => "g_code",
@@ -76,6 +85,7 @@ pub async fn violation_patterns(
     filter: &FindingFilter,
     group_by: &[Dimension],
     limit: u64,
+    counts: Counts,
 ) -> AppResult<Vec<PatternRow>> {
     if group_by.is_empty() {
         return Err(AppError::invalid(
@@ -93,6 +103,9 @@ pub async fn violation_patterns(
     } else {
         from_findings(db, principal, filter, &dims, limit).await?
     };
+    if counts == Counts::FindingsOnly {
+        return Ok(rows);
+    }
     let principal = access::authorize(principal, Operation::ReadEnforcement)?;
     let mut candidates = open_candidates(db, principal, filter, &dims).await?;
     for row in &mut rows {

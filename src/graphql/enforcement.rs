@@ -177,6 +177,21 @@ impl Inspection {
             .unwrap_or_default();
         Ok(rows.into_iter().map(Finding::new).collect())
     }
+    /// Its ledger checks (台账, `recordLedgerCheck`), by period. Their notes are case text,
+    /// shown where the inspection's notes are.
+    async fn ledger_checks(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<Vec<super::monitoring::LedgerCheck>> {
+        let notes_visible = self.case_text_visible(ctx).await?;
+        let rows = super::load_one(ctx, super::loaders::LedgerChecksOfInspection(self.0.id))
+            .await?
+            .unwrap_or_default();
+        Ok(rows
+            .into_iter()
+            .map(|row| super::monitoring::LedgerCheck::new(row, notes_visible))
+            .collect())
+    }
     /// Uploaded evidence files (`uploadEvidence`), oldest first. Case material like the notes:
     /// empty for INTEGRATOR while a finding of the inspection is open.
     async fn files(&self, ctx: &Context<'_>) -> Result<Vec<EvidenceFile>> {
@@ -548,7 +563,8 @@ impl ViolationPattern {
     /// Open violation candidates of this group that the caller may read (`violationCandidates`),
     /// the month being the month detected; the filter's district, code, category, industry,
     /// permit and unit apply to them, a finding's status, severity, dates, inspection and
-    /// campaign do not. A group may have candidates and no findings yet.
+    /// campaign do not. Selecting it also lists groups that have candidates and no findings
+    /// yet (after the others, within `limit`).
     async fn open_candidates(&self) -> i64 {
         self.0.open_candidates
     }
@@ -784,12 +800,19 @@ impl EnforcementQuery {
             .collect();
         let limit =
             u64::try_from(limit).map_err(|_| AppError::invalid("limit", "must be positive"))?;
+        // The candidates' statement runs only for a selection that asks for their count.
+        let counts = if ctx.look_ahead().field("openCandidates").exists() {
+            patterns::Counts::WithCandidates
+        } else {
+            patterns::Counts::FindingsOnly
+        };
         let rows = patterns::violation_patterns(
             super::db(ctx)?,
             super::principal(ctx),
             &filter,
             &dims,
             limit,
+            counts,
         )
         .await?;
         Ok(rows.into_iter().map(ViolationPattern).collect())

@@ -395,3 +395,16 @@ pub enum CandidateStatus {
     /// 已立案（转为违法问题）
     Confirmed,
 }
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "entity::enums::LedgerResult")]
+pub enum LedgerResult {
+    /// 按要求记录
+    Kept,
+    /// 记录不全
+    Incomplete,
+    /// 未记录
+    NotKept,
+    /// 记录不实
+    Untrue,
+}

@@ -195,6 +195,26 @@ impl Loader<ReportsOfPermit> for DbLoader {
     }
 }
 
+/// An inspection's ledger checks (reached through an inspection in scope).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct LedgerChecksOfInspection(pub i64);
+
+impl Loader<LedgerChecksOfInspection> for DbLoader {
+    type Value = Vec<entity::ledger_checks::Model>;
+    type Error = LoadError;
+
+    async fn load(
+        &self,
+        keys: &[LedgerChecksOfInspection],
+    ) -> Result<HashMap<LedgerChecksOfInspection, Self::Value>, Self::Error> {
+        let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
+        let rows = crate::domain::ledgers::of_inspections(&self.db, &ids).await?;
+        Ok(group(keys, rows, |r| {
+            LedgerChecksOfInspection(r.inspection_id)
+        }))
+    }
+}
+
 /// A reading by id, for a candidate's or a finding's evidence (scoped like `readings`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct ReadingId(pub i64);

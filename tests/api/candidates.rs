@@ -499,3 +499,106 @@ db_test!(
         );
     }
 );
+
+db_test!(
+    a_ledger_found_wanting_raises_a_candidate_to_confirm,
+    |app| {
+        use permit_exchange::domain::clock::today;
+        let s = scene(&app, "500103", 82).await;
+        let record = r#"mutation($input: RecordLedgerCheckInput!) { recordLedgerCheck(input: $input) {
+            ledgerCheck { result note periodStart permit { permitNumber } }
+            candidate { id code { code } status windowFrom windowTo } } }"#;
+        let start = format!("{}-01-01", today().format("%Y"));
+        let end = (today() - chrono::Duration::days(1)).to_string();
+        let check = |result: &str, from: &str, note: Option<&str>| {
+            json!({ "input": { "inspectionId": s.inspection, "periodStart": from,
+                               "periodEnd": end, "result": result, "note": note } })
+        };
+        // Kept: recorded, nothing raised.
+        let kept = app
+            .data(&s.officer, record, check("KEPT", &start, None))
+            .await;
+        assert_eq!(
+            kept["recordLedgerCheck"]["candidate"],
+            Value::Null,
+            "{kept}"
+        );
+        assert_eq!(
+            kept["recordLedgerCheck"]["ledgerCheck"]["permit"]["permitNumber"],
+            s.permit["permitNumber"]
+        );
+        // Wanting without a word of what: refused; the same period twice: a conflict.
+        let silent = app
+            .gql(
+                Some(&s.officer),
+                record,
+                check("NOT_KEPT", "2026-02-01", None),
+            )
+            .await;
+        assert_eq!(error_field(&silent), Some("input.note"), "{silent}");
+        let twice = app
+            .gql(Some(&s.officer), record, check("KEPT", &start, None))
+            .await;
+        assert_eq!(error_code(&twice), Some("CONFLICT"), "{twice}");
+        assert_eq!(error_field(&twice), Some("input.periodStart"), "{twice}");
+        // Older than the five years a ledger is kept: not a duty any more.
+        let old = (today() - chrono::Duration::days(6 * 366)).to_string();
+        let stale = app
+            .gql(
+                Some(&s.officer),
+                record,
+                check("NOT_KEPT", &old, Some("无记录")),
+            )
+            .await;
+        assert_eq!(error_field(&stale), Some("input.periodStart"), "{stale}");
+        // Another district's officer cannot see the inspection.
+        let elsewhere = app
+            .gql(
+                Some(&app.token(Role::EnforcementOfficer, Some("500112"))),
+                record,
+                check("KEPT", &end, None),
+            )
+            .await;
+        assert_eq!(error_code(&elsewhere), Some("NOT_FOUND"), "{elsewhere}");
+
+        let untrue = app
+            .data(
+                &s.officer,
+                record,
+                check("UNTRUE", &end, Some("运行记录与在线数据不符")),
+            )
+            .await;
+        let candidate = &untrue["recordLedgerCheck"]["candidate"];
+        assert_eq!(candidate["code"]["code"], "LG-2", "{untrue}");
+        assert_eq!(candidate["status"], "OPEN");
+        // Listed with the inspection, and confirmed as a finding of its code.
+        let listed = app
+            .data(
+                &s.officer,
+                "query($id: ID!) { inspection(id: $id) { ledgerChecks { result note } } }",
+                json!({ "id": s.inspection }),
+            )
+            .await;
+        assert_eq!(
+            listed["inspection"]["ledgerChecks"],
+            json!([
+                { "result": "KEPT", "note": null },
+                { "result": "UNTRUE", "note": "运行记录与在线数据不符" }
+            ]),
+            "{listed}"
+        );
+        let finding = app
+            .data(
+                &s.officer,
+                "mutation($input: RecordFindingInput!) { recordFinding(input: $input) { code { code } candidate { status } } }",
+                json!({ "input": { "inspectionId": s.inspection, "code": "LG-2",
+                        "candidateId": candidate["id"], "severity": "GENERAL",
+                        "description": "台账记录不实" } }),
+            )
+            .await;
+        assert_eq!(
+            finding["recordFinding"]["candidate"]["status"], "CONFIRMED",
+            "{finding}"
+        );
+    }
+);

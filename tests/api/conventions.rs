@@ -58,6 +58,10 @@ const BOUNDED_LISTS: &[(&str, &str)] = &[
         "Permit.monitoringRequirements",
         "one permit's outlets and pollutants",
     ),
+    (
+        "Inspection.ledgerChecks",
+        "at most `ledgers::MAX_PER_INSPECTION` an inspection",
+    ),
     ("Permit.outlets", "one permit's outlets"),
     ("Permit.reportDuties", "the four report frequencies"),
     (

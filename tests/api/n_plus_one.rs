@@ -145,6 +145,12 @@ db_test!(reference_fields_cost_no_statements, |app| {
         "reference fields on 50 rows: {bare} → {with_reference}"
     );
     assert_eq!(patterns_only, 1, "patterns with district and code names");
+    // Their open candidates are one more statement, whatever the number of groups.
+    let with_candidates = fewest(
+        "{ violationPatterns(groupBy: [DISTRICT, CODE]) { findings openCandidates district { code } } }",
+    )
+    .await;
+    assert_eq!(with_candidates, 2, "patterns with their open candidates");
 });
 
 // A permit's `findings(first: n)` on a page of permits (one batched statement for all of them)

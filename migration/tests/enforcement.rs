@@ -55,6 +55,7 @@ fn migrations_are_registered_in_order() {
             "m20261203_000012_monitoring_devices",
             "m20261203_000013_violation_candidates",
             "m20261203_000014_execution_reports",
+            "m20261204_000015_ledger_checks",
         ]
     );
 }

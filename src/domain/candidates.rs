@@ -7,7 +7,8 @@
 //!   above the concentration limit in force on its day at its outlet (pH excepted: its limit is
 //!   a range) is a candidate, with the measured and the permitted value (`monitoring::record`).
 //! - **AM-2** (Art 36(4)) and **SM-1** (Art 36(5)): `detect`, one aggregate statement over a
-//!   window of whole days that have ended. Per requirement in force on a valid permit, the
+//!   window of whole days that have ended. Per requirement of a valid permit in force
+//!   throughout the window (in the versions in force on its first and its last day), the
 //!   readings of the window are counted in SQL (automatic requirements: AUTOMATIC readings with
 //!   flag `N` or `T`; manual ones: SELF_MONITORING readings). An automatic requirement missing
 //!   more than `am_missing` of the values its frequency expects is an AM-2 candidate; a manual
@@ -339,17 +340,18 @@ pub async fn detect(
         .unwrap_or_default();
     let sql = format!(
         "SELECT mr.id, mr.permit_id, mr.outlet_id, mr.pollutant, mr.method, mr.frequency, \
-                p.unit_id, p.district_code, COUNT(r.id) AS observed \
+                p.unit_id, p.district_code, COUNT(r.id) AS observed, \
+                mr.since_version, mr.retired_in_version \
          FROM monitoring_requirements mr \
          JOIN permits p ON p.id = mr.permit_id \
          LEFT JOIN readings r ON r.outlet_id = mr.outlet_id AND r.pollutant = mr.pollutant \
               AND r.measured_at >= {from} AND r.measured_at < {to} \
               AND ((mr.method = 'AUTOMATIC' AND r.source = 'AUTOMATIC' AND r.flag IN ('N', 'T')) \
                 OR (mr.method = 'MANUAL' AND r.source = 'SELF_MONITORING')) \
-         WHERE mr.retired_in_version IS NULL AND p.status = 'VALID' \
+         WHERE p.status = 'VALID' \
               AND p.valid_from <= '{first}' AND p.valid_to >= '{last}'{district_clause} \
          GROUP BY mr.id, mr.permit_id, mr.outlet_id, mr.pollutant, mr.method, mr.frequency, \
-                p.unit_id, p.district_code",
+                p.unit_id, p.district_code, mr.since_version, mr.retired_in_version",
         first = input.from,
         last = input.to,
     );
@@ -358,10 +360,34 @@ pub async fn detect(
     let counted = txn
         .query_all_raw(Statement::from_string(backend, sql))
         .await?;
+    // A requirement counts over the window only if the permit asked for it throughout: in
+    // the version in force on the first day and in the one in force on the last.
+    let permit_ids: Vec<i64> = counted
+        .iter()
+        .map(|row| row.try_get_by_index::<i64>(1))
+        .collect::<Result<std::collections::BTreeSet<_>, _>>()?
+        .into_iter()
+        .collect();
+    let mut versions: std::collections::HashMap<i64, Vec<entity::permit_versions::Model>> =
+        Default::default();
+    for v in crate::domain::permits::versions_of(&txn, &permit_ids).await? {
+        versions.entry(v.permit_id).or_default().push(v);
+    }
     let now = Utc::now();
     let mut fresh = Vec::new();
     for row in counted {
         let id: i64 = row.try_get_by_index(0)?;
+        let permit_id: i64 = row.try_get_by_index(1)?;
+        let since: i32 = row.try_get_by_index(9)?;
+        let retired: Option<i32> = row.try_get_by_index(10)?;
+        let permit_versions = versions.get(&permit_id).map(Vec::as_slice).unwrap_or(&[]);
+        let in_force = |day: NaiveDate| {
+            crate::domain::permits::version_on(permit_versions, day)
+                .is_some_and(|v| since <= v && retired.is_none_or(|r| r > v))
+        };
+        if !in_force(input.from) || !in_force(input.to) {
+            continue;
+        }
         let method: MonitoringMethod = match row.try_get_by_index::<String>(4)?.as_str() {
             "AUTOMATIC" => MonitoringMethod::Automatic,
             _ => MonitoringMethod::Manual,
@@ -378,7 +404,7 @@ pub async fn detect(
             code: Set(code.to_owned()),
             district_code: Set(row.try_get_by_index(7)?),
             unit_id: Set(row.try_get_by_index(6)?),
-            permit_id: Set(row.try_get_by_index(1)?),
+            permit_id: Set(permit_id),
             outlet_id: Set(Some(row.try_get_by_index(2)?)),
             pollutant: Set(Some(row.try_get_by_index(3)?)),
             window_from: Set(Some(from)),

@@ -602,3 +602,49 @@ db_test!(
         );
     }
 );
+
+db_test!(
+    detection_asks_only_what_the_permit_asked_during_the_window,
+    |app| {
+        let (permit, water, _) = monitored_permit(&app, "500105", 83).await;
+        // Today the plan gains automatic total-phosphorus monitoring at DW001 (version 2).
+        let admin = app.token(Role::Admin, None);
+        let changed = app
+            .data(
+                &admin,
+                r#"mutation($id: ID!, $outlets: [OutletInput!]) { changePermit(id: $id,
+                     expectedVersion: 1, input: { reason: "增加总磷在线监测", outlets: $outlets }) { version } }"#,
+                json!({ "id": permit["id"], "outlets": [
+                    { "code": "DW001", "category": "MAIN", "limits": [
+                        { "pollutant": "化学需氧量", "concentrationLimit": 100.0, "concentrationUnit": "mg/L", "averagingPeriod": "DAILY" }
+                      ],
+                      "monitoring": [
+                        { "pollutant": "化学需氧量", "method": "AUTOMATIC", "frequency": "HOURLY" },
+                        { "pollutant": "氨氮", "method": "MANUAL", "frequency": "MONTHLY" },
+                        { "pollutant": "总磷", "method": "AUTOMATIC", "frequency": "HOURLY" }
+                      ]},
+                    { "code": "DA001", "category": "GENERAL", "limits": [
+                        { "pollutant": "颗粒物", "concentrationLimit": 20.0, "concentrationUnit": "mg/m³", "averagingPeriod": "HOURLY" }
+                    ]}
+                ] }),
+            )
+            .await;
+        assert_eq!(changed["changePermit"]["version"], 2, "{changed}");
+        let monitoring = app.token(Role::Monitoring, None);
+        let readings: Vec<Value> = (0..24)
+            .map(|h| cod(&water, &at(6, 2, h), 40.0, "N"))
+            .collect();
+        app.data(&monitoring, RECORD_MANY, json!({ "readings": readings }))
+            .await;
+        // June 2nd had every COD value; total phosphorus was not yet asked for then.
+        let officer = app.token(Role::EnforcementOfficer, Some("500105"));
+        let june = json!({ "input": { "districtCode": "500105",
+            "from": format!("{}-06-02", year()), "to": format!("{}-06-02", year()) } });
+        let found = app.data(&officer, DETECT, june).await;
+        assert_eq!(
+            found["detectViolationCandidates"],
+            json!({ "am2": 0, "sm1": 0, "er1": 0 }),
+            "{found}"
+        );
+    }
+);

@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """Load generators of bench/run's intake points (issue 17). Standard library only.
 
-  intake.py readings URL TOKEN SERIES TICKS --clients N --duration S [--batch 1000]
+  intake.py readings URL TOKEN SERIES TICKS --clients N --duration S [--batch 1000] [--series M]
       N threads post `recordReadings` batches for S seconds, each on its own keep-alive
-      connection, one request in flight each (closed loop).
+      connection, one request in flight each (closed loop). A batch is BATCH / M times of M
+      series (default M = BATCH: one time of as many series, a platform relaying its monitors;
+      fewer series, more times: fewer permits a batch).
   intake.py hj212 HOST PORT DEVICES TICKS --connections K --duration S
       K TCP connections, one registered device each, send HJ 212-2017 real-time packets
       (CN=2011, Flag=5: an answer is wanted) and wait for the data answer (CN=9014) before
@@ -15,8 +17,8 @@ service's checks pass. DEVICES: TSV mn, password, outlet_id, then code=limit pai
 
 Keys never repeat: reading times step back TICK_SECONDS from the time in TICKS (line 1, Unix
 seconds) by the tick counter (line 2), which each point moves on past the ticks it used. A
-readings batch is one tick of BATCH series (BATCH distinct series); an HJ 212 connection
-sends one packet a tick of its device. One reading in EXCEED_EVERY is above its limit (an
+readings batch takes BATCH / M ticks of M series; an HJ 212 connection sends one packet a
+tick of its device. One reading in EXCEED_EVERY is above its limit (an
 EX-1 candidate), as a few are in real data.
 
 Prints one JSON line: counts, rates, latency percentiles, and the CPU seconds of the server
@@ -29,6 +31,7 @@ TICK_SECONDS = 10
 EXCEED_EVERY = 500
 CHINA = timezone(timedelta(hours=8))
 CLK = os.sysconf("SC_CLK_TCK")
+DATABASE = os.environ.get("BENCH_DATABASE", "")  # the database the points write to
 
 
 # --- CPU accounting ------------------------------------------------------------------------
@@ -42,6 +45,7 @@ def cpu_of(pid):
 
 
 def postgres_cpu():
+    """PostgreSQL's processes but the backends of other databases (e.g. tests running beside)."""
     total = 0.0
     for pid in os.listdir("/proc"):
         if pid.isdigit():
@@ -49,21 +53,37 @@ def postgres_cpu():
                 with open(f"/proc/{pid}/comm") as f:
                     if f.read().strip() != "postgres":
                         continue
+                with open(f"/proc/{pid}/cmdline") as f:
+                    title = f.read()  # "postgres: user database host(port) state" for a backend
             except OSError:
+                continue
+            words = title.replace("\0", " ").split()
+            client = next((i for i, w in enumerate(words) if "(" in w and i >= 2), None)
+            if DATABASE and client is not None and words[client - 1] != DATABASE:
                 continue
             total += cpu_of(pid)
     return total
 
 
+def machine_busy():
+    """CPU seconds the whole machine was busy (all but idle and iowait), from /proc/stat."""
+    fields = [int(x) for x in open("/proc/stat").readline().split()[1:9]]
+    return (sum(fields) - fields[3] - fields[4]) / CLK
+
+
 def snapshot(server_pid):
     t = os.times()
     return {"wall": time.monotonic(), "server": cpu_of(server_pid) if server_pid else 0.0,
-            "postgres": postgres_cpu(), "client": t.user + t.system}
+            "postgres": postgres_cpu(), "client": t.user + t.system, "machine": machine_busy()}
 
 
 def cpu_used(a, b):
+    """Cores busy over the interval: server, PostgreSQL, this client, and anything else on
+    the machine (a compiler, say: then the figures are not to be trusted)."""
     wall = b["wall"] - a["wall"]
-    return {k: round((b[k] - a[k]) / wall, 2) for k in ("server", "postgres", "client")}
+    used = {k: round((b[k] - a[k]) / wall, 2) for k in ("server", "postgres", "client")}
+    used["other"] = round((b["machine"] - a["machine"]) / wall - sum(used.values()), 2)
+    return used
 
 
 def percentile(values, p):
@@ -110,9 +130,11 @@ def load_series(path):
 
 
 def readings_point(a):
-    series = load_series(a.file)[: a.batch]
-    if len(series) < a.batch:
-        sys.exit(f"intake.py: {len(series)} series, fewer than a batch of {a.batch}")
+    m = a.series or a.batch
+    series = load_series(a.file)[:m]
+    if len(series) < m or a.batch % m:
+        sys.exit(f"intake.py: {len(series)} series; a batch of {a.batch} needs {m}, dividing it")
+    times = a.batch // m
     # Each series' reading as JSON with two holes: the time and the value.
     templates = [json.dumps({"outletId": outlet_gid(o), "pollutant": p, "measuredAt": "@T@",
                              "value": 0.0, "unitOfMeasure": u, "source": "AUTOMATIC", "flag": "N"},
@@ -123,13 +145,18 @@ def readings_point(a):
     host, port = a.url.split("//", 1)[1].split("/", 1)[0].split(":")
     path = "/" + a.url.split("//", 1)[1].split("/", 1)[1]
     lock = threading.Lock()
-    state = {"tick": first_tick, "batches": 0, "inserted": 0, "unchanged": 0, "errors": 0,
+    # The tick counter counts batches here (each takes `times` ticks).
+    first_batch = -(-first_tick // times)
+    state = {"tick": first_batch, "batches": 0, "inserted": 0, "unchanged": 0, "errors": 0,
              "first_error": None, "latencies": []}
 
-    def body(tick):
-        at = datetime.fromtimestamp(base - tick * TICK_SECONDS, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-        rows = [t.replace("@T@", at).replace("@V@", repr(value_for(s[3], tick * len(series) + i)))
-                for i, (t, s) in enumerate(zip(templates, series))]
+    def body(batch):
+        rows = []
+        for j in range(times):
+            tick = batch * times + j
+            at = datetime.fromtimestamp(base - tick * TICK_SECONDS, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+            rows += [t.replace("@T@", at).replace("@V@", repr(value_for(s[3], tick * m + i)))
+                     for i, (t, s) in enumerate(zip(templates, series))]
         return (head + ', "variables": {"input": {"readings": [' + ",".join(rows) + "]}}}").encode()
 
     def client(deadline):
@@ -173,13 +200,14 @@ def readings_point(a):
     for t in threads:
         t.join()
     end = snapshot(a.server_pid)
-    write_ticks(a.ticks, base, state["tick"])
+    write_ticks(a.ticks, base, state["tick"] * times)
     wall = end["wall"] - start["wall"]
     lat = state["latencies"]
     return {"clients": a.clients, "batch": a.batch, "seconds": round(wall, 2),
             "batches": state["batches"], "inserted": state["inserted"],
             "unchanged": state["unchanged"], "errors": state["errors"],
-            "first_error": state["first_error"], "body_bytes": len(body(first_tick)),
+            "first_error": state["first_error"], "series": m, "times": times,
+            "body_bytes": len(body(first_batch)),
             "readings_per_s": round(state["inserted"] / wall, 1),
             "batches_per_s": round(state["batches"] / wall, 2),
             "p50_ms": percentile(lat, 50), "p99_ms": percentile(lat, 99),
@@ -294,6 +322,7 @@ def main():
     r.add_argument("url"); r.add_argument("token"); r.add_argument("file"); r.add_argument("ticks")
     r.add_argument("--clients", type=int, default=4)
     r.add_argument("--batch", type=int, default=1000)
+    r.add_argument("--series", type=int, help="series a batch (default: the batch size)")
     h = sub.add_parser("hj212")
     h.add_argument("host"); h.add_argument("port", type=int); h.add_argument("file"); h.add_argument("ticks")
     h.add_argument("--connections", type=int, default=16)

@@ -57,6 +57,11 @@ def intake(d):
                 readings[str(c)]["ratio_to_insert"] = round(
                     readings[str(c)]["readings_per_s"] / pg["rows_per_s"], 3)
         insert[str(c)] = pg
+    narrow = meta.get("intake_narrow")
+    clients = meta.get("intake_clients", [])
+    if narrow and clients:
+        readings[f"{clients[0]}, {narrow} series"] = load(
+            os.path.join(d, f"intake-readings-c{clients[0]}-s{narrow}.json"))
     for k in meta.get("hj212_connections", []):
         hj212[str(k)] = load(os.path.join(d, f"intake-hj212-k{k}.json"))
     copy = load(os.path.join(d, "copy.json"))
@@ -120,12 +125,13 @@ with open(os.path.join(results, name + ".json"), "w") as f:
 def intake_lines(i):
     if not i:
         return []
-    out = ["", f"intake: `recordReadings`, batches of {i['batch']} readings, N clients with one "
-           "batch in flight each; readings/s = readings the answers say were inserted ÷ wall time "
-           "(db = rows COUNT(*) added); CPU in cores (server, PostgreSQL, load generator); "
+    out = ["", f"intake: `recordReadings`, batches of {i['batch']} readings (one time of "
+           f"{i['batch']} series; `, M series`: {i['batch']}/M times of M series, fewer permits "
+           "a batch), N clients with one batch in flight each; readings/s = readings the answers say were inserted ÷ wall time "
+           "(db = rows COUNT(*) added); CPU in cores (server, PostgreSQL, load generator, anything else); "
            "database = pgbench, one multi-row INSERT … SELECT of the same rows a statement, same "
            "clients, no checks:", "",
-           "| clients | readings/s | batch p50 ms | p99 ms | errors | db rows | CPU server / pg / client "
+           "| clients | readings/s | batch p50 ms | p99 ms | errors | db rows | CPU server / pg / client / other "
            "| database rows/s | ratio |", "|---|---|---|---|---|---|---|---|---|"]
     for c, r in i["readings"].items():
         pg = i["database"]["insert"].get(c)
@@ -133,9 +139,9 @@ def intake_lines(i):
             out.append(f"| {c} | (no run) | | | | | | | |")
             continue
         cpu = r["cpu_cores"]
-        out.append("| {} | {:.0f} | {} | {} | {} | {} | {} / {} / {} | {} | {} |".format(
+        out.append("| {} | {:.0f} | {} | {} | {} | {} | {} / {} / {} / {} | {} | {} |".format(
             c, r["readings_per_s"], r["p50_ms"], r["p99_ms"], r["errors"], r["db_rows_added"],
-            cpu["server"], cpu["postgres"], cpu["client"],
+            cpu["server"], cpu["postgres"], cpu["client"], cpu.get("other", "?"),
             f"{pg['rows_per_s']}" if pg else "–", r.get("ratio_to_insert", "–")))
     copy = i["database"]["copy"]
     if copy:
@@ -144,16 +150,16 @@ def intake_lines(i):
     out += ["", "HJ 212-2017 over TCP: K connections, one registered monitor each, real-time packets "
             "(CN=2011, Flag=5) sent one at a time, each waiting for the data answer (CN=9014):", "",
             "| connections | packets/s | readings/s | readings/packet | p50 ms | p99 ms | unanswered "
-            "| db rows | CPU server / pg / client |", "|---|---|---|---|---|---|---|---|---|"]
+            "| db rows | CPU server / pg / client / other |", "|---|---|---|---|---|---|---|---|---|"]
     for k, h in i["hj212"].items():
         if not h:
             out.append(f"| {k} | (no run) | | | | | | | |")
             continue
         cpu = h["cpu_cores"]
-        out.append("| {} | {:.0f} | {:.0f} | {} | {} | {} | {} | {} | {} / {} / {} |".format(
+        out.append("| {} | {:.0f} | {:.0f} | {} | {} | {} | {} | {} | {} / {} / {} / {} |".format(
             k, h["packets_per_s"], h["readings_per_s"], h["readings_per_packet"], h["p50_ms"],
             h["p99_ms"], h["unanswered"] + h["bad_answers"], h["db_rows_added"],
-            cpu["server"], cpu["postgres"], cpu["client"]))
+            cpu["server"], cpu["postgres"], cpu["client"], cpu.get("other", "?")))
     return out
 
 lines = [f"# bench/run {meta['started']} ({meta['command']})", "",

@@ -4,7 +4,9 @@ Usage: report.py WORK_DIR RESULTS_DIR [NAME] (NAME.json and NAME.md; default lat
   meta.json; <size>/<op>-c<conc>.wrk (wrk output with a BENCH_JSON line);
   <size>/<op>-c<conc>.rss (RSS samples in kB); <size>/pg-<op>-c<conc>.txt (pgbench output);
   <size>/statements.tsv (op, requests, statements); <size>/idle.rss and <size>/mem-<op>.{wrk,rss}
-  (the memory points at many connections)."""
+  (the memory points at many connections); <size>/intake-readings-c<clients>.json,
+  <size>/intake-hj212-k<connections>.json (bench/intake.py's line with db_rows_added),
+  <size>/pg-readings-c<clients>.txt and <size>/copy.json (the database's own rate)."""
 import glob, json, os, re, sys
 
 work, results = sys.argv[1], sys.argv[2]
@@ -36,6 +38,42 @@ def rss(path):
     vals = [int(x) for x in open(path).read().split() if x.isdigit()]
     return round(max(vals) / 1024, 1) if vals else None
 
+def load(path):
+    return json.load(open(path)) if os.path.exists(path) else None
+
+def intake(d):
+    """recordReadings and HJ 212 points, and the database's rate for the same rows."""
+    batch = meta.get("intake_batch", 1000)
+    readings, hj212, insert = {}, {}, {}
+    for c in meta.get("intake_clients", []):
+        readings[str(c)] = load(os.path.join(d, f"intake-readings-c{c}.json"))
+        pg = pgbench(os.path.join(d, f"pg-readings-c{c}.txt"))
+        if pg and pg["tps"]:
+            added = re.search(r"rows_added (\d+)", open(os.path.join(d, f"pg-readings-c{c}.txt")).read())
+            pg = {"statements_per_s": pg["tps"], "rows_per_s": round(pg["tps"] * batch),
+                  "latency_avg_ms": pg["latency_avg_ms"],
+                  "db_rows_added": int(added.group(1)) if added else None}
+            if readings[str(c)] and readings[str(c)]["readings_per_s"]:
+                readings[str(c)]["ratio_to_insert"] = round(
+                    readings[str(c)]["readings_per_s"] / pg["rows_per_s"], 3)
+        insert[str(c)] = pg
+    narrow = meta.get("intake_narrow")
+    clients = meta.get("intake_clients", [])
+    if narrow and clients:
+        readings[f"{clients[0]}, {narrow} series"] = load(
+            os.path.join(d, f"intake-readings-c{clients[0]}-s{narrow}.json"))
+    for k in meta.get("hj212_connections", []):
+        hj212[str(k)] = load(os.path.join(d, f"intake-hj212-k{k}.json"))
+    copy = load(os.path.join(d, "copy.json"))
+    if copy and copy["seconds"]:
+        copy["rows_per_s"] = round(copy["rows"] / copy["seconds"])
+    metrics = os.path.join(d, "intake-hj212.metrics")
+    if not any(readings.values()) and not any(hj212.values()):
+        return None
+    return {"batch": batch, "readings": readings, "hj212": hj212,
+            "hj212_metrics": open(metrics).read().splitlines() if os.path.exists(metrics) else [],
+            "database": {"insert": insert, "copy": copy}}
+
 out = {"meta": meta, "sizes": {}}
 for size in sizes:
     d = os.path.join(work, str(size))
@@ -64,6 +102,7 @@ for size in sizes:
         if os.path.exists(path):
             memory["ops"][op] = {"graphql": wrk(path), "rss_mb": rss(os.path.join(d, f"mem-{op}.rss"))}
     per["memory"] = memory
+    per["intake"] = intake(d)
     out["sizes"][str(size)] = per
 
 # Scale: throughput at the largest size over the smallest.
@@ -83,8 +122,48 @@ stamp = meta["started"].replace(":", "").replace("-", "")
 with open(os.path.join(results, name + ".json"), "w") as f:
     json.dump(out, f, indent=2, ensure_ascii=False)
 
+def intake_lines(i):
+    if not i:
+        return []
+    out = ["", f"intake: `recordReadings`, batches of {i['batch']} readings (one time of "
+           f"{i['batch']} series; `, M series`: {i['batch']}/M times of M series, fewer permits "
+           "a batch), N clients with one batch in flight each; readings/s = readings the answers say were inserted ÷ wall time "
+           "(db = rows COUNT(*) added); CPU in cores (server, PostgreSQL, load generator, anything else); "
+           "database = pgbench, one multi-row INSERT … SELECT of the same rows a statement, same "
+           "clients, no checks:", "",
+           "| clients | readings/s | batch p50 ms | p99 ms | errors | db rows | CPU server / pg / client / other "
+           "| database rows/s | ratio |", "|---|---|---|---|---|---|---|---|---|"]
+    for c, r in i["readings"].items():
+        pg = i["database"]["insert"].get(c)
+        if not r:
+            out.append(f"| {c} | (no run) | | | | | | | |")
+            continue
+        cpu = r["cpu_cores"]
+        out.append("| {} | {:.0f} | {} | {} | {} | {} | {} / {} / {} / {} | {} | {} |".format(
+            c, r["readings_per_s"], r["p50_ms"], r["p99_ms"], r["errors"], r["db_rows_added"],
+            cpu["server"], cpu["postgres"], cpu["client"], cpu.get("other", "?"),
+            f"{pg['rows_per_s']}" if pg else "–", r.get("ratio_to_insert", "–")))
+    copy = i["database"]["copy"]
+    if copy:
+        out += ["", f"database, one COPY of {copy['rows']} rows into the same table: "
+                f"{copy['rows_per_s']} rows/s ({copy['seconds']} s)."]
+    out += ["", "HJ 212-2017 over TCP: K connections, one registered monitor each, real-time packets "
+            "(CN=2011, Flag=5) sent one at a time, each waiting for the data answer (CN=9014):", "",
+            "| connections | packets/s | readings/s | readings/packet | p50 ms | p99 ms | unanswered "
+            "| db rows | CPU server / pg / client / other |", "|---|---|---|---|---|---|---|---|---|"]
+    for k, h in i["hj212"].items():
+        if not h:
+            out.append(f"| {k} | (no run) | | | | | | | |")
+            continue
+        cpu = h["cpu_cores"]
+        out.append("| {} | {:.0f} | {:.0f} | {} | {} | {} | {} | {} | {} / {} / {} / {} |".format(
+            k, h["packets_per_s"], h["readings_per_s"], h["readings_per_packet"], h["p50_ms"],
+            h["p99_ms"], h["unanswered"] + h["bad_answers"], h["db_rows_added"],
+            cpu["server"], cpu["postgres"], cpu["client"], cpu.get("other", "?")))
+    return out
+
 lines = [f"# bench/run {meta['started']} ({meta['command']})", "",
-         f"machine: {meta['machine']}; each point {meta['duration_s']} s of wrk on loopback; "
+         f"machine: {meta['machine']}; {meta.get('database', 'PostgreSQL')}; each point {meta['duration_s']} s of wrk on loopback; "
          "ratio = GraphQL req/s ÷ pgbench tps of the same result as one SQL statement, "
          "same concurrency, same run.", ""]
 for size in sizes:
@@ -92,9 +171,11 @@ for size in sizes:
     data = per["data"]
     lines.append(f"## {size} units ({data.get('findings', '?')} findings, {data.get('permits', '?')} permits)")
     lines.append("")
-    lines.append("| op | c | req/s | p50 ms | p99 ms | p99/p50 | errors | pgbench tps | ratio | RSS MB | stmts/req |")
-    lines.append("|---|---|---|---|---|---|---|---|---|---|---|")
-    for op in ops:
+    ran = any(e["graphql"] for op in ops for e in per["ops"][op].values())
+    if ran:
+        lines.append("| op | c | req/s | p50 ms | p99 ms | p99/p50 | errors | pgbench tps | ratio | RSS MB | stmts/req |")
+        lines.append("|---|---|---|---|---|---|---|---|---|---|---|")
+    for op in (ops if ran else []):
         for c in concs:
             e = per["ops"][op][str(c)]
             w = e["graphql"]
@@ -125,6 +206,7 @@ for size in sizes:
                 continue
             lines.append("| {} | {:.0f} | {:.2f} | {:.2f} | {} | {} |".format(
                 op, w["rps"], w["p50_ms"], w["p99_ms"], w["errors"] + w["socket_errors"], e["rss_mb"]))
+    lines.extend(intake_lines(per["intake"]))
     small = {k: v for k, v in per["statements_per_request"].items() if k.endswith("_small")}
     if small:
         lines.append("")

@@ -368,9 +368,9 @@ pub async fn detect(
         .collect::<Result<std::collections::BTreeSet<_>, _>>()?
         .into_iter()
         .collect();
-    let mut versions: std::collections::HashMap<i64, Vec<entity::permit_versions::Model>> =
+    let mut versions: std::collections::HashMap<i64, Vec<crate::domain::permits::VersionSpan>> =
         Default::default();
-    for v in crate::domain::permits::versions_of(&txn, &permit_ids).await? {
+    for v in crate::domain::permits::spans_of(&txn, &permit_ids).await? {
         versions.entry(v.permit_id).or_default().push(v);
     }
     let now = Utc::now();

@@ -470,7 +470,7 @@ pub async fn record(
     let permit = check_permit(&txn, &unit, &code.code, input.permit_id, date).await?;
     let permit_version = match &permit {
         Some(permit) => {
-            let versions = permits::versions_of(&txn, &[permit.id]).await?;
+            let versions = permits::spans_of(&txn, &[permit.id]).await?;
             Some(permits::version_on(&versions, date).unwrap_or(permit.version))
         }
         None => None,

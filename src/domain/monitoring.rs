@@ -159,12 +159,12 @@ fn parse(input: &ReadingInput, path: &str, now: i64) -> AppResult<Parsed> {
 struct PermitData {
     outlets: HashMap<i64, outlets::Model>,
     permits: HashMap<i64, permit_rows::Model>,
-    versions: HashMap<i64, Vec<entity::permit_versions::Model>>,
+    versions: HashMap<i64, Vec<permits::VersionSpan>>,
     limits: Vec<permit_limits::Model>,
     plan: Vec<entity::monitoring_requirements::Model>,
     /// The other permits (with their versions) of units whose permit here had expired before
     /// the latest reading's day: whether one of them covers a day after the expiry.
-    successors: Vec<(permit_rows::Model, Vec<entity::permit_versions::Model>)>,
+    successors: Vec<(permit_rows::Model, Vec<permits::VersionSpan>)>,
 }
 
 impl PermitData {
@@ -201,8 +201,8 @@ async fn permit_data(
         .into_iter()
         .map(|p| (p.id, p))
         .collect();
-    let mut versions: HashMap<i64, Vec<entity::permit_versions::Model>> = HashMap::new();
-    for v in permits::versions_of(db, &permit_ids).await? {
+    let mut versions: HashMap<i64, Vec<permits::VersionSpan>> = HashMap::new();
+    for v in permits::spans_of(db, &permit_ids).await? {
         versions.entry(v.permit_id).or_default().push(v);
     }
     let expired_units: HashSet<i64> = permits_found
@@ -218,8 +218,8 @@ async fn permit_data(
             .all(db)
             .await?;
         let other_ids: Vec<i64> = others.iter().map(|p| p.id).collect();
-        let mut other_versions: HashMap<i64, Vec<entity::permit_versions::Model>> = HashMap::new();
-        for v in permits::versions_of(db, &other_ids).await? {
+        let mut other_versions: HashMap<i64, Vec<permits::VersionSpan>> = HashMap::new();
+        for v in permits::spans_of(db, &other_ids).await? {
             other_versions.entry(v.permit_id).or_default().push(v);
         }
         successors = others

@@ -171,6 +171,7 @@ pub fn start_with(
                 settings,
                 database.conn.clone(),
                 metrics.clone(),
+                events.clone(),
                 stopping.clone(),
             )
             .map_err(|e| StartError::Bind(settings.bind.clone(), e))?,

@@ -73,7 +73,7 @@ pub struct Recorded {
     pub inserted: u64,
     pub unchanged: u64,
     pub skipped: u64,
-    /// New violation candidates (EX-1) the readings raised.
+    /// New violation candidates (EX-1, NP-2) the readings raised.
     pub candidates: u64,
 }
 

@@ -364,6 +364,7 @@ impl MonitoringMutation {
             .read_to_end(&mut bytes)
             .map_err(crate::error::AppError::internal)?;
         let tally = crate::hj212::intake::accept_all(super::db(ctx)?, None, &bytes).await;
+        announce_candidates(ctx, tally.candidates).await;
         Ok(Hj212IngestResult {
             accepted: tally.accepted,
             readings: tally.readings,

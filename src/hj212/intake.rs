@@ -157,6 +157,8 @@ fn local_instant(local: chrono::NaiveDateTime) -> Option<DateTime<Utc>> {
 pub struct Tally {
     pub accepted: u64,
     pub readings: u64,
+    /// New violation candidates the readings raised.
+    pub candidates: u64,
     /// Refusals by reason, in the order reasons were first met.
     pub refused: Vec<(&'static str, u64)>,
 }
@@ -194,6 +196,7 @@ pub async fn accept_all(
             Ok(accepted) => {
                 tally.accepted += 1;
                 tally.readings += accepted.recorded.inserted;
+                tally.candidates += accepted.recorded.candidates;
             }
             Err(refusal) => tally.refuse(refusal.reason()),
         }

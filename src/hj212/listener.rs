@@ -17,6 +17,7 @@ use tokio::sync::{Semaphore, watch};
 use super::codec::Framer;
 use super::intake::{self, Refusal};
 use crate::config::Hj212Config;
+use crate::events::{Event, EventBus};
 use crate::metrics::Metrics;
 
 /// Binds the listener (synchronously, so a bad address stops start-up) and serves it until
@@ -25,6 +26,7 @@ pub fn start(
     config: &Hj212Config,
     db: DatabaseConnection,
     metrics: Arc<Metrics>,
+    events: EventBus,
     stopping: watch::Receiver<bool>,
 ) -> std::io::Result<SocketAddr> {
     let std_listener = std::net::TcpListener::bind(&config.bind)?;
@@ -40,7 +42,7 @@ pub fn start(
             }
         };
         tracing::info!(%addr, "HJ 212 listener ready");
-        serve(listener, config, db, metrics, stopping).await;
+        serve(listener, config, db, metrics, events, stopping).await;
     });
     Ok(addr)
 }
@@ -50,6 +52,7 @@ async fn serve(
     config: Hj212Config,
     db: DatabaseConnection,
     metrics: Arc<Metrics>,
+    events: EventBus,
     mut stopping: watch::Receiver<bool>,
 ) {
     let slots = Arc::new(Semaphore::new(config.max_connections));
@@ -72,15 +75,16 @@ async fn serve(
             drop(stream);
             continue;
         };
-        let (db, metrics, timeout, stopping) = (
+        let (db, metrics, events, timeout, stopping) = (
             db.clone(),
             metrics.clone(),
+            events.clone(),
             config.read_timeout,
             stopping.clone(),
         );
         tokio::spawn(async move {
             metrics.hj212_connections(1);
-            connection(stream, &db, &metrics, timeout, stopping).await;
+            connection(stream, &db, &metrics, &events, timeout, stopping).await;
             metrics.hj212_connections(-1);
             drop(permit);
         });
@@ -92,6 +96,7 @@ async fn connection(
     mut stream: TcpStream,
     db: &DatabaseConnection,
     metrics: &Metrics,
+    events: &EventBus,
     timeout: std::time::Duration,
     mut stopping: watch::Receiver<bool>,
 ) {
@@ -113,6 +118,15 @@ async fn connection(
                 Err(e) => Err(Refusal::Frame(e)),
             };
             intake::count(Some(metrics), &outcome);
+            if let Ok(accepted) = &outcome
+                && accepted.recorded.candidates > 0
+            {
+                events
+                    .publish(Event::CandidatesDetected {
+                        count: accepted.recorded.candidates,
+                    })
+                    .await;
+            }
             if let Ok(accepted) = outcome
                 && let Some(answer) = accepted.answer
                 && stream.write_all(answer.as_bytes()).await.is_err()

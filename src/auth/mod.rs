@@ -101,6 +101,10 @@ pub enum Audience {
     Many(Vec<String>),
 }
 
+/// The longest `sub` and `agency` claims the records of who did what can hold.
+pub const MAX_SUBJECT_CHARS: usize = 128;
+pub const MAX_AGENCY_CHARS: usize = 32;
+
 impl Claims {
     pub fn into_principal(self) -> Result<Principal, AppError> {
         let role = Role::parse(&self.role)
@@ -121,6 +125,22 @@ impl Claims {
             return Err(AppError::Unauthenticated(
                 "token agency claim is empty".to_owned(),
             ));
+        }
+        // Every write records who made it; a claim longer than its column would fail that
+        // record on PostgreSQL (and be stored on SQLite), so the token is refused instead.
+        if self.sub.chars().count() > MAX_SUBJECT_CHARS {
+            return Err(AppError::Unauthenticated(format!(
+                "token subject is longer than {MAX_SUBJECT_CHARS} characters"
+            )));
+        }
+        if self
+            .agency
+            .as_deref()
+            .is_some_and(|a| a.chars().count() > MAX_AGENCY_CHARS)
+        {
+            return Err(AppError::Unauthenticated(format!(
+                "token agency claim is longer than {MAX_AGENCY_CHARS} characters"
+            )));
         }
         Ok(Principal {
             subject: self.sub,

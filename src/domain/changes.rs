@@ -127,6 +127,9 @@ pub fn level(principal: &Principal) -> &'static str {
 }
 
 /// Records a change and its audit row inside the caller's transaction.
+/// What `audit_events.operation_name` holds of a request's operation name.
+const MAX_OPERATION_NAME_CHARS: usize = 128;
+
 pub async fn record(
     db: &impl ConnectionTrait,
     who: &Principal,
@@ -184,7 +187,12 @@ pub async fn audit(
         subject: Set(who.subject.clone()),
         agency: Set(who.agency_code.clone()),
         role: Set(who.role.as_str().to_owned()),
-        operation_name: Set(who.request.operation_name.clone()),
+        // Provenance, not input: a name longer than the column is kept cut, not refused.
+        operation_name: Set(who
+            .request
+            .operation_name
+            .as_ref()
+            .map(|name| name.chars().take(MAX_OPERATION_NAME_CHARS).collect())),
         request_id: Set(who.request.request_id.clone()),
         action: Set(action.to_owned()),
         record_kind: Set(kind.map(|k| k.as_str().to_owned())),

@@ -96,6 +96,25 @@ pub async fn post(
     if let Some(d) = &input.district {
         access::check_district(who, d)?;
     }
+    // A GB/T 4754 industry code or a prefix of one (`C`, `C26`, `C2614`), as the findings
+    // filter takes it.
+    let industry = match input
+        .industry
+        .as_deref()
+        .map(str::trim)
+        .filter(|i| !i.is_empty())
+    {
+        Some(i) if i.len() <= 5 && i.bytes().all(|b| b.is_ascii_alphanumeric()) => {
+            Some(i.to_ascii_uppercase())
+        }
+        Some(_) => {
+            return Err(AppError::invalid(
+                "input.industry",
+                "a GB/T 4754 industry code or its prefix (a letter and up to four digits)",
+            ));
+        }
+        None => None,
+    };
     let txn = crate::db::begin_write(db).await?;
     let mut codes = Vec::with_capacity(input.codes.len());
     for code in &input.codes {
@@ -122,7 +141,9 @@ pub async fn post(
         ));
     }
     // Every finding the feedback rests on must be one the poster can read.
-    // ... and one of the pattern: its codes, its period, its district (plan §5(3)).
+    // ... and one of the pattern: its codes, its period, its district, its industry (plan
+    // §5(3)).
+    let mut rested_on = Vec::with_capacity(input.finding_ids.len());
     for id in &input.finding_ids {
         let Some(finding) = findings::get(db, Some(who), *id).await? else {
             return Err(AppError::invalid(
@@ -130,6 +151,7 @@ pub async fn post(
                 format!("finding {id} is not visible to the poster"),
             ));
         };
+        rested_on.push((*id, finding.unit_id));
         let outside = if !codes.contains(&finding.violation_code) {
             Some(format!(
                 "is coded {}, not one of the pattern's codes",
@@ -159,10 +181,29 @@ pub async fn post(
             ));
         }
     }
+    if let Some(prefix) = &industry {
+        let unit_ids: std::collections::HashSet<i64> = rested_on.iter().map(|(_, u)| *u).collect();
+        let industries: std::collections::HashMap<i64, String> = entity::units::Entity::find()
+            .filter(entity::units::Column::Id.is_in(unit_ids))
+            .all(&txn)
+            .await?
+            .into_iter()
+            .map(|u| (u.id, u.industry_code))
+            .collect();
+        if let Some((id, industry_code)) = rested_on.iter().find_map(|(id, unit)| {
+            let code = industries.get(unit).map(String::as_str).unwrap_or("");
+            (!code.starts_with(prefix.as_str())).then_some((*id, code))
+        }) {
+            return Err(AppError::invalid(
+                "input.findingIds",
+                format!("finding {id} is of industry {industry_code}, not the pattern's {prefix}"),
+            ));
+        }
+    }
     // The figures as `violationPatterns` gives them now, frozen with the feedback.
     let filter = FindingFilter {
         district: input.district.clone(),
-        industry: input.industry.clone(),
+        industry: industry.clone(),
         found_from: Some(input.period_from),
         found_to: Some(input.period_to),
         ..Default::default()
@@ -192,7 +233,7 @@ pub async fn post(
         poster_district_code: Set(who.district.as_ref().map(|d| d.as_str().to_owned())),
         addressed_agency_code: Set(agency.code.clone()),
         pattern_codes: Set(serde_json::json!(codes)),
-        pattern_industry: Set(input.industry.clone()),
+        pattern_industry: Set(industry.clone()),
         pattern_district_code: Set(input.district.clone()),
         period_from: Set(input.period_from),
         period_to: Set(input.period_to),

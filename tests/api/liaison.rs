@@ -351,3 +351,23 @@ db_test!(
         assert_eq!(error_code(&district), Some("FORBIDDEN"), "{district}");
     }
 );
+
+db_test!(feedback_names_an_industry_its_findings_share, |app| {
+    let s = scene(&app, "500103", 21).await;
+    let a = finding(&app, &s, "LG-1").await;
+    let post = |industry: &str| {
+        json!({ "input": {
+            "addressedAgencyCode": "500103-PMT", "codes": ["LG-1"], "industry": industry,
+            "periodFrom": year_start(), "periodTo": days_ago(0), "findingIds": [a["id"]],
+            "recommendation": "OTHER", "recommendationText": "同一行业台账问题集中" } })
+    };
+    // Not a GB/T 4754 code or prefix (and longer than the record holds): refused by name.
+    let long = app.gql(Some(&s.officer), POST, post(&"C".repeat(40))).await;
+    assert_eq!(error_code(&long), Some("BAD_USER_INPUT"), "{long}");
+    assert_eq!(error_field(&long), Some("input.industry"), "{long}");
+    // The scene's unit is of C3670: a finding of it does not rest a D44 pattern.
+    let other = app.gql(Some(&s.officer), POST, post("D44")).await;
+    assert_eq!(error_field(&other), Some("input.findingIds"), "{other}");
+    let posted = app.data(&s.officer, POST, post("c36")).await;
+    assert_eq!(posted["postFeedback"]["status"], "OPEN", "{posted}");
+});

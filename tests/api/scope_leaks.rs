@@ -474,6 +474,14 @@ db_test!(
                 "issued in the future",
                 json!({ "role": "ADMIN", "iat": now + 3600 }),
             ),
+            (
+                "a subject longer than the records of who did what hold",
+                json!({ "role": "ADMIN", "sub": "长".repeat(129) }),
+            ),
+            (
+                "an agency claim longer than its records hold",
+                json!({ "role": "ADMIN", "agency": "A".repeat(33) }),
+            ),
         ];
         for (what, extra) in cases {
             let mut claims = json!({ "sub": "x@y", "iat": now, "exp": now + 600 });

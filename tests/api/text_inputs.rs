@@ -334,5 +334,15 @@ db_test!(
             "{unit_text:#}"
         );
         assert_eq!(app.scalar_i64("SELECT COUNT(*) FROM permits").await, 0);
+        // An operation name is provenance: a long one is kept cut to its column, not a failure.
+        let name = "Op".repeat(100);
+        let named = app
+            .gql(
+                Some(&admin),
+                &format!("mutation {name} {{ drawJointGroups(input: {{ groups: [\"长名组\"] }}) {{ kind }} }}"),
+                json!({}),
+            )
+            .await;
+        assert!(named["errors"].is_null(), "{named:#}");
     }
 );

@@ -481,7 +481,8 @@ impl ViolationCandidate {
     }
     /// `EX-1` (a reading above the limit), `NP-2` (readings after the permit expired), `AM-2`
     /// (automatic data missing), `SM-1` (self-monitoring short of its frequency), `ER-1` (an
-    /// execution report not submitted by its due day).
+    /// execution report not submitted by its due day), `LG-1` / `LG-2` (a ledger check found
+    /// the ledger not kept or untrue).
     async fn code(&self, ctx: &Context<'_>) -> Result<Option<super::reference::ViolationCode>> {
         super::reference::load_violation_code(ctx, &self.0.code).await
     }
@@ -596,7 +597,7 @@ pub(crate) async fn readings_of_finding(
 #[derive(InputObject, Default)]
 pub struct ViolationCandidateFilter {
     district: Option<String>,
-    /// `EX-1`, `NP-2`, `AM-2`, `SM-1`, `ER-1`.
+    /// `EX-1`, `NP-2`, `AM-2`, `SM-1`, `ER-1`, `LG-1`, `LG-2`.
     code: Option<String>,
     status: Option<CandidateStatus>,
     permit_id: Option<ID>,

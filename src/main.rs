@@ -3,9 +3,9 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use permit_exchange::auth::Role;
-use permit_exchange::config::{self, Config, DEFAULT_BIND, DEFAULT_DATABASE_URL, Limits};
-use permit_exchange::{graphql, server};
+use permit_api::config::{self, Config, DEFAULT_BIND, DEFAULT_DATABASE_URL, Limits};
+use permit_api::{graphql, server};
+use permit_core::auth::Role;
 
 /// jemalloc rather than glibc malloc (a quarter of the server's CPU under load, and memory kept
 /// in per-thread arenas) or mimalloc (as fast, but 15-20 MB more resident): measured with
@@ -140,11 +140,11 @@ pub fn default_agency(role: Role, district: Option<&str>) -> Option<String> {
 
 /// Logs to standard output, human lines or JSON (`LOG_FORMAT`, see `logging`).
 fn init_tracing() {
-    let format = permit_exchange::logging::Format::from_env().unwrap_or_else(|message| {
+    let format = permit_api::logging::Format::from_env().unwrap_or_else(|message| {
         eprintln!("warning: {message}; logging as text");
-        permit_exchange::logging::Format::Text
+        permit_api::logging::Format::Text
     });
-    permit_exchange::logging::init(format);
+    permit_api::logging::init(format);
 }
 
 fn fail(message: impl std::fmt::Display) -> ExitCode {
@@ -261,11 +261,11 @@ async fn main() -> ExitCode {
                 Ok(w) => w,
                 Err(e) => return fail(e),
             };
-            let persisted = match permit_exchange::persisted::PersistedOperations::from_env() {
+            let persisted = match permit_api::persisted::PersistedOperations::from_env() {
                 Ok(p) => std::sync::Arc::new(p),
                 Err(e) => return fail(e),
             };
-            let evidence = match permit_exchange::storage::EvidenceStore::from_env(&database_url) {
+            let evidence = match permit_core::storage::EvidenceStore::from_env(&database_url) {
                 Ok(e) => e,
                 Err(e) => return fail(e),
             };
@@ -316,7 +316,7 @@ fn export_sink(out: Option<&std::path::Path>) -> std::io::Result<Box<dyn std::io
 }
 
 async fn export_changes(
-    database: &permit_exchange::db::Database,
+    database: &permit_core::db::Database,
     since: Option<String>,
     out: Option<std::path::PathBuf>,
 ) -> ExitCode {
@@ -324,7 +324,7 @@ async fn export_changes(
         Ok(s) => s,
         Err(e) => return fail(format!("cannot write the export: {e}")),
     };
-    match permit_exchange::export::export_jsonl(&database.conn, since, &mut sink).await {
+    match permit_api::export::export_jsonl(&database.conn, since, &mut sink).await {
         Ok((count, last)) => {
             eprintln!(
                 "exported {count} changes; resume with --since {}",
@@ -339,15 +339,15 @@ async fn export_changes(
 /// Findings, inspections, coverage, summary reports (CSV, XLSX) or units (GeoJSON), read as
 /// the instance's operator (`export::operator`).
 async fn export_office(
-    database: &permit_exchange::db::Database,
+    database: &permit_core::db::Database,
     what: &str,
     format: Option<&str>,
     filter: Option<serde_json::Value>,
     campaign: Option<String>,
     out: Option<std::path::PathBuf>,
 ) -> ExitCode {
-    use permit_exchange::exports::{self, Format, Kind};
-    let operator = permit_exchange::export::operator();
+    use permit_api::exports::{self, Format, Kind};
+    let operator = permit_api::export::operator();
     if what == "units" {
         if format.is_some_and(|f| f != "geojson") {
             return fail("units are exported as --format geojson");
@@ -390,14 +390,14 @@ async fn export_office(
     }
 }
 
-async fn seed_demo(database: &permit_exchange::db::Database, units: usize, seed: u64) -> ExitCode {
-    let options = permit_exchange::seed::SeedOptions {
+async fn seed_demo(database: &permit_core::db::Database, units: usize, seed: u64) -> ExitCode {
+    let options = permit_seed::SeedOptions {
         units,
         seed,
         ..Default::default()
     };
     let started = std::time::Instant::now();
-    match permit_exchange::seed::seed_demo(&database.conn, &options).await {
+    match permit_seed::seed_demo(&database.conn, &options).await {
         Ok(report) if report.skipped => {
             println!("demo data already present: nothing loaded");
             ExitCode::SUCCESS

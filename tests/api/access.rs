@@ -1,7 +1,7 @@
 //! The access policy end to end: district scope in SQL, personal data, and the role × operation
 //! matrix.
 
-use permit_exchange::auth::Role;
+use permit_core::auth::Role;
 use serde_json::{Value, json};
 
 use crate::db_test;

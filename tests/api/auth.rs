@@ -1,7 +1,7 @@
 //! Authentication: every kind of bad token is UNAUTHENTICATED; public reference data needs none.
 
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use permit_exchange::auth::Role;
+use permit_core::auth::Role;
 use serde_json::json;
 
 use crate::db_test;

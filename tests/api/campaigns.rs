@@ -1,7 +1,7 @@
 //! Campaigns: coverage against a direct count, the reproducible double-random draw, and
 //! summary reports frozen at submission.
 
-use permit_exchange::auth::Role;
+use permit_core::auth::Role;
 use serde_json::{Value, json};
 
 use crate::db_test;
@@ -12,7 +12,7 @@ const CREATE: &str = "mutation($input: CreateCampaignInput!) { createCampaign(in
 const DRAW: &str = "mutation($input: DrawRandomInspectionsInput!) { drawRandomInspections(input: $input) { id seed inputDigest verified published items { unit { id } inspectors { id } } } }";
 
 fn today() -> chrono::NaiveDate {
-    permit_exchange::domain::clock::today()
+    permit_core::domain::clock::today()
 }
 
 async fn campaign(app: &TestApp, name: &str, summary_deadline: chrono::NaiveDate) -> String {

@@ -3,7 +3,7 @@
 //! dismissed with a reason or turned into a finding that carries its readings; decisions in
 //! the change feed and the audit trail.
 
-use permit_exchange::auth::Role;
+use permit_core::auth::Role;
 use serde_json::{Value, json};
 
 use crate::db_test;
@@ -25,9 +25,7 @@ const DETECT: &str = r#"mutation($input: DetectViolationCandidatesInput!) {
   detectViolationCandidates(input: $input) { am2 sm1 er1 } }"#;
 
 fn year() -> String {
-    permit_exchange::domain::clock::today()
-        .format("%Y")
-        .to_string()
+    permit_core::domain::clock::today().format("%Y").to_string()
 }
 
 fn at(month: u32, day: u32, hour: u32) -> String {
@@ -256,7 +254,7 @@ db_test!(
             .await;
         assert_eq!(error_code(&elsewhere), Some("BAD_USER_INPUT"));
         // A window that has not ended is refused.
-        let today = permit_exchange::domain::clock::today().to_string();
+        let today = permit_core::domain::clock::today().to_string();
         let open = app
             .gql(
                 Some(&officer),
@@ -375,7 +373,7 @@ db_test!(
 db_test!(
     discharge_after_the_permit_expired_is_an_np2_candidate,
     |app| {
-        use permit_exchange::domain::clock::today;
+        use permit_core::domain::clock::today;
         let unit =
             crate::fixtures::register_unit(&app, "500103", 81, "过期许可监测单位", "KEY").await;
         let admin = app.token(Role::Admin, None);
@@ -503,7 +501,7 @@ db_test!(
 db_test!(
     a_ledger_found_wanting_raises_a_candidate_to_confirm,
     |app| {
-        use permit_exchange::domain::clock::today;
+        use permit_core::domain::clock::today;
         let s = scene(&app, "500103", 82).await;
         let record = r#"mutation($input: RecordLedgerCheckInput!) { recordLedgerCheck(input: $input) {
             ledgerCheck { result note periodStart permit { permitNumber } }

@@ -4,7 +4,7 @@
 //! Chinese label in the SDL.
 
 use chrono::{DateTime, Duration, FixedOffset};
-use permit_exchange::auth::Role;
+use permit_core::auth::Role;
 use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use permit_exchange::auth::Role;
-use permit_exchange::auth::keys::KeyConfig;
+use permit_core::auth::Role;
+use permit_core::auth::keys::KeyConfig;
 use sea_orm::{ConnectionTrait, Database, Statement};
 use serde_json::{Value, json};
 

@@ -1,7 +1,7 @@
 //! Inspections, findings and enforcement actions: the consistency rules, the lifecycle, actions
 //! coded to the Regulation, access by role, and patterns computed in SQL.
 
-use permit_exchange::auth::Role;
+use permit_core::auth::Role;
 use serde_json::{Value, json};
 
 use crate::db_test;
@@ -25,7 +25,7 @@ pub struct Scene {
 }
 
 pub fn days_ago(n: i64) -> String {
-    (permit_exchange::domain::clock::today() - chrono::Duration::days(n)).to_string()
+    (permit_core::domain::clock::today() - chrono::Duration::days(n)).to_string()
 }
 
 pub async fn scene(app: &TestApp, district: &str, serial: u32) -> Scene {
@@ -86,7 +86,7 @@ pub fn finding_input(inspection: &str, code: &str, permit: Option<&Value>) -> Va
     json!({
         "inspectionId": inspection, "code": code, "permitId": permit.map(|p| p["id"].clone()),
         "severity": "GENERAL", "description": "现场检查发现问题",
-        "rectificationDeadline": (permit_exchange::domain::clock::today() + chrono::Duration::days(30)).to_string()
+        "rectificationDeadline": (permit_core::domain::clock::today() + chrono::Duration::days(30)).to_string()
     })
 }
 
@@ -970,9 +970,7 @@ db_test!(duplicates_are_conflicts_naming_the_field, |app| {
     let again = app.gql(Some(&s.officer), declare, vars).await;
     assert_duplicate(&again, "input.unitId");
 
-    let year = permit_exchange::domain::clock::today()
-        .format("%Y")
-        .to_string();
+    let year = permit_core::domain::clock::today().format("%Y").to_string();
     let supervisor = app.token(Role::Supervisor, None);
     let create = "mutation($input: CreateCampaignInput!) { createCampaign(input: $input) { id } }";
     let input = json!({ "input": {

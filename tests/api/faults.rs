@@ -1,8 +1,8 @@
 //! Answers under faults (issue 21): the same idempotency key sent to two instances at once, an
 //! oversize body, and `Retry-After` on every 429. The outage under writes is in `outage`.
 
-use permit_exchange::auth::Role;
-use permit_exchange::config::Limits;
+use permit_api::config::Limits;
+use permit_core::auth::Role;
 use serde_json::{Value, json};
 
 use crate::db_test;

@@ -1,7 +1,7 @@
 //! Records created through the API, as a permit office would.
 
-use permit_exchange::auth::Role;
-use permit_exchange::domain::codes::CreditCode;
+use permit_core::auth::Role;
+use permit_core::domain::codes::CreditCode;
 use serde_json::{Value, json};
 
 use crate::helpers::TestApp;
@@ -79,10 +79,7 @@ pub async fn unit_with_permit(app: &TestApp, district: &str, serial: u32) -> (Va
     let unit = register_unit(app, district, serial, "重庆测试化工有限公司", "KEY").await;
     let admin = app.token(Role::Admin, None);
     let unit_id = unit["id"].as_str().expect("id");
-    let from = format!(
-        "{}-01-01",
-        permit_exchange::domain::clock::today().format("%Y")
-    );
+    let from = format!("{}-01-01", permit_core::domain::clock::today().format("%Y"));
     let data = app
         .data(
             &admin,

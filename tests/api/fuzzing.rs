@@ -1,7 +1,7 @@
 //! Regressions found by schemathesis (CI runs it against the demo; see .ci/run): inputs that once
 //! produced INTERNAL_SERVER_ERROR and must be the client's error instead.
 
-use permit_exchange::auth::Role;
+use permit_core::auth::Role;
 use serde_json::json;
 
 use crate::db_test;

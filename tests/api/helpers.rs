@@ -3,13 +3,13 @@
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use permit_exchange::auth::Role;
-use permit_exchange::auth::keys::KeyConfig;
-use permit_exchange::config::{Config, Limits};
-use permit_exchange::db::Database;
-use permit_exchange::events::EventBus;
-use permit_exchange::server;
-use permit_exchange::ws::WsSettings;
+use permit_api::config::{Config, Limits};
+use permit_api::server;
+use permit_api::ws::WsSettings;
+use permit_core::auth::Role;
+use permit_core::auth::keys::KeyConfig;
+use permit_core::db::Database;
+use permit_core::events::EventBus;
 use sea_orm::{ConnectionTrait, Database as SeaDatabase, Statement};
 use serde_json::{Value, json};
 
@@ -285,7 +285,7 @@ impl TestApp {
             workers: Some(1),
             persisted: Default::default(),
             // Memory: nothing a test uploads outlives it, on either database.
-            evidence: permit_exchange::storage::EvidenceStore::open("memory:")
+            evidence: permit_core::storage::EvidenceStore::open("memory:")
                 .expect("in-memory evidence store"),
             hj212: None,
         };
@@ -347,7 +347,7 @@ impl TestApp {
     /// A second server instance on this one's database (already migrated), as a deployment
     /// with several instances has. It leaves the database to this one to drop.
     pub async fn spawn_peer(&self) -> TestApp {
-        let database = permit_exchange::db::connect(&self.database_url)
+        let database = permit_core::db::connect(&self.database_url)
             .await
             .expect("connect the peer");
         Self::start(self.database_url.clone(), database, None, |_| {})
@@ -458,12 +458,12 @@ impl TestApp {
     }
 
     pub async fn seed_demo(&self, units: usize) {
-        let options = permit_exchange::seed::SeedOptions {
+        let options = permit_seed::SeedOptions {
             units,
             seed: 7,
             ..Default::default()
         };
-        permit_exchange::seed::seed_demo(&self.db.conn, &options)
+        permit_seed::seed_demo(&self.db.conn, &options)
             .await
             .expect("seed");
     }

@@ -2,7 +2,7 @@
 
 use std::collections::HashSet;
 
-use permit_exchange::auth::Role;
+use permit_core::auth::Role;
 use serde_json::{Value, json};
 
 use crate::db_test;
@@ -228,11 +228,11 @@ db_test!(a_failed_mutation_leaves_no_change_and_no_audit_row, |app| {
         .await["permitByNumber"]["unit"]["id"]
         .clone();
     let inspection = app.data(&officer, "mutation($input: RecordInspectionInput!) { recordInspection(input: $input) { id } }", json!({ "input": {
-        "unitId": unit_id, "date": permit_exchange::domain::clock::today().to_string(), "source": "ROUTINE", "mode": "ON_SITE", "inspectorIds": team } })).await["recordInspection"]["id"].clone();
+        "unitId": unit_id, "date": permit_core::domain::clock::today().to_string(), "source": "ROUTINE", "mode": "ON_SITE", "inspectorIds": team } })).await["recordInspection"]["id"].clone();
     let finding = app.data(&officer, "mutation($input: RecordFindingInput!) { recordFinding(input: $input) { id } }", json!({ "input": {
         "inspectionId": inspection, "code": "EV-3", "permitId": permit["id"], "severity": "SERIOUS", "description": "治理设施未运行" } })).await["recordFinding"]["id"].clone();
     app.data(&officer, "mutation($id: ID!) { advanceFinding(id: $id, expectedVersion: 1, input: { to: CASE_FILED }) { status } }", json!({ "id": finding })).await;
-    let action = |kind: &str| json!({ "input": { "findingId": finding, "kind": kind, "decisionNumber": "CQ-DUP-1", "decidedOn": permit_exchange::domain::clock::today().to_string() } });
+    let action = |kind: &str| json!({ "input": { "findingId": finding, "kind": kind, "decisionNumber": "CQ-DUP-1", "decidedOn": permit_core::domain::clock::today().to_string() } });
     let mutation = "mutation($input: RecordEnforcementActionInput!) { recordEnforcementAction(input: $input) { id } }";
     app.data(&officer, mutation, action("POLICE_REFERRAL"))
         .await;
@@ -330,7 +330,7 @@ db_test!(audit_trail_and_feed_scope, |app| {
     assert_eq!(own["edges"].as_array().map(Vec::len), Some(1));
     // The export writes the same feed as JSON lines, each with its cursor.
     let mut out = Vec::new();
-    let (count, last) = permit_exchange::export::export_jsonl(&app.db.conn, None, &mut out)
+    let (count, last) = permit_api::export::export_jsonl(&app.db.conn, None, &mut out)
         .await
         .expect("export");
     assert_eq!(count, 2);
@@ -342,7 +342,7 @@ db_test!(audit_trail_and_feed_scope, |app| {
     assert_eq!(lines.len(), 2);
     assert_eq!(lines[1]["cursor"].as_str(), last.as_deref());
     let mut rest = Vec::new();
-    let (more, _) = permit_exchange::export::export_jsonl(&app.db.conn, last, &mut rest)
+    let (more, _) = permit_api::export::export_jsonl(&app.db.conn, last, &mut rest)
         .await
         .expect("export");
     assert_eq!(more, 0, "resuming from the last cursor finds nothing new");

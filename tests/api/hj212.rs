@@ -5,9 +5,9 @@
 
 use std::time::Duration;
 
-use permit_exchange::auth::Role;
-use permit_exchange::config::Hj212Config;
-use permit_exchange::hj212::codec;
+use permit_api::config::Hj212Config;
+use permit_api::hj212::codec;
+use permit_core::auth::Role;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -20,9 +20,7 @@ const REGISTER: &str = r#"mutation($input: RegisterMonitoringDeviceInput!) {
   registerMonitoringDevice(input: $input) { id mn outlet { code } } }"#;
 
 fn year() -> String {
-    permit_exchange::domain::clock::today()
-        .format("%Y")
-        .to_string()
+    permit_core::domain::clock::today().format("%Y").to_string()
 }
 
 /// A real-time data packet (CN 2011) of `mn` at June 1st, `hour`:00 local time: COD, and the

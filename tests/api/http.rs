@@ -1,6 +1,6 @@
 //! GraphQL over HTTP: media types, methods, CSRF refusals, batches, size cap, health.
 
-use permit_exchange::auth::Role;
+use permit_core::auth::Role;
 use serde_json::json;
 
 use crate::db_test;

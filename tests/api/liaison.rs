@@ -1,6 +1,6 @@
 //! Feedback from enforcement to permit offices, and bulletins with acknowledgement.
 
-use permit_exchange::auth::Role;
+use permit_core::auth::Role;
 use serde_json::{Value, json};
 
 use crate::db_test;
@@ -12,10 +12,7 @@ const RESPOND: &str = "mutation($id: ID!, $v: Int!, $input: RespondToFeedbackInp
 const PUBLISH: &str = "mutation($input: PublishBulletinInput!) { publishBulletin(input: $input) { id notAcknowledged { code } cases { code unitName decisionNumber } } }";
 
 fn year_start() -> String {
-    format!(
-        "{}-01-01",
-        permit_exchange::domain::clock::today().format("%Y")
-    )
+    format!("{}-01-01", permit_core::domain::clock::today().format("%Y"))
 }
 
 db_test!(feedback_reaches_the_addressed_office_only, |app| {

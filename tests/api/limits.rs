@@ -1,8 +1,8 @@
 //! Abuse limits: each refused with its code and a message naming the limit, before any
 //! database work; rate limits answer 429 with Retry-After; introspection needs a token.
 
-use permit_exchange::auth::Role;
-use permit_exchange::config::Limits;
+use permit_api::config::Limits;
+use permit_core::auth::Role;
 use serde_json::json;
 
 use crate::db_test;
@@ -254,10 +254,9 @@ async fn postgres_cancels_statements_that_outlive_the_time_limit() {
         return;
     };
     use sea_orm::ConnectionTrait;
-    let serving =
-        permit_exchange::db::connect_with(&url, Some(std::time::Duration::from_millis(300)))
-            .await
-            .expect("connect");
+    let serving = permit_core::db::connect_with(&url, Some(std::time::Duration::from_millis(300)))
+        .await
+        .expect("connect");
     let started = std::time::Instant::now();
     let result = serving.conn.execute_unprepared("SELECT pg_sleep(5)").await;
     let error = result.expect_err("the database cancels the statement");
@@ -270,11 +269,11 @@ async fn postgres_cancels_statements_that_outlive_the_time_limit() {
     // A coded answer, not an internal error: a mutation, which the time limit does not cut,
     // can meet it.
     assert_eq!(
-        permit_exchange::error::AppError::from(error).code(),
+        permit_core::error::AppError::from(error).code(),
         "QUERY_TOO_COMPLEX"
     );
     // Without the limit (migrations, bulk loads) the same pool settings let it run.
-    let unlimited = permit_exchange::db::connect(&url).await.expect("connect");
+    let unlimited = permit_core::db::connect(&url).await.expect("connect");
     unlimited
         .conn
         .execute_unprepared("SELECT pg_sleep(0.5)")
@@ -292,7 +291,7 @@ async fn postgres_connections_price_random_reads_for_ssd() {
     };
     use sea_orm::{ConnectionTrait, Statement};
     for timeout in [None, Some(std::time::Duration::from_secs(5))] {
-        let database = permit_exchange::db::connect_with(&url, timeout)
+        let database = permit_core::db::connect_with(&url, timeout)
             .await
             .expect("connect");
         let row = database

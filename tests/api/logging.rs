@@ -7,8 +7,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use permit_exchange::auth::Role;
-use permit_exchange::auth::keys::KeyConfig;
+use permit_core::auth::Role;
+use permit_core::auth::keys::KeyConfig;
 use serde_json::{Value, json};
 
 use crate::fixtures;

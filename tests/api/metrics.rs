@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use permit_exchange::auth::Role;
+use permit_core::auth::Role;
 use serde_json::json;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -521,7 +521,7 @@ db_test!(open_subscriptions_are_a_gauge, |app| {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rate_limited_requests_are_counted() {
-    let limits = permit_exchange::config::Limits {
+    let limits = permit_api::config::Limits {
         rate_per_second: 0.001,
         rate_burst: 1.0,
         ..Default::default()

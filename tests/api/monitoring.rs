@@ -2,7 +2,7 @@
 //! the permit on their day, idempotent per (outlet, pollutant, time, source), written by the
 //! roles the policy names, listed in scope.
 
-use permit_exchange::auth::Role;
+use permit_core::auth::Role;
 use serde_json::{Value, json};
 
 use crate::db_test;
@@ -19,9 +19,7 @@ const RECORD_MANY: &str = r#"mutation($readings: [ReadingInput!]!) {
   recordReadings(input: { readings: $readings }) { inserted unchanged } }"#;
 
 fn year() -> String {
-    permit_exchange::domain::clock::today()
-        .format("%Y")
-        .to_string()
+    permit_core::domain::clock::today().format("%Y").to_string()
 }
 
 /// A KEY unit in `district` with a permit from this year's start: DW001 limits COD (mg/L) and

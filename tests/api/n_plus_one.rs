@@ -1,7 +1,7 @@
 //! No N+1: a page of permits with unit, outlets and limits costs the same number of SQL
 //! statements whatever the page size.
 
-use permit_exchange::auth::Role;
+use permit_core::auth::Role;
 use serde_json::{Value, json};
 
 use crate::db_test;

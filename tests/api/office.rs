@@ -5,8 +5,8 @@
 use std::io::Cursor;
 
 use calamine::{Data, Reader, Xlsx};
-use permit_exchange::auth::Role;
-use permit_exchange::graphql::ids;
+use permit_api::graphql::ids;
+use permit_core::auth::Role;
 use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -449,7 +449,7 @@ async fn an_oversize_upload_is_refused_with_the_limit_named() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_local_directory_keeps_files_under_keys_no_client_chose() {
     let dir = tempfile::tempdir().expect("dir");
-    let store = permit_exchange::storage::EvidenceStore::open(&dir.path().display().to_string())
+    let store = permit_core::storage::EvidenceStore::open(&dir.path().display().to_string())
         .expect("store");
     let app = TestApp::spawn_configured(Backend::Sqlite, move |config| {
         config.evidence = store;
@@ -951,16 +951,16 @@ async fn the_cli_export_writes_an_xlsx_of_a_district() {
     let dir = tempfile::tempdir().expect("dir");
     let path = dir.path().join("f.xlsx");
     let mut file = std::fs::File::create(&path).expect("create");
-    let request = permit_exchange::exports::Request {
-        kind: permit_exchange::exports::Kind::Findings,
+    let request = permit_api::exports::Request {
+        kind: permit_api::exports::Kind::Findings,
         filter: Some(json!({ "district": district })),
         campaign_id: None,
     };
-    let written = permit_exchange::exports::write_table(
+    let written = permit_api::exports::write_table(
         &app.db,
-        &permit_exchange::export::operator(),
+        &permit_api::export::operator(),
         &request,
-        permit_exchange::exports::Format::Xlsx,
+        permit_api::exports::Format::Xlsx,
         &mut file,
     )
     .await

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use permit_exchange::auth::Role;
+use permit_core::auth::Role;
 use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, error_code};
@@ -600,7 +600,7 @@ async fn the_fault_run_loses_duplicates_and_delays_nothing() {
         return;
     };
     let limit = Duration::from_secs(4);
-    let limits = permit_exchange::config::Limits {
+    let limits = permit_api::config::Limits {
         request_timeout: limit,
         ..TestApp::test_limits()
     };
@@ -743,7 +743,7 @@ async fn the_fault_run_loses_duplicates_and_delays_nothing() {
             Seen::Message(message) => {
                 assert_eq!(message["type"], "next", "{message:#}");
                 let finding = &message["payload"]["data"]["findingRecorded"];
-                let cursor = permit_exchange::domain::changes::FeedCursor::decode(
+                let cursor = permit_core::domain::changes::FeedCursor::decode(
                     finding["cursor"].as_str().unwrap_or(""),
                 )
                 .expect("a feed cursor");

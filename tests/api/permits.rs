@@ -1,6 +1,6 @@
 //! Permits: HJ 608 numbers, overlapping validity, the state machine, versions, idempotency.
 
-use permit_exchange::auth::Role;
+use permit_core::auth::Role;
 use serde_json::{Value, json};
 
 use crate::db_test;
@@ -137,7 +137,7 @@ db_test!(state_machine_and_versions, |app| {
     let renewed = app.data(&officer, renew, json!({ "id": id, "v": 1 })).await;
     assert_eq!(renewed["renewPermit"]["version"], 2);
     assert_eq!(renewed["renewPermit"]["status"], "VALID");
-    let year: i32 = permit_exchange::domain::clock::today()
+    let year: i32 = permit_core::domain::clock::today()
         .format("%Y")
         .to_string()
         .parse()
@@ -366,7 +366,7 @@ db_test!(renewal_and_change_check_overlap_like_issue, |app| {
     let officer = app.token(Role::PermitOfficer, Some("500103"));
     let unit = fixtures::register_unit(&app, "500103", 62, "重庆测试化工有限公司", "KEY").await;
     let unit_id = unit["id"].as_str().expect("id");
-    let year: i32 = permit_exchange::domain::clock::today()
+    let year: i32 = permit_core::domain::clock::today()
         .format("%Y")
         .to_string()
         .parse()

@@ -3,8 +3,8 @@
 
 use std::sync::Arc;
 
-use permit_exchange::auth::Role;
-use permit_exchange::persisted::{PersistedOperations, sha256_hex};
+use permit_api::persisted::{PersistedOperations, sha256_hex};
+use permit_core::auth::Role;
 use serde_json::{Value, json};
 
 use crate::helpers::{Backend, TestApp, error_code};

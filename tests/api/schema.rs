@@ -7,7 +7,7 @@ fn published_sdl_matches_the_code() {
         "/schema/schema.graphql"
     ))
     .expect("schema/schema.graphql exists");
-    let generated = permit_exchange::graphql::sdl();
+    let generated = permit_api::graphql::sdl();
     assert!(
         published == generated,
         "schema/schema.graphql is out of date: run `cargo run -q -- schema > schema/schema.graphql`"
@@ -34,8 +34,8 @@ fn named(ty: &async_graphql::parser::types::Type) -> (String, bool) {
 
 fn input_paths() -> InputPaths {
     use async_graphql::parser::types::{TypeKind, TypeSystemDefinition};
-    let document = async_graphql::parser::parse_schema(permit_exchange::graphql::sdl())
-        .expect("the SDL parses");
+    let document =
+        async_graphql::parser::parse_schema(permit_api::graphql::sdl()).expect("the SDL parses");
     let mut paths = InputPaths {
         arguments: Vec::new(),
         inputs: Default::default(),

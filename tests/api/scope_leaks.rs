@@ -2,7 +2,7 @@
 //! one test a path, on both databases. The scope oracle (`scope_oracle.rs`) covers the schema
 //! as a whole; these pin each finding as it was reported.
 
-use permit_exchange::auth::Role;
+use permit_core::auth::Role;
 use serde_json::{Value, json};
 
 use crate::db_test;
@@ -213,7 +213,7 @@ db_test!(
              WHERE f.status <> 'CLOSED' AND i.notes IS NOT NULL ORDER BY i.id LIMIT 1",
             )
             .await;
-        let id = permit_exchange::graphql::ids::encode("Inspection", open);
+        let id = permit_api::graphql::ids::encode("Inspection", open);
         let integrator = app.token(Role::Integrator, None);
         let data = app
         .data(

@@ -16,8 +16,8 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use base64::Engine;
-use permit_exchange::auth::Role;
-use permit_exchange::config::Limits;
+use permit_api::config::Limits;
+use permit_core::auth::Role;
 use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{Value, json};
 
@@ -653,23 +653,23 @@ async fn add_liaison_data(app: &TestApp, a: &str, b: &str) {
 /// An evidence file of the finding and one of its inspection, uploaded by the district's
 /// officer (through the domain: the walk lists them, it does not download them).
 async fn upload_evidence(app: &TestApp, district: &str, finding: &str) {
-    use permit_exchange::domain::evidence::{self, Target, Upload};
+    use permit_core::domain::evidence::{self, Target, Upload};
     let (_, finding) = decode(finding).expect("a finding id");
     let inspection = app
         .scalar_i64(&format!(
             "SELECT inspection_id FROM findings WHERE id = {finding}"
         ))
         .await;
-    let officer = permit_exchange::auth::Principal {
+    let officer = permit_core::auth::Principal {
         subject: format!("enforcement_officer@{district}"),
         role: Role::EnforcementOfficer,
         agency_code: Some(format!("{district}-ENF")),
         district: Some(
-            permit_exchange::domain::codes::DistrictCode::parse(district).expect("district"),
+            permit_core::domain::codes::DistrictCode::parse(district).expect("district"),
         ),
         request: Default::default(),
     };
-    let store = permit_exchange::storage::EvidenceStore::open("memory:").expect("store");
+    let store = permit_core::storage::EvidenceStore::open("memory:").expect("store");
     let content = bytes::Bytes::from_static(b"%PDF-1.7 monitoring printout");
     let sha256: String = <sha2::Sha256 as sha2::Digest>::digest(&content)
         .iter()

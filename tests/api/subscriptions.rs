@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use permit_exchange::auth::Role;
+use permit_core::auth::Role;
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -342,8 +342,7 @@ pub(crate) async fn scene(app: &TestApp, district: &str, serial: u32) -> Scene {
             .await;
         inspectors.push(data["registerInspector"]["id"].clone());
     }
-    let yesterday =
-        (permit_exchange::domain::clock::today() - chrono::Duration::days(1)).to_string();
+    let yesterday = (permit_core::domain::clock::today() - chrono::Duration::days(1)).to_string();
     let data = app
         .data(
             &officer,
@@ -365,8 +364,7 @@ pub(crate) async fn scene(app: &TestApp, district: &str, serial: u32) -> Scene {
 
 /// Records a finding through `app` and returns its id.
 async fn record_finding(app: &TestApp, scene: &Scene) -> String {
-    let deadline =
-        (permit_exchange::domain::clock::today() + chrono::Duration::days(30)).to_string();
+    let deadline = (permit_core::domain::clock::today() + chrono::Duration::days(30)).to_string();
     let data = app
         .data(
             &scene.officer,
@@ -930,7 +928,7 @@ db_test!(
             client.subscribe("c", subscription).await;
         }
         app.wait_for_subscribers(3).await;
-        let year = permit_exchange::domain::clock::today().format("%Y");
+        let year = permit_core::domain::clock::today().format("%Y");
         let reading = |hour: u32, value: f64| {
             json!({ "outletId": water, "pollutant": "化学需氧量", "unitOfMeasure": "mg/L",
                 "measuredAt": format!("{year}-06-02T{hour:02}:00:00+08:00"), "value": value,

@@ -3,7 +3,7 @@
 //! database sees them; nothing with NUL is stored; text that PostgreSQL can hold (any Unicode
 //! but NUL) never turns into an internal error.
 
-use permit_exchange::auth::Role;
+use permit_core::auth::Role;
 use serde_json::{Map, Value, json};
 
 use crate::db_test;

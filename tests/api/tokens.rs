@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use permit_exchange::auth::Role;
-use permit_exchange::auth::keys::{KeyConfig, KeySet};
+use permit_core::auth::Role;
+use permit_core::auth::keys::{KeyConfig, KeySet};
 use serde_json::{Value, json};
 
 use crate::db_test;

@@ -1,6 +1,6 @@
 //! Units: validation, optimistic updates, idempotent registration, filters and pagination.
 
-use permit_exchange::auth::Role;
+use permit_core::auth::Role;
 use serde_json::json;
 
 use crate::db_test;

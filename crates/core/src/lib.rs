@@ -1,0 +1,17 @@
+//! The core of the permit–enforcement service: the rules, and nothing about how they are reached.
+//!
+//! `domain` holds one module per concept (units, permits, inspections, findings, campaigns, ...)
+//! and `domain::access`, the policy; `auth` turns a token into a `Principal`; `error` decides
+//! the codes every refusal carries; `db` connects and counts statements; `events` streams the
+//! change feed; `storage` keeps evidence files; `rng` and `domain::clock` make draws and
+//! history reproducible. No transport lives here: the crate depends on neither actix nor
+//! async-graphql (`permit-api` does), so the compiler keeps the layers in their order.
+
+pub mod auth;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod events;
+pub mod ids;
+pub mod rng;
+pub mod storage;

@@ -19,5 +19,6 @@ pub mod limits;
 pub mod logging;
 pub mod metrics;
 pub mod persisted;
+pub mod pipeline;
 pub mod server;
 pub mod ws;

@@ -169,7 +169,7 @@ mod tests {
                 path: vec![async_graphql::PathSegment::Field("units".to_owned())],
                 extensions: None,
             }];
-            crate::http::finish_errors(&mut errors, "fedcba9876543210");
+            crate::pipeline::finish_errors(&mut errors, "fedcba9876543210");
         });
         let lines = lines(&buffer);
         let details = lines

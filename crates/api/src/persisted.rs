@@ -20,26 +20,12 @@ use std::sync::{Arc, Mutex};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
+use crate::pipeline::Refusal;
 use permit_core::auth::Role;
+use permit_core::error::ErrorCode;
 
 /// Automatic registrations kept per instance; beyond this the store starts over (clients resend).
 const AUTOMATIC_CAPACITY: usize = 2_000;
-
-/// Why a request's document could not be settled: an `extensions.code` and a message.
-#[derive(Debug, PartialEq, Eq)]
-pub struct Refusal {
-    pub code: &'static str,
-    pub message: String,
-}
-
-impl Refusal {
-    fn new(code: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            code,
-            message: message.into(),
-        }
-    }
-}
 
 #[derive(Default)]
 pub struct PersistedOperations {
@@ -157,7 +143,7 @@ impl PersistedOperations {
                     Ok(query)
                 }
                 Some(_) if persisted_only => Err(Refusal::new(
-                    "FORBIDDEN",
+                    ErrorCode::Forbidden,
                     format!(
                         "role {} may run only reviewed persisted operations: send \
                          extensions.persistedQuery with the operation's sha256Hash",
@@ -165,7 +151,7 @@ impl PersistedOperations {
                     ),
                 )),
                 Some(query) => Ok(query),
-                None => Err(Refusal::new("BAD_USER_INPUT", "'query' is required")),
+                None => Err(Refusal::new(ErrorCode::BadUserInput, "'query' is required")),
             };
         };
         let hash = match persisted {
@@ -180,7 +166,7 @@ impl PersistedOperations {
                     }
                     _ => {
                         return Err(Refusal::new(
-                            "BAD_USER_INPUT",
+                            ErrorCode::BadUserInput,
                             "persistedQuery.sha256Hash must be 64 hexadecimal digits",
                         ));
                     }
@@ -188,7 +174,7 @@ impl PersistedOperations {
             }
             _ => {
                 return Err(Refusal::new(
-                    "PERSISTED_QUERY_NOT_SUPPORTED",
+                    ErrorCode::PersistedQueryNotSupported,
                     "persistedQuery must be {\"version\": 1, \"sha256Hash\": …}",
                 ));
             }
@@ -196,7 +182,7 @@ impl PersistedOperations {
         if let Some(query) = query {
             if sha256_hex(&query) != hash {
                 return Err(Refusal::new(
-                    "BAD_USER_INPUT",
+                    ErrorCode::BadUserInput,
                     "provided sha256Hash does not match the query",
                 ));
             }
@@ -205,7 +191,7 @@ impl PersistedOperations {
             }
             if persisted_only {
                 return Err(Refusal::new(
-                    "FORBIDDEN",
+                    ErrorCode::Forbidden,
                     "this operation has not been reviewed: it is not in the persisted operations",
                 ));
             }
@@ -219,7 +205,7 @@ impl PersistedOperations {
         }
         if persisted_only {
             return Err(Refusal::new(
-                "FORBIDDEN",
+                ErrorCode::Forbidden,
                 "this operation has not been reviewed: it is not in the persisted operations",
             ));
         }
@@ -228,7 +214,7 @@ impl PersistedOperations {
             Some(query) => Ok(query.to_string()),
             // The APQ convention: clients recognise this message and resend with the document.
             None => Err(Refusal::new(
-                "PERSISTED_QUERY_NOT_FOUND",
+                ErrorCode::PersistedQueryNotFound,
                 "PersistedQueryNotFound",
             )),
         }
@@ -273,7 +259,10 @@ mod tests {
         let query = "{ me { subject } }";
         let hash = sha256_hex(query);
         let miss = store.resolve(Some(Role::Admin), None, &extensions(&hash));
-        assert_eq!(miss.map_err(|r| r.code), Err("PERSISTED_QUERY_NOT_FOUND"));
+        assert_eq!(
+            miss.map_err(|r| r.code.as_str()),
+            Err("PERSISTED_QUERY_NOT_FOUND")
+        );
         assert_eq!(
             store.resolve(Some(Role::Admin), Some(query.into()), &extensions(&hash)),
             Ok(query.to_owned())
@@ -283,7 +272,7 @@ mod tests {
             Ok(query.to_owned())
         );
         let wrong = store.resolve(Some(Role::Admin), Some("{ x }".into()), &extensions(&hash));
-        assert_eq!(wrong.map_err(|r| r.code), Err("BAD_USER_INPUT"));
+        assert_eq!(wrong.map_err(|r| r.code.as_str()), Err("BAD_USER_INPUT"));
     }
 
     #[test]
@@ -299,14 +288,14 @@ mod tests {
             Some("{ me { role } }".into()),
             &Default::default(),
         );
-        assert_eq!(full.map_err(|r| r.code), Err("FORBIDDEN"));
+        assert_eq!(full.map_err(|r| r.code.as_str()), Err("FORBIDDEN"));
         let other = "{ me { role } }";
         let unreviewed = store.resolve(
             Some(Role::Integrator),
             Some(other.into()),
             &extensions(&sha256_hex(other)),
         );
-        assert_eq!(unreviewed.map_err(|r| r.code), Err("FORBIDDEN"));
+        assert_eq!(unreviewed.map_err(|r| r.code.as_str()), Err("FORBIDDEN"));
         // Another role may still send documents.
         assert!(
             store

@@ -34,11 +34,12 @@ use tokio::time::Instant;
 use tokio_stream::StreamMap;
 use tracing::Instrument;
 
-use crate::graphql::{self, RequestData};
-use crate::http::{AppState, finish_errors, request_id, selected_operation};
+use crate::graphql::RequestData;
+use crate::http::{AppState, request_id};
+use crate::pipeline::{self, Operation, Refusal};
 use permit_core::auth::keys::{LEEWAY_SECONDS, VerifiedToken};
-use permit_core::auth::{Principal, RequestTag, bearer_token};
-use permit_core::error::AppError;
+use permit_core::auth::{Principal, bearer_token};
+use permit_core::error::{AppError, ErrorCode};
 
 /// The one subprotocol spoken here (CONTRACT).
 pub const PROTOCOL: &str = "graphql-transport-ws";
@@ -136,13 +137,14 @@ pub async fn graphql_ws(
         .peer_addr()
         .map(|a| a.ip().to_string())
         .unwrap_or_default();
-    if let Err(wait) = state.rate_limiter.take(&format!("ip:{address}")) {
+    if let Err(refusal) = pipeline::admit_address(&state, &address) {
+        let wait = refusal.retry_after.map_or(1, pipeline::whole_seconds);
         return Ok(HttpResponse::TooManyRequests()
-            .insert_header((header::RETRY_AFTER, wait.as_secs().max(1).to_string()))
+            .insert_header((header::RETRY_AFTER, wait.to_string()))
             .content_type("application/json")
             .body(
-                serde_json::json!({ "errors": [{ "message": "too many requests; retry later",
-                    "extensions": { "code": "RATE_LIMITED" } }] })
+                serde_json::json!({ "errors": [{ "message": refusal.message,
+                    "extensions": { "code": refusal.code.as_str() } }] })
                 .to_string(),
             ));
     }
@@ -227,6 +229,15 @@ impl From<actix_ws::Closed> for Stop {
 }
 
 /// One subscription's request state, kept for the audit of what it sends.
+/// A subscribe message the pipeline accepted, ready to run.
+struct Accepted {
+    request: async_graphql::Request,
+    data: Arc<RequestData>,
+    /// Tagged with the request id and operation label (the audit trail's).
+    principal: Principal,
+    slot: SubjectSlot,
+}
+
 struct Running {
     data: Arc<RequestData>,
     principal: Principal,
@@ -440,30 +451,30 @@ impl Connection {
             ));
         }
         let request_id = request_id();
-        // Subscribing is a request like any other: the subject's rate limit applies.
-        if self
-            .state
-            .rate_limiter
-            .take(&format!("sub:{}", principal.subject))
-            .is_err()
-        {
-            return self
-                .send_error(
-                    &id,
-                    "RATE_LIMITED",
-                    "too many requests; retry later",
-                    &request_id,
-                )
-                .await;
+        match self.prepare(principal, payload, &request_id) {
+            Ok(accepted) => {
+                self.start(id, accepted);
+                Ok(())
+            }
+            Err(refusal) => self.send_refusal(&id, &refusal, &request_id).await,
         }
+    }
+
+    /// A subscribe message through the request pipeline, with the WebSocket's own limits
+    /// (subscriptions per connection and per subject) and only subscriptions accepted.
+    fn prepare(
+        &self,
+        principal: &Principal,
+        payload: SubscribePayload,
+        request_id: &str,
+    ) -> Result<Accepted, Refusal> {
+        // Subscribing is a request like any other: the subject's rate limit applies.
+        pipeline::admit_subject(&self.state, principal)
+            .map_err(|_| Refusal::rate_limited("too many requests; retry later", None))?;
         if self.executions.len() >= self.state.ws.max_subscriptions {
-            let message = format!(
-                "at most {} subscriptions per connection",
-                self.state.ws.max_subscriptions
-            );
-            return self
-                .send_error(&id, "RATE_LIMITED", &message, &request_id)
-                .await;
+            let max = self.state.ws.max_subscriptions;
+            let message = format!("at most {max} subscriptions per connection");
+            return Err(Refusal::rate_limited(message, None));
         }
         let max_per_subject = self.state.ws.max_subscriptions_per_subject;
         let Some(slot) = self
@@ -473,107 +484,50 @@ impl Connection {
             .take(&principal.subject, max_per_subject)
         else {
             let message = format!("at most {max_per_subject} subscriptions per subject");
-            return self
-                .send_error(&id, "RATE_LIMITED", &message, &request_id)
-                .await;
+            return Err(Refusal::rate_limited(message, None));
         };
-        let extensions = payload.extensions.unwrap_or_default();
-        let query =
-            match self
-                .state
-                .persisted
-                .resolve(Some(principal.role), payload.query, &extensions)
-            {
-                Ok(query) => query,
-                Err(refusal) => {
-                    return self
-                        .send_error(&id, refusal.code, &refusal.message, &request_id)
-                        .await;
-                }
-            };
-        let document = match crate::limits::check_document(&query, &self.state.limits) {
-            Ok(document) => document,
-            Err(reason) => {
-                return self
-                    .send_error(&id, "QUERY_TOO_COMPLEX", &reason, &request_id)
-                    .await;
-            }
+        let operation = Operation {
+            query: payload.query,
+            operation_name: payload.operation_name,
+            variables: payload.variables.unwrap_or_default(),
+            extensions: payload.extensions.unwrap_or_default(),
         };
-        let no_variables = serde_json::Map::new();
-        if let Some(document) = &document
-            && let Err(reason) = crate::graphql::cost::check(
-                document,
-                payload.operation_name.as_deref(),
-                payload.variables.as_ref().unwrap_or(&no_variables),
-                self.state.limits.max_complexity,
-            )
+        let checked = pipeline::check(&self.state, Some(principal), operation)?;
+        if checked
+            .kind()
+            .is_some_and(|kind| kind != OperationType::Subscription)
         {
-            return self
-                .send_error(&id, "QUERY_TOO_COMPLEX", &reason, &request_id)
-                .await;
-        }
-        if let Some(document) = &document
-            && let Err(refusal) = crate::input::check(
-                document,
-                payload.variables.as_ref().unwrap_or(&no_variables),
-                &self.state.limits,
-            )
-        {
-            let field = match &refusal {
-                permit_core::error::AppError::InvalidInput { field, .. } => Some(field.as_str()),
-                _ => None,
-            };
-            return self
-                .send(json!({ "type": "error", "id": id, "payload": [{
-                    "message": refusal.message(),
-                    "extensions": { "code": refusal.code(), "field": field, "requestId": request_id },
-                }] }))
-                .await;
-        }
-        let selected = document
-            .as_ref()
-            .and_then(|d| selected_operation(d, payload.operation_name.as_deref()));
-        if let Some((ty, _)) = &selected
-            && *ty != OperationType::Subscription
-        {
-            let message =
-                "only subscriptions are served here: send queries and mutations to POST /graphql";
-            return self
-                .send_error(&id, "BAD_USER_INPUT", message, &request_id)
-                .await;
-        }
-        let mut principal = principal.clone();
-        principal.request = RequestTag {
-            request_id: Some(request_id.clone()),
-            operation_name: selected.map(|(_, label)| label),
-        };
-        tracing::debug!(
-            %id,
-            %request_id,
-            operation = ?principal.request.operation_name,
-            "subscribe"
-        );
-
-        let mut request =
-            async_graphql::Request::new(query).variables(async_graphql::Variables::from_json(
-                Value::Object(payload.variables.unwrap_or_default()),
+            return Err(Refusal::new(
+                ErrorCode::BadUserInput,
+                "only subscriptions are served here: send queries and mutations to POST /graphql",
             ));
-        if let Some(name) = payload.operation_name {
-            request = request.operation_name(name);
         }
-        if let Some(document) = document {
-            request.set_parsed_query(document);
-        }
-        for (key, value) in extensions {
-            if let Ok(value) = async_graphql::Value::from_json(value) {
-                request.extensions.insert(key, value);
-            }
-        }
-        let loader = graphql::request_loader(self.state.db.conn.clone(), Some(principal.clone()));
-        // A subscription lives for hours: every event reads afresh.
-        loader.enable_all_cache(false);
-        let data = Arc::new(RequestData::new(Some(principal.clone())));
-        let request = request.data(data.clone()).data(loader);
+        tracing::debug!(%request_id, operation = ?checked.label(), "subscribe");
+        // A subscription lives for hours: every event reads afresh (no loader cache).
+        let (request, data) = pipeline::request(
+            &self.state,
+            Some(principal.clone()),
+            request_id,
+            checked,
+            false,
+        )?;
+        let principal = data.principal.clone().unwrap_or_else(|| principal.clone());
+        Ok(Accepted {
+            request,
+            data,
+            principal,
+            slot,
+        })
+    }
+
+    /// Runs an accepted subscription: its results join the connection's streams.
+    fn start(&mut self, id: String, accepted: Accepted) {
+        let Accepted {
+            request,
+            data,
+            principal,
+            slot,
+        } = accepted;
         let open = self.state.metrics.subscription_opened(&principal);
         let results = open
             .track(self.state.schema.execute_stream(request))
@@ -590,7 +544,6 @@ impl Connection {
                 _slot: slot,
             },
         );
-        Ok(())
     }
 
     async fn on_result(
@@ -609,7 +562,7 @@ impl Connection {
             .get(&id)
             .and_then(|r| r.principal.request.request_id.clone())
             .unwrap_or_default();
-        finish_errors(&mut response.errors, &request_id);
+        pipeline::finish_errors(&mut response.errors, &request_id);
         if response.data == async_graphql::Value::Null && !response.errors.is_empty() {
             // Refused (parse, validation, limits, FORBIDDEN) or failed: the protocol's `error`
             // ends the operation, with no `complete` after it.
@@ -630,16 +583,21 @@ impl Connection {
     }
 
     /// Ends one operation with an `error` message that never reached execution.
-    async fn send_error(
+    /// A subscription refused before it ran: an `error` message (graphql-transport-ws), whose
+    /// code comes from the core's table.
+    async fn send_refusal(
         &mut self,
         id: &str,
-        code: &str,
-        message: &str,
+        refusal: &Refusal,
         request_id: &str,
     ) -> Result<(), Stop> {
+        let mut extensions = json!({ "code": refusal.code.as_str(), "requestId": request_id });
+        if let Some(field) = &refusal.field {
+            extensions["field"] = json!(field);
+        }
         self.send(json!({ "type": "error", "id": id, "payload": [{
-            "message": message,
-            "extensions": { "code": code, "requestId": request_id },
+            "message": refusal.message,
+            "extensions": extensions,
         }] }))
         .await
     }

@@ -217,7 +217,7 @@ def readings_point(a):
 
 # --- HJ 212 --------------------------------------------------------------------------------
 def crc16(data: bytes) -> int:
-    """HJ 212-2017's CRC (as src/hj212/codec.rs): register 0xFFFF; per byte
+    """HJ 212-2017's CRC (as crates/api/src/hj212/codec.rs): register 0xFFFF; per byte
     crc = (crc >> 8) ^ byte, then eight shifts right, xor 0xA001 when a 1 was shifted out."""
     crc = 0xFFFF
     for byte in data:

@@ -117,10 +117,8 @@ fn is_input_path(paths: &InputPaths, path: &str) -> bool {
 /// index; a path built on another (`{field}.code`) is checked by its last segment.
 fn emitted_fields() -> Vec<(String, String)> {
     let mut found = Vec::new();
-    let mut stack = vec![std::path::PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/src"
-    ))];
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut stack = vec![root.join("src"), root.join("crates")];
     while let Some(dir) = stack.pop() {
         for entry in std::fs::read_dir(&dir).expect("read src").flatten() {
             let path = entry.path();

@@ -8,8 +8,6 @@
 //! cannot act on: its details are logged with the request id and masked in the response (the
 //! GraphQL layer's `to_graphql` in `permit-api`).
 
-use crate::domain::codes::CodeError;
-
 /// Every `extensions.code` the service answers (CONTRACT), with its HTTP status and metrics label.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ErrorCode {
@@ -140,7 +138,8 @@ impl AppError {
         }
     }
 
-    pub fn code_error(field: &str, err: CodeError) -> Self {
+    /// A natural key that does not parse (`domain::codes`), refused on `field`.
+    pub fn code_error(field: &str, err: impl std::fmt::Display) -> Self {
         Self::invalid(field, err.to_string())
     }
 

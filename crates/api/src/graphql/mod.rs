@@ -12,6 +12,7 @@ pub mod ids;
 pub mod liaison;
 pub mod loaders;
 pub mod monitoring;
+pub mod permit_mutations;
 pub mod permits;
 pub mod reference;
 pub mod subscriptions;
@@ -55,7 +56,7 @@ pub struct Query(
 #[derive(MergedObject, Default)]
 pub struct Mutation(
     units::UnitMutation,
-    permits::PermitMutation,
+    permit_mutations::PermitMutation,
     enforcement::EnforcementMutation,
     campaigns::CampaignMutation,
     liaison::LiaisonMutation,

@@ -15,9 +15,10 @@ use crate::config::Config;
 use crate::graphql;
 use crate::http::{self, AppState};
 use crate::ws::WsSettings;
+use futures_util::StreamExt;
 use permit_core::auth::revocation::Revocations;
 use permit_core::db::{self, Database, Health};
-use permit_core::events::EventBus;
+use permit_core::events::{Event, EventBus};
 
 pub struct RunningServer {
     pub addr: SocketAddr,
@@ -159,7 +160,10 @@ pub fn start_with(
         .map_err(|e| StartError::Bind(config.bind.clone(), e))?;
     let events = EventBus::for_database(&database.conn, &config.database_url);
     let revocations = Revocations::empty();
-    revocations.follow(database.conn.clone(), &config.database_url, &events);
+    let revoked = events.follow().filter_map(|event| {
+        std::future::ready(matches!(event, Event::TokensRevoked { .. }).then_some(()))
+    });
+    revocations.follow(database.conn.clone(), &config.database_url, revoked);
     database.health = Health::probe(&config.database_url);
     let (signal, stopping) = watch::channel(false);
     let metrics = std::sync::Arc::new(crate::metrics::Metrics::new(

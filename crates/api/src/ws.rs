@@ -9,7 +9,7 @@
 //! HTTP requests get.
 //!
 //! - The token is checked at `connection_init` (payload key `authorization`, in any case,
-//!   `Bearer <JWT>`) by the same `auth::authenticate` as HTTP; a missing, bad or revoked one
+//!   `Bearer <JWT>`) by the same `domain::tokens::authenticate` as HTTP; a missing, bad or revoked one
 //!   closes with 4403. The socket closes (4403) when the token expires, at the moment HTTP would
 //!   start refusing it (`exp` plus the verification leeway), and when it is revoked.
 //! - Each subscription runs like an HTTP request: its own `RequestData` carrying the principal,

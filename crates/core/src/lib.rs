@@ -6,6 +6,11 @@
 //! change feed; `storage` keeps evidence files; `rng` and `domain::clock` make draws and
 //! history reproducible. No transport lives here: the crate depends on neither actix nor
 //! async-graphql (`permit-api` does), so the compiler keeps the layers in their order.
+//!
+//! Inside, from the bottom: `error`, `rng`, `ids`, `storage`; `db` and `auth` (which use only
+//! two leaf modules of the domain: the natural keys of `domain::codes` and the cache type of
+//! `domain::reference`); `domain`; `events` (the change feed, streamed). Authenticating a
+//! request, which needs the policy, is `domain::tokens::authenticate`.
 
 pub mod auth;
 pub mod db;

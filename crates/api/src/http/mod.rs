@@ -61,7 +61,8 @@ impl AppState {
         token: &str,
     ) -> Result<permit_core::auth::keys::VerifiedToken, permit_core::error::AppError> {
         let reference = self.db.reference.get(&self.db.conn).await?;
-        permit_core::auth::authenticate(&self.keys, &self.revocations, reference, token).await
+        permit_core::domain::tokens::authenticate(&self.keys, &self.revocations, reference, token)
+            .await
     }
 }
 

@@ -160,18 +160,3 @@ pub fn bearer_token(header_value: &str) -> Option<&str> {
         .then(|| token.trim())
         .filter(|t| !t.is_empty())
 }
-
-/// Authentication, for HTTP and WebSocket alike: the token's signature and claims, the
-/// claims against the reference data (access policy), then the revocation list. Every failure
-/// is `UNAUTHENTICATED`.
-pub async fn authenticate(
-    keys: &keys::KeyConfig,
-    revocations: &revocation::Revocations,
-    reference: &crate::domain::reference::ReferenceData,
-    token: &str,
-) -> Result<keys::VerifiedToken, AppError> {
-    let verified = keys.verify_token(token)?;
-    crate::domain::access::check_claims(&verified.principal, reference)?;
-    revocations.check(&verified).await?;
-    Ok(verified)
-}

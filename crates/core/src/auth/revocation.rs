@@ -17,7 +17,6 @@ use tokio::sync::watch;
 
 use super::keys::VerifiedToken;
 use crate::error::AppError;
-use crate::events::{Event, EventBus};
 
 /// The longest a revocation written by another instance can go unnoticed when its notification
 /// was lost.
@@ -168,14 +167,20 @@ impl Revocations {
         Ok(())
     }
 
-    /// Loads the list, then keeps it current for as long as the bus lives: on every
-    /// `TokensRevoked` event, and every `RELOAD_INTERVAL` in case an event was lost. Reads go
+    /// Loads the list, then keeps it current for as long as `revoked` runs: whenever it yields
+    /// (the event bus's `TokensRevoked`, wired by the server), and every `RELOAD_INTERVAL` in
+    /// case an event was lost. Reads go
     /// through a connection of its own (`url`), so that they never wait behind requests for the
     /// pool and never count among a request's statements; `shared` serves an in-memory SQLite
     /// database, which another connection would not see.
-    pub fn follow(&self, shared: DatabaseConnection, url: &str, events: &EventBus) {
+    pub fn follow(
+        &self,
+        shared: DatabaseConnection,
+        url: &str,
+        revoked: impl futures_util::Stream<Item = ()> + Send + 'static,
+    ) {
         let revocations = self.clone();
-        let mut stream = Box::pin(events.follow());
+        let mut stream = Box::pin(revoked);
         let url = url.to_owned();
         tokio::spawn(async move {
             use futures_util::StreamExt;
@@ -212,8 +217,7 @@ impl Revocations {
                 }
                 due = tokio::select! {
                     event = stream.next() => match event {
-                        Some(Event::TokensRevoked { .. }) => true,
-                        Some(_) => false,
+                        Some(()) => true,
                         // The bus is gone: the server has stopped.
                         None => return,
                     },

@@ -1,4 +1,6 @@
-//! Revoking tokens before they expire: one token by its `jti`, or every token a subject holds
+//! Using and revoking tokens. Using one (`authenticate`): its signature and claims (`auth`),
+//! the claims against the reference data (the policy), then the revocation list. Revoking
+//! tokens before they expire: one token by its `jti`, or every token a subject holds
 //! (a lost device, a compromised account, a person who left). The row and its audit entry are
 //! written in one transaction; the caller then reloads the in-memory list and tells the other
 //! instances (see `auth::revocation`).
@@ -12,6 +14,21 @@ use super::changes;
 use crate::auth::Principal;
 use crate::db::begin_write;
 use crate::error::{AppError, AppResult};
+
+/// Authentication, for HTTP and WebSocket alike: the token's signature and claims, the
+/// claims against the reference data (access policy), then the revocation list. Every failure
+/// is `UNAUTHENTICATED`.
+pub async fn authenticate(
+    keys: &crate::auth::keys::KeyConfig,
+    revocations: &crate::auth::revocation::Revocations,
+    reference: &super::reference::ReferenceData,
+    token: &str,
+) -> AppResult<crate::auth::keys::VerifiedToken> {
+    let verified = keys.verify_token(token)?;
+    access::check_claims(&verified.principal, reference)?;
+    revocations.check(&verified).await?;
+    Ok(verified)
+}
 
 pub struct RevokeInput {
     pub subject: String,

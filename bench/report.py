@@ -2,7 +2,8 @@
 """Collects one bench/run into results/: JSON of every figure and a short Markdown table.
 Usage: report.py WORK_DIR RESULTS_DIR [NAME] (NAME.json and NAME.md; default latest). WORK_DIR holds the raw files bench/run wrote:
   meta.json; <size>/<op>-c<conc>.wrk (wrk output with a BENCH_JSON line);
-  <size>/<op>-c<conc>.rss (RSS samples in kB); <size>/pg-<op>-c<conc>.txt (pgbench output);
+  <size>/<op>-c<conc>.rss (RSS samples in kB); <size>/<op>-c<conc>.cpu (server CPU ticks before
+  and after); <size>/pg-<op>-c<conc>-{prepared,simple}.txt (pgbench output);
   <size>/statements.tsv (op, requests, statements); <size>/idle.rss and <size>/mem-<op>.{wrk,rss}
   (the memory points at many connections); <size>/intake-readings-c<clients>.json,
   <size>/intake-hj212-k<connections>.json (bench/intake.py's line with db_rows_added),
@@ -31,6 +32,15 @@ def pgbench(path):
     lat = re.search(r"latency average = ([0-9.]+) ms", text)
     return {"tps": float(tps.group(1)) if tps else None,
             "latency_avg_ms": float(lat.group(1)) if lat else None}
+
+def cpu_ms_per_request(path, requests):
+    """Server CPU (ms) per request: the clock ticks before and after the point, over its requests."""
+    if not os.path.exists(path) or not requests:
+        return None
+    ticks = [int(float(line)) for line in open(path) if line.strip()]
+    if len(ticks) != 2:
+        return None
+    return round((ticks[1] - ticks[0]) / meta.get("clock_ticks_per_s", 100) * 1000 / requests, 3)
 
 def rss(path):
     if not os.path.exists(path):
@@ -91,10 +101,16 @@ for size in sizes:
         per["ops"][op] = {}
         for c in concs:
             w = wrk(os.path.join(d, f"{op}-c{c}.wrk")) if os.path.exists(os.path.join(d, f"{op}-c{c}.wrk")) else None
-            pg = pgbench(os.path.join(d, f"pg-{op}-c{c}.txt"))
-            entry = {"graphql": w, "rss_mb": rss(os.path.join(d, f"{op}-c{c}.rss")), "pgbench": pg}
-            if w and pg and pg["tps"]:
-                entry["ratio_to_pgbench"] = round(w["rps"] / pg["tps"], 3)
+            prepared = pgbench(os.path.join(d, f"pg-{op}-c{c}-prepared.txt"))
+            simple = pgbench(os.path.join(d, f"pg-{op}-c{c}-simple.txt"))
+            entry = {"graphql": w, "rss_mb": rss(os.path.join(d, f"{op}-c{c}.rss")),
+                     "pgbench_prepared": prepared, "pgbench_simple": simple,
+                     "server_cpu_ms_per_request": cpu_ms_per_request(
+                         os.path.join(d, f"{op}-c{c}.cpu"), w and w["requests"])}
+            if w and prepared and prepared["tps"]:
+                entry["ratio_to_prepared"] = round(w["rps"] / prepared["tps"], 3)
+            if w and simple and simple["tps"]:
+                entry["ratio_to_simple"] = round(w["rps"] / simple["tps"], 3)
             per["ops"][op][str(c)] = entry
     memory = {"idle_rss_mb": rss(os.path.join(d, "idle.rss")), "ops": {}}
     for op in memory_ops:
@@ -164,8 +180,9 @@ def intake_lines(i):
 
 lines = [f"# bench/run {meta['started']} ({meta['command']})", "",
          f"machine: {meta['machine']}; {meta.get('database', 'PostgreSQL')}; each point {meta['duration_s']} s of wrk on loopback; "
-         "ratio = GraphQL req/s ÷ pgbench tps of the same result as one SQL statement, "
-         "same concurrency, same run.", ""]
+         "ratio = GraphQL req/s ÷ pgbench tps of the same result as one SQL statement with "
+         "prepared statements (`-M prepared`; the simple protocol's tps and ratio beside it for "
+         "reference), same concurrency, same run; CPU = server CPU ms per request (/proc).", ""]
 for size in sizes:
     per = out["sizes"][str(size)]
     data = per["data"]
@@ -173,22 +190,26 @@ for size in sizes:
     lines.append("")
     ran = any(e["graphql"] for op in ops for e in per["ops"][op].values())
     if ran:
-        lines.append("| op | c | req/s | p50 ms | p99 ms | p99/p50 | errors | pgbench tps | ratio | RSS MB | stmts/req |")
-        lines.append("|---|---|---|---|---|---|---|---|---|---|---|")
+        lines.append("| op | c | req/s | p50 ms | p99 ms | p99/p50 | errors | pgbench prepared tps | ratio | pgbench simple tps | ratio simple | CPU ms/req | RSS MB | stmts/req |")
+        lines.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for op in (ops if ran else []):
         for c in concs:
             e = per["ops"][op][str(c)]
             w = e["graphql"]
             if not w:
-                lines.append(f"| {op} | {c} | (no run) | | | | | | | | |")
+                lines.append(f"| {op} | {c} | (no run) | | | | | | | | | | | |")
                 continue
-            pg = e["pgbench"]
-            ratio = e.get("ratio_to_pgbench")
-            lines.append("| {} | {} | {:.0f} | {:.2f} | {:.2f} | {:.1f} | {} | {} | {} | {} | {} |".format(
+            prepared, simple = e["pgbench_prepared"], e["pgbench_simple"]
+            ratio, ratio_simple = e.get("ratio_to_prepared"), e.get("ratio_to_simple")
+            cpu = e["server_cpu_ms_per_request"]
+            lines.append("| {} | {} | {:.0f} | {:.2f} | {:.2f} | {:.1f} | {} | {} | {} | {} | {} | {} | {} | {} |".format(
                 op, c, w["rps"], w["p50_ms"], w["p99_ms"],
                 w["p99_ms"] / w["p50_ms"] if w["p50_ms"] else 0, w["errors"] + w["socket_errors"],
-                f"{pg['tps']:.0f}" if pg and pg["tps"] else "–",
-                f"{ratio:.2f}" if ratio is not None else "–",
+                f"{prepared['tps']:.0f}" if prepared and prepared["tps"] else "–",
+                f"**{ratio:.2f}**" if ratio is not None else "–",
+                f"{simple['tps']:.0f}" if simple and simple["tps"] else "–",
+                f"{ratio_simple:.2f}" if ratio_simple is not None else "–",
+                f"{cpu:.3f}" if cpu is not None else "–",
                 e["rss_mb"] if e["rss_mb"] is not None else "–",
                 per["statements_per_request"].get(op, "–")))
     memory = per["memory"]

@@ -8,8 +8,8 @@
 
 use chrono::Utc;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, Select, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
+    EntityTrait, QueryFilter, QueryOrder, Select, Set,
 };
 
 use crate::auth::{Principal, Role};
@@ -94,113 +94,12 @@ pub async fn publish(
     input: PublishInput,
 ) -> AppResult<bulletins::Model> {
     let who = access::authorize(principal, Operation::PublishBulletin)?;
-    let title = input.title.trim().to_owned();
-    if title.is_empty() || title.chars().count() > 200 {
-        return Err(AppError::invalid("input.title", "1 to 200 characters"));
-    }
-    let body = input.body.trim().to_owned();
-    if body.is_empty() || body.chars().count() > 20_000 {
-        return Err(AppError::invalid("input.body", "1 to 20000 characters"));
-    }
-    let audience = input.audience;
-    if !audience.public
-        && audience.agencies.is_empty()
-        && audience.roles.is_empty()
-        && audience.districts.is_empty()
-    {
-        return Err(AppError::invalid(
-            "input.audience",
-            "name agencies, roles, districts, or make it public",
-        ));
-    }
-    if input.finding_ids.len() + input.action_ids.len() > MAX_CASES {
-        return Err(AppError::invalid(
-            "input.findingIds",
-            format!("a bulletin links at most {MAX_CASES} findings and actions"),
-        ));
-    }
+    let (title, body) = checked_input(&input)?;
+    let audience = &input.audience;
     let txn = crate::db::begin_write(db).await?;
-    let listed = agencies::Entity::find()
-        .filter(agencies::Column::Code.is_in(audience.agencies.iter().cloned()))
-        .all(&txn)
-        .await?;
-    if let Some(bad) = audience
-        .agencies
-        .iter()
-        .find(|code| !listed.iter().any(|a| &a.code == *code))
-    {
-        return Err(AppError::invalid(
-            "input.audience.agencies",
-            format!("unknown agency '{bad}'"),
-        ));
-    }
-    for (i, district) in audience.districts.iter().enumerate() {
-        crate::domain::reference::require_district(
-            &txn,
-            district,
-            &format!("input.audience.districts[{i}]"),
-        )
-        .await?;
-    }
-    let reach = access::BulletinAudience {
-        agencies: listed,
-        roles: audience.roles.clone(),
-        districts: audience.districts.clone(),
-        public: audience.public,
-    };
+    let reach = audience_reach(&txn, audience).await?;
     access::check_bulletin_audience(who, &reach, input.kind == BulletinKind::TypicalCase)?;
-    // Linked findings and cases must be ones the publisher can read, and its audience too.
-    let unreadable = |field: &str| {
-        AppError::invalid(
-            field,
-            "the bulletin's audience may not read this case (public bulletins link closed cases)",
-        )
-    };
-    for id in &input.finding_ids {
-        let finding = crate::domain::findings::get(db, Some(who), *id)
-            .await?
-            .ok_or_else(|| AppError::NotFound(format!("finding {id}")))?;
-        if !access::audience_may_read_finding(&reach, &finding) {
-            return Err(unreadable("input.findingIds"));
-        }
-    }
-    let mut penalised_case = false;
-    for id in &input.action_ids {
-        let not_found = || AppError::NotFound(format!("enforcement action {id}"));
-        let action = enforcement_actions::Entity::find_by_id(*id)
-            .one(&txn)
-            .await?
-            .ok_or_else(not_found)?;
-        let finding = crate::domain::findings::get(db, Some(who), action.finding_id)
-            .await?
-            .ok_or_else(not_found)?;
-        if !access::audience_may_read_finding(&reach, &finding) {
-            return Err(unreadable("input.actionIds"));
-        }
-        // Publishing names a case to everyone: only a decision its authority flagged for
-        // exposure (典型案例) may be shown that way.
-        if audience.public && input.kind == BulletinKind::TypicalCase && !action.typical_case {
-            return Err(AppError::invalid(
-                "input.actionIds",
-                "a public typical case links only enforcement actions flagged for exposure (typicalCase)",
-            ));
-        }
-        let penalty = !matches!(
-            action.kind,
-            EnforcementActionKind::CorrectionOrder | EnforcementActionKind::PoliceReferral
-        );
-        penalised_case |= penalty
-            && matches!(
-                finding.status,
-                FindingStatus::Penalised | FindingStatus::Closed
-            );
-    }
-    if input.kind == BulletinKind::TypicalCase && !penalised_case {
-        return Err(AppError::invalid(
-            "input.actionIds",
-            "a typical case links a penalised case (a penalty decision)",
-        ));
-    }
+    check_linked_cases(db, &txn, who, &reach, &input).await?;
     let saved = bulletins::ActiveModel {
         kind: Set(input.kind),
         title: Set(title),
@@ -222,23 +121,7 @@ pub async fn publish(
     }
     .insert(&txn)
     .await?;
-    let links = input
-        .finding_ids
-        .iter()
-        .map(|f| (Some(*f), None))
-        .chain(input.action_ids.iter().map(|a| (None, Some(*a))))
-        .map(|(finding_id, action_id)| bulletin_links::ActiveModel {
-            bulletin_id: Set(saved.id),
-            finding_id: Set(finding_id),
-            action_id: Set(action_id),
-            ..Default::default()
-        })
-        .collect::<Vec<_>>();
-    if !links.is_empty() {
-        bulletin_links::Entity::insert_many(links)
-            .exec(&txn)
-            .await?;
-    }
+    insert_links(&txn, saved.id, &input.finding_ids, &input.action_ids).await?;
     changes::record(
         &txn,
         who,
@@ -254,6 +137,160 @@ pub async fn publish(
     .await?;
     txn.commit().await?;
     Ok(saved)
+}
+
+/// The checks that need no database; returns the title and body, trimmed.
+fn checked_input(input: &PublishInput) -> AppResult<(String, String)> {
+    let title = input.title.trim().to_owned();
+    if title.is_empty() || title.chars().count() > 200 {
+        return Err(AppError::invalid("input.title", "1 to 200 characters"));
+    }
+    let body = input.body.trim().to_owned();
+    if body.is_empty() || body.chars().count() > 20_000 {
+        return Err(AppError::invalid("input.body", "1 to 20000 characters"));
+    }
+    let audience = &input.audience;
+    if !audience.public
+        && audience.agencies.is_empty()
+        && audience.roles.is_empty()
+        && audience.districts.is_empty()
+    {
+        return Err(AppError::invalid(
+            "input.audience",
+            "name agencies, roles, districts, or make it public",
+        ));
+    }
+    if input.finding_ids.len() + input.action_ids.len() > MAX_CASES {
+        return Err(AppError::invalid(
+            "input.findingIds",
+            format!("a bulletin links at most {MAX_CASES} findings and actions"),
+        ));
+    }
+    Ok((title, body))
+}
+
+/// The audience as the policy weighs it: the listed agencies (each must exist) and districts
+/// (each must be known).
+async fn audience_reach(
+    txn: &DatabaseTransaction,
+    audience: &Audience,
+) -> AppResult<access::BulletinAudience> {
+    let listed = agencies::Entity::find()
+        .filter(agencies::Column::Code.is_in(audience.agencies.iter().cloned()))
+        .all(txn)
+        .await?;
+    if let Some(bad) = audience
+        .agencies
+        .iter()
+        .find(|code| !listed.iter().any(|a| &a.code == *code))
+    {
+        return Err(AppError::invalid(
+            "input.audience.agencies",
+            format!("unknown agency '{bad}'"),
+        ));
+    }
+    for (i, district) in audience.districts.iter().enumerate() {
+        crate::domain::reference::require_district(
+            txn,
+            district,
+            &format!("input.audience.districts[{i}]"),
+        )
+        .await?;
+    }
+    Ok(access::BulletinAudience {
+        agencies: listed,
+        roles: audience.roles.clone(),
+        districts: audience.districts.clone(),
+        public: audience.public,
+    })
+}
+
+/// Linked findings and cases must be ones the publisher can read, and its audience too; a
+/// typical case links a penalised case, and a public one only decisions flagged for exposure.
+async fn check_linked_cases(
+    db: &DatabaseConnection,
+    txn: &DatabaseTransaction,
+    who: &Principal,
+    reach: &access::BulletinAudience,
+    input: &PublishInput,
+) -> AppResult<()> {
+    let unreadable = |field: &str| {
+        AppError::invalid(
+            field,
+            "the bulletin's audience may not read this case (public bulletins link closed cases)",
+        )
+    };
+    for id in &input.finding_ids {
+        let finding = crate::domain::findings::get(db, Some(who), *id)
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("finding {id}")))?;
+        if !access::audience_may_read_finding(reach, &finding) {
+            return Err(unreadable("input.findingIds"));
+        }
+    }
+    let mut penalised_case = false;
+    for id in &input.action_ids {
+        let not_found = || AppError::NotFound(format!("enforcement action {id}"));
+        let action = enforcement_actions::Entity::find_by_id(*id)
+            .one(txn)
+            .await?
+            .ok_or_else(not_found)?;
+        let finding = crate::domain::findings::get(db, Some(who), action.finding_id)
+            .await?
+            .ok_or_else(not_found)?;
+        if !access::audience_may_read_finding(reach, &finding) {
+            return Err(unreadable("input.actionIds"));
+        }
+        // Publishing names a case to everyone: only a decision its authority flagged for
+        // exposure (典型案例) may be shown that way.
+        if input.audience.public && input.kind == BulletinKind::TypicalCase && !action.typical_case
+        {
+            return Err(AppError::invalid(
+                "input.actionIds",
+                "a public typical case links only enforcement actions flagged for exposure (typicalCase)",
+            ));
+        }
+        let penalty = !matches!(
+            action.kind,
+            EnforcementActionKind::CorrectionOrder | EnforcementActionKind::PoliceReferral
+        );
+        penalised_case |= penalty
+            && matches!(
+                finding.status,
+                FindingStatus::Penalised | FindingStatus::Closed
+            );
+    }
+    if input.kind == BulletinKind::TypicalCase && !penalised_case {
+        return Err(AppError::invalid(
+            "input.actionIds",
+            "a typical case links a penalised case (a penalty decision)",
+        ));
+    }
+    Ok(())
+}
+
+/// The bulletin's links to findings, then to enforcement actions, in one statement.
+async fn insert_links(
+    txn: &DatabaseTransaction,
+    bulletin_id: i64,
+    finding_ids: &[i64],
+    action_ids: &[i64],
+) -> AppResult<()> {
+    let links = finding_ids
+        .iter()
+        .map(|f| (Some(*f), None))
+        .chain(action_ids.iter().map(|a| (None, Some(*a))))
+        .map(|(finding_id, action_id)| bulletin_links::ActiveModel {
+            bulletin_id: Set(bulletin_id),
+            finding_id: Set(finding_id),
+            action_id: Set(action_id),
+            ..Default::default()
+        })
+        .collect::<Vec<_>>();
+    if !links.is_empty() {
+        bulletin_links::Entity::insert_many(links).exec(txn).await?;
+    }
+    Ok(())
 }
 
 /// Bulletins addressed to the principal, newest first, optionally of one kind.

@@ -302,6 +302,43 @@ pub async fn detect(
     input: DetectInput,
 ) -> AppResult<Detected> {
     let principal = access::authorize(principal, Operation::DetectCandidates)?;
+    let district = detect_district(principal, &input)?;
+    let from = midnight(input.from);
+    let to = midnight(input.to.succ_opt().unwrap_or(input.to));
+    let seconds = to - from;
+    let sql = requirement_counts_sql(district.as_ref(), &input, from, to);
+    let txn = crate::db::begin_write(db).await?;
+    let backend = txn.get_database_backend();
+    let counted = txn
+        .query_all_raw(Statement::from_string(backend, sql))
+        .await?;
+    let versions = versions_of_counted(&txn, &counted).await?;
+    let now = Utc::now();
+    let mut fresh = monitoring_gaps(
+        counted,
+        &versions,
+        &input,
+        Window { from, to, seconds },
+        now,
+    )?;
+    fresh.extend(late_reports(&txn, district.as_ref(), input.from, input.to, now).await?);
+    let mut detected = Detected::default();
+    for (_, code, _) in store_new(&txn, principal, fresh).await? {
+        match code.as_str() {
+            AM2 => detected.am2 += 1,
+            SM1 => detected.sm1 += 1,
+            ER1 => detected.er1 += 1,
+            _ => {}
+        }
+    }
+    changes::audit(&txn, principal, "DETECT_CANDIDATES", None, &[]).await?;
+    txn.commit().await?;
+    Ok(detected)
+}
+
+/// The district detected in (given and in scope, or the caller's own), once the window is
+/// checked: ended, in order, and at most `MAX_WINDOW_DAYS` long.
+fn detect_district(principal: &Principal, input: &DetectInput) -> AppResult<Option<DistrictCode>> {
     let district = match input.district.as_deref().map(str::trim) {
         Some(d) => {
             let code = DistrictCode::parse(d)
@@ -329,16 +366,23 @@ pub async fn detect(
     if input.am_missing < 0 {
         return Err(AppError::invalid("input.amMissing", "not negative"));
     }
-    let from = midnight(input.from);
-    let to = midnight(input.to.succ_opt().unwrap_or(input.to));
-    let seconds = to - from;
+    Ok(district)
+}
+
+/// The one aggregate statement of `detect`: per monitoring requirement of a permit valid
+/// throughout the window, the readings of the window that count for it.
+fn requirement_counts_sql(
+    district: Option<&DistrictCode>,
+    input: &DetectInput,
+    from: i64,
+    to: i64,
+) -> String {
     // Only literals the service made go into the text: two integers, two dates and a
     // district code checked by `DistrictCode::parse`.
     let district_clause = district
-        .as_ref()
         .map(|d| format!(" AND p.district_code = '{}'", d.as_str()))
         .unwrap_or_default();
-    let sql = format!(
+    format!(
         "SELECT mr.id, mr.permit_id, mr.outlet_id, mr.pollutant, mr.method, mr.frequency, \
                 p.unit_id, p.district_code, COUNT(r.id) AS observed, \
                 mr.since_version, mr.retired_in_version \
@@ -354,12 +398,16 @@ pub async fn detect(
                 p.unit_id, p.district_code, mr.since_version, mr.retired_in_version",
         first = input.from,
         last = input.to,
-    );
-    let txn = crate::db::begin_write(db).await?;
-    let backend = txn.get_database_backend();
-    let counted = txn
-        .query_all_raw(Statement::from_string(backend, sql))
-        .await?;
+    )
+}
+
+type VersionsByPermit = std::collections::HashMap<i64, Vec<crate::domain::permits::VersionSpan>>;
+
+/// The versions of the permits of the counted requirements, by permit.
+async fn versions_of_counted(
+    txn: &DatabaseTransaction,
+    counted: &[sea_orm::QueryResult],
+) -> AppResult<VersionsByPermit> {
     // A requirement counts over the window only if the permit asked for it throughout: in
     // the version in force on the first day and in the one in force on the last.
     let permit_ids: Vec<i64> = counted
@@ -368,12 +416,31 @@ pub async fn detect(
         .collect::<Result<std::collections::BTreeSet<_>, _>>()?
         .into_iter()
         .collect();
-    let mut versions: std::collections::HashMap<i64, Vec<crate::domain::permits::VersionSpan>> =
-        Default::default();
-    for v in crate::domain::permits::spans_of(&txn, &permit_ids).await? {
+    let mut versions: VersionsByPermit = Default::default();
+    for v in crate::domain::permits::spans_of(txn, &permit_ids).await? {
         versions.entry(v.permit_id).or_default().push(v);
     }
-    let now = Utc::now();
+    Ok(versions)
+}
+
+/// The window counted over, in Unix seconds: `from` inclusive, `to` exclusive.
+#[derive(Clone, Copy)]
+struct Window {
+    from: i64,
+    to: i64,
+    seconds: i64,
+}
+
+/// AM-2 and SM-1: the counted requirements, in force on the window's first and last day, with
+/// fewer results than their frequency asks for.
+fn monitoring_gaps(
+    counted: Vec<sea_orm::QueryResult>,
+    versions: &VersionsByPermit,
+    input: &DetectInput,
+    window: Window,
+    now: DateTime<Utc>,
+) -> AppResult<Vec<rows::ActiveModel>> {
+    let Window { from, to, seconds } = window;
     let mut fresh = Vec::new();
     for row in counted {
         let id: i64 = row.try_get_by_index(0)?;
@@ -417,19 +484,7 @@ pub async fn detect(
             ..Default::default()
         });
     }
-    fresh.extend(late_reports(&txn, district.as_ref(), input.from, input.to, now).await?);
-    let mut detected = Detected::default();
-    for (_, code, _) in store_new(&txn, principal, fresh).await? {
-        match code.as_str() {
-            AM2 => detected.am2 += 1,
-            SM1 => detected.sm1 += 1,
-            ER1 => detected.er1 += 1,
-            _ => {}
-        }
-    }
-    changes::audit(&txn, principal, "DETECT_CANDIDATES", None, &[]).await?;
-    txn.commit().await?;
-    Ok(detected)
+    Ok(fresh)
 }
 
 /// ER-1: the report periods of valid permits' duties that fell due in the window (the period

@@ -5,8 +5,8 @@
 
 use chrono::{NaiveDate, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
+    EntityTrait, QueryFilter, QueryOrder, Set,
 };
 use serde::Serialize;
 
@@ -19,8 +19,8 @@ use crate::domain::idempotency::{self, IdempotentRequest};
 use crate::domain::permits::{self, PermitAction, PermitChange};
 use crate::domain::taxonomy;
 use crate::error::{AppError, AppResult};
-use entity::enforcement_actions;
 use entity::enums::{EnforcementActionKind, FindingStatus};
+use entity::{enforcement_actions, findings as finding_rows, violation_codes};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct RecordActionInput {
@@ -55,19 +55,7 @@ pub async fn record(
     idempotency_key: Option<&str>,
 ) -> AppResult<enforcement_actions::Model> {
     let principal = access::authorize(principal, Operation::WriteEnforcement)?;
-    let decision_number = input.decision_number.trim().to_owned();
-    if decision_number.is_empty() || decision_number.chars().count() > 64 {
-        return Err(AppError::invalid(
-            "input.decisionNumber",
-            "1 to 64 characters",
-        ));
-    }
-    if input.decided_on > clock::today() {
-        return Err(AppError::invalid(
-            "input.decidedOn",
-            "a decision cannot be dated in the future",
-        ));
-    }
+    let decision_number = checked_decision(&input)?;
     let idempotent = idempotency_key
         .map(|key| IdempotentRequest::new("recordEnforcementAction", key, &input))
         .transpose()?;
@@ -93,15 +81,79 @@ pub async fn record(
         .order_by_asc(enforcement_actions::Column::Id)
         .all(&txn)
         .await?;
+    check_amount_and_days(&input, &code, &earlier)?;
+    check_finding_status(input.kind, &finding)?;
+    if input.kind == EnforcementActionKind::PermitWithdrawal {
+        withdraw_permit(&txn, principal, &finding, &decision_number).await?;
+    }
+    let saved = insert_action(&txn, principal, &input, &finding, &decision_number).await?;
+    let fined = super::pattern_cells::counted_fine(saved.kind, saved.amount_yuan, saved.days);
+    if fined != 0 {
+        super::pattern_cells::fine_recorded(&txn, &finding, fined).await?;
+    }
+    changes::record(
+        &txn,
+        principal,
+        Change {
+            kind: ChangeKind::EnforcementAction,
+            record_id: saved.id,
+            version: None,
+            operation: ChangeOperation::Created,
+            state: None,
+            district: Some(&finding.district_code),
+        },
+    )
+    .await?;
+    if is_penalty(input.kind) && finding.status == FindingStatus::CaseFiled {
+        findings::move_in(
+            &txn,
+            principal,
+            &finding,
+            FindingStatus::Penalised,
+            Some(format!("处罚决定 {decision_number}")),
+            None,
+        )
+        .await?;
+    }
+    if let Some(request) = &idempotent {
+        request.remember(&txn, principal, saved.id).await?;
+    }
+    txn.commit().await?;
+    Ok(saved)
+}
 
-    // What each kind demands of the amount, the days and the finding's state.
+/// The checks that need no database; returns the decision number, trimmed.
+fn checked_decision(input: &RecordActionInput) -> AppResult<String> {
+    let decision_number = input.decision_number.trim().to_owned();
+    if decision_number.is_empty() || decision_number.chars().count() > 64 {
+        return Err(AppError::invalid(
+            "input.decisionNumber",
+            "1 to 64 characters",
+        ));
+    }
+    if input.decided_on > clock::today() {
+        return Err(AppError::invalid(
+            "input.decidedOn",
+            "a decision cannot be dated in the future",
+        ));
+    }
+    Ok(decision_number)
+}
+
+/// What each kind demands of the amount and the days; `earlier` are the finding's actions so
+/// far.
+fn check_amount_and_days(
+    input: &RecordActionInput,
+    code: &violation_codes::Model,
+    earlier: &[enforcement_actions::Model],
+) -> AppResult<()> {
     use EnforcementActionKind::*;
     match input.kind {
         Fine => {
             let amount = input
                 .amount_yuan
                 .ok_or_else(|| AppError::invalid("input.amountYuan", "a fine states its amount"))?;
-            taxonomy::check_fine(&code, amount, "input.amountYuan")?;
+            taxonomy::check_fine(code, amount, "input.amountYuan")?;
         }
         DailyContinuousPenalty => {
             // Art 38 (and Environmental Protection Law Art 59): the original fine, per day, after
@@ -141,19 +193,28 @@ pub async fn record(
             "only a daily continuous penalty counts days",
         ));
     }
-    let needed: &[FindingStatus] = if is_penalty(input.kind) || input.kind == PoliceReferral {
-        &[FindingStatus::CaseFiled, FindingStatus::Penalised]
-    } else {
-        &[
-            FindingStatus::Open,
-            FindingStatus::RectificationOrdered,
-            FindingStatus::CaseFiled,
-        ]
-    };
+    Ok(())
+}
+
+/// Penalties and police referrals need a filed case; other measures an undecided finding.
+fn check_finding_status(
+    kind: EnforcementActionKind,
+    finding: &finding_rows::Model,
+) -> AppResult<()> {
+    let needed: &[FindingStatus] =
+        if is_penalty(kind) || kind == EnforcementActionKind::PoliceReferral {
+            &[FindingStatus::CaseFiled, FindingStatus::Penalised]
+        } else {
+            &[
+                FindingStatus::Open,
+                FindingStatus::RectificationOrdered,
+                FindingStatus::CaseFiled,
+            ]
+        };
     if !needed.contains(&finding.status) {
         return Err(AppError::InvalidTransition {
             from: findings::status_name(finding.status).to_owned(),
-            to: findings::status_name(if is_penalty(input.kind) {
+            to: findings::status_name(if is_penalty(kind) {
                 FindingStatus::Penalised
             } else {
                 finding.status
@@ -161,7 +222,7 @@ pub async fn record(
             .to_owned(),
             reason: format!(
                 "{:?} needs a finding in {}",
-                input.kind,
+                kind,
                 needed
                     .iter()
                     .map(|s| findings::status_name(*s))
@@ -170,27 +231,46 @@ pub async fn record(
             ),
         });
     }
-    if input.kind == PermitWithdrawal {
-        let permit_id = finding.permit_id.ok_or_else(|| {
-            AppError::invalid("input.kind", "the finding names no permit to withdraw")
-        })?;
-        permits::apply_in(
-            &txn,
-            principal,
-            permit_id,
-            None,
-            PermitAction::Withdraw,
-            PermitChange {
-                reason: format!("吊销：处罚决定 {decision_number}"),
-                ..Default::default()
-            },
-        )
-        .await?;
-    }
+    Ok(())
+}
+
+/// 吊销: the finding's permit moves to WITHDRAWN through the permit state machine, in the same
+/// transaction as the decision.
+async fn withdraw_permit(
+    txn: &DatabaseTransaction,
+    principal: &Principal,
+    finding: &finding_rows::Model,
+    decision_number: &str,
+) -> AppResult<()> {
+    let permit_id = finding.permit_id.ok_or_else(|| {
+        AppError::invalid("input.kind", "the finding names no permit to withdraw")
+    })?;
+    permits::apply_in(
+        txn,
+        principal,
+        permit_id,
+        None,
+        PermitAction::Withdraw,
+        PermitChange {
+            reason: format!("吊销：处罚决定 {decision_number}"),
+            ..Default::default()
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+async fn insert_action(
+    txn: &DatabaseTransaction,
+    principal: &Principal,
+    input: &RecordActionInput,
+    finding: &finding_rows::Model,
+    decision_number: &str,
+) -> AppResult<enforcement_actions::Model> {
     let saved = enforcement_actions::ActiveModel {
         finding_id: Set(finding.id),
         kind: Set(input.kind),
-        decision_number: Set(decision_number.clone()),
+        decision_number: Set(decision_number.to_owned()),
         decided_on: Set(input.decided_on),
         amount_yuan: Set(input.amount_yuan),
         days: Set(input.days),
@@ -204,40 +284,8 @@ pub async fn record(
         created_at: Set(Utc::now()),
         ..Default::default()
     }
-    .insert(&txn)
+    .insert(txn)
     .await?;
-    let fined = super::pattern_cells::counted_fine(saved.kind, saved.amount_yuan, saved.days);
-    if fined != 0 {
-        super::pattern_cells::fine_recorded(&txn, &finding, fined).await?;
-    }
-    changes::record(
-        &txn,
-        principal,
-        Change {
-            kind: ChangeKind::EnforcementAction,
-            record_id: saved.id,
-            version: None,
-            operation: ChangeOperation::Created,
-            state: None,
-            district: Some(&finding.district_code),
-        },
-    )
-    .await?;
-    if is_penalty(input.kind) && finding.status == FindingStatus::CaseFiled {
-        findings::move_in(
-            &txn,
-            principal,
-            &finding,
-            FindingStatus::Penalised,
-            Some(format!("处罚决定 {decision_number}")),
-            None,
-        )
-        .await?;
-    }
-    if let Some(request) = &idempotent {
-        request.remember(&txn, principal, saved.id).await?;
-    }
-    txn.commit().await?;
     Ok(saved)
 }
 

@@ -6,8 +6,8 @@
 
 use chrono::{Duration, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Select, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
+    EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select, Set,
 };
 
 use crate::auth::Principal;
@@ -148,23 +148,7 @@ pub async fn draw_units(
     input: DrawUnitsInput,
 ) -> AppResult<random_draws::Model> {
     let who = access::authorize(principal, Operation::DrawRandom)?;
-    let district = match (&input.district_code, &who.district) {
-        (Some(d), _) => d.clone(),
-        (None, Some(own)) => own.as_str().to_owned(),
-        (None, None) => {
-            return Err(AppError::invalid(
-                "input.districtCode",
-                "name the district to draw in",
-            ));
-        }
-    };
-    access::check_district(who, &district)?;
-    if input.inspectors_per_unit < 2 || input.inspectors_per_unit > 10 {
-        return Err(AppError::invalid(
-            "input.inspectorsPerUnit",
-            "on-site checks need 2 to 10 inspectors",
-        ));
-    }
+    let district = draw_district(who, &input)?;
     let txn = crate::db::begin_write(db).await?;
     if districts::Entity::find_by_id(district.clone())
         .one(&txn)
@@ -181,36 +165,7 @@ pub async fn draw_units(
         None => None,
     };
     let candidates = candidates(&txn, &district, input.category).await?;
-    let count = match input.count {
-        Some(n) if n >= 1 => n,
-        Some(_) => return Err(AppError::invalid("input.count", "draw at least one unit")),
-        None => {
-            let rule = match &campaign {
-                Some(c) => campaigns::rules_of(&txn, c.id)
-                    .await?
-                    .into_iter()
-                    .find(|r| r.management_category == input.category),
-                None => None,
-            };
-            let rule = rule.ok_or_else(|| {
-                AppError::invalid(
-                    "input.count",
-                    "give a count, or a campaign with a sampling rule for this category",
-                )
-            })?;
-            ((candidates.len() as f64) * rule.share).ceil() as u32
-        }
-    };
-    // A draw takes units from the frozen list; it cannot take more than the list holds.
-    if count as usize > candidates.len() {
-        return Err(AppError::invalid(
-            "input.count",
-            format!(
-                "{count} units asked for, but the inspection-target list of {district} holds {} in this category",
-                candidates.len()
-            ),
-        ));
-    }
+    let count = draw_count(&txn, campaign.as_ref(), &input, candidates.len(), &district).await?;
     let (inspector_ids, conflicts) = inspector_list(&txn, &district).await?;
     let inputs = UnitDrawInputs {
         candidates,
@@ -256,23 +211,7 @@ pub async fn draw_units(
     }
     .insert(&txn)
     .await?;
-    if !drawn.is_empty() {
-        let items = drawn
-            .iter()
-            .enumerate()
-            .map(|(i, d)| random_draw_items::ActiveModel {
-                draw_id: Set(saved.id),
-                unit_id: Set(Some(d.unit_id)),
-                district_code: Set(Some(district.clone())),
-                group_label: Set(None),
-                inspector_ids: Set(serde_json::json!(d.inspector_ids)),
-                position: Set(i as i32 + 1),
-                ..Default::default()
-            });
-        random_draw_items::Entity::insert_many(items)
-            .exec(&txn)
-            .await?;
-    }
+    insert_unit_items(&txn, saved.id, &drawn, &district).await?;
     changes::record(
         &txn,
         who,
@@ -288,6 +227,96 @@ pub async fn draw_units(
     .await?;
     txn.commit().await?;
     Ok(saved)
+}
+
+/// The district drawn in (given, or the caller's own) and the team size, checked.
+fn draw_district(who: &Principal, input: &DrawUnitsInput) -> AppResult<String> {
+    let district = match (&input.district_code, &who.district) {
+        (Some(d), _) => d.clone(),
+        (None, Some(own)) => own.as_str().to_owned(),
+        (None, None) => {
+            return Err(AppError::invalid(
+                "input.districtCode",
+                "name the district to draw in",
+            ));
+        }
+    };
+    access::check_district(who, &district)?;
+    if input.inspectors_per_unit < 2 || input.inspectors_per_unit > 10 {
+        return Err(AppError::invalid(
+            "input.inspectorsPerUnit",
+            "on-site checks need 2 to 10 inspectors",
+        ));
+    }
+    Ok(district)
+}
+
+/// How many units to draw: the count given, or the campaign's sampling share of the stratum's
+/// `listed` units; never more than the list holds.
+async fn draw_count(
+    txn: &DatabaseTransaction,
+    campaign: Option<&entity::campaigns::Model>,
+    input: &DrawUnitsInput,
+    listed: usize,
+    district: &str,
+) -> AppResult<u32> {
+    let count = match input.count {
+        Some(n) if n >= 1 => n,
+        Some(_) => return Err(AppError::invalid("input.count", "draw at least one unit")),
+        None => {
+            let rule = match campaign {
+                Some(c) => campaigns::rules_of(txn, c.id)
+                    .await?
+                    .into_iter()
+                    .find(|r| r.management_category == input.category),
+                None => None,
+            };
+            let rule = rule.ok_or_else(|| {
+                AppError::invalid(
+                    "input.count",
+                    "give a count, or a campaign with a sampling rule for this category",
+                )
+            })?;
+            ((listed as f64) * rule.share).ceil() as u32
+        }
+    };
+    // A draw takes units from the frozen list; it cannot take more than the list holds.
+    if count as usize > listed {
+        return Err(AppError::invalid(
+            "input.count",
+            format!(
+                "{count} units asked for, but the inspection-target list of {district} holds {listed} in this category"
+            ),
+        ));
+    }
+    Ok(count)
+}
+
+/// The drawn units in their order, each with its inspectors.
+async fn insert_unit_items(
+    txn: &DatabaseTransaction,
+    draw_id: i64,
+    drawn: &[sampling::DrawnUnit],
+    district: &str,
+) -> AppResult<()> {
+    if !drawn.is_empty() {
+        let items = drawn
+            .iter()
+            .enumerate()
+            .map(|(i, d)| random_draw_items::ActiveModel {
+                draw_id: Set(draw_id),
+                unit_id: Set(Some(d.unit_id)),
+                district_code: Set(Some(district.to_owned())),
+                group_label: Set(None),
+                inspector_ids: Set(serde_json::json!(d.inspector_ids)),
+                position: Set(i as i32 + 1),
+                ..Default::default()
+            });
+        random_draw_items::Entity::insert_many(items)
+            .exec(txn)
+            .await?;
+    }
+    Ok(())
 }
 
 /// Municipal joint groups (市级联合检查组) dealt to districts at random.

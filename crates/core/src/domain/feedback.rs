@@ -5,8 +5,8 @@
 
 use chrono::{NaiveDate, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Select, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
+    EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select, Set,
 };
 
 use crate::auth::Principal;
@@ -68,53 +68,7 @@ pub async fn post(
     input: PostFeedbackInput,
 ) -> AppResult<feedback::Model> {
     let who = access::authorize(principal, Operation::PostFeedback)?;
-    let text = input.recommendation_text.trim().to_owned();
-    if text.is_empty() || text.chars().count() > 4000 {
-        return Err(AppError::invalid(
-            "input.recommendationText",
-            "1 to 4000 characters",
-        ));
-    }
-    if input.period_to < input.period_from {
-        return Err(AppError::invalid(
-            "input.periodTo",
-            "the period ends after it starts",
-        ));
-    }
-    if input.codes.is_empty() || input.codes.len() > 27 {
-        return Err(AppError::invalid(
-            "input.codes",
-            "name the violation codes of the pattern",
-        ));
-    }
-    if input.finding_ids.is_empty() || input.finding_ids.len() > 500 {
-        return Err(AppError::invalid(
-            "input.findingIds",
-            "the feedback rests on 1 to 500 findings",
-        ));
-    }
-    if let Some(d) = &input.district {
-        access::check_district(who, d)?;
-    }
-    // A GB/T 4754 industry code or a prefix of one (`C`, `C26`, `C2614`), as the findings
-    // filter takes it.
-    let industry = match input
-        .industry
-        .as_deref()
-        .map(str::trim)
-        .filter(|i| !i.is_empty())
-    {
-        Some(i) if i.len() <= 5 && i.bytes().all(|b| b.is_ascii_alphanumeric()) => {
-            Some(i.to_ascii_uppercase())
-        }
-        Some(_) => {
-            return Err(AppError::invalid(
-                "input.industry",
-                "a GB/T 4754 industry code or its prefix (a letter and up to four digits)",
-            ));
-        }
-        None => None,
-    };
+    let (text, industry) = checked_input(who, &input)?;
     let txn = crate::db::begin_write(db).await?;
     let mut codes = Vec::with_capacity(input.codes.len());
     for code in &input.codes {
@@ -122,110 +76,12 @@ pub async fn post(
     }
     codes.sort();
     codes.dedup();
-    let agency = agencies::Entity::find_by_id(input.addressed_agency_code.clone())
-        .one(&txn)
-        .await?
-        .ok_or_else(|| AppError::invalid("input.addressedAgencyCode", "unknown agency"))?;
-    if agency.kind != AgencyKind::PermitOffice {
-        return Err(AppError::invalid(
-            "input.addressedAgencyCode",
-            "feedback goes to a permit office",
-        ));
-    }
-    if let Some(d) = &agency.district_code
-        && !access::in_scope(who, d)
-    {
-        return Err(AppError::invalid(
-            "input.addressedAgencyCode",
-            format!("{} is outside the poster's district", agency.code),
-        ));
-    }
-    // Every finding the feedback rests on must be one the poster can read.
-    // ... and one of the pattern: its codes, its period, its district, its industry (plan
-    // §5(3)).
-    let mut rested_on = Vec::with_capacity(input.finding_ids.len());
-    for id in &input.finding_ids {
-        let Some(finding) = findings::get(db, Some(who), *id).await? else {
-            return Err(AppError::invalid(
-                "input.findingIds",
-                format!("finding {id} is not visible to the poster"),
-            ));
-        };
-        rested_on.push((*id, finding.unit_id));
-        let outside = if !codes.contains(&finding.violation_code) {
-            Some(format!(
-                "is coded {}, not one of the pattern's codes",
-                finding.violation_code
-            ))
-        } else if finding.found_on < input.period_from || finding.found_on > input.period_to {
-            Some(format!(
-                "was found on {}, outside the pattern's period",
-                finding.found_on
-            ))
-        } else if input
-            .district
-            .as_ref()
-            .is_some_and(|d| *d != finding.district_code)
-        {
-            Some(format!(
-                "is in district {}, not the pattern's",
-                finding.district_code
-            ))
-        } else {
-            None
-        };
-        if let Some(why) = outside {
-            return Err(AppError::invalid(
-                "input.findingIds",
-                format!("finding {id} {why}"),
-            ));
-        }
-    }
+    let agency = addressed_office(&txn, who, &input.addressed_agency_code).await?;
+    let rested_on = findings_of_pattern(db, who, &input, &codes).await?;
     if let Some(prefix) = &industry {
-        let unit_ids: std::collections::HashSet<i64> = rested_on.iter().map(|(_, u)| *u).collect();
-        let industries: std::collections::HashMap<i64, String> = entity::units::Entity::find()
-            .filter(entity::units::Column::Id.is_in(unit_ids))
-            .all(&txn)
-            .await?
-            .into_iter()
-            .map(|u| (u.id, u.industry_code))
-            .collect();
-        if let Some((id, industry_code)) = rested_on.iter().find_map(|(id, unit)| {
-            let code = industries.get(unit).map(String::as_str).unwrap_or("");
-            (!code.starts_with(prefix.as_str())).then_some((*id, code))
-        }) {
-            return Err(AppError::invalid(
-                "input.findingIds",
-                format!("finding {id} is of industry {industry_code}, not the pattern's {prefix}"),
-            ));
-        }
+        check_industry(&txn, &rested_on, prefix).await?;
     }
-    // The figures as `violationPatterns` gives them now, frozen with the feedback.
-    let filter = FindingFilter {
-        district: input.district.clone(),
-        industry: industry.clone(),
-        found_from: Some(input.period_from),
-        found_to: Some(input.period_to),
-        ..Default::default()
-    };
-    let rows = patterns::violation_patterns(
-        db,
-        Some(who),
-        &filter,
-        &[Dimension::Code],
-        patterns::MAX_ROWS,
-        patterns::Counts::FindingsOnly,
-    )
-    .await?;
-    let figures: Vec<serde_json::Value> = rows
-        .into_iter()
-        .filter(|r| r.code.as_ref().is_some_and(|c| codes.contains(c)))
-        .map(|r| {
-            serde_json::json!({
-                "code": r.code, "findings": r.findings, "unitsAffected": r.units_affected, "finesYuan": r.fines_yuan
-            })
-        })
-        .collect();
+    let figures = frozen_figures(db, who, &input, industry.clone(), &codes).await?;
     let now = Utc::now();
     let saved = feedback::ActiveModel {
         poster_subject: Set(who.subject.clone()),
@@ -275,6 +131,202 @@ pub async fn post(
     .await?;
     txn.commit().await?;
     Ok(saved)
+}
+
+/// The checks that need no database; returns the recommendation text, trimmed, and the
+/// pattern's industry, upper-cased.
+fn checked_input(
+    who: &Principal,
+    input: &PostFeedbackInput,
+) -> AppResult<(String, Option<String>)> {
+    let text = input.recommendation_text.trim().to_owned();
+    if text.is_empty() || text.chars().count() > 4000 {
+        return Err(AppError::invalid(
+            "input.recommendationText",
+            "1 to 4000 characters",
+        ));
+    }
+    if input.period_to < input.period_from {
+        return Err(AppError::invalid(
+            "input.periodTo",
+            "the period ends after it starts",
+        ));
+    }
+    if input.codes.is_empty() || input.codes.len() > 27 {
+        return Err(AppError::invalid(
+            "input.codes",
+            "name the violation codes of the pattern",
+        ));
+    }
+    if input.finding_ids.is_empty() || input.finding_ids.len() > 500 {
+        return Err(AppError::invalid(
+            "input.findingIds",
+            "the feedback rests on 1 to 500 findings",
+        ));
+    }
+    if let Some(d) = &input.district {
+        access::check_district(who, d)?;
+    }
+    // A GB/T 4754 industry code or a prefix of one (`C`, `C26`, `C2614`), as the findings
+    // filter takes it.
+    let industry = match input
+        .industry
+        .as_deref()
+        .map(str::trim)
+        .filter(|i| !i.is_empty())
+    {
+        Some(i) if i.len() <= 5 && i.bytes().all(|b| b.is_ascii_alphanumeric()) => {
+            Some(i.to_ascii_uppercase())
+        }
+        Some(_) => {
+            return Err(AppError::invalid(
+                "input.industry",
+                "a GB/T 4754 industry code or its prefix (a letter and up to four digits)",
+            ));
+        }
+        None => None,
+    };
+    Ok((text, industry))
+}
+
+/// The permit office the feedback goes to, within the poster's district.
+async fn addressed_office(
+    txn: &DatabaseTransaction,
+    who: &Principal,
+    code: &str,
+) -> AppResult<agencies::Model> {
+    let agency = agencies::Entity::find_by_id(code.to_owned())
+        .one(txn)
+        .await?
+        .ok_or_else(|| AppError::invalid("input.addressedAgencyCode", "unknown agency"))?;
+    if agency.kind != AgencyKind::PermitOffice {
+        return Err(AppError::invalid(
+            "input.addressedAgencyCode",
+            "feedback goes to a permit office",
+        ));
+    }
+    if let Some(d) = &agency.district_code
+        && !access::in_scope(who, d)
+    {
+        return Err(AppError::invalid(
+            "input.addressedAgencyCode",
+            format!("{} is outside the poster's district", agency.code),
+        ));
+    }
+    Ok(agency)
+}
+
+/// The findings the feedback rests on, as (finding id, unit id).
+async fn findings_of_pattern(
+    db: &DatabaseConnection,
+    who: &Principal,
+    input: &PostFeedbackInput,
+    codes: &[String],
+) -> AppResult<Vec<(i64, i64)>> {
+    // Every finding the feedback rests on must be one the poster can read.
+    // ... and one of the pattern: its codes, its period, its district, its industry (plan
+    // §5(3)).
+    let mut rested_on = Vec::with_capacity(input.finding_ids.len());
+    for id in &input.finding_ids {
+        let Some(finding) = findings::get(db, Some(who), *id).await? else {
+            return Err(AppError::invalid(
+                "input.findingIds",
+                format!("finding {id} is not visible to the poster"),
+            ));
+        };
+        rested_on.push((*id, finding.unit_id));
+        let outside = if !codes.contains(&finding.violation_code) {
+            Some(format!(
+                "is coded {}, not one of the pattern's codes",
+                finding.violation_code
+            ))
+        } else if finding.found_on < input.period_from || finding.found_on > input.period_to {
+            Some(format!(
+                "was found on {}, outside the pattern's period",
+                finding.found_on
+            ))
+        } else if input
+            .district
+            .as_ref()
+            .is_some_and(|d| *d != finding.district_code)
+        {
+            Some(format!(
+                "is in district {}, not the pattern's",
+                finding.district_code
+            ))
+        } else {
+            None
+        };
+        if let Some(why) = outside {
+            return Err(AppError::invalid(
+                "input.findingIds",
+                format!("finding {id} {why}"),
+            ));
+        }
+    }
+    Ok(rested_on)
+}
+
+/// Every finding's unit is of the pattern's industry (`prefix`).
+async fn check_industry(
+    txn: &DatabaseTransaction,
+    rested_on: &[(i64, i64)],
+    prefix: &str,
+) -> AppResult<()> {
+    let unit_ids: std::collections::HashSet<i64> = rested_on.iter().map(|(_, u)| *u).collect();
+    let industries: std::collections::HashMap<i64, String> = entity::units::Entity::find()
+        .filter(entity::units::Column::Id.is_in(unit_ids))
+        .all(txn)
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u.industry_code))
+        .collect();
+    if let Some((id, industry_code)) = rested_on.iter().find_map(|(id, unit)| {
+        let code = industries.get(unit).map(String::as_str).unwrap_or("");
+        (!code.starts_with(prefix)).then_some((*id, code))
+    }) {
+        return Err(AppError::invalid(
+            "input.findingIds",
+            format!("finding {id} is of industry {industry_code}, not the pattern's {prefix}"),
+        ));
+    }
+    Ok(())
+}
+
+/// The figures as `violationPatterns` gives them now, frozen with the feedback.
+async fn frozen_figures(
+    db: &DatabaseConnection,
+    who: &Principal,
+    input: &PostFeedbackInput,
+    industry: Option<String>,
+    codes: &[String],
+) -> AppResult<Vec<serde_json::Value>> {
+    let filter = FindingFilter {
+        district: input.district.clone(),
+        industry,
+        found_from: Some(input.period_from),
+        found_to: Some(input.period_to),
+        ..Default::default()
+    };
+    let rows = patterns::violation_patterns(
+        db,
+        Some(who),
+        &filter,
+        &[Dimension::Code],
+        patterns::MAX_ROWS,
+        patterns::Counts::FindingsOnly,
+    )
+    .await?;
+    let figures: Vec<serde_json::Value> = rows
+        .into_iter()
+        .filter(|r| r.code.as_ref().is_some_and(|c| codes.contains(c)))
+        .map(|r| {
+            serde_json::json!({
+                "code": r.code, "findings": r.findings, "unitsAffected": r.units_affected, "finesYuan": r.fines_yuan
+            })
+        })
+        .collect();
+    Ok(figures)
 }
 
 #[derive(Debug, Clone, Default)]

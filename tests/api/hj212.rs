@@ -56,8 +56,27 @@ async fn spawn(backend: Backend) -> TestApp {
     .await
 }
 
+/// A packet of hour 11 whose CRC does not match.
+fn bad_crc() -> String {
+    let mut bad_crc = packet("DEV0001", "123456", 11, 1.0, 5);
+    bad_crc.replace_range(bad_crc.len() - 6..bad_crc.len() - 2, "0000");
+    bad_crc
+}
+
 async fn run(app: TestApp) {
-    let (_, water, _) = monitored_permit(&app, "500103", 1).await;
+    let monitoring = register_device(&app).await;
+    let addr = app.hj212.expect("the listener is on");
+    one_connection_takes_good_packets_among_bad(addr).await;
+    slow_and_silent_clients(addr).await;
+    readings_are_stored(&app, &monitoring).await;
+    packets_are_counted(&app).await;
+    a_file_of_packets(&app, &monitoring).await;
+}
+
+/// DEV0001 at the water outlet, by MONITORING; a second registration of the MN and an
+/// officer's are refused. Answers the MONITORING token.
+async fn register_device(app: &TestApp) -> String {
+    let (_, water, _) = monitored_permit(app, "500103", 1).await;
     let monitoring = app.token(Role::Monitoring, None);
     let registered = app
         .data(
@@ -88,8 +107,10 @@ async fn run(app: TestApp) {
         )
         .await;
     assert_eq!(error_code(&refused), Some("FORBIDDEN"));
+    monitoring
+}
 
-    let addr = app.hj212.expect("the listener is on");
+async fn one_connection_takes_good_packets_among_bad(addr: std::net::SocketAddr) {
     let mut stream = TcpStream::connect(addr).await.expect("connect");
     // Garbage first, then a good packet that asks for an answer.
     stream.write_all(b"hello\r\n").await.expect("write");
@@ -106,8 +127,7 @@ async fn run(app: TestApp) {
     );
     // Damaged packets and an unknown device are refused without an answer; the good packets
     // around them are stored.
-    let mut bad_crc = packet("DEV0001", "123456", 11, 1.0, 5);
-    bad_crc.replace_range(bad_crc.len() - 6..bad_crc.len() - 2, "0000");
+    let bad_crc = bad_crc();
     let bad_length = format!("##0999{}", &packet("DEV0001", "123456", 12, 1.0, 5)[6..]);
     let unknown = packet("DEV9999", "123456", 13, 1.0, 5);
     let wrong_password = packet("DEV0001", "654321", 14, 1.0, 5);
@@ -126,7 +146,9 @@ async fn run(app: TestApp) {
     let after = packet("DEV0001", "123456", 17, 30.0, 5);
     stream.write_all(after.as_bytes()).await.expect("write");
     assert!(answer(&mut stream).await.contains("0601170000123"));
+}
 
+async fn slow_and_silent_clients(addr: std::net::SocketAddr) {
     // A slow client: a packet in pieces of three bytes.
     let mut slow = TcpStream::connect(addr).await.expect("connect");
     let piece = packet("DEV0001", "123456", 18, 33.0, 5);
@@ -142,11 +164,13 @@ async fn run(app: TestApp) {
         .await
         .expect("closed within the timeout");
     assert!(matches!(closed, Ok(0) | Err(_)), "{closed:?}");
+}
 
+async fn readings_are_stored(app: &TestApp, monitoring: &str) {
     // Stored: hours 10, 15, 16, 17, 18, with flags; the flow was left out.
     let stored = app
         .data(
-            &monitoring,
+            monitoring,
             "{ readings(first: 20) { totalCount edges { node { pollutant value flag source measuredAt } } } }",
             json!({}),
         )
@@ -160,7 +184,9 @@ async fn run(app: TestApp) {
         node["measuredAt"],
         format!("{}-06-01T16:00:00+08:00", year())
     );
+}
 
+async fn packets_are_counted(app: &TestApp) {
     // Counted by outcome and reason.
     let metrics = app
         .client
@@ -192,12 +218,15 @@ async fn run(app: TestApp) {
             >= 2
     );
     assert!(metrics.contains("permit_exchange_hj212_readings_total 5"));
+}
 
+async fn a_file_of_packets(app: &TestApp, monitoring: &str) {
     // A file of packets: a new one, a resent one (stored already: taken, nothing new), a bad one.
     let file = format!(
-        "{}{}{bad_crc}",
+        "{}{}{}",
         packet("DEV0001", "123456", 19, 20.0, 4),
-        packet("DEV0001", "123456", 10, 42.5, 4)
+        packet("DEV0001", "123456", 10, 42.5, 4),
+        bad_crc(),
     );
     let operations = json!({
         "query": "mutation($input: IngestHj212PacketsInput!) { ingestHj212Packets(input: $input) { accepted readings refused { reason packets } } }",
@@ -206,7 +235,7 @@ async fn run(app: TestApp) {
     let response = app
         .client
         .post(app.url("/graphql"))
-        .bearer_auth(&monitoring)
+        .bearer_auth(monitoring)
         .header(
             "content-type",
             format!("multipart/form-data; boundary={BOUNDARY}"),

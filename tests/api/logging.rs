@@ -180,6 +180,10 @@ async fn subscribe_and_complete(server: &Server, token: &str) {
     let _ = socket.close(None).await;
 }
 
+/// Personal data that must stay out of the log: in the variables, then in a response.
+const PHONE: &str = "13987654321";
+const REPRESENTATIVE: &str = "欧阳保密";
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn json_logs_carry_the_request_and_no_secrets() {
     let metrics_token = "metrics-token-for-the-logging-test";
@@ -196,16 +200,23 @@ async fn json_logs_carry_the_request_and_no_secrets() {
         )
         .expect("sign");
 
-    // Personal data that must stay out of the log: in the variables, then in a response.
-    let phone = "13987654321";
-    let representative = "欧阳保密";
+    let request_id = read_personal_data(&client, &server, &token).await;
+    a_read_is_logged_without_its_variables(&mut server, &request_id);
+    a_refused_request_is_logged(&client, &mut server).await;
+    a_subscription_is_logged_when_it_ends(&mut server, &token).await;
+    metrics_want_their_token(&client, &server, &token, metrics_token).await;
+    nothing_secret_is_logged(&mut server, &token, metrics_token);
+}
+
+/// Registers a unit with personal data and reads it back; answers the read's request id.
+async fn read_personal_data(client: &reqwest::Client, server: &Server, token: &str) -> String {
     let mut input = fixtures::unit_input("500103", 7301, "日志测试厂", "KEY");
-    input["contactPhone"] = json!(phone);
-    input["legalRepresentative"] = json!(representative);
+    input["contactPhone"] = json!(PHONE);
+    input["legalRepresentative"] = json!(REPRESENTATIVE);
     let (_, registered) = post(
-        &client,
-        &server,
-        &token,
+        client,
+        server,
+        token,
         "mutation RegisterForLog($input: RegisterUnitInput!) { registerUnit(input: $input) { id } }",
         json!({ "input": input }),
     )
@@ -215,16 +226,19 @@ async fn json_logs_carry_the_request_and_no_secrets() {
         .unwrap_or_else(|| panic!("registered: {registered}"))
         .to_owned();
     let (request_id, read) = post(
-        &client,
-        &server,
-        &token,
+        client,
+        server,
+        token,
         "query UnitContact($id: ID!) { unit(id: $id) { contactPhone legalRepresentative } }",
         json!({ "id": unit_id }),
     )
     .await;
-    assert_eq!(read["data"]["unit"]["contactPhone"], phone, "{read}");
+    assert_eq!(read["data"]["unit"]["contactPhone"], PHONE, "{read}");
+    request_id
+}
 
-    let line = server.access_line(&request_id);
+fn a_read_is_logged_without_its_variables(server: &mut Server, request_id: &str) {
+    let line = server.access_line(request_id);
     assert_eq!(line["target"], "permit_exchange::access_log");
     assert_eq!(line["level"], "INFO");
     assert_eq!(line["subject"], "registrar@500103");
@@ -242,11 +256,13 @@ async fn json_logs_carry_the_request_and_no_secrets() {
         "{line}"
     );
     assert!(line.get("variables").is_none() && line.get("query").is_none());
+}
 
+async fn a_refused_request_is_logged(client: &reqwest::Client, server: &mut Server) {
     // A refused request is logged too, with its code.
     let (refused_id, _) = post(
-        &client,
-        &server,
+        client,
+        server,
         "forged.token.value",
         "{ me { subject } }",
         json!({}),
@@ -256,9 +272,11 @@ async fn json_logs_carry_the_request_and_no_secrets() {
     assert_eq!(refused["outcome"], "UNAUTHENTICATED");
     assert_eq!(refused["status"], 401);
     assert_eq!(refused["subject"], "-");
+}
 
+async fn a_subscription_is_logged_when_it_ends(server: &mut Server, token: &str) {
     // A subscription is logged when it ends, with the caller and its operation.
-    subscribe_and_complete(&server, &token).await;
+    subscribe_and_complete(server, token).await;
     let watched = server.wait_for(Duration::from_secs(10), |line| {
         line.contains("\"operation\":\"WatchFindings\"")
     });
@@ -271,7 +289,14 @@ async fn json_logs_carry_the_request_and_no_secrets() {
             .as_str()
             .is_some_and(|id| id.len() == 16)
     );
+}
 
+async fn metrics_want_their_token(
+    client: &reqwest::Client,
+    server: &Server,
+    token: &str,
+    metrics_token: &str,
+) {
     // `/metrics` wants its token when one is configured.
     let anonymous = client
         .get(format!("{}/metrics", server.base))
@@ -281,7 +306,7 @@ async fn json_logs_carry_the_request_and_no_secrets() {
     assert_eq!(anonymous.status(), 401);
     let wrong = client
         .get(format!("{}/metrics", server.base))
-        .bearer_auth(&token)
+        .bearer_auth(token)
         .send()
         .await
         .expect("GET /metrics");
@@ -302,20 +327,16 @@ async fn json_logs_carry_the_request_and_no_secrets() {
         ),
         Some(1.0)
     );
+}
 
+fn nothing_secret_is_logged(server: &mut Server, token: &str, metrics_token: &str) {
     // Everything logged: JSON lines only, and no secret or personal value among them.
     server.drain(Duration::from_millis(300));
     let logged: Vec<&String> = server.seen.iter().filter(|l| l.starts_with('{')).collect();
     assert!(logged.len() >= 4, "{logged:?}");
     for line in logged {
         serde_json::from_str::<Value>(line).expect("every log line is JSON");
-        for secret in [
-            token.as_str(),
-            phone,
-            representative,
-            metrics_token,
-            TEST_SECRET,
-        ] {
+        for secret in [token, PHONE, REPRESENTATIVE, metrics_token, TEST_SECRET] {
             assert!(!line.contains(secret), "{secret} logged: {line}");
         }
     }

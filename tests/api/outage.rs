@@ -5,6 +5,9 @@
 //! The test runs its own PostgreSQL cluster (initdb into a temporary directory, a free port),
 //! since stopping the shared one would break every other test. It is skipped, with a message,
 //! only where the PostgreSQL server binaries are not installed.
+//!
+//! Here: the cluster and the outage itself; writes caught in flight, and the fault run, in the
+//! submodules.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -15,6 +18,9 @@ use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, error_code};
 use crate::shutdown::{Seen, Subscriber};
+
+mod fault_run;
+mod in_flight;
 
 /// "Within a second or two" (issue 6).
 const FAST: Duration = Duration::from_secs(2);
@@ -154,6 +160,24 @@ fn free_port() -> u16 {
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .expect("a free port")
+}
+
+/// The cluster's postmaster and its children (from `postmaster.pid` and `/proc`).
+fn cluster_pids(postgres: &PrivatePostgres) -> Option<Vec<String>> {
+    let pid_file = std::fs::read_to_string(postgres.data().join("postmaster.pid")).ok()?;
+    let postmaster = pid_file.lines().next()?.trim().to_owned();
+    let mut pids = vec![postmaster.clone()];
+    for entry in std::fs::read_dir("/proc").ok()?.flatten() {
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        // `pid (comm) state ppid ...`: the parent is the second field after the comm.
+        let after_comm = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or("");
+        if after_comm.split_whitespace().nth(1) == Some(postmaster.as_str()) {
+            pids.push(entry.file_name().to_string_lossy().into_owned());
+        }
+    }
+    Some(pids)
 }
 
 /// A query that needs the database.
@@ -322,451 +346,4 @@ async fn postgres_a_saturated_pool_is_not_reported_as_unavailable() {
     for holder in holders {
         holder.await.expect("holder task").expect("pg_sleep");
     }
-}
-
-/// One write of the outage test: what was sent and what came back.
-struct Attempt {
-    credit_code: String,
-    status: Option<u16>,
-    retry_after: bool,
-    body: Value,
-}
-
-/// How the database fails under the writers.
-#[derive(Clone, Copy, Debug)]
-enum Fault {
-    /// Stopped at once, as in a crash, then started again.
-    Crash,
-    /// Every PostgreSQL process frozen (SIGSTOP), then thawed: statements in flight hang rather
-    /// than fail, and the probe sees no answer.
-    Freeze,
-}
-
-/// Issue 21: writes in flight while the database stops (as in a crash) and comes back. Every
-/// write that committed was answered with its record, never as failed; every 503 and 429
-/// carries `Retry-After`; no answer is an internal error.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn writes_in_flight_during_an_outage_are_answered_as_they_ended() {
-    writes_under(Fault::Crash).await;
-}
-
-/// The same while the database hangs instead of going away.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn writes_in_flight_while_the_database_hangs_are_answered_as_they_ended() {
-    writes_under(Fault::Freeze).await;
-}
-
-/// The cluster's postmaster and its children (from `postmaster.pid` and `/proc`).
-fn cluster_pids(postgres: &PrivatePostgres) -> Option<Vec<String>> {
-    let pid_file = std::fs::read_to_string(postgres.data().join("postmaster.pid")).ok()?;
-    let postmaster = pid_file.lines().next()?.trim().to_owned();
-    let mut pids = vec![postmaster.clone()];
-    for entry in std::fs::read_dir("/proc").ok()?.flatten() {
-        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
-            continue;
-        };
-        // `pid (comm) state ppid ...`: the parent is the second field after the comm.
-        let after_comm = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or("");
-        if after_comm.split_whitespace().nth(1) == Some(postmaster.as_str()) {
-            pids.push(entry.file_name().to_string_lossy().into_owned());
-        }
-    }
-    Some(pids)
-}
-
-/// Sends `signal` to the cluster's postmaster and all its children, by pid.
-fn signal_cluster(postgres: &PrivatePostgres, signal: &str) {
-    let pids = cluster_pids(postgres).expect("the cluster's processes");
-    run(Command::new("kill").arg(format!("-{signal}")).args(&pids));
-}
-
-/// One `registerUnit` of the outage test, with the `n`th credit code.
-async fn write_unit(app: &TestApp, token: &str, n: u32) -> Attempt {
-    let input = crate::fixtures::unit_input("500103", n, "停机写入单位", "KEY");
-    let credit_code = input["creditCode"].as_str().unwrap_or("").to_owned();
-    let sent = app
-        .client
-        .post(app.url("/graphql"))
-        .bearer_auth(token)
-        .json(&json!({
-            "query": crate::fixtures::REGISTER_UNIT,
-            "variables": { "input": input },
-        }))
-        .send()
-        .await;
-    match sent {
-        Ok(response) => Attempt {
-            credit_code,
-            status: Some(response.status().as_u16()),
-            retry_after: response.headers().contains_key("retry-after"),
-            body: response.json().await.unwrap_or(Value::Null),
-        },
-        Err(_) => Attempt {
-            credit_code,
-            status: None,
-            retry_after: false,
-            body: Value::Null,
-        },
-    }
-}
-
-async fn writes_under(fault: Fault) {
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
-    let Some(postgres) = PrivatePostgres::create() else {
-        eprintln!(
-            "SKIPPED writes under {fault:?}: no PostgreSQL server binaries (initdb) under \
-             /usr/lib/postgresql/*/bin or PG_BIN"
-        );
-        return;
-    };
-    let app = Arc::new(TestApp::spawn_on(&postgres.url()).await);
-    let token = Arc::new(app.token(Role::Admin, None));
-    let stop = Arc::new(AtomicBool::new(false));
-    let serial = Arc::new(AtomicU32::new(1));
-    let writers: Vec<_> = (0..12)
-        .map(|_| {
-            let (app, token, stop, serial) =
-                (app.clone(), token.clone(), stop.clone(), serial.clone());
-            tokio::spawn(async move {
-                let mut attempts = Vec::new();
-                while !stop.load(Ordering::Relaxed) {
-                    let n = serial.fetch_add(1, Ordering::Relaxed);
-                    let attempt = write_unit(&app, &token, n).await;
-                    if attempt.status == Some(503) {
-                        tokio::time::sleep(Duration::from_millis(20)).await;
-                    }
-                    attempts.push(attempt);
-                }
-                attempts
-            })
-        })
-        .collect();
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    match fault {
-        Fault::Crash => postgres.stop(),
-        Fault::Freeze => signal_cluster(&postgres, "STOP"),
-    }
-    // Long enough for the probe to notice (a second without an answer, when frozen).
-    tokio::time::sleep(Duration::from_millis(2500)).await;
-    // A write that starts now is refused at once (the writers above are stuck in flight when
-    // the database hangs, so it is this one that meets the probe).
-    let mut late = Vec::new();
-    for _ in 0..3 {
-        let n = serial.fetch_add(1, Ordering::Relaxed);
-        let started = Instant::now();
-        late.push(write_unit(&app, &token, n).await);
-        assert!(started.elapsed() < FAST, "{:?}", started.elapsed());
-    }
-    match fault {
-        Fault::Crash => postgres.start(),
-        Fault::Freeze => signal_cluster(&postgres, "CONT"),
-    }
-    assert!(wait_for_readyz(&app, 200, Duration::from_secs(10)).await);
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    stop.store(true, Ordering::Relaxed);
-    let mut attempts = Vec::new();
-    for writer in writers {
-        attempts.extend(writer.await.expect("writer"));
-    }
-    for attempt in &late {
-        assert_eq!(attempt.status, Some(503), "{:#}", attempt.body);
-    }
-    attempts.extend(late);
-
-    let committed: std::collections::HashSet<String> = {
-        use sea_orm::{ConnectionTrait, Statement};
-        let backend = app.db.conn.get_database_backend();
-        app.db
-            .conn
-            .query_all_raw(Statement::from_string(
-                backend,
-                "SELECT credit_code FROM units",
-            ))
-            .await
-            .expect("read the units")
-            .into_iter()
-            .map(|row| row.try_get_by_index::<String>(0).expect("credit code"))
-            .collect()
-    };
-    let (mut ok, mut unavailable) = (0, 0);
-    for attempt in &attempts {
-        let status = attempt.status.unwrap_or(0);
-        if matches!(status, 503 | 429) {
-            assert!(attempt.retry_after, "{status} without Retry-After");
-        }
-        assert_ne!(
-            error_code(&attempt.body),
-            Some("INTERNAL_SERVER_ERROR"),
-            "{:#}",
-            attempt.body
-        );
-        let answered = &attempt.body["data"]["registerUnit"]["creditCode"];
-        if committed.contains(&attempt.credit_code) {
-            assert_eq!(
-                status, 200,
-                "a committed write answered {status}: {:#}",
-                attempt.body
-            );
-            assert_eq!(answered.as_str(), Some(attempt.credit_code.as_str()));
-            ok += 1;
-        } else {
-            assert!(
-                answered.is_null(),
-                "answered but not committed: {:#}",
-                attempt.body
-            );
-            assert_eq!(status, 503, "{:#}", attempt.body);
-            assert_eq!(error_code(&attempt.body), Some("SERVICE_UNAVAILABLE"));
-            unavailable += 1;
-        }
-    }
-    eprintln!("{fault:?}: {ok} writes committed and answered, {unavailable} refused with 503");
-    assert!(
-        ok > 0 && unavailable > 0,
-        "{ok} committed, {unavailable} refused"
-    );
-}
-
-/// One `recordFinding` of the fault run: its key, what came back, and when.
-struct Write {
-    key: String,
-    status: u16,
-    retry_after: bool,
-    body: Value,
-    /// When it was answered, and how long it took.
-    answered: Instant,
-    took: Duration,
-}
-
-const RECORD_FINDING: &str = "mutation($input: RecordFindingInput!, $key: String) { \
-     recordFinding(input: $input, idempotencyKey: $key) { id } }";
-
-/// The input of the write with idempotency key `key` (each key its own description).
-fn finding_input(scene: &crate::subscriptions::Scene, key: &str) -> Value {
-    json!({
-        "inspectionId": scene.inspection, "code": "LG-1", "permitId": scene.permit["id"],
-        "severity": "GENERAL", "description": format!("故障期间记录 {key}"),
-    })
-}
-
-async fn record_with_key(app: &TestApp, scene: &crate::subscriptions::Scene, key: &str) -> Write {
-    let started = Instant::now();
-    let sent = app
-        .client
-        .post(app.url("/graphql"))
-        .bearer_auth(&scene.officer)
-        .json(&json!({
-            "query": RECORD_FINDING,
-            "variables": { "input": finding_input(scene, key), "key": key },
-        }))
-        .send()
-        .await;
-    let (status, retry_after, body) = match sent {
-        Ok(response) => (
-            response.status().as_u16(),
-            response.headers().contains_key("retry-after"),
-            response.json().await.unwrap_or(Value::Null),
-        ),
-        Err(_) => (0, false, Value::Null),
-    };
-    Write {
-        key: key.to_owned(),
-        status,
-        retry_after,
-        body,
-        answered: Instant::now(),
-        took: started.elapsed(),
-    }
-}
-
-fn finding_id(write: &Write) -> Option<&str> {
-    write.body["data"]["recordFinding"]["id"].as_str()
-}
-
-/// Issue 19, the fault run as a test: PostgreSQL stopped (as in a crash) for six seconds (longer
-/// than the 4 s time limit) and started again under 8 concurrent writers of `recordFinding`
-/// with idempotency keys, for 14 s,
-/// through instance B, while a subscriber watches on instance A. Then: every answer came within
-/// the time limit; every acknowledged write is present once with its change event; all keys
-/// retried give the same ids and no duplicate; the service wrote again within seconds of the
-/// database; and A's subscriber received every finding once, in feed order.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_fault_run_loses_duplicates_and_delays_nothing() {
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicBool, Ordering};
-    let Some(postgres) = PrivatePostgres::create() else {
-        eprintln!("SKIPPED the fault run: no PostgreSQL server binaries (initdb)");
-        return;
-    };
-    let limit = Duration::from_secs(4);
-    let limits = permit_api::config::Limits {
-        request_timeout: limit,
-        ..TestApp::test_limits()
-    };
-    let a = TestApp::spawn_serving_on(&postgres.url(), limits.clone()).await;
-    let b = Arc::new(TestApp::spawn_serving_on(&postgres.url(), limits).await);
-    for instance in [&a, &*b] {
-        assert!(
-            instance
-                .events
-                .wait_until_listening(Duration::from_secs(10))
-                .await
-        );
-    }
-    let scene = Arc::new(crate::subscriptions::scene(&b, "500103", 85).await);
-    let watcher = a.token(Role::Supervisor, None);
-    let mut subscriber = Subscriber::start(
-        &a,
-        &watcher,
-        "subscription { findingRecorded { id cursor } }",
-    )
-    .await;
-    a.wait_for_subscribers(1).await;
-
-    let stop = Arc::new(AtomicBool::new(false));
-    let writers: Vec<_> = (0..8)
-        .map(|w| {
-            let (b, scene, stop) = (b.clone(), scene.clone(), stop.clone());
-            tokio::spawn(async move {
-                let mut writes = Vec::new();
-                let mut n = 0;
-                while !stop.load(Ordering::Relaxed) {
-                    n += 1;
-                    let write = record_with_key(&b, &scene, &format!("fault-{w}-{n}")).await;
-                    if write.status != 200 {
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                    }
-                    writes.push(write);
-                }
-                writes
-            })
-        })
-        .collect();
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    postgres.stop();
-    // Longer than the time limit: a write caught in flight must not wait the outage out.
-    tokio::time::sleep(Duration::from_secs(6)).await;
-    postgres.start();
-    let back = Instant::now();
-    tokio::time::sleep(Duration::from_secs(5)).await;
-    stop.store(true, Ordering::Relaxed);
-    let mut writes = Vec::new();
-    for writer in writers {
-        writes.extend(writer.await.expect("writer"));
-    }
-
-    // Every answer within the time limit (and a moment for the HTTP round trip), coded.
-    let slack = Duration::from_millis(750);
-    for write in &writes {
-        assert!(
-            write.took <= limit + slack,
-            "{} answered after {:?}: {:#}",
-            write.key,
-            write.took,
-            write.body
-        );
-        assert!(
-            matches!(write.status, 200 | 503),
-            "{} answered {}: {:#}",
-            write.key,
-            write.status,
-            write.body
-        );
-        if write.status == 503 {
-            assert!(write.retry_after, "503 without Retry-After");
-            assert_eq!(error_code(&write.body), Some("SERVICE_UNAVAILABLE"));
-        } else {
-            assert!(finding_id(write).is_some(), "{:#}", write.body);
-        }
-    }
-    let acknowledged: Vec<&Write> = writes.iter().filter(|w| w.status == 200).collect();
-    let refused = writes.len() - acknowledged.len();
-    assert!(refused > 0, "the outage refused nothing");
-    // Writing again within seconds of the database.
-    let recovered = acknowledged
-        .iter()
-        .filter(|w| w.answered > back)
-        .map(|w| w.answered - back)
-        .min()
-        .expect("writes after the database came back");
-    assert!(
-        recovered < Duration::from_secs(5),
-        "recovered after {recovered:?}"
-    );
-
-    // Every key again, with the same input: acknowledged ones give their id, the others now
-    // write (or find what committed unanswered); no key makes a second finding.
-    let mut ids: std::collections::HashMap<String, String> = Default::default();
-    for chunk in writes.chunks(16) {
-        let retries = chunk.iter().map(|w| record_with_key(&b, &scene, &w.key));
-        for (first, again) in chunk
-            .iter()
-            .zip(futures_util::future::join_all(retries).await)
-        {
-            assert_eq!(again.status, 200, "{:#}", again.body);
-            let id = finding_id(&again).expect("an id").to_owned();
-            if let Some(acknowledged) = finding_id(first) {
-                assert_eq!(acknowledged, id, "{}: another id on retry", first.key);
-            }
-            ids.insert(first.key.clone(), id);
-        }
-    }
-    let distinct: std::collections::HashSet<&String> = ids.values().collect();
-    assert_eq!(distinct.len(), ids.len(), "two keys gave one finding");
-    let findings = b.scalar_i64("SELECT COUNT(*) FROM findings").await;
-    assert_eq!(
-        findings,
-        ids.len() as i64,
-        "a finding without its key, or twice"
-    );
-    // No partial write: each finding has its one change event and its audit row.
-    let without_event = b
-        .scalar_i64(
-            "SELECT COUNT(*) FROM findings f WHERE (SELECT COUNT(*) FROM change_events c \
-             WHERE c.kind = 'FINDING' AND c.operation = 'CREATED' AND c.record_id = f.id) <> 1",
-        )
-        .await;
-    assert_eq!(without_event, 0);
-    let audited = b
-        .scalar_i64(
-            "SELECT COUNT(*) FROM audit_events WHERE record_kind = 'FINDING' AND action = 'MUTATION'",
-        )
-        .await;
-    assert_eq!(audited, findings);
-
-    // A's subscriber: every finding once, in feed order, whatever the outage did to NOTIFY.
-    let mut received = Vec::new();
-    let mut last = None;
-    while received.len() < ids.len() {
-        match subscriber.next(Duration::from_secs(15)).await {
-            Seen::Message(message) => {
-                assert_eq!(message["type"], "next", "{message:#}");
-                let finding = &message["payload"]["data"]["findingRecorded"];
-                let cursor = permit_core::domain::changes::FeedCursor::decode(
-                    finding["cursor"].as_str().unwrap_or(""),
-                )
-                .expect("a feed cursor");
-                assert!(last < Some(cursor), "out of order or repeated: {finding}");
-                last = Some(cursor);
-                received.push(finding["id"].as_str().unwrap_or("").to_owned());
-            }
-            other => panic!(
-                "{} of {} findings received, then {other:?}",
-                received.len(),
-                ids.len()
-            ),
-        }
-    }
-    let received: std::collections::HashSet<&String> = received.iter().collect();
-    assert_eq!(received, distinct);
-    assert_eq!(
-        subscriber.next(Duration::from_millis(1500)).await,
-        Seen::Nothing
-    );
-    eprintln!(
-        "fault run: {} writes, {} acknowledged, {refused} refused, recovered {recovered:?}",
-        writes.len(),
-        acknowledged.len()
-    );
 }

@@ -12,7 +12,6 @@ pub mod ids;
 pub mod liaison;
 pub mod loaders;
 pub mod monitoring;
-pub mod permit_mutations;
 pub mod permits;
 pub mod reference;
 pub mod subscriptions;
@@ -56,7 +55,7 @@ pub struct Query(
 #[derive(MergedObject, Default)]
 pub struct Mutation(
     units::UnitMutation,
-    permit_mutations::PermitMutation,
+    permits::PermitMutation,
     enforcement::EnforcementMutation,
     campaigns::CampaignMutation,
     liaison::LiaisonMutation,

@@ -21,6 +21,10 @@ use permit_core::domain::permits as rules;
 use permit_core::domain::{clock, findings};
 use permit_core::error::AppError;
 
+mod mutations;
+
+pub use mutations::PermitMutation;
+
 pub const PERMIT: &str = "Permit";
 
 /// A pollutant-discharge permit (排污许可证), as it is now or as it was at `asOf`.

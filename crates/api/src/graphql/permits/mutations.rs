@@ -4,13 +4,13 @@
 use async_graphql::{Context, ID, InputObject, Object};
 use chrono::NaiveDate;
 
-use super::enums::{
+use super::{PERMIT, Permit};
+use crate::graphql::enums::{
     AveragingPeriod, MonitoringFrequency, MonitoringMethod, OutletCategory, ReportFrequency,
 };
-use super::ids;
-use super::permits::{PERMIT, Permit};
-use super::units::{Registration, UNIT};
 use crate::graphql::error::Result;
+use crate::graphql::ids;
+use crate::graphql::units::{Registration, UNIT};
 use permit_core::domain::permits::{self as rules, PermitAction, PermitChange};
 use permit_core::domain::registrations;
 
@@ -127,8 +127,8 @@ async fn apply(
 ) -> Result<Permit> {
     let id = ids::decode(PERMIT, "id", &id)?;
     let permit = rules::apply(
-        super::db(ctx)?,
-        super::principal(ctx),
+        crate::graphql::db(ctx)?,
+        crate::graphql::principal(ctx),
         id,
         expected_version,
         action,
@@ -159,8 +159,8 @@ impl PermitMutation {
             report_duties: input.report_duties.into_iter().map(Into::into).collect(),
         };
         let permit = rules::issue(
-            super::db(ctx)?,
-            super::principal(ctx),
+            crate::graphql::db(ctx)?,
+            crate::graphql::principal(ctx),
             input,
             idempotency_key.as_deref(),
         )
@@ -281,8 +281,8 @@ impl PermitMutation {
             registered_on: input.registered_on,
         };
         let saved = registrations::register(
-            super::db(ctx)?,
-            super::principal(ctx),
+            crate::graphql::db(ctx)?,
+            crate::graphql::principal(ctx),
             input,
             idempotency_key.as_deref(),
         )

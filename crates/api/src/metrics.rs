@@ -130,13 +130,6 @@ impl Default for Metrics {
     }
 }
 
-/// `METRICS_TOKEN`, when set and not empty.
-pub fn token_from_env() -> Option<String> {
-    std::env::var("METRICS_TOKEN")
-        .ok()
-        .filter(|t| !t.trim().is_empty())
-}
-
 impl Metrics {
     pub fn new(token: Option<String>) -> Self {
         Self {

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use permit_api::config::{self, Config, DEFAULT_BIND, DEFAULT_DATABASE_URL, Limits};
+use permit_api::config::{self, Config, DatabaseSettings, KeySettings, LoggingSettings, Settings};
 use permit_api::{graphql, server};
 use permit_core::auth::Role;
 
@@ -28,18 +28,18 @@ struct Cli {
 enum Command {
     /// Serve the GraphQL API (migrates and loads reference data first).
     Serve {
-        #[arg(long, default_value = DEFAULT_BIND)]
-        bind: String,
-        #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL, hide_env_values = true)]
-        database_url: String,
         /// Also load demo data once and print ready-to-use tokens.
         #[arg(long)]
         demo: bool,
+        #[command(flatten)]
+        settings: Box<Settings>,
     },
     /// Apply migrations and reference data, then exit.
     Migrate {
-        #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL, hide_env_values = true)]
-        database_url: String,
+        #[command(flatten)]
+        database: DatabaseSettings,
+        #[command(flatten)]
+        logging: LoggingSettings,
     },
     /// Load reproducible demo data.
     Seed {
@@ -50,8 +50,10 @@ enum Command {
         units: usize,
         #[arg(long, default_value_t = 2021)]
         seed: u64,
-        #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL, hide_env_values = true)]
-        database_url: String,
+        #[command(flatten)]
+        database: DatabaseSettings,
+        #[command(flatten)]
+        logging: LoggingSettings,
     },
     /// Print a signed JWT for the configured key.
     Token {
@@ -68,8 +70,10 @@ enum Command {
         ttl: String,
         #[arg(long, default_value = "cli-user")]
         subject: String,
-        #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL, hide_env_values = true)]
-        database_url: String,
+        #[command(flatten)]
+        database: DatabaseSettings,
+        #[command(flatten)]
+        keys: KeySettings,
     },
     /// Print the GraphQL SDL.
     Schema,
@@ -99,8 +103,8 @@ enum Command {
         /// Write to this file instead of standard output (required for xlsx).
         #[arg(long)]
         out: Option<std::path::PathBuf>,
-        #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL, hide_env_values = true)]
-        database_url: String,
+        #[command(flatten)]
+        database: DatabaseSettings,
     },
 }
 
@@ -138,15 +142,6 @@ pub fn default_agency(role: Role, district: Option<&str>) -> Option<String> {
     Some(format!("{}-{suffix}", district.unwrap_or("500000")))
 }
 
-/// Logs to standard output, human lines or JSON (`LOG_FORMAT`, see `logging`).
-fn init_tracing() {
-    let format = permit_api::logging::Format::from_env().unwrap_or_else(|message| {
-        eprintln!("warning: {message}; logging as text");
-        permit_api::logging::Format::Text
-    });
-    permit_api::logging::init(format);
-}
-
 fn fail(message: impl std::fmt::Display) -> ExitCode {
     eprintln!("error: {message}");
     ExitCode::FAILURE
@@ -166,7 +161,8 @@ async fn main() -> ExitCode {
             district,
             ttl,
             subject,
-            database_url,
+            database,
+            keys,
         } => {
             let Some(role) = Role::parse(&role) else {
                 return fail(format!(
@@ -178,7 +174,7 @@ async fn main() -> ExitCode {
                 Ok(t) => t,
                 Err(e) => return fail(e),
             };
-            let keys = match config::key_config_from_env(&database_url) {
+            let keys = match keys.key_config(&database.database_url) {
                 Ok(k) => k,
                 Err(e) => return fail(e),
             };
@@ -199,9 +195,9 @@ async fn main() -> ExitCode {
             filter,
             campaign,
             out,
-            database_url,
+            database,
         } => {
-            let database = match server::prepare_database(&database_url).await {
+            let database = match server::prepare_database(&database.database_url).await {
                 Ok(d) => d,
                 Err(e) => return fail(e),
             };
@@ -217,11 +213,11 @@ async fn main() -> ExitCode {
             };
             export_office(&database, &what, format.as_deref(), filter, campaign, out).await
         }
-        Command::Migrate { database_url } => {
-            init_tracing();
-            match server::prepare_database(&database_url).await {
+        Command::Migrate { database, logging } => {
+            logging.init();
+            match server::prepare_database(&database.database_url).await {
                 Ok(_) => {
-                    println!("migrated {}", config::redact_url(&database_url));
+                    println!("migrated {}", config::redact_url(&database.database_url));
                     ExitCode::SUCCESS
                 }
                 Err(e) => fail(e),
@@ -231,59 +227,25 @@ async fn main() -> ExitCode {
             demo,
             units,
             seed,
-            database_url,
+            database,
+            logging,
         } => {
-            init_tracing();
+            logging.init();
             if !demo {
                 return fail("only demo data can be seeded: pass --demo");
             }
-            let database = match server::prepare_database(&database_url).await {
+            let database = match server::prepare_database(&database.database_url).await {
                 Ok(d) => d,
                 Err(e) => return fail(e),
             };
             seed_demo(&database, units, seed).await
         }
-        Command::Serve {
-            bind,
-            database_url,
-            demo,
-        } => {
-            init_tracing();
-            let keys = match config::key_config_from_env(&database_url) {
-                Ok(k) => k,
-                Err(e) => return fail(e),
-            };
-            let limits = match Limits::from_env() {
-                Ok(l) => l,
-                Err(e) => return fail(e),
-            };
-            let workers = match config::workers_from_env() {
-                Ok(w) => w,
-                Err(e) => return fail(e),
-            };
-            let persisted = match permit_api::persisted::PersistedOperations::from_env() {
-                Ok(p) => std::sync::Arc::new(p),
-                Err(e) => return fail(e),
-            };
-            let evidence = match permit_core::storage::EvidenceStore::from_env(&database_url) {
-                Ok(e) => e,
-                Err(e) => return fail(e),
-            };
-            let hj212 = match config::Hj212Config::from_env() {
-                Ok(h) => h,
-                Err(e) => return fail(e),
-            };
-            let config = Config {
-                bind,
-                database_url,
-                keys,
-                limits,
-                workers,
-                persisted,
-                evidence,
-                hj212,
-            };
-            serve(config, demo).await
+        Command::Serve { settings, demo } => {
+            settings.logging.init();
+            match settings.resolve() {
+                Ok(config) => serve(config, demo).await,
+                Err(e) => fail(e),
+            }
         }
     }
 }

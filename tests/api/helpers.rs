@@ -288,6 +288,7 @@ impl TestApp {
             evidence: permit_core::storage::EvidenceStore::open("memory:")
                 .expect("in-memory evidence store"),
             hj212: None,
+            metrics_token: None,
         };
         configure(&mut config);
         let keys = config.keys.clone();

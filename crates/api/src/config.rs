@@ -1,177 +1,249 @@
-//! One `Config` from flags and environment, parsed once at start-up. Secrets are never printed.
+//! The settings of every command, from flags and environment variables alike (each setting has
+//! both, so `--help` documents them all), parsed once at start-up by clap, and the `Config` the
+//! server runs with, resolved from them (key files read, stores opened). Secrets are never
+//! printed: `Debug` masks them and `--help` hides their values.
 
-use std::path::{Path, PathBuf};
+mod keys;
+mod limits;
 
-use permit_core::auth::keys::{KeyConfig, KeySet, VerificationKey};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use permit_core::auth::keys::KeyConfig;
+use permit_core::storage::EvidenceStore;
+
+use crate::logging::Format;
+use crate::persisted::PersistedOperations;
+pub use keys::{KeySettings, generated_secret_path, load_or_create_secret};
+pub use limits::Limits;
+use limits::number_or;
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://permit-exchange.db?mode=rwc";
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
 
-/// Limits applied to every GraphQL request before any database work.
+/// The database every command works on.
+#[derive(Clone, clap::Args)]
+pub struct DatabaseSettings {
+    /// `sqlite://FILE?mode=rwc`, or `postgres://…` for PostgreSQL.
+    #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL, hide_env_values = true)]
+    pub database_url: String,
+}
+
+impl std::fmt::Debug for DatabaseSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DatabaseSettings")
+            .field("database_url", &redact_url(&self.database_url))
+            .finish()
+    }
+}
+
+/// Everything `serve` is configured by.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Settings {
+    /// Address the HTTP server listens on.
+    #[arg(long, default_value = DEFAULT_BIND)]
+    pub bind: String,
+    #[command(flatten)]
+    pub database: DatabaseSettings,
+    /// HTTP worker threads (default: one per core).
+    #[arg(long, env = "WORKERS", default_value = "", hide_default_value = true,
+        value_parser = optional_positive)]
+    pub workers: std::option::Option<usize>,
+    #[command(flatten)]
+    pub limits: Limits,
+    #[command(flatten)]
+    pub keys: KeySettings,
+    #[command(flatten)]
+    pub persisted: PersistedSettings,
+    #[command(flatten)]
+    pub storage: StorageSettings,
+    #[command(flatten)]
+    pub hj212: Hj212Settings,
+    #[command(flatten)]
+    pub logging: LoggingSettings,
+    #[command(flatten)]
+    pub metrics: MetricsSettings,
+}
+
+/// Reviewed persisted operations and the roles limited to them (`persisted`).
+#[derive(Debug, Clone, clap::Args)]
+#[command(next_help_heading = "Persisted operations")]
+pub struct PersistedSettings {
+    /// Reviewed operations, as an Apollo persisted-query manifest, checked at start.
+    #[arg(long, env = "PERSISTED_OPERATIONS_FILE")]
+    pub persisted_operations_file: Option<PathBuf>,
+    /// Comma-separated roles (e.g. INTEGRATOR) that may run only the reviewed operations.
+    #[arg(long, env = "PERSISTED_ONLY_ROLES")]
+    pub persisted_only_roles: Option<String>,
+}
+
+impl PersistedSettings {
+    /// Reads and checks the manifest.
+    pub fn load(&self) -> Result<PersistedOperations, String> {
+        let manifest = match self
+            .persisted_operations_file
+            .as_deref()
+            .filter(|p| !p.as_os_str().is_empty())
+        {
+            Some(path) => Some(std::fs::read_to_string(path).map_err(|e| {
+                format!(
+                    "cannot read PERSISTED_OPERATIONS_FILE {}: {e}",
+                    path.display()
+                )
+            })?),
+            None => None,
+        };
+        let roles = self.persisted_only_roles.as_deref().unwrap_or_default();
+        PersistedOperations::new(manifest.as_deref(), roles)
+    }
+}
+
+/// Where evidence files are kept (`permit_core::storage`).
+#[derive(Debug, Clone, clap::Args)]
+#[command(next_help_heading = "Evidence files")]
+pub struct StorageSettings {
+    /// A local directory (default: beside the SQLite file, or `permit-exchange-evidence/` for
+    /// PostgreSQL), or `s3://bucket[/prefix]` with the standard `AWS_ACCESS_KEY_ID`,
+    /// `AWS_SECRET_ACCESS_KEY`, `AWS_REGION` and `AWS_ENDPOINT`.
+    #[arg(long, env = "EVIDENCE_STORE")]
+    pub evidence_store: Option<String>,
+}
+
+impl StorageSettings {
+    /// Opens the store, or the default one beside the database at `database_url`.
+    pub fn open(&self, database_url: &str) -> Result<EvidenceStore, String> {
+        let location = self
+            .evidence_store
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .unwrap_or_else(|| permit_core::storage::default_location(database_url));
+        EvidenceStore::open(&location)
+    }
+}
+
+/// The HJ 212 TCP listener of automatic monitors (`hj212::listener`).
+#[derive(Debug, Clone, clap::Args)]
+#[command(next_help_heading = "HJ 212 listener")]
+pub struct Hj212Settings {
+    /// Address of the HJ 212 TCP listener, e.g. `0.0.0.0:6212`; unset: no listener.
+    #[arg(long, env = "HJ212_BIND")]
+    pub hj212_bind: Option<String>,
+    /// A connection that sends nothing this many seconds is closed (monitors reconnect).
+    #[arg(long, env = "HJ212_READ_TIMEOUT_SECONDS", default_value_t = HJ212_READ_TIMEOUT_SECONDS,
+        value_parser = positive_or(HJ212_READ_TIMEOUT_SECONDS))]
+    pub hj212_read_timeout_seconds: u64,
+    /// Connections open at once; more are closed on arrival.
+    #[arg(long, env = "HJ212_MAX_CONNECTIONS", default_value_t = HJ212_MAX_CONNECTIONS,
+        value_parser = positive_or(HJ212_MAX_CONNECTIONS))]
+    pub hj212_max_connections: usize,
+}
+
+const HJ212_READ_TIMEOUT_SECONDS: u64 = 120;
+const HJ212_MAX_CONNECTIONS: usize = 256;
+
+impl Hj212Settings {
+    /// The listener's configuration; `None` when no address is set.
+    pub fn listener(&self) -> Option<Hj212Config> {
+        let bind = self.hj212_bind.as_deref().map(str::trim)?;
+        if bind.is_empty() {
+            return None;
+        }
+        Some(Hj212Config {
+            bind: bind.to_owned(),
+            read_timeout: std::time::Duration::from_secs(self.hj212_read_timeout_seconds),
+            max_connections: self.hj212_max_connections,
+        })
+    }
+}
+
+/// The HJ 212 listener as it runs.
 #[derive(Debug, Clone)]
-pub struct Limits {
-    /// Deepest allowed selection nesting.
-    pub max_depth: usize,
-    /// Largest allowed static cost; list fields cost their page size.
-    pub max_complexity: usize,
-    /// Largest accepted request body in bytes.
-    pub max_body_bytes: usize,
-    /// Aliases per document (graphql-armor's default: 15).
-    pub max_aliases: usize,
-    /// Directives per document.
-    pub max_directives: usize,
-    /// Lexical tokens per document.
-    pub max_tokens: usize,
-    /// Characters per document.
-    pub max_document_chars: usize,
-    /// Longest a request may run; its database work is cancelled after that.
-    pub request_timeout: std::time::Duration,
-    /// Sustained requests per second per subject and per client address, and the burst above it.
-    pub rate_per_second: f64,
-    pub rate_burst: f64,
-    /// GraphQL requests executed at once per instance; more wait their turn. Executing more than
-    /// the cores and the pool can serve adds no throughput, only memory (each holds its answer).
-    pub max_concurrent_requests: usize,
-    /// The static cost (`graphql::cost`) of all requests executing at once: what bounds memory
-    /// under load, since what a request holds grows with its cost (`admission`).
-    pub max_concurrent_cost: usize,
-    /// Requests parsed and waiting for a turn at once; more wait before they are parsed,
-    /// holding only their connection (`admission`).
-    pub max_waiting_requests: usize,
-    /// Characters of a one-line text argument or input field (names, codes, filters).
-    pub max_line_chars: usize,
-    /// Characters of a free-text argument or input field (`input::FREE_TEXT`).
-    pub max_text_chars: usize,
-    /// Bytes of one uploaded evidence file (multipart requests may be this much larger than
-    /// `max_body_bytes`).
-    pub max_upload_bytes: usize,
+pub struct Hj212Config {
+    /// E.g. `0.0.0.0:6212`.
+    pub bind: String,
+    /// A connection that sends nothing this long is closed (monitors reconnect).
+    pub read_timeout: std::time::Duration,
+    /// Connections beyond it are closed at once.
+    pub max_connections: usize,
 }
 
-impl Default for Limits {
-    fn default() -> Self {
+impl Hj212Config {
+    /// A listener at `bind` with the default timeout and connection limit.
+    pub fn new(bind: impl Into<String>) -> Self {
         Self {
-            max_depth: 12,
-            max_complexity: 20_000,
-            max_body_bytes: 256 * 1024,
-            max_aliases: 15,
-            max_directives: 50,
-            max_tokens: 2_000,
-            max_document_chars: 20_000,
-            request_timeout: std::time::Duration::from_secs(15),
-            rate_per_second: 100.0,
-            rate_burst: 400.0,
-            max_concurrent_requests: 16,
-            max_concurrent_cost: 20_000,
-            max_waiting_requests: 32,
-            max_line_chars: 1_000,
-            max_text_chars: 20_000,
-            max_upload_bytes: 20 * 1024 * 1024,
+            bind: bind.into(),
+            read_timeout: std::time::Duration::from_secs(HJ212_READ_TIMEOUT_SECONDS),
+            max_connections: HJ212_MAX_CONNECTIONS,
         }
     }
 }
 
-impl Limits {
-    /// The defaults, with any `LIMIT_*` environment variable applied (see README, "Limits").
-    /// A variable that is set but unparsable stops start-up rather than silently using a default.
-    pub fn from_env() -> Result<Self, String> {
-        Self::from_lookup(|name| std::env::var(name).ok())
-    }
+/// Logs on standard output (`logging`).
+#[derive(Debug, Clone, clap::Args)]
+#[command(next_help_heading = "Logs")]
+pub struct LoggingSettings {
+    /// `text` (the default) or `json`: one JSON object per line.
+    #[arg(long, env = "LOG_FORMAT")]
+    pub log_format: Option<String>,
+    /// Log filter (default `info`; `permit_exchange::access_log=off` silences the access log).
+    #[arg(long, env = "RUST_LOG")]
+    pub log_filter: Option<String>,
+}
 
-    fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
-        fn read<T: std::str::FromStr>(
-            lookup: &impl Fn(&str) -> Option<String>,
-            name: &str,
-            target: &mut T,
-        ) -> Result<(), String> {
-            if let Some(text) = lookup(name).filter(|s| !s.trim().is_empty()) {
-                *target = text
-                    .trim()
-                    .parse()
-                    .map_err(|_| format!("{name}={text} is not a valid number"))?;
-            }
-            Ok(())
-        }
-        let mut limits = Self::default();
-        read(&lookup, "LIMIT_MAX_DEPTH", &mut limits.max_depth)?;
-        read(&lookup, "LIMIT_MAX_COST", &mut limits.max_complexity)?;
-        read(&lookup, "LIMIT_MAX_BODY_BYTES", &mut limits.max_body_bytes)?;
-        read(&lookup, "LIMIT_MAX_ALIASES", &mut limits.max_aliases)?;
-        read(&lookup, "LIMIT_MAX_DIRECTIVES", &mut limits.max_directives)?;
-        read(&lookup, "LIMIT_MAX_TOKENS", &mut limits.max_tokens)?;
-        read(
-            &lookup,
-            "LIMIT_MAX_DOCUMENT_CHARS",
-            &mut limits.max_document_chars,
-        )?;
-        let mut timeout_seconds = limits.request_timeout.as_secs_f64();
-        read(
-            &lookup,
-            "LIMIT_REQUEST_TIMEOUT_SECONDS",
-            &mut timeout_seconds,
-        )?;
-        if !(timeout_seconds.is_finite() && timeout_seconds > 0.0) {
-            return Err("LIMIT_REQUEST_TIMEOUT_SECONDS must be positive".to_owned());
-        }
-        limits.request_timeout = std::time::Duration::from_secs_f64(timeout_seconds);
-        read(
-            &lookup,
-            "LIMIT_RATE_PER_SECOND",
-            &mut limits.rate_per_second,
-        )?;
-        read(&lookup, "LIMIT_RATE_BURST", &mut limits.rate_burst)?;
-        read(
-            &lookup,
-            "LIMIT_CONCURRENT_REQUESTS",
-            &mut limits.max_concurrent_requests,
-        )?;
-        read(
-            &lookup,
-            "LIMIT_CONCURRENT_COST",
-            &mut limits.max_concurrent_cost,
-        )?;
-        read(
-            &lookup,
-            "LIMIT_WAITING_REQUESTS",
-            &mut limits.max_waiting_requests,
-        )?;
-        read(&lookup, "LIMIT_MAX_LINE_CHARS", &mut limits.max_line_chars)?;
-        read(&lookup, "LIMIT_MAX_TEXT_CHARS", &mut limits.max_text_chars)?;
-        read(
-            &lookup,
-            "LIMIT_MAX_UPLOAD_BYTES",
-            &mut limits.max_upload_bytes,
-        )?;
-        if limits.max_concurrent_requests == 0 {
-            return Err("LIMIT_CONCURRENT_REQUESTS must be at least 1".to_owned());
-        }
-        if limits.max_concurrent_cost == 0 || limits.max_waiting_requests == 0 {
-            return Err(
-                "LIMIT_CONCURRENT_COST and LIMIT_WAITING_REQUESTS must be at least 1".to_owned(),
-            );
-        }
-        if !(limits.rate_per_second > 0.0 && limits.rate_burst >= 1.0) {
-            return Err(
-                "LIMIT_RATE_PER_SECOND must be positive and LIMIT_RATE_BURST at least 1".to_owned(),
-            );
-        }
-        Ok(limits)
+impl LoggingSettings {
+    /// Installs the process-wide subscriber. An unknown format is reported, and logs are text.
+    pub fn init(&self) {
+        let format = Format::parse(self.log_format.as_deref().unwrap_or_default()).unwrap_or_else(
+            |message| {
+                eprintln!("warning: {message}; logging as text");
+                Format::Text
+            },
+        );
+        crate::logging::init(format, self.log_filter.as_deref());
     }
 }
 
-/// Actix worker threads from `WORKERS` (default: one per core).
-pub fn workers_from_env() -> Result<Option<usize>, String> {
-    match std::env::var("WORKERS")
-        .ok()
-        .filter(|s| !s.trim().is_empty())
-    {
-        None => Ok(None),
-        Some(text) => match text.trim().parse::<usize>() {
-            Ok(n) if n > 0 => Ok(Some(n)),
-            _ => Err(format!("WORKERS={text} is not a positive number")),
-        },
+/// `GET /metrics` (`metrics`).
+#[derive(Clone, clap::Args)]
+#[command(next_help_heading = "Metrics")]
+pub struct MetricsSettings {
+    /// When set, `GET /metrics` requires `Authorization: Bearer <METRICS_TOKEN>`; unset, it is
+    /// open (scrape it on a private network).
+    #[arg(long, env = "METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
+}
+
+impl std::fmt::Debug for MetricsSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MetricsSettings")
+            .field("metrics_token", &self.metrics_token.as_ref().map(|_| "***"))
+            .finish()
     }
 }
 
+impl Settings {
+    /// The server's configuration: limits checked, key and manifest files read, the evidence
+    /// store opened. Call it after `logging.init()` (what it finds odd is logged).
+    pub fn resolve(self) -> Result<Config, String> {
+        self.limits.check()?;
+        let database_url = self.database.database_url;
+        Ok(Config {
+            keys: self.keys.key_config(&database_url)?,
+            persisted: Arc::new(self.persisted.load()?),
+            evidence: self.storage.open(&database_url)?,
+            hj212: self.hj212.listener(),
+            metrics_token: self.metrics.metrics_token.filter(|t| !t.trim().is_empty()),
+            bind: self.bind,
+            database_url,
+            limits: self.limits,
+            workers: self.workers,
+        })
+    }
+}
+
+/// What the server runs with (tests build it directly).
 #[derive(Clone)]
 pub struct Config {
     pub bind: String,
@@ -181,67 +253,13 @@ pub struct Config {
     /// Actix worker threads; `None` = one per core.
     pub workers: Option<usize>,
     /// Reviewed persisted operations and the roles limited to them (shared by the workers).
-    pub persisted: std::sync::Arc<crate::persisted::PersistedOperations>,
-    /// Where evidence files are kept (`EVIDENCE_STORE`; `storage`).
-    pub evidence: permit_core::storage::EvidenceStore,
-    /// The HJ 212 listener (`HJ212_BIND`); `None`: off.
+    pub persisted: Arc<PersistedOperations>,
+    /// Where evidence files are kept (`storage`).
+    pub evidence: EvidenceStore,
+    /// The HJ 212 listener; `None`: off.
     pub hj212: Option<Hj212Config>,
-}
-
-/// The HJ 212 TCP listener of automatic monitors (`hj212::listener`).
-#[derive(Debug, Clone)]
-pub struct Hj212Config {
-    /// `HJ212_BIND`, e.g. `0.0.0.0:6212`.
-    pub bind: String,
-    /// `HJ212_READ_TIMEOUT_SECONDS` (default 120): a connection that sends nothing this long
-    /// is closed (monitors reconnect).
-    pub read_timeout: std::time::Duration,
-    /// `HJ212_MAX_CONNECTIONS` (default 256): connections beyond it are closed at once.
-    pub max_connections: usize,
-}
-
-impl Hj212Config {
-    pub fn new(bind: impl Into<String>) -> Self {
-        Self {
-            bind: bind.into(),
-            read_timeout: std::time::Duration::from_secs(120),
-            max_connections: 256,
-        }
-    }
-
-    /// From `HJ212_BIND` (unset or empty: the listener is off) and its two companions. A value
-    /// that is set but unparsable stops start-up.
-    pub fn from_env() -> Result<Option<Self>, String> {
-        Self::from_lookup(|name| std::env::var(name).ok())
-    }
-
-    fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Option<Self>, String> {
-        let Some(bind) = lookup("HJ212_BIND").filter(|s| !s.trim().is_empty()) else {
-            return Ok(None);
-        };
-        let mut config = Self::new(bind.trim());
-        if let Some(text) = lookup("HJ212_READ_TIMEOUT_SECONDS").filter(|s| !s.trim().is_empty()) {
-            match text.trim().parse::<u64>() {
-                Ok(n) if n > 0 => config.read_timeout = std::time::Duration::from_secs(n),
-                _ => {
-                    return Err(format!(
-                        "HJ212_READ_TIMEOUT_SECONDS={text} is not a positive number"
-                    ));
-                }
-            }
-        }
-        if let Some(text) = lookup("HJ212_MAX_CONNECTIONS").filter(|s| !s.trim().is_empty()) {
-            match text.trim().parse::<usize>() {
-                Ok(n) if n > 0 => config.max_connections = n,
-                _ => {
-                    return Err(format!(
-                        "HJ212_MAX_CONNECTIONS={text} is not a positive number"
-                    ));
-                }
-            }
-        }
-        Ok(Some(config))
-    }
+    /// The bearer token `/metrics` requires; `None`: open.
+    pub metrics_token: Option<String>,
 }
 
 impl std::fmt::Debug for Config {
@@ -252,6 +270,7 @@ impl std::fmt::Debug for Config {
             .field("limits", &self.limits)
             .field("evidence", &self.evidence.location)
             .field("hj212", &self.hj212)
+            .field("metrics_token", &self.metrics_token.as_ref().map(|_| "***"))
             .finish_non_exhaustive()
     }
 }
@@ -277,136 +296,76 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
-/// Where the generated HS256 secret lives when `JWT_SECRET` is not set: beside the SQLite file,
-/// or in the working directory for a server database.
-pub fn generated_secret_path(database_url: &str) -> PathBuf {
-    if let Some(rest) = database_url.strip_prefix("sqlite:") {
-        let path = rest.trim_start_matches("//");
-        let path = path.split('?').next().unwrap_or(path);
-        if !path.is_empty() && path != ":memory:" {
-            return PathBuf::from(format!("{path}.jwt-secret"));
-        }
+/// A positive number; nothing at all (a variable set but empty) is `default`.
+fn positive_or<T>(default: T) -> impl Fn(&str) -> Result<T, String> + Clone + Send + Sync + 'static
+where
+    T: std::str::FromStr + Copy + Default + PartialOrd + Send + Sync + 'static,
+{
+    move |text: &str| match number_or(default)(text) {
+        Ok(value) if value > T::default() => Ok(value),
+        _ => Err(format!("{} is not a positive number", text.trim())),
     }
-    PathBuf::from("permit-exchange.jwt-secret")
 }
 
-/// Reads the secret at `path`, or creates it (32 random bytes, hex, mode 0600) on first start so
-/// that `token` and `serve` agree on a fresh machine.
-pub fn load_or_create_secret(path: &Path) -> std::io::Result<Vec<u8>> {
-    if let Ok(existing) = std::fs::read_to_string(path) {
-        let trimmed = existing.trim();
-        if trimmed.len() >= 32 {
-            return Ok(trimmed.as_bytes().to_vec());
-        }
+/// A positive number, or nothing at all.
+fn optional_positive(text: &str) -> Result<Option<usize>, String> {
+    if text.trim().is_empty() {
+        return Ok(None);
     }
-    let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes).map_err(|e| std::io::Error::other(e.to_string()))?;
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    write_private(path, &hex)?;
-    Ok(hex.into_bytes())
-}
-
-#[cfg(unix)]
-fn write_private(path: &Path, content: &str) -> std::io::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)?;
-    file.write_all(content.as_bytes())
-}
-
-#[cfg(not(unix))]
-fn write_private(path: &Path, content: &str) -> std::io::Result<()> {
-    std::fs::write(path, content)
-}
-
-/// Environment-derived key settings (CONTRACT: `JWT_SECRET`, `JWT_PUBLIC_KEY_FILE`,
-/// `JWT_ISSUER`, `JWT_AUDIENCE`; ours: `JWT_JWKS_FILE`, `JWT_TYPE`).
-pub fn key_config_from_env(database_url: &str) -> Result<KeyConfig, String> {
-    let issuer = std::env::var("JWT_ISSUER").ok().filter(|s| !s.is_empty());
-    let audience = std::env::var("JWT_AUDIENCE").ok().filter(|s| !s.is_empty());
-    let secret = match std::env::var("JWT_SECRET").ok().filter(|s| !s.is_empty()) {
-        Some(secret) => {
-            if secret.len() < 32 {
-                return Err("JWT_SECRET must be at least 32 bytes long".to_owned());
-            }
-            Some(secret.into_bytes())
-        }
-        None => None,
-    };
-    let public_key = match std::env::var("JWT_PUBLIC_KEY_FILE")
-        .ok()
-        .filter(|s| !s.is_empty())
-    {
-        Some(file) => {
-            let pem = std::fs::read(&file)
-                .map_err(|e| format!("cannot read JWT_PUBLIC_KEY_FILE {file}: {e}"))?;
-            Some(VerificationKey::from_public_pem(&pem)?)
-        }
-        None => None,
-    };
-    let key_set = match std::env::var("JWT_JWKS_FILE")
-        .ok()
-        .filter(|s| !s.is_empty())
-    {
-        Some(file) => Some(KeySet::load(file)?),
-        None => None,
-    };
-    let token_type = std::env::var("JWT_TYPE").ok().filter(|s| !s.is_empty());
-    let secret = match (secret, public_key.is_some() || key_set.is_some()) {
-        (Some(secret), _) => Some(secret),
-        // An identity provider's keys alone: no local secret, `token` cannot sign.
-        (None, true) => None,
-        (None, false) => {
-            let path = generated_secret_path(database_url);
-            Some(load_or_create_secret(&path).map_err(|e| {
-                format!("cannot create the JWT secret file {}: {e}", path.display())
-            })?)
-        }
-    };
-    Ok(KeyConfig {
-        secret,
-        public_key,
-        key_set,
-        issuer,
-        audience,
-        token_type,
-    })
+    positive_or(1)(text).map(Some)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        settings: Settings,
+    }
+
+    fn parse(args: &[&str]) -> Result<Settings, clap::Error> {
+        Cli::try_parse_from(std::iter::once("serve").chain(args.iter().copied()))
+            .map(|cli| cli.settings)
+    }
 
     #[test]
-    fn limits_come_from_the_environment_and_bad_values_stop_start_up() {
-        let env = |pairs: &'static [(&'static str, &'static str)]| {
-            move |name: &str| {
-                pairs
-                    .iter()
-                    .find(|(k, _)| *k == name)
-                    .map(|(_, v)| (*v).to_owned())
-            }
-        };
-        let limits = Limits::from_lookup(env(&[
-            ("LIMIT_MAX_ALIASES", "3"),
-            ("LIMIT_RATE_PER_SECOND", "5000"),
-            ("LIMIT_REQUEST_TIMEOUT_SECONDS", "2.5"),
-        ]))
-        .expect("valid");
-        assert_eq!(limits.max_aliases, 3);
-        assert_eq!(limits.rate_per_second, 5000.0);
-        assert_eq!(
-            limits.request_timeout,
-            std::time::Duration::from_millis(2500)
+    fn settings_have_their_defaults_and_bad_values_stop_start_up() {
+        let settings = parse(&["--hj212-bind=127.0.0.1:0"]).expect("defaults");
+        assert_eq!(settings.bind, DEFAULT_BIND);
+        assert_eq!(settings.workers, None);
+        let hj212 = settings.hj212.listener().expect("a listener");
+        assert_eq!(hj212.max_connections, 256);
+        assert_eq!(hj212.read_timeout, std::time::Duration::from_secs(120));
+        assert!(
+            parse(&["--hj212-bind="])
+                .expect("valid")
+                .hj212
+                .listener()
+                .is_none()
         );
-        assert_eq!(limits.max_depth, Limits::default().max_depth);
-        assert!(Limits::from_lookup(env(&[("LIMIT_MAX_DEPTH", "deep")])).is_err());
-        assert!(Limits::from_lookup(env(&[("LIMIT_RATE_PER_SECOND", "0")])).is_err());
-        assert!(Limits::from_lookup(env(&[("LIMIT_REQUEST_TIMEOUT_SECONDS", "-1")])).is_err());
+        assert_eq!(parse(&["--workers=3"]).expect("valid").workers, Some(3));
+        assert_eq!(parse(&["--workers= "]).expect("valid").workers, None);
+        assert!(parse(&["--workers=0"]).is_err());
+        assert!(parse(&["--hj212-max-connections=0"]).is_err());
+        assert!(parse(&["--hj212-read-timeout-seconds=soon"]).is_err());
+    }
+
+    #[test]
+    fn secrets_are_never_printed() {
+        let secret = "a-jwt-secret-of-at-least-32-bytes-long";
+        let settings = parse(&[
+            "--jwt-secret",
+            secret,
+            "--metrics-token=scrape-me",
+            "--database-url=postgres://u:hunter2@db/p",
+        ])
+        .expect("valid");
+        let printed = format!("{settings:?}");
+        for hidden in [secret, "scrape-me", "hunter2"] {
+            assert!(!printed.contains(hidden), "{printed}");
+        }
     }
 }

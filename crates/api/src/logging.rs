@@ -27,27 +27,28 @@ pub enum Format {
 }
 
 impl Format {
-    /// `LOG_FORMAT`: `json`, or `text` (the default). An unknown value is an error, for the
-    /// caller to report: a typo should not pass unnoticed.
-    pub fn from_env() -> Result<Format, String> {
-        match std::env::var("LOG_FORMAT") {
-            Err(_) => Ok(Format::Text),
-            Ok(value) => match value.trim().to_ascii_lowercase().as_str() {
-                "" | "text" => Ok(Format::Text),
-                "json" => Ok(Format::Json),
-                _ => Err(format!("LOG_FORMAT={value} is not 'json' or 'text'")),
-            },
+    /// `LOG_FORMAT`'s value: `json`, or `text` (also when empty). An unknown value is an error,
+    /// for the caller to report: a typo should not pass unnoticed.
+    pub fn parse(value: &str) -> Result<Format, String> {
+        match value.trim().to_ascii_lowercase().as_str() {
+            "" | "text" => Ok(Format::Text),
+            "json" => Ok(Format::Json),
+            _ => Err(format!("LOG_FORMAT={value} is not 'json' or 'text'")),
         }
     }
 }
 
-fn filter() -> EnvFilter {
-    EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"))
+/// `RUST_LOG`'s directives, `info` when unset or not valid.
+fn filter(directives: Option<&str>) -> EnvFilter {
+    directives
+        .and_then(|text| EnvFilter::try_new(text).ok())
+        .unwrap_or_else(|| EnvFilter::new("info"))
 }
 
-/// Installs the process-wide subscriber writing to standard output.
-pub fn init(format: Format) {
-    let builder = tracing_subscriber::fmt().with_env_filter(filter());
+/// Installs the process-wide subscriber writing to standard output, filtered by `directives`
+/// (`RUST_LOG`).
+pub fn init(format: Format, directives: Option<&str>) {
+    let builder = tracing_subscriber::fmt().with_env_filter(filter(directives));
     match format {
         Format::Text => builder.with_target(false).init(),
         Format::Json => builder.json().flatten_event(true).init(),

@@ -1,22 +1,17 @@
-//! `GET /metrics` in the Prometheus text format (exposition format 0.0.4), and the hooks that
-//! feed it: an actix middleware that times every request, counts HTTP statuses and, for
-//! `/graphql`, writes the access log line; a guard per open subscription; a per-request
-//! statement counter.
-//!
-//! A small registry of atomics rather than a metrics crate: the set of series is fixed but for
-//! the operation label, updates on the request path are a few relaxed atomic adds, and the only
-//! lock is a read lock on the operation table (a write lock only the first time a name is seen).
+//! `GET /metrics` in the Prometheus text format (exposition format 0.0.4), from a
+//! `prometheus-client` registry, and the hooks that feed it: an actix middleware that times every
+//! request, counts HTTP statuses and, for `/graphql`, writes the access log line; a guard per open
+//! subscription; a per-request statement counter.
 //!
 //! Operation names are chosen by clients, so the operation label is bounded: a name must look
 //! like a GraphQL name of at most `MAX_NAME_LEN` characters, and after `MAX_OPERATIONS` distinct
 //! names every new one is counted as `other`. A request whose operation could not be determined
 //! (unparsable document, refused before parsing) is `unknown`. Anonymous operations are labelled
 //! by their first root field, as the audit trail labels them, since those names come from the
-//! schema.
+//! schema. The outcome label is bounded too: `ok`, an `ErrorCode`, or `other`.
 
-use std::collections::HashMap;
-use std::fmt::Write as _;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
@@ -25,80 +20,30 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::{StatusCode, header};
 use actix_web::middleware::Next;
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
+use prometheus_client::encoding::{EncodeLabelSet, LabelSetEncoder, prometheus_text};
+use prometheus_client::metrics::counter::{ConstCounter, Counter};
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::{ConstGauge, Gauge};
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
 use sea_orm::{DatabaseBackend, DatabaseConnection};
 
 use crate::http::AppState;
 use permit_core::auth::{Principal, bearer_token};
+use permit_core::error::ErrorCode;
 
 /// Longest operation name that gets a series of its own.
 pub const MAX_NAME_LEN: usize = 64;
 /// Most distinct operation names with series of their own.
 pub const MAX_OPERATIONS: usize = 200;
 
-/// Request outcomes: `ok`, or the error code CONTRACT names (the first error's). Anything else
-/// (a code added later and not listed here) is `other`, so the label stays bounded.
-const OUTCOMES: [&str; 13] = [
-    "ok",
-    "UNAUTHENTICATED",
-    "FORBIDDEN",
-    "NOT_FOUND",
-    "BAD_USER_INPUT",
-    "CONFLICT",
-    "INVALID_TRANSITION",
-    "QUERY_TOO_COMPLEX",
-    "RATE_LIMITED",
-    "SERVICE_UNAVAILABLE",
-    "INTERNAL_SERVER_ERROR",
-    // The APQ convention's answer to a hash the server does not know yet.
-    "PERSISTED_QUERY_NOT_FOUND",
-    "other",
-];
-
 /// Upper bounds (seconds) of the latency buckets: from a cached lookup to the request time limit.
 const BUCKETS: [f64; 13] = [
     0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 15.0,
 ];
 
+/// Every series' name starts with it.
 const PREFIX: &str = "permit_exchange";
-
-/// Counters and a latency histogram of one operation label.
-#[derive(Default)]
-struct OperationStats {
-    outcomes: [AtomicU64; OUTCOMES.len()],
-    /// Per bucket, not cumulative (summed when rendered); the last one is above every bound.
-    buckets: [AtomicU64; BUCKETS.len() + 1],
-    sum_micros: AtomicU64,
-}
-
-impl OperationStats {
-    fn observe(&self, outcome: usize, elapsed: Duration) {
-        self.outcomes[outcome].fetch_add(1, Ordering::Relaxed);
-        let seconds = elapsed.as_secs_f64();
-        let bucket = BUCKETS
-            .iter()
-            .position(|bound| seconds <= *bound)
-            .unwrap_or(BUCKETS.len());
-        self.buckets[bucket].fetch_add(1, Ordering::Relaxed);
-        let micros = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
-        self.sum_micros.fetch_add(micros, Ordering::Relaxed);
-    }
-}
-
-/// One service instance's metrics (tests run several instances in one process, so nothing here
-/// is global).
-pub struct Metrics {
-    /// Bearer token `/metrics` requires, when set (`METRICS_TOKEN`).
-    token: Option<String>,
-    operations: RwLock<HashMap<Box<str>, Arc<OperationStats>>>,
-    other: Arc<OperationStats>,
-    unknown: Arc<OperationStats>,
-    /// HTTP responses by status code, index `status - 100`.
-    statuses: Box<[AtomicU64]>,
-    subscriptions_open: AtomicI64,
-    rate_limited: AtomicU64,
-    limit_refused: AtomicU64,
-    hj212: Hj212Counters,
-}
 
 /// Why HJ 212 packets are refused (`hj212::intake::Refusal::reason`); anything else is `other`.
 const HJ212_REASONS: [&str; 11] = [
@@ -115,13 +60,72 @@ const HJ212_REASONS: [&str; 11] = [
     "other",
 ];
 
-/// The HJ 212 intake's counters (listener and file uploads alike).
-#[derive(Default)]
-struct Hj212Counters {
-    accepted: AtomicU64,
-    readings: AtomicU64,
-    refused: [AtomicU64; HJ212_REASONS.len()],
-    connections_open: AtomicI64,
+/// A GraphQL request's series: its operation label and outcome.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    operation: Arc<str>,
+    outcome: &'static str,
+}
+
+/// The latency histogram's series: the operation label.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OperationLabels {
+    operation: Arc<str>,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StatusLabels {
+    status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StateLabels {
+    state: &'static str,
+}
+
+/// An HJ 212 packet's series: `outcome="accepted"`, or `outcome="refused"` with its `reason`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq)]
+enum PacketLabels {
+    Accepted,
+    Refused(&'static str),
+}
+
+impl EncodeLabelSet for PacketLabels {
+    fn encode(&self, encoder: &mut LabelSetEncoder) -> Result<(), std::fmt::Error> {
+        use prometheus_client::encoding::EncodeLabel;
+        match self {
+            Self::Accepted => ("outcome", "accepted").encode(encoder.encode_label()),
+            Self::Refused(reason) => {
+                ("outcome", "refused").encode(encoder.encode_label())?;
+                ("reason", *reason).encode(encoder.encode_label())
+            }
+        }
+    }
+}
+
+fn latency_histogram() -> Histogram {
+    Histogram::new(BUCKETS)
+}
+
+/// One service instance's metrics (tests run several instances in one process, so nothing here
+/// is global). The handles are shared with the registry, which renders them.
+pub struct Metrics {
+    /// Bearer token `/metrics` requires, when set (`METRICS_TOKEN`).
+    token: Option<String>,
+    registry: Registry,
+    /// Operation names admitted to series of their own (at most `MAX_OPERATIONS`).
+    operations: RwLock<HashSet<Arc<str>>>,
+    other: Arc<str>,
+    unknown: Arc<str>,
+    requests: Family<RequestLabels, Counter>,
+    latency: Family<OperationLabels, Histogram>,
+    statuses: Family<StatusLabels, Counter>,
+    subscriptions_open: Gauge,
+    rate_limited: Counter,
+    limit_refused: Counter,
+    hj212_packets: Family<PacketLabels, Counter>,
+    hj212_readings: Counter,
+    hj212_connections_open: Gauge,
 }
 
 impl Default for Metrics {
@@ -130,52 +134,107 @@ impl Default for Metrics {
     }
 }
 
-/// `METRICS_TOKEN`, when set and not empty.
-pub fn token_from_env() -> Option<String> {
-    std::env::var("METRICS_TOKEN")
-        .ok()
-        .filter(|t| !t.trim().is_empty())
-}
-
 impl Metrics {
     pub fn new(token: Option<String>) -> Self {
-        Self {
+        let mut metrics = Self {
             token,
-            operations: RwLock::new(HashMap::new()),
-            other: Arc::default(),
-            unknown: Arc::default(),
-            statuses: (100..600).map(|_| AtomicU64::new(0)).collect(),
-            subscriptions_open: AtomicI64::new(0),
-            rate_limited: AtomicU64::new(0),
-            limit_refused: AtomicU64::new(0),
-            hj212: Hj212Counters::default(),
-        }
+            registry: Registry::with_prefix(PREFIX),
+            operations: RwLock::new(HashSet::new()),
+            other: Arc::from("other"),
+            unknown: Arc::from("unknown"),
+            requests: Family::default(),
+            latency: Family::new_with_constructor(latency_histogram as fn() -> Histogram),
+            statuses: Family::default(),
+            subscriptions_open: Gauge::default(),
+            rate_limited: Counter::default(),
+            limit_refused: Counter::default(),
+            hj212_packets: Family::default(),
+            hj212_readings: Counter::default(),
+            hj212_connections_open: Gauge::default(),
+        };
+        // Shown at zero from the start, as a counter with no labels is.
+        drop(metrics.hj212_packets.get_or_create(&PacketLabels::Accepted));
+        metrics.register();
+        metrics
+    }
+
+    /// Hands the registry its handles, in the order they are rendered. Help texts get their
+    /// full stop from the registry.
+    fn register(&mut self) {
+        let registry = &mut self.registry;
+        registry.register(
+            "graphql_requests",
+            "GraphQL requests by operation and outcome (ok or the error code)",
+            self.requests.clone(),
+        );
+        registry.register(
+            "graphql_request_duration_seconds",
+            "Time from receiving a GraphQL request to its response, by operation",
+            self.latency.clone(),
+        );
+        registry.register(
+            "http_responses",
+            "HTTP responses by status code",
+            self.statuses.clone(),
+        );
+        registry.register(
+            "subscriptions_open",
+            "Subscriptions running on this instance",
+            self.subscriptions_open.clone(),
+        );
+        registry.register(
+            "rate_limited",
+            "Requests refused by a rate limit (RATE_LIMITED)",
+            self.rate_limited.clone(),
+        );
+        registry.register(
+            "limit_refused",
+            "Requests refused by a document or time limit (QUERY_TOO_COMPLEX)",
+            self.limit_refused.clone(),
+        );
+        registry.register(
+            "hj212_packets",
+            "HJ 212 packets accepted, and refused by reason",
+            self.hj212_packets.clone(),
+        );
+        registry.register(
+            "hj212_readings",
+            "Readings stored from HJ 212 packets",
+            self.hj212_readings.clone(),
+        );
+        registry.register(
+            "hj212_connections_open",
+            "HJ 212 connections open on this instance",
+            self.hj212_connections_open.clone(),
+        );
     }
 
     /// An HJ 212 packet taken, with the readings it stored.
     pub fn hj212_accepted(&self, readings: u64) {
-        self.hj212.accepted.fetch_add(1, Ordering::Relaxed);
-        self.hj212.readings.fetch_add(readings, Ordering::Relaxed);
+        self.hj212_packets
+            .get_or_create(&PacketLabels::Accepted)
+            .inc();
+        self.hj212_readings.inc_by(readings);
     }
 
     /// An HJ 212 packet refused, by reason.
     pub fn hj212_refused(&self, reason: &str) {
-        let index = HJ212_REASONS
+        let reason = HJ212_REASONS
             .iter()
-            .position(|r| *r == reason)
-            .unwrap_or(HJ212_REASONS.len() - 1);
-        self.hj212.refused[index].fetch_add(1, Ordering::Relaxed);
+            .find(|r| **r == reason)
+            .unwrap_or(&"other");
+        self.hj212_packets
+            .get_or_create(&PacketLabels::Refused(reason))
+            .inc();
     }
 
     /// An HJ 212 connection opened (`+1`) or closed (`-1`).
     pub fn hj212_connections(&self, delta: i64) {
-        self.hj212
-            .connections_open
-            .fetch_add(delta, Ordering::Relaxed);
+        self.hj212_connections_open.inc_by(delta);
     }
 
-    /// The series of an operation label, admitting a new name while there is room.
-    fn operation(&self, label: Option<&str>) -> Arc<OperationStats> {
+    /// The operation label of a name, admitting a new name while there is room.
+    fn operation(&self, label: Option<&str>) -> Arc<str> {
         let Some(name) = label else {
             return self.unknown.clone();
         };
@@ -183,52 +242,55 @@ impl Metrics {
             return self.other.clone();
         }
         if let Ok(table) = self.operations.read()
-            && let Some(stats) = table.get(name)
+            && let Some(admitted) = table.get(name)
         {
-            return stats.clone();
+            return admitted.clone();
         }
         let Ok(mut table) = self.operations.write() else {
             return self.other.clone();
         };
-        if let Some(stats) = table.get(name) {
-            return stats.clone();
+        if let Some(admitted) = table.get(name) {
+            return admitted.clone();
         }
         if table.len() >= MAX_OPERATIONS {
             return self.other.clone();
         }
-        let stats = Arc::new(OperationStats::default());
-        table.insert(name.into(), stats.clone());
-        stats
+        let admitted: Arc<str> = Arc::from(name);
+        table.insert(admitted.clone());
+        admitted
     }
 
     /// Records one finished GraphQL request.
     pub fn observe_request(&self, operation: Option<&str>, outcome: &str, elapsed: Duration) {
-        let index = outcome_index(outcome);
-        self.operation(operation).observe(index, elapsed);
-        match OUTCOMES[index] {
-            "RATE_LIMITED" => {
-                self.rate_limited.fetch_add(1, Ordering::Relaxed);
-            }
-            "QUERY_TOO_COMPLEX" => {
-                self.limit_refused.fetch_add(1, Ordering::Relaxed);
-            }
-            _ => {}
+        let operation = self.operation(operation);
+        let outcome = outcome_label(outcome);
+        self.latency
+            .get_or_create(&OperationLabels {
+                operation: operation.clone(),
+            })
+            .observe(elapsed.as_secs_f64());
+        self.requests
+            .get_or_create(&RequestLabels { operation, outcome })
+            .inc();
+        if outcome == ErrorCode::RateLimited.as_str() {
+            self.rate_limited.inc();
+        } else if outcome == ErrorCode::QueryTooComplex.as_str() {
+            self.limit_refused.inc();
         }
     }
 
     fn observe_status(&self, status: StatusCode) {
-        if let Some(counter) = usize::from(status.as_u16())
-            .checked_sub(100)
-            .and_then(|i| self.statuses.get(i))
-        {
-            counter.fetch_add(1, Ordering::Relaxed);
+        let status = status.as_u16();
+        // The label stays bounded whatever a handler answers.
+        if (100..600).contains(&status) {
+            self.statuses.get_or_create(&StatusLabels { status }).inc();
         }
     }
 
     /// Counts a subscription as open until the guard is dropped; the guard then writes the
     /// subscription's access line. `principal` carries the request id and operation.
     pub fn subscription_opened(self: &Arc<Self>, principal: &Principal) -> SubscriptionGuard {
-        self.subscriptions_open.fetch_add(1, Ordering::Relaxed);
+        self.subscriptions_open.inc();
         SubscriptionGuard {
             metrics: self.clone(),
             started: Instant::now(),
@@ -253,165 +315,45 @@ impl Metrics {
             .is_some_and(|given| constant_time_eq(given.as_bytes(), expected.as_bytes()))
     }
 
-    /// The exposition text: every series with its HELP and TYPE.
+    /// The exposition text: every series with its HELP and TYPE, then the database's.
     pub fn render(&self, db: Option<&permit_core::db::Database>) -> String {
         let mut out = String::with_capacity(8 * 1024);
-        let mut operations: Vec<(String, Arc<OperationStats>)> = match self.operations.read() {
-            Ok(table) => table
-                .iter()
-                .map(|(name, stats)| (name.to_string(), stats.clone()))
-                .collect(),
-            Err(_) => Vec::new(),
-        };
-        operations.sort_by(|a, b| a.0.cmp(&b.0));
-        operations.push(("other".to_owned(), self.other.clone()));
-        operations.push(("unknown".to_owned(), self.unknown.clone()));
-
-        let name = format!("{PREFIX}_graphql_requests_total");
-        header_lines(
-            &mut out,
-            &name,
-            "counter",
-            "GraphQL requests by operation and outcome (ok or the error code).",
-        );
-        for (operation, stats) in &operations {
-            for (outcome, counter) in OUTCOMES.iter().zip(&stats.outcomes) {
-                let value = counter.load(Ordering::Relaxed);
-                if value > 0 {
-                    let _ = writeln!(
-                        out,
-                        "{name}{{operation=\"{}\",outcome=\"{outcome}\"}} {value}",
-                        escape(operation)
-                    );
-                }
-            }
-        }
-
-        let name = format!("{PREFIX}_graphql_request_duration_seconds");
-        header_lines(
-            &mut out,
-            &name,
-            "histogram",
-            "Time from receiving a GraphQL request to its response, by operation.",
-        );
-        for (operation, stats) in &operations {
-            let counts: Vec<u64> = stats
-                .buckets
-                .iter()
-                .map(|b| b.load(Ordering::Relaxed))
-                .collect();
-            let total: u64 = counts.iter().sum();
-            if total == 0 {
-                continue;
-            }
-            let operation = escape(operation);
-            let mut cumulative = 0;
-            for (bound, count) in BUCKETS.iter().zip(&counts) {
-                cumulative += count;
-                let _ = writeln!(
-                    out,
-                    "{name}_bucket{{operation=\"{operation}\",le=\"{bound}\"}} {cumulative}"
-                );
-            }
-            // `_count` is the `+Inf` bucket by definition: both from the same loads.
-            let _ = writeln!(
-                out,
-                "{name}_bucket{{operation=\"{operation}\",le=\"+Inf\"}} {total}"
-            );
-            let sum = stats.sum_micros.load(Ordering::Relaxed) as f64 / 1e6;
-            let _ = writeln!(out, "{name}_sum{{operation=\"{operation}\"}} {sum}");
-            let _ = writeln!(out, "{name}_count{{operation=\"{operation}\"}} {total}");
-        }
-
-        let name = format!("{PREFIX}_http_responses_total");
-        header_lines(&mut out, &name, "counter", "HTTP responses by status code.");
-        for (i, counter) in self.statuses.iter().enumerate() {
-            let value = counter.load(Ordering::Relaxed);
-            if value > 0 {
-                let _ = writeln!(out, "{name}{{status=\"{}\"}} {value}", i + 100);
-            }
-        }
-
-        gauge(
-            &mut out,
-            &format!("{PREFIX}_subscriptions_open"),
-            "Subscriptions running on this instance.",
-            self.subscriptions_open.load(Ordering::Relaxed).max(0),
-        );
-        counter(
-            &mut out,
-            &format!("{PREFIX}_rate_limited_total"),
-            "Requests refused by a rate limit (RATE_LIMITED).",
-            self.rate_limited.load(Ordering::Relaxed),
-        );
-        counter(
-            &mut out,
-            &format!("{PREFIX}_limit_refused_total"),
-            "Requests refused by a document or time limit (QUERY_TOO_COMPLEX).",
-            self.limit_refused.load(Ordering::Relaxed),
-        );
-
-        let name = format!("{PREFIX}_hj212_packets_total");
-        header_lines(
-            &mut out,
-            &name,
-            "counter",
-            "HJ 212 packets accepted, and refused by reason.",
-        );
-        let _ = writeln!(
-            out,
-            "{name}{{outcome=\"accepted\"}} {}",
-            self.hj212.accepted.load(Ordering::Relaxed)
-        );
-        for (reason, counter) in HJ212_REASONS.iter().zip(&self.hj212.refused) {
-            let value = counter.load(Ordering::Relaxed);
-            if value > 0 {
-                let _ = writeln!(
-                    out,
-                    "{name}{{outcome=\"refused\",reason=\"{reason}\"}} {value}"
-                );
-            }
-        }
-        counter(
-            &mut out,
-            &format!("{PREFIX}_hj212_readings_total"),
-            "Readings stored from HJ 212 packets.",
-            self.hj212.readings.load(Ordering::Relaxed),
-        );
-        gauge(
-            &mut out,
-            &format!("{PREFIX}_hj212_connections_open"),
-            "HJ 212 connections open on this instance.",
-            self.hj212.connections_open.load(Ordering::Relaxed).max(0),
-        );
-
+        // Writing to a String cannot fail.
+        let _ = prometheus_text::encode(&mut out, &self.registry);
         if let Some(db) = db {
-            counter(
-                &mut out,
-                &format!("{PREFIX}_db_statements_total"),
-                "SQL statements executed.",
-                db.statement_count(),
-            );
-            if let Some(pool) = pool_stats(&db.conn) {
-                let name = format!("{PREFIX}_db_pool_connections");
-                header_lines(
-                    &mut out,
-                    &name,
-                    "gauge",
-                    "Open database connections by state.",
-                );
-                let _ = writeln!(out, "{name}{{state=\"idle\"}} {}", pool.idle);
-                let _ = writeln!(out, "{name}{{state=\"in_use\"}} {}", pool.in_use);
-                gauge(
-                    &mut out,
-                    &format!("{PREFIX}_db_pool_max_connections"),
-                    "Most connections the pool opens.",
-                    i64::from(pool.max),
-                );
-            }
+            let _ = prometheus_text::encode(&mut out, &database_registry(db));
         }
         out
     }
+}
+
+/// The database's series, read at each scrape.
+fn database_registry(db: &permit_core::db::Database) -> Registry {
+    let mut registry = Registry::with_prefix(PREFIX);
+    registry.register(
+        "db_statements",
+        "SQL statements executed",
+        ConstCounter::new(db.statement_count()),
+    );
+    if let Some(pool) = pool_stats(&db.conn) {
+        let connections = Family::<StateLabels, Gauge>::default();
+        for (state, count) in [("idle", pool.idle), ("in_use", pool.in_use)] {
+            connections
+                .get_or_create(&StateLabels { state })
+                .set(i64::try_from(count).unwrap_or(i64::MAX));
+        }
+        registry.register(
+            "db_pool_connections",
+            "Open database connections by state",
+            connections,
+        );
+        registry.register(
+            "db_pool_max_connections",
+            "Most connections the pool opens",
+            ConstGauge::new(i64::from(pool.max)),
+        );
+    }
+    registry
 }
 
 /// One running subscription: counted in `subscriptions_open` until dropped, then logged with
@@ -458,9 +400,7 @@ impl SubscriptionGuard {
 
 impl Drop for SubscriptionGuard {
     fn drop(&mut self) {
-        self.metrics
-            .subscriptions_open
-            .fetch_sub(1, Ordering::Relaxed);
+        self.metrics.subscriptions_open.dec();
         crate::logging::access(&crate::logging::AccessRecord {
             request_id: &self.request_id,
             method: "SUBSCRIBE",
@@ -511,34 +451,17 @@ fn pool_stats(conn: &DatabaseConnection) -> Option<PoolStats> {
     })
 }
 
-fn header_lines(out: &mut String, name: &str, kind: &str, help: &str) {
-    let _ = writeln!(out, "# HELP {name} {help}");
-    let _ = writeln!(out, "# TYPE {name} {kind}");
-}
-
-fn gauge(out: &mut String, name: &str, help: &str, value: i64) {
-    header_lines(out, name, "gauge", help);
-    let _ = writeln!(out, "{name} {value}");
-}
-
-fn counter(out: &mut String, name: &str, help: &str, value: u64) {
-    header_lines(out, name, "counter", help);
-    let _ = writeln!(out, "{name} {value}");
-}
-
-/// A label value escaped as the text format asks (backslash, quote, newline).
-fn escape(value: &str) -> String {
-    value
-        .replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
-}
-
-fn outcome_index(outcome: &str) -> usize {
-    OUTCOMES
+/// The outcome label: `ok`, an error code, or `other` for anything else (the label stays
+/// bounded).
+fn outcome_label(outcome: &str) -> &'static str {
+    if outcome == "ok" {
+        return "ok";
+    }
+    ErrorCode::ALL
         .iter()
-        .position(|o| *o == outcome)
-        .unwrap_or(OUTCOMES.len() - 1)
+        .map(|code| code.as_str())
+        .find(|code| *code == outcome)
+        .unwrap_or("other")
 }
 
 /// A GraphQL name (`[_A-Za-z][_0-9A-Za-z]*`) no longer than `MAX_NAME_LEN`.
@@ -564,7 +487,7 @@ pub async fn endpoint(state: web::Data<AppState>, req: HttpRequest) -> HttpRespo
             .body("metrics need 'Authorization: Bearer <METRICS_TOKEN>'\n");
     }
     HttpResponse::Ok()
-        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .content_type(prometheus_text::CONTENT_TYPE)
         .body(state.metrics.render(Some(&state.db)))
 }
 
@@ -768,7 +691,7 @@ mod tests {
     #[test]
     fn subscription_guards_count_open_subscriptions() {
         let metrics = Arc::new(Metrics::default());
-        let open = || metrics.subscriptions_open.load(Ordering::Relaxed);
+        let open = || metrics.subscriptions_open.get();
         let principal = Principal {
             subject: "s".to_owned(),
             role: permit_core::auth::Role::Admin,

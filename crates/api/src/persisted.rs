@@ -55,22 +55,8 @@ pub fn sha256_hex(text: &str) -> String {
 }
 
 impl PersistedOperations {
-    /// From `PERSISTED_OPERATIONS_FILE` and `PERSISTED_ONLY_ROLES` (comma-separated roles).
-    pub fn from_env() -> Result<Self, String> {
-        let manifest = match std::env::var("PERSISTED_OPERATIONS_FILE")
-            .ok()
-            .filter(|s| !s.is_empty())
-        {
-            Some(path) => Some(
-                std::fs::read_to_string(&path)
-                    .map_err(|e| format!("cannot read PERSISTED_OPERATIONS_FILE {path}: {e}"))?,
-            ),
-            None => None,
-        };
-        let roles = std::env::var("PERSISTED_ONLY_ROLES").unwrap_or_default();
-        Self::new(manifest.as_deref(), &roles)
-    }
-
+    /// From a manifest's text (`PERSISTED_OPERATIONS_FILE`, read by `config`) and the roles
+    /// limited to it (`PERSISTED_ONLY_ROLES`, comma-separated).
     pub fn new(manifest: Option<&str>, persisted_only_roles: &str) -> Result<Self, String> {
         let mut persisted_only = HashSet::new();
         for name in persisted_only_roles

@@ -166,9 +166,7 @@ pub fn start_with(
     revocations.follow(database.conn.clone(), &config.database_url, revoked);
     database.health = Health::probe(&config.database_url);
     let (signal, stopping) = watch::channel(false);
-    let metrics = std::sync::Arc::new(crate::metrics::Metrics::new(
-        crate::metrics::token_from_env(),
-    ));
+    let metrics = std::sync::Arc::new(crate::metrics::Metrics::new(config.metrics_token.clone()));
     let hj212 = match &config.hj212 {
         Some(settings) => Some(
             crate::hj212::listener::start(

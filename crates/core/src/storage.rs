@@ -71,15 +71,6 @@ impl EvidenceStore {
         })
     }
 
-    /// `EVIDENCE_STORE`, or the default beside the database.
-    pub fn from_env(database_url: &str) -> Result<Self, String> {
-        let location = std::env::var("EVIDENCE_STORE")
-            .ok()
-            .filter(|s| !s.trim().is_empty())
-            .unwrap_or_else(|| default_location(database_url));
-        Self::open(location.trim())
-    }
-
     pub async fn put(&self, key: &str, bytes: bytes::Bytes) -> AppResult<()> {
         self.inner
             .put(&StorePath::from(key), bytes.into())

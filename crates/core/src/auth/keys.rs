@@ -203,7 +203,7 @@ pub struct VerifiedToken {
     pub expires_at: i64,
 }
 
-/// Key material and claim checks, from `config::key_config_from_env`.
+/// Key material and claim checks (the api's `config::KeySettings` reads them from `JWT_*`).
 #[derive(Clone)]
 pub struct KeyConfig {
     /// HS256 shared secret (also used by `permit-exchange token`).

@@ -6,7 +6,8 @@
 //! is listed, or its role is listed (within the listed districts, if any), or — with no roles
 //! listed — its district is listed.
 
-use chrono::Utc;
+use crate::domain::clock;
+
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
     EntityTrait, QueryFilter, QueryOrder, Select, Set,
@@ -116,7 +117,7 @@ pub async fn publish(
         audience_districts: Set(serde_json::json!(audience.districts)),
         publisher_subject: Set(who.subject.clone()),
         publisher_agency_code: Set(who.agency_code.clone()),
-        published_at: Set(Utc::now()),
+        published_at: Set(clock::now()),
         ..Default::default()
     }
     .insert(&txn)
@@ -359,7 +360,7 @@ pub async fn acknowledge(
         bulletin_id: Set(id),
         agency_code: Set(agency.clone()),
         acknowledged_by_subject: Set(who.subject.clone()),
-        acknowledged_at: Set(Utc::now()),
+        acknowledged_at: Set(clock::now()),
     }
     .insert(&txn)
     .await

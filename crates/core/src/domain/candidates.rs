@@ -82,7 +82,7 @@ pub(crate) async fn exceedances(
     principal: &Principal,
     found: &[Exceedance],
 ) -> AppResult<u64> {
-    let now = Utc::now();
+    let now = clock::now();
     let models: Vec<rows::ActiveModel> = found
         .iter()
         .map(|e| rows::ActiveModel {
@@ -125,7 +125,7 @@ pub(crate) async fn unpermitted_discharges(
     principal: &Principal,
     found: &[Unpermitted],
 ) -> AppResult<u64> {
-    let now = Utc::now();
+    let now = clock::now();
     let mut first: std::collections::BTreeMap<(i64, NaiveDate), &Unpermitted> = Default::default();
     for u in found {
         let day = DateTime::<Utc>::from_timestamp(u.measured_at, 0)
@@ -187,7 +187,7 @@ pub(crate) async fn of_ledger_check(
         ))),
         status: Set(CandidateStatus::Open),
         dedupe_key: Set(format!("{code}:l{}", check.id)),
-        detected_at: Set(Utc::now()),
+        detected_at: Set(clock::now()),
         ..Default::default()
     };
     Ok(store_new(txn, principal, vec![model])
@@ -313,7 +313,7 @@ pub async fn detect(
         .query_all_raw(Statement::from_string(backend, sql))
         .await?;
     let versions = versions_of_counted(&txn, &counted).await?;
-    let now = Utc::now();
+    let now = clock::now();
     let mut fresh = monitoring_gaps(
         counted,
         &versions,
@@ -700,7 +700,7 @@ pub(crate) async fn decide(
     active.dismissed_reason = Set(reason);
     active.finding_id = Set(finding);
     active.decided_by_subject = Set(Some(principal.subject.clone()));
-    active.decided_at = Set(Some(Utc::now()));
+    active.decided_at = Set(Some(clock::now()));
     let saved = active.update(txn).await?;
     changes::record(
         txn,

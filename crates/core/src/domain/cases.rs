@@ -3,7 +3,7 @@
 //! (吊销, moved through the permit state machine in the same transaction), police referral,
 //! daily continuous penalty (按日连续处罚, Art 38) and seal-up. Decision numbers are unique.
 
-use chrono::{NaiveDate, Utc};
+use chrono::NaiveDate;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
     EntityTrait, QueryFilter, QueryOrder, Set,
@@ -281,7 +281,7 @@ async fn insert_action(
             .clone()
             .unwrap_or_else(|| format!("{}-ENF", finding.district_code))),
         recorded_by_subject: Set(principal.subject.clone()),
-        created_at: Set(Utc::now()),
+        created_at: Set(clock::now()),
         ..Default::default()
     }
     .insert(txn)

@@ -14,8 +14,8 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use chrono::Utc;
-use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait, InsertStatement, Query};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect, StatementBuilder,
@@ -23,6 +23,7 @@ use sea_orm::{
 
 use crate::auth::Principal;
 use crate::domain::access::{self, Operation};
+use crate::domain::clock;
 use crate::domain::page::{Listing, Ordering, SortValue};
 use crate::error::{AppError, AppResult};
 use entity::{audit_events, change_events};
@@ -136,24 +137,37 @@ pub async fn record(
     change: Change<'_>,
 ) -> AppResult<()> {
     let backend = db.get_database_backend();
-    let now = Utc::now();
-    let insert = Query::insert()
-        .into_table(change_events::Entity)
-        .columns([
-            change_events::Column::Txid,
-            change_events::Column::Kind,
-            change_events::Column::RecordId,
-            change_events::Column::Version,
-            change_events::Column::Operation,
-            change_events::Column::State,
-            change_events::Column::DistrictCode,
-            change_events::Column::ActorSubject,
-            change_events::Column::ActorAgency,
-            change_events::Column::ActorLevel,
-            change_events::Column::RequestId,
-            change_events::Column::CommittedAt,
-        ])
-        .values_panic([
+    let record_id = change.record_id;
+    let kind = change.kind;
+    let insert = feed_insert(backend, [(who, change, clock::now())]);
+    db.execute_raw(StatementBuilder::build(&insert, &backend))
+        .await?;
+    audit(db, who, "MUTATION", Some(kind), &[record_id]).await
+}
+
+/// The `change_events` INSERT of changes made at the given instants: the one shape of a feed
+/// row, which `record` writes one at a time and the demo seed's bulk path many at once.
+pub fn feed_insert<'a>(
+    backend: DatabaseBackend,
+    changes: impl IntoIterator<Item = (&'a Principal, Change<'a>, DateTime<Utc>)>,
+) -> InsertStatement {
+    let mut insert = Query::insert();
+    insert.into_table(change_events::Entity).columns([
+        change_events::Column::Txid,
+        change_events::Column::Kind,
+        change_events::Column::RecordId,
+        change_events::Column::Version,
+        change_events::Column::Operation,
+        change_events::Column::State,
+        change_events::Column::DistrictCode,
+        change_events::Column::ActorSubject,
+        change_events::Column::ActorAgency,
+        change_events::Column::ActorLevel,
+        change_events::Column::RequestId,
+        change_events::Column::CommittedAt,
+    ]);
+    for (who, change, at) in changes {
+        insert.values_panic([
             txid_expr(backend),
             change.kind.as_str().into(),
             change.record_id.into(),
@@ -165,12 +179,10 @@ pub async fn record(
             who.agency_code.clone().into(),
             level(who).into(),
             who.request.request_id.clone().into(),
-            now.into(),
-        ])
-        .to_owned();
-    db.execute_raw(StatementBuilder::build(&insert, &backend))
-        .await?;
-    audit(db, who, "MUTATION", Some(change.kind), &[change.record_id]).await
+            at.into(),
+        ]);
+    }
+    insert
 }
 
 /// Writes one audit row (mutations, and reads of personal data).
@@ -181,9 +193,24 @@ pub async fn audit(
     kind: Option<ChangeKind>,
     record_ids: &[i64],
 ) -> AppResult<()> {
-    use sea_orm::{ActiveModelTrait, Set};
+    use sea_orm::ActiveModelTrait;
+    audit_row(who, action, kind, record_ids, clock::now())
+        .insert(db)
+        .await?;
+    Ok(())
+}
+
+/// The audit row of an action by `who` at `at` (the seed's bulk path writes these too).
+pub fn audit_row(
+    who: &Principal,
+    action: &str,
+    kind: Option<ChangeKind>,
+    record_ids: &[i64],
+    at: DateTime<Utc>,
+) -> audit_events::ActiveModel {
+    use sea_orm::Set;
     audit_events::ActiveModel {
-        at: Set(Utc::now()),
+        at: Set(at),
         subject: Set(who.subject.clone()),
         agency: Set(who.agency_code.clone()),
         role: Set(who.role.as_str().to_owned()),
@@ -199,9 +226,6 @@ pub async fn audit(
         record_ids: Set(serde_json::json!(record_ids)),
         ..Default::default()
     }
-    .insert(db)
-    .await?;
-    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------------

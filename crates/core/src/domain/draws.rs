@@ -4,7 +4,7 @@
 //! the district and municipal supervision until published (results of random checks are
 //! published after the inspections).
 
-use chrono::{Duration, Utc};
+use chrono::Duration;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
     EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select, Set,
@@ -204,7 +204,7 @@ pub async fn draw_units(
         result: Set(serde_json::to_value(&drawn).map_err(AppError::internal)?),
         drawn_by_subject: Set(who.subject.clone()),
         drawn_by_agency: Set(who.agency_code.clone()),
-        drawn_at: Set(Utc::now()),
+        drawn_at: Set(clock::now()),
         published: Set(false),
         published_on: Set(None),
         ..Default::default()
@@ -397,7 +397,7 @@ pub async fn draw_joint_groups(
         result: Set(serde_json::to_value(&assignments).map_err(AppError::internal)?),
         drawn_by_subject: Set(who.subject.clone()),
         drawn_by_agency: Set(who.agency_code.clone()),
-        drawn_at: Set(Utc::now()),
+        drawn_at: Set(clock::now()),
         published: Set(false),
         published_on: Set(None),
         ..Default::default()

@@ -16,6 +16,7 @@ use sha2::{Digest, Sha256};
 use crate::auth::Principal;
 use crate::domain::access::{self, Operation};
 use crate::domain::changes::{self, ChangeKind};
+use crate::domain::clock;
 use crate::domain::{findings, inspections};
 use crate::error::{AppError, AppResult};
 use crate::storage::EvidenceStore;
@@ -131,7 +132,7 @@ fn check_content(upload: &Upload, max_bytes: usize) -> AppResult<&'static str> {
             "does not match the file received (it was changed or cut on the way); send it again",
         ));
     }
-    if upload.captured_at.is_some_and(|t| t > Utc::now()) {
+    if upload.captured_at.is_some_and(|t| t > clock::now()) {
         return Err(AppError::invalid(
             "input.capturedAt",
             "cannot be in the future",
@@ -188,7 +189,7 @@ pub async fn upload(
             captured_at: Set(upload.captured_at),
             uploaded_by_subject: Set(principal.subject.clone()),
             uploaded_by_agency: Set(principal.agency_code.clone()),
-            created_at: Set(Utc::now()),
+            created_at: Set(clock::now()),
             ..Default::default()
         }
         .insert(&txn)

@@ -3,7 +3,8 @@
 //! office answers and links the permit changes it made. Lifecycle:
 //! OPEN → ACKNOWLEDGED → ANSWERED → CLOSED (an answer may also come straight from OPEN).
 
-use chrono::{NaiveDate, Utc};
+use crate::domain::clock;
+use chrono::NaiveDate;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
     EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select, Set,
@@ -82,7 +83,7 @@ pub async fn post(
         check_industry(&txn, &rested_on, prefix).await?;
     }
     let figures = frozen_figures(db, who, &input, industry.clone(), &codes).await?;
-    let now = Utc::now();
+    let now = clock::now();
     let saved = feedback::ActiveModel {
         poster_subject: Set(who.subject.clone()),
         poster_agency_code: Set(who.agency_code.clone()),
@@ -413,11 +414,11 @@ pub async fn respond(
     let mut active: feedback::ActiveModel = current.clone().into();
     active.status = Set(to);
     active.version = Set(current.version + 1);
-    active.updated_at = Set(Utc::now());
+    active.updated_at = Set(clock::now());
     if let Some(answer) = answer {
         active.answer_text = Set(Some(answer));
         active.answered_by_subject = Set(Some(who.subject.clone()));
-        active.answered_at = Set(Some(Utc::now()));
+        active.answered_at = Set(Some(clock::now()));
     }
     let updated = active.update(&txn).await?;
     changes::record(

@@ -10,12 +10,12 @@
 //! statement in READ COMMITTED, sees the winner's committed row; on SQLite writing transactions
 //! begin IMMEDIATE (`db::begin_write`) and are serialised already.
 
-use chrono::Utc;
 use sea_orm::{ActiveModelTrait, ConnectionTrait, DatabaseBackend, EntityTrait, Set, Statement};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::auth::Principal;
+use crate::domain::clock;
 use crate::error::{AppError, AppResult};
 use entity::idempotency_keys;
 
@@ -104,7 +104,7 @@ impl IdempotentRequest {
             idempotency_key: Set(self.key.clone()),
             request_hash: Set(self.request_hash.clone()),
             result_id: Set(result_id),
-            created_at: Set(Utc::now()),
+            created_at: Set(clock::now()),
         }
         .insert(db)
         .await?;

@@ -2,7 +2,7 @@
 //! (mode), and what was reviewed (Regulation Art 25; plan §3). On-site work needs at least two
 //! inspectors, none recused by a declared conflict of interest.
 
-use chrono::{NaiveDate, Utc};
+use chrono::NaiveDate;
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, Order as SqlOrder, Query, WindowStatement};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
@@ -163,7 +163,7 @@ pub async fn record(
         checklist: Set(serde_json::to_value(&input.checklist).map_err(AppError::internal)?),
         notes: Set(input.notes.clone().filter(|n| !n.trim().is_empty())),
         recorded_by_subject: Set(principal.subject.clone()),
-        created_at: Set(Utc::now()),
+        created_at: Set(clock::now()),
         ..Default::default()
     }
     .insert(&txn)

@@ -2,7 +2,6 @@
 //! and their declared conflicts of interest with units, which recuse them (回避) from inspecting
 //! those units.
 
-use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
     Set,
@@ -117,7 +116,7 @@ pub async fn register(
         agency_code: Set(agency.code),
         certificate_number: Set(certificate),
         active: Set(true),
-        created_at: Set(Utc::now()),
+        created_at: Set(clock::now()),
         ..Default::default()
     }
     .insert(&txn)
@@ -184,7 +183,7 @@ pub async fn declare_conflict(
         unit_id: Set(unit_id),
         reason: Set(reason.to_owned()),
         declared_on: Set(clock::today()),
-        created_at: Set(Utc::now()),
+        created_at: Set(clock::now()),
         ..Default::default()
     }
     .insert(&txn)

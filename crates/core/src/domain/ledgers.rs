@@ -8,7 +8,7 @@
 //! confirm as a finding: LG-1 (not kept, Art 37(1)) for INCOMPLETE and NOT_KEPT, LG-2 (untrue,
 //! Art 37(2)) for UNTRUE. Checks are read with their inspection.
 
-use chrono::{Months, NaiveDate, Utc};
+use chrono::{Months, NaiveDate};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
     PaginatorTrait, QueryFilter, QueryOrder, Set,
@@ -16,6 +16,7 @@ use sea_orm::{
 
 use crate::auth::Principal;
 use crate::domain::access::{self, Operation};
+use crate::domain::clock;
 use crate::domain::{candidates, changes, permits};
 use crate::error::{AppError, AppResult};
 use entity::enums::{LedgerResult, PermitStatus};
@@ -128,7 +129,7 @@ pub async fn record(
         note: Set(note.map(str::to_owned)),
         recorded_by_subject: Set(principal.subject.clone()),
         recorded_by_agency: Set(principal.agency_code.clone()),
-        created_at: Set(Utc::now()),
+        created_at: Set(clock::now()),
         ..Default::default()
     }
     .insert(&txn)

@@ -1,7 +1,6 @@
 //! Discharge registration (排污登记) for REGISTRATION-tier units: no permit, a registration with
 //! a number (credit code + 3-digit sequence + `W`) valid five years.
 
-use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
     QueryOrder, Set,
@@ -80,7 +79,7 @@ pub async fn register(
         registered_on: Set(registered_on),
         valid_to: Set(default_valid_to(registered_on)),
         status: Set(RegistrationStatus::Valid),
-        created_at: Set(Utc::now()),
+        created_at: Set(clock::now()),
         ..Default::default()
     }
     .insert(&txn)

@@ -9,7 +9,7 @@
 //! The permit office records the reports it receives (PERMIT_OFFICER in scope, ADMIN); they
 //! are read with the permit.
 
-use chrono::{Datelike, Duration, Months, NaiveDate, Utc};
+use chrono::{Datelike, Duration, Months, NaiveDate};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
     QueryOrder, Set,
@@ -123,7 +123,7 @@ pub async fn record(
         summary: Set(summary.to_owned()),
         recorded_by_subject: Set(principal.subject.clone()),
         recorded_by_agency: Set(principal.agency_code.clone()),
-        created_at: Set(Utc::now()),
+        created_at: Set(clock::now()),
         ..Default::default()
     }
     .insert(&txn)

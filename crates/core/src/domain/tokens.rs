@@ -5,7 +5,6 @@
 //! written in one transaction; the caller then reloads the in-memory list and tells the other
 //! instances (see `auth::revocation`).
 
-use chrono::Utc;
 use entity::token_revocations;
 use sea_orm::{ActiveModelTrait, DatabaseConnection, Set};
 
@@ -13,6 +12,7 @@ use super::access::{self, Operation};
 use super::changes;
 use crate::auth::Principal;
 use crate::db::begin_write;
+use crate::domain::clock;
 use crate::error::{AppError, AppResult};
 
 /// Authentication, for HTTP and WebSocket alike: the token's signature and claims, the
@@ -58,7 +58,7 @@ pub async fn revoke(
     if reason.is_empty() || reason.chars().count() > 1000 {
         return Err(AppError::invalid("reason", "1 to 1000 characters"));
     }
-    let now = Utc::now();
+    let now = clock::now();
     // `iat` has whole seconds: round up, so a token issued earlier in this second is covered too
     // (one issued later in the same second is refused as well, which errs on the safe side).
     let revoked_before = if now.timestamp_subsec_nanos() == 0 {

@@ -13,6 +13,7 @@ use serde::Serialize;
 use crate::auth::Principal;
 use crate::domain::access::{self, Operation};
 use crate::domain::changes::{self, Change, ChangeKind, ChangeOperation};
+use crate::domain::clock;
 use crate::domain::codes::{CreditCode, parse_industry_code};
 use crate::domain::idempotency::{self, IdempotentRequest};
 use crate::domain::locations::{self, BoundingBox};
@@ -279,7 +280,7 @@ pub async fn register(
             "a unit with credit code {credit_code} is already registered"
         )));
     }
-    let now = Utc::now();
+    let now = clock::now();
     let unit = units::ActiveModel {
         credit_code: Set(credit_code.to_string()),
         name: Set(name),
@@ -467,7 +468,7 @@ pub async fn update(
         });
     }
     active.version = Set(current.version + 1);
-    active.updated_at = Set(Utc::now());
+    active.updated_at = Set(clock::now());
     // The version in the WHERE clause makes the check and the write one atomic step.
     let result = units::Entity::update_many()
         .set(active)
@@ -514,7 +515,7 @@ async fn record_version(
         snapshot: Set(serde_json::to_value(unit).map_err(AppError::internal)?),
         changed_by_subject: Set(principal.subject.clone()),
         changed_by_agency: Set(principal.agency_code.clone()),
-        created_at: Set(Utc::now()),
+        created_at: Set(clock::now()),
         ..Default::default()
     }
     .insert(db)

@@ -138,7 +138,7 @@ pub async fn create(
         summary_deadline: Set(input.summary_deadline),
         created_by_subject: Set(principal.subject.clone()),
         created_by_agency: Set(principal.agency_code.clone()),
-        created_at: Set(Utc::now()),
+        created_at: Set(clock::now()),
         ..Default::default()
     }
     .insert(&txn)

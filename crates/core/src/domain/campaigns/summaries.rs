@@ -2,7 +2,7 @@
 //! findings by code and category, cases, fines, rectification, feedback — and frozen when the
 //! district submits them (late after the summary deadline).
 
-use chrono::{NaiveDate, Utc};
+use chrono::NaiveDate;
 use sea_orm::sea_query::{Expr, ExprTrait, Func, Query};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
@@ -295,7 +295,7 @@ pub async fn submit_summary(
     }
     let campaign = require(db, campaign_id, "input.campaignId").await?;
     let snapshot = summary(db, principal, &campaign, &district).await?;
-    let now = Utc::now();
+    let now = clock::now();
     let txn = crate::db::begin_write(db).await?;
     let saved = summary_reports::ActiveModel {
         campaign_id: Set(campaign.id),

@@ -2,7 +2,8 @@
 //! transition row with who and why, the pattern cells and the change feed, in the caller's
 //! transaction.
 
-use chrono::Utc;
+use crate::domain::clock;
+
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
@@ -34,7 +35,7 @@ pub(crate) async fn write_transition(
         reinspection_id: Set(reinspection_id),
         actor_subject: Set(principal.subject.clone()),
         actor_agency: Set(principal.agency_code.clone()),
-        created_at: Set(Utc::now()),
+        created_at: Set(clock::now()),
         ..Default::default()
     }
     .insert(txn)
@@ -59,7 +60,7 @@ pub(crate) async fn move_in(
             Expr::value(sea_orm::ActiveEnum::to_value(&to)),
         )
         .col_expr(findings::Column::Version, Expr::value(finding.version + 1))
-        .col_expr(findings::Column::UpdatedAt, Expr::value(Utc::now()))
+        .col_expr(findings::Column::UpdatedAt, Expr::value(clock::now()))
         .filter(findings::Column::Id.eq(finding.id))
         .filter(findings::Column::Version.eq(finding.version))
         .exec(txn)

@@ -2,6 +2,7 @@
 //! checked (`permit_check`), then the finding, its evidence, its first transition, the feed row
 //! and the candidate it confirms written in one transaction.
 
+use crate::domain::clock;
 use chrono::{NaiveDate, Utc};
 use sea_orm::{
     ActiveModelTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter, Set,
@@ -86,7 +87,7 @@ fn validate_evidence(evidence: &[EvidenceInput]) -> AppResult<()> {
                 "64 hexadecimal characters",
             ));
         }
-        if e.captured_at.is_some_and(|t| t > Utc::now()) {
+        if e.captured_at.is_some_and(|t| t > clock::now()) {
             return Err(AppError::invalid(
                 field("capturedAt"),
                 "cannot be in the future",
@@ -289,7 +290,7 @@ async fn insert_finding(
         input,
         description,
     } = row;
-    let now = Utc::now();
+    let now = clock::now();
     let saved = findings::ActiveModel {
         inspection_id: Set(inspection.id),
         unit_id: Set(unit.id),

@@ -314,7 +314,7 @@ mod tests {
         ReadingInput {
             outlet_id: 1,
             pollutant: "化学需氧量".into(),
-            measured_at: Utc::now() - chrono::Duration::hours(1),
+            measured_at: clock::now() - chrono::Duration::hours(1),
             value: 12.5,
             unit: "mg/L".into(),
             source: ReadingSource::Automatic,
@@ -324,14 +324,14 @@ mod tests {
 
     #[test]
     fn parse_refuses_what_cannot_be_a_reading() {
-        let now = Utc::now().timestamp();
+        let now = clock::now().timestamp();
         assert!(parse(&input(), "input", now).is_ok());
         let field = |i: ReadingInput| match parse(&i, "input", now) {
             Err(AppError::InvalidInput { field, .. }) => field,
             _ => "accepted".to_owned(),
         };
         let future = ReadingInput {
-            measured_at: Utc::now() + chrono::Duration::hours(1),
+            measured_at: clock::now() + chrono::Duration::hours(1),
             ..input()
         };
         assert_eq!(field(future), "input.measuredAt");

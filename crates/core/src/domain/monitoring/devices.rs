@@ -1,7 +1,8 @@
 //! Automatic monitors (HJ 212 devices): registered at an outlet with the `MN` and `PW` their
 //! packets carry, and looked up by `MN` when a packet arrives.
 
-use chrono::Utc;
+use crate::domain::clock;
+
 use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter};
 
 use crate::auth::Principal;
@@ -67,7 +68,7 @@ pub async fn register_device(
         password: Set(password.to_owned()),
         registered_by_subject: Set(principal.subject.clone()),
         registered_by_agency: Set(principal.agency_code.clone()),
-        created_at: Set(Utc::now()),
+        created_at: Set(clock::now()),
         ..Default::default()
     }
     .insert(&txn)

@@ -123,7 +123,7 @@ pub async fn record_with(
             format!("at most {MAX_BATCH} readings a request"),
         ));
     }
-    let now = Utc::now().timestamp();
+    let now = clock::now().timestamp();
     let mut parsed = Vec::with_capacity(inputs.len());
     let mut seen: HashMap<Key, usize> = HashMap::new();
     for (i, input) in inputs.iter().enumerate() {
@@ -168,7 +168,7 @@ pub async fn record_with(
             None => recorded.skipped += 1,
         }
     }
-    let created = Utc::now();
+    let created = clock::now();
     for chunk in checked.chunks(INSERT_CHUNK) {
         let inserted = insert_chunk(&txn, principal, chunk, created).await?;
         recorded.inserted += inserted;

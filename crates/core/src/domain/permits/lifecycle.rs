@@ -2,7 +2,7 @@
 //! validity period, the issuing office, one live permit per unit at a time, and a new version
 //! with its snapshot, feed and audit rows for every issue, change, renewal or status move.
 
-use chrono::{NaiveDate, Utc};
+use chrono::NaiveDate;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
     QueryFilter, QueryOrder, Set,
@@ -106,7 +106,6 @@ async fn current_snapshot(
         .unwrap_or(serde_json::Value::Null))
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn write_version(
     txn: &DatabaseTransaction,
     principal: &Principal,
@@ -115,6 +114,22 @@ async fn write_version(
     reason: Option<String>,
     snapshot: serde_json::Value,
 ) -> AppResult<()> {
+    version_row(principal, permit, kind, reason, snapshot, clock::now())
+        .insert(txn)
+        .await?;
+    Ok(())
+}
+
+/// The version row of `permit` as it stands after a move by `principal` at `at` (the demo
+/// seed's bulk path writes the issued versions with it).
+pub fn version_row(
+    principal: &Principal,
+    permit: &permits::Model,
+    kind: PermitChangeKind,
+    reason: Option<String>,
+    snapshot: serde_json::Value,
+    at: chrono::DateTime<chrono::Utc>,
+) -> permit_versions::ActiveModel {
     permit_versions::ActiveModel {
         permit_id: Set(permit.id),
         version: Set(permit.version),
@@ -126,12 +141,9 @@ async fn write_version(
         snapshot: Set(snapshot),
         changed_by_subject: Set(principal.subject.clone()),
         changed_by_agency: Set(principal.agency_code.clone()),
-        created_at: Set(Utc::now()),
+        created_at: Set(at),
         ..Default::default()
     }
-    .insert(txn)
-    .await?;
-    Ok(())
 }
 
 pub async fn issue(
@@ -282,7 +294,7 @@ async fn insert_permit(
     input: &IssuePermitInput,
     valid_to: NaiveDate,
 ) -> AppResult<permits::Model> {
-    let now = Utc::now();
+    let now = clock::now();
     let permit = permits::ActiveModel {
         permit_number: Set(number.to_string()),
         unit_id: Set(unit.id),
@@ -455,7 +467,7 @@ pub(crate) async fn apply_in(
     }
     active.status = Set(new_status);
     active.version = Set(current.version + 1);
-    active.updated_at = Set(Utc::now());
+    active.updated_at = Set(clock::now());
     let result = permits::Entity::update_many()
         .set(active)
         .filter(permits::Column::Id.eq(permit_id))

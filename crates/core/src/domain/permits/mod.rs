@@ -26,8 +26,11 @@ use entity::enums::{PermitChangeKind, PermitStatus};
 use entity::permits;
 
 pub(crate) use lifecycle::apply_in;
-pub use lifecycle::{IssuePermitInput, PermitChange, apply, issue};
-pub use outlets::{LimitInput, MonitoringInput, OutletInput, PH_MAX, is_ph};
+pub use lifecycle::{IssuePermitInput, PermitChange, apply, issue, version_row};
+pub use outlets::{
+    LimitInput, MonitoringInput, OutletInput, PH_MAX, ValidOutlet, is_ph, limit_row, snapshot_item,
+    validate_outlets,
+};
 pub use reading::{
     PermitFilter, PermitList, PermitOrderField, by_ids, by_number, by_unit_ids, duties_of, get,
     limits_of, list, outlets_by_ids, outlets_of, requirements_of,

@@ -64,13 +64,14 @@ pub fn is_ph(pollutant: &str) -> bool {
     name == "ph" || name == "ph值"
 }
 
-pub(super) struct ValidOutlet {
-    code: String,
-    medium: OutletMedium,
-    input: OutletInput,
+/// An outlet input that passed `validate_outlets`, with its code and medium.
+pub struct ValidOutlet {
+    pub code: String,
+    pub medium: OutletMedium,
+    pub input: OutletInput,
 }
 
-pub(super) fn validate_outlets(
+pub fn validate_outlets(
     outlets: &[OutletInput],
     category: ManagementCategory,
 ) -> AppResult<Vec<ValidOutlet>> {
@@ -245,7 +246,7 @@ fn validate_limit(field: &str, limit: &LimitInput, medium: OutletMediumCode) -> 
     Ok(())
 }
 
-fn limit_row(
+pub fn limit_row(
     permit_id: i64,
     outlet_id: i64,
     version: i32,
@@ -480,8 +481,9 @@ fn plan_outlet(
 }
 
 /// An outlet as the version's snapshot records it (its plan only when it has one, so that
-/// snapshots written before plans existed keep their shape).
-fn snapshot_item(outlet: &ValidOutlet) -> serde_json::Value {
+/// snapshots written before plans existed keep their shape). The demo seed's bulk path writes
+/// these too.
+pub fn snapshot_item(outlet: &ValidOutlet) -> serde_json::Value {
     let mut item = serde_json::json!({
         "code": outlet.code,
         "medium": outlet.medium,

@@ -196,7 +196,12 @@ impl Replay<'_> {
             .map(|i| (self.subjects[i].unit_id, i))
             .collect();
         let agency = ctx.districts[district].enforcement.clone();
-        for (unit, team) in self.draw(current, district, campaign).await? {
+        // Only the 2021 plan drew SIMPLIFIED units; this year's lists stay whole for the offices.
+        let drawn = match current {
+            true => Vec::new(),
+            false => self.draw(district, campaign).await?,
+        };
+        for (unit, team) in drawn {
             if let Some(&subject) = index.get(&unit) {
                 let date = day(rng);
                 let source = InspectionSource::RandomDraw;
@@ -247,17 +252,12 @@ impl Replay<'_> {
     /// from a seed of the seed's; none where the stratum is empty.
     async fn draw(
         &mut self,
-        current: bool,
         district: usize,
         campaign: i64,
     ) -> Result<Vec<(i64, Vec<i64>)>, DbErr> {
         let d = &self.ctx.districts[district];
         let who = self.officer(&d.enforcement);
-        let seed = self
-            .ctx
-            .seed
-            .wrapping_mul(31)
-            .wrapping_add(district as u64 + u64::from(current));
+        let seed = self.ctx.seed.wrapping_mul(31).wrapping_add(district as u64);
         let input = DrawUnitsInput {
             campaign_id: Some(campaign),
             district_code: Some(d.code.clone()),
@@ -272,11 +272,9 @@ impl Replay<'_> {
             Err(e) => return Err(e).refused("a district draw"),
         };
         self.report.draws += 1;
-        // Results are published (双随机、一公开); a few of this year's not yet.
-        if !current || !district.is_multiple_of(5) {
-            let published = draws::publish(self.db, Some(&who), draw.id).await;
-            published.refused("a draw's publication")?;
-        }
+        // Results are published (双随机、一公开).
+        let published = draws::publish(self.db, Some(&who), draw.id).await;
+        published.refused("a draw's publication")?;
         let items = draws::items_of(self.db, draw.id).await.refused("items")?;
         Ok(items
             .into_iter()

@@ -13,6 +13,7 @@ use entity::{
 };
 use migration::MigratorTrait;
 use permit_core::domain::codes::{CreditCode, PermitNumber};
+use permit_core::domain::locations::check_position;
 use permit_core::domain::{clock, draws, findings, permits};
 
 async fn fresh_db() -> DatabaseConnection {
@@ -87,14 +88,7 @@ async fn seeded_data_passes_the_domains_checks() {
 
     for unit in units::Entity::find().all(&db).await.expect("units") {
         CreditCode::parse(&unit.credit_code).expect("a valid GB 32100 credit code");
-        assert!(
-            permit_core::domain::locations::check_position(
-                "position",
-                unit.longitude,
-                unit.latitude
-            )
-            .is_ok()
-        );
+        assert!(check_position("position", unit.longitude, unit.latitude).is_ok());
     }
     // Every permit's versions follow the permit state machine from the status the domain reads
     // on the day of each move, and the row stands as its versions say.

@@ -78,11 +78,21 @@ fn filter_query(filter: &Value) -> String {
     format!("filter={encoded}")
 }
 
-db_test!(findings_export_as_xlsx_and_csv_in_scope, |app| {
-    app.seed_demo(150).await;
-    let (finding, district, other) = finding_and_districts(&app).await;
-    // A description a spreadsheet would take for a formula, with a comma, quotes and a break.
-    let tricky = "=HYPERLINK(\"http://x\"),\"a\"\nb";
+/// A description a spreadsheet would take for a formula, with a comma, quotes and a break.
+const TRICKY: &str = "=HYPERLINK(\"http://x\"),\"a\"\nb";
+
+/// The findings export's case: a finding described with `TRICKY`, its district (with the
+/// number of findings there and an officer of it), and another district.
+struct ExportCase {
+    finding: i64,
+    district: String,
+    other: String,
+    officer: String,
+    in_district: i64,
+}
+
+async fn export_case(app: &TestApp) -> ExportCase {
+    let (finding, district, other) = finding_and_districts(app).await;
     let backend = app.db.conn.get_database_backend();
     app.db
         .conn
@@ -94,7 +104,7 @@ db_test!(findings_export_as_xlsx_and_csv_in_scope, |app| {
                 }
                 _ => "UPDATE findings SET description = ? WHERE id = ?",
             },
-            [tricky.into(), finding.into()],
+            [TRICKY.into(), finding.into()],
         ))
         .await
         .expect("update");
@@ -105,9 +115,29 @@ db_test!(findings_export_as_xlsx_and_csv_in_scope, |app| {
         ))
         .await;
     assert!(in_district > 0);
+    ExportCase {
+        finding,
+        district,
+        other,
+        officer,
+        in_district,
+    }
+}
 
+db_test!(findings_export_as_xlsx_and_csv_in_scope, |app| {
+    app.seed_demo(150).await;
+    let case = export_case(&app).await;
+    let (header, id) = the_xlsx_has_the_district_s_rows(&app, &case).await;
+    the_csv_has_the_same_rows_quoted(&app, &case, &header, &id).await;
+    exports_take_the_filters_of_findings(&app, &case).await;
+    another_district_gets_nothing_and_integrators_closed_cases(&app, &case).await;
+    refusals_are_typed_json_errors(&app, &case).await;
+});
+
+/// Answers the heading row and the case finding's id.
+async fn the_xlsx_has_the_district_s_rows(app: &TestApp, c: &ExportCase) -> (Vec<String>, String) {
     // XLSX: Chinese headings, one row per finding of the district, nothing of another.
-    let response = get(&app, Some(&officer), "/exports/findings.xlsx").await;
+    let response = get(app, Some(&c.officer), "/exports/findings.xlsx").await;
     assert_eq!(response.status(), 200);
     assert_eq!(
         response.headers()["content-type"],
@@ -120,23 +150,32 @@ db_test!(findings_export_as_xlsx_and_csv_in_scope, |app| {
     assert_eq!(rows[0][6], "检查日期");
     assert_eq!(rows[0][7], "违法代码");
     assert_eq!(rows[0][12], "状态");
-    assert_eq!(rows.len() as i64 - 1, in_district);
+    assert_eq!(rows.len() as i64 - 1, c.in_district);
     assert!(
-        rows[1..].iter().all(|r| r[3] == district),
-        "only {district}"
+        rows[1..].iter().all(|r| r[3] == c.district),
+        "only {}",
+        c.district
     );
-    let id = ids::encode("Finding", finding).to_string();
+    let id = ids::encode("Finding", c.finding).to_string();
     let row = rows.iter().find(|r| r[0] == id).expect("the finding");
     // XLSX cells are typed: the text arrives as it was typed, not as a formula.
-    assert_eq!(row[19], tricky);
+    assert_eq!(row[19], TRICKY);
     assert!(
         row[6].len() == 10 && row[6].starts_with("20"),
         "a date: {}",
         row[6]
     );
+    (rows[0].clone(), id)
+}
 
+async fn the_csv_has_the_same_rows_quoted(
+    app: &TestApp,
+    c: &ExportCase,
+    header: &[String],
+    id: &str,
+) {
     // CSV: UTF-8 with BOM, RFC 4180 quoting, the formula defused, the same rows.
-    let response = get(&app, Some(&officer), "/exports/findings.csv").await;
+    let response = get(app, Some(&c.officer), "/exports/findings.csv").await;
     assert_eq!(response.status(), 200);
     assert_eq!(
         response.headers()["content-type"],
@@ -150,17 +189,19 @@ db_test!(findings_export_as_xlsx_and_csv_in_scope, |app| {
         "quoted"
     );
     let records = csv_records(text);
-    assert_eq!(records[0], rows[0]);
-    assert_eq!(records.len() as i64 - 1, in_district);
+    assert_eq!(records[0], header);
+    assert_eq!(records.len() as i64 - 1, c.in_district);
     let record = records.iter().find(|r| r[0] == id).expect("the finding");
-    assert_eq!(record[19], format!("'{tricky}"));
+    assert_eq!(record[19], format!("'{TRICKY}"));
+}
 
+async fn exports_take_the_filters_of_findings(app: &TestApp, c: &ExportCase) {
     // The same filters as `findings`: one code of the district, as the query counts it.
-    let code = text_of(&app, finding, "violation_code").await;
-    let filter = json!({ "code": code, "district": district });
+    let code = text_of(app, c.finding, "violation_code").await;
+    let filter = json!({ "code": code, "district": c.district });
     let counted = app
         .data(
-            &officer,
+            &c.officer,
             "query($f: FindingFilter) { findings(filter: $f) { totalCount } }",
             json!({ "f": filter }),
         )
@@ -168,8 +209,8 @@ db_test!(findings_export_as_xlsx_and_csv_in_scope, |app| {
         .as_i64()
         .expect("count");
     let response = get(
-        &app,
-        Some(&officer),
+        app,
+        Some(&c.officer),
         &format!("/exports/findings.csv?{}", filter_query(&filter)),
     )
     .await;
@@ -177,20 +218,22 @@ db_test!(findings_export_as_xlsx_and_csv_in_scope, |app| {
         csv_records(std::str::from_utf8(&response.bytes().await.expect("b")[3..]).expect("utf-8"));
     assert_eq!(records.len() as i64 - 1, counted);
     assert!(records[1..].iter().all(|r| r[7] == code));
+}
 
+async fn another_district_gets_nothing_and_integrators_closed_cases(app: &TestApp, c: &ExportCase) {
     // Another district's filter gives the officer nothing; integrators get closed cases only.
     let response = get(
-        &app,
-        Some(&officer),
+        app,
+        Some(&c.officer),
         &format!(
             "/exports/findings.xlsx?{}",
-            filter_query(&json!({ "district": other }))
+            filter_query(&json!({ "district": c.other }))
         ),
     )
     .await;
     assert_eq!(sheet_rows(&response.bytes().await.expect("bytes")).len(), 1);
     let integrator = app.token(Role::Integrator, None);
-    let response = get(&app, Some(&integrator), "/exports/findings.csv").await;
+    let response = get(app, Some(&integrator), "/exports/findings.csv").await;
     let records =
         csv_records(std::str::from_utf8(&response.bytes().await.expect("b")[3..]).expect("utf-8"));
     let closed = app
@@ -198,11 +241,13 @@ db_test!(findings_export_as_xlsx_and_csv_in_scope, |app| {
         .await;
     assert_eq!(records.len() as i64 - 1, closed);
     assert!(records[1..].iter().all(|r| r[12] == "已结案"));
+}
 
+async fn refusals_are_typed_json_errors(app: &TestApp, c: &ExportCase) {
     // Refusals are typed JSON errors.
     let response = get(
-        &app,
-        Some(&officer),
+        app,
+        Some(&c.officer),
         "/exports/findings.xlsx?filter=%7Bnope",
     )
     .await;
@@ -210,8 +255,8 @@ db_test!(findings_export_as_xlsx_and_csv_in_scope, |app| {
     let body: Value = response.json().await.expect("json");
     assert_eq!(error_code(&body), Some("BAD_USER_INPUT"));
     let response = get(
-        &app,
-        Some(&officer),
+        app,
+        Some(&c.officer),
         &format!(
             "/exports/findings.csv?{}",
             filter_query(&json!({ "status": "NOPE" }))
@@ -220,16 +265,16 @@ db_test!(findings_export_as_xlsx_and_csv_in_scope, |app| {
     .await;
     assert_eq!(response.status(), 400);
     let monitoring = app.token(Role::Monitoring, None);
-    let response = get(&app, Some(&monitoring), "/exports/findings.csv").await;
+    let response = get(app, Some(&monitoring), "/exports/findings.csv").await;
     assert_eq!(response.status(), 403);
-    assert_eq!(get(&app, None, "/exports/findings.csv").await.status(), 401);
+    assert_eq!(get(app, None, "/exports/findings.csv").await.status(), 401);
     assert_eq!(
-        get(&app, Some(&officer), "/exports/secrets.csv")
+        get(app, Some(&c.officer), "/exports/secrets.csv")
             .await
             .status(),
         404
     );
-});
+}
 
 async fn text_of(app: &TestApp, finding: i64, column: &str) -> String {
     text(

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use crate::db_test;
 use crate::enforcement::scene;
-use crate::helpers::{error_code, error_field};
+use crate::helpers::{TestApp, error_code, error_field};
 use crate::monitoring::monitored_permit;
 
 const RECORD_MANY: &str = r#"mutation($readings: [ReadingInput!]!) {
@@ -370,6 +370,43 @@ db_test!(
     }
 );
 
+/// The NP-2 candidate in `violationPatterns`: counted beside its group's findings (none yet),
+/// by month, and not in another district's figures.
+async fn one_open_np2_candidate_in_the_patterns(app: &TestApp, officer: &str) {
+    let patterns = app
+        .data(
+            officer,
+            "{ violationPatterns(groupBy: [CODE]) { code { code } findings openCandidates } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        patterns["violationPatterns"],
+        json!([{ "code": { "code": "NP-2" }, "findings": 0, "openCandidates": 1 }]),
+        "{patterns}"
+    );
+    let elsewhere = app
+        .data(
+            &app.token(Role::EnforcementOfficer, Some("500112")),
+            "{ violationPatterns(groupBy: [CODE, MONTH]) { openCandidates } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(elsewhere["violationPatterns"], json!([]), "{elsewhere}");
+    let by_month = app
+        .data(
+            officer,
+            "{ violationPatterns(groupBy: [MONTH], filter: { code: \"NP-2\" }) { month openCandidates } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        by_month["violationPatterns"],
+        json!([{ "month": permit_core::domain::clock::today().format("%Y-%m").to_string(), "openCandidates": 1 }]),
+        "{by_month}"
+    );
+}
+
 db_test!(
     discharge_after_the_permit_expired_is_an_np2_candidate,
     |app| {
@@ -441,38 +478,7 @@ db_test!(
         assert_eq!(again["violationCandidates"]["totalCount"], 1, "{again}");
 
         // Counted beside the findings of its group, which has none yet.
-        let patterns = app
-            .data(
-                &officer,
-                "{ violationPatterns(groupBy: [CODE]) { code { code } findings openCandidates } }",
-                json!({}),
-            )
-            .await;
-        assert_eq!(
-            patterns["violationPatterns"],
-            json!([{ "code": { "code": "NP-2" }, "findings": 0, "openCandidates": 1 }]),
-            "{patterns}"
-        );
-        let elsewhere = app
-            .data(
-                &app.token(Role::EnforcementOfficer, Some("500112")),
-                "{ violationPatterns(groupBy: [CODE, MONTH]) { openCandidates } }",
-                json!({}),
-            )
-            .await;
-        assert_eq!(elsewhere["violationPatterns"], json!([]), "{elsewhere}");
-        let by_month = app
-            .data(
-                &officer,
-                "{ violationPatterns(groupBy: [MONTH], filter: { code: \"NP-2\" }) { month openCandidates } }",
-                json!({}),
-            )
-            .await;
-        assert_eq!(
-            by_month["violationPatterns"],
-            json!([{ "month": today().format("%Y-%m").to_string(), "openCandidates": 1 }]),
-            "{by_month}"
-        );
+        one_open_np2_candidate_in_the_patterns(&app, &officer).await;
 
         // Once the unit holds a new permit, readings on the old permit's outlet are refused:
         // the discharge is permitted, on the new permit's outlets.

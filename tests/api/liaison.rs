@@ -4,8 +4,8 @@ use permit_core::auth::Role;
 use serde_json::{Value, json};
 
 use crate::db_test;
-use crate::enforcement::{ACTION, ADVANCE, days_ago, finding, scene};
-use crate::helpers::{error_code, error_field};
+use crate::enforcement::{ACTION, ADVANCE, Scene, days_ago, finding, scene};
+use crate::helpers::{TestApp, error_code, error_field};
 
 const POST: &str = "mutation($input: PostFeedbackInput!) { postFeedback(input: $input) { id status version figures findings { id } addressedAgency { code } } }";
 const RESPOND: &str = "mutation($id: ID!, $v: Int!, $input: RespondToFeedbackInput!) { respondToFeedback(id: $id, expectedVersion: $v, input: $input) { status version answer permitChanges { permitId version } } }";
@@ -15,25 +15,16 @@ fn year_start() -> String {
     format!("{}-01-01", permit_core::domain::clock::today().format("%Y"))
 }
 
-db_test!(feedback_reaches_the_addressed_office_only, |app| {
-    let s = scene(&app, "500103", 20).await;
-    let a = finding(&app, &s, "LG-1").await;
-    let b = finding(&app, &s, "LG-1").await;
-    let input = json!({ "input": {
-        "addressedAgencyCode": "500103-PMT", "codes": ["LG-1"], "district": "500103",
-        "periodFrom": year_start(), "periodTo": days_ago(0), "findingIds": [a["id"], b["id"]],
-        "recommendation": "TIGHTEN_PERMIT_CONDITION", "recommendationText": "台账要求应写入许可证管理要求" } });
-    let posted = app.data(&s.officer, POST, input.clone()).await["postFeedback"].clone();
-    assert_eq!(posted["status"], "OPEN");
-    assert_eq!(posted["figures"][0]["code"], "LG-1");
-    assert_eq!(
-        posted["figures"][0]["findings"], 2,
-        "figures frozen from violationPatterns"
-    );
-    assert_eq!(posted["findings"].as_array().map(Vec::len), Some(2));
-
-    // Issue #14.10: the findings are of the pattern's codes (and period).
-    let ledger_and_report = finding(&app, &s, "ER-1").await;
+/// Issue #14.10 and the refusals of `postFeedback`: findings of the pattern's codes (and
+/// period) only; a permit officer cannot post; findings must be visible; the addressee is a
+/// permit office.
+async fn posting_is_refused_off_pattern_out_of_scope_or_misaddressed(
+    app: &TestApp,
+    s: &Scene,
+    input: &Value,
+    a: &Value,
+) {
+    let ledger_and_report = finding(app, s, "ER-1").await;
     let off_pattern = app
         .gql(Some(&s.officer), POST, {
             let mut i = input.clone();
@@ -81,6 +72,129 @@ db_test!(feedback_reaches_the_addressed_office_only, |app| {
         Some("input.addressedAgencyCode"),
         "{wrong}"
     );
+}
+
+async fn closed_feedback_is_read_by_poster_and_supervision_only(
+    app: &TestApp,
+    s: &Scene,
+    posted: &Value,
+) {
+    let poster = app
+        .data(
+            &s.officer,
+            "query($id: ID!) { feedbackItem(id: $id) { status answer } }",
+            json!({ "id": posted["id"] }),
+        )
+        .await;
+    assert_eq!(poster["feedbackItem"]["status"], "CLOSED");
+    let sup = app
+        .data(
+            &app.token(Role::Supervisor, None),
+            "{ feedback { totalCount } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(sup["feedback"]["totalCount"], 1);
+    let integrator = app
+        .gql(
+            Some(&app.token(Role::Integrator, None)),
+            "{ feedback { totalCount } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(error_code(&integrator), Some("FORBIDDEN"), "{integrator}");
+}
+
+/// Issue 14: a public typical case shows only decisions flagged for exposure.
+async fn unflagged_decisions_stay_out_of_public_bulletins(
+    app: &TestApp,
+    supervisor: &str,
+    typical: &Value,
+) {
+    let s2 = scene(app, "500105", 22).await;
+    let g = finding(app, &s2, "SM-1").await;
+    app.data(
+        &s2.officer,
+        ADVANCE,
+        json!({ "id": g["id"], "v": 1, "input": { "to": "CASE_FILED" } }),
+    )
+    .await;
+    let unflagged = app
+    .data(&s2.officer, ACTION, json!({ "input": { "findingId": g["id"], "kind": "FINE", "decisionNumber": "CQ-T2", "decidedOn": days_ago(0), "amountYuan": 30000, "typicalCase": false } }))
+    .await;
+    let current = app
+        .data(
+            &s2.officer,
+            "query($id: ID!) { finding(id: $id) { version } }",
+            json!({ "id": g["id"] }),
+        )
+        .await;
+    app.data(
+        &s2.officer,
+        ADVANCE,
+        json!({ "id": g["id"], "v": current["finding"]["version"], "input": { "to": "CLOSED" } }),
+    )
+    .await;
+    let mut not_for_exposure = typical.clone();
+    not_for_exposure["input"]["findingIds"] = json!([]);
+    not_for_exposure["input"]["actionIds"] = json!([unflagged["recordEnforcementAction"]["id"]]);
+    let refused = app.gql(Some(supervisor), PUBLISH, not_for_exposure).await;
+    assert_eq!(error_field(&refused), Some("input.actionIds"), "{refused}");
+    assert!(
+        refused.to_string().contains("flagged for exposure"),
+        "{refused}"
+    );
+}
+
+/// A bulletin to one district's permit office: another district's office, the enforcement
+/// side and integrators neither list it nor read it by id.
+async fn no_one_outside_the_audience_sees_it(app: &TestApp, id: &Value) {
+    for (role, district) in [
+        (Role::PermitOfficer, Some("500112")),
+        (Role::EnforcementOfficer, Some("500103")),
+        (Role::Integrator, None),
+    ] {
+        let other = app
+            .data(
+                &app.token(role, district),
+                "{ bulletins { nodes { id }} }",
+                json!({}),
+            )
+            .await;
+        assert_eq!(
+            other["bulletins"]["nodes"].as_array().map(Vec::len),
+            Some(0),
+            "{role:?} {district:?}"
+        );
+        let direct = app
+            .data(
+                &app.token(role, district),
+                "query($id: ID!) { bulletin(id: $id) { id } }",
+                json!({ "id": id }),
+            )
+            .await;
+        assert!(direct["bulletin"].is_null());
+    }
+}
+
+db_test!(feedback_reaches_the_addressed_office_only, |app| {
+    let s = scene(&app, "500103", 20).await;
+    let a = finding(&app, &s, "LG-1").await;
+    let b = finding(&app, &s, "LG-1").await;
+    let input = json!({ "input": {
+        "addressedAgencyCode": "500103-PMT", "codes": ["LG-1"], "district": "500103",
+        "periodFrom": year_start(), "periodTo": days_ago(0), "findingIds": [a["id"], b["id"]],
+        "recommendation": "TIGHTEN_PERMIT_CONDITION", "recommendationText": "台账要求应写入许可证管理要求" } });
+    let posted = app.data(&s.officer, POST, input.clone()).await["postFeedback"].clone();
+    assert_eq!(posted["status"], "OPEN");
+    assert_eq!(posted["figures"][0]["code"], "LG-1");
+    assert_eq!(
+        posted["figures"][0]["findings"], 2,
+        "figures frozen from violationPatterns"
+    );
+    assert_eq!(posted["findings"].as_array().map(Vec::len), Some(2));
+
+    posting_is_refused_off_pattern_out_of_scope_or_misaddressed(&app, &s, &input, &a).await;
 
     // The addressed office sees and answers; another district's office neither sees nor answers.
     let office = app.token(Role::PermitOfficer, Some("500103"));
@@ -156,30 +270,7 @@ db_test!(feedback_reaches_the_addressed_office_only, |app| {
         .await;
     assert_eq!(closed["respondToFeedback"]["status"], "CLOSED");
     // The poster and supervision see it; an integrator may not read feedback at all.
-    let poster = app
-        .data(
-            &s.officer,
-            "query($id: ID!) { feedbackItem(id: $id) { status answer } }",
-            json!({ "id": posted["id"] }),
-        )
-        .await;
-    assert_eq!(poster["feedbackItem"]["status"], "CLOSED");
-    let sup = app
-        .data(
-            &app.token(Role::Supervisor, None),
-            "{ feedback { totalCount } }",
-            json!({}),
-        )
-        .await;
-    assert_eq!(sup["feedback"]["totalCount"], 1);
-    let integrator = app
-        .gql(
-            Some(&app.token(Role::Integrator, None)),
-            "{ feedback { totalCount } }",
-            json!({}),
-        )
-        .await;
-    assert_eq!(error_code(&integrator), Some("FORBIDDEN"), "{integrator}");
+    closed_feedback_is_read_by_poster_and_supervision_only(&app, &s, &posted).await;
 });
 
 db_test!(
@@ -203,32 +294,7 @@ db_test!(
             .data(&office, "{ bulletins { nodes { id title }} }", json!({}))
             .await;
         assert_eq!(seen["bulletins"]["nodes"].as_array().map(Vec::len), Some(1));
-        for (role, district) in [
-            (Role::PermitOfficer, Some("500112")),
-            (Role::EnforcementOfficer, Some("500103")),
-            (Role::Integrator, None),
-        ] {
-            let other = app
-                .data(
-                    &app.token(role, district),
-                    "{ bulletins { nodes { id }} }",
-                    json!({}),
-                )
-                .await;
-            assert_eq!(
-                other["bulletins"]["nodes"].as_array().map(Vec::len),
-                Some(0),
-                "{role:?} {district:?}"
-            );
-            let direct = app
-                .data(
-                    &app.token(role, district),
-                    "query($id: ID!) { bulletin(id: $id) { id } }",
-                    json!({ "id": roster["id"] }),
-                )
-                .await;
-            assert!(direct["bulletin"].is_null());
-        }
+        no_one_outside_the_audience_sees_it(&app, &roster["id"]).await;
         let ack = "mutation($id: ID!) { acknowledgeBulletin(id: $id) { acknowledgedBy { agency { code } acknowledgedBy } notAcknowledged { code } } }";
         let acked = app.data(&office, ack, json!({ "id": roster["id"] })).await;
         assert_eq!(
@@ -307,40 +373,7 @@ db_test!(
             "no personal data in the public view"
         );
         // A public typical case shows only decisions flagged for exposure (issue 14).
-        let s2 = scene(&app, "500105", 22).await;
-        let g = finding(&app, &s2, "SM-1").await;
-        app.data(
-            &s2.officer,
-            ADVANCE,
-            json!({ "id": g["id"], "v": 1, "input": { "to": "CASE_FILED" } }),
-        )
-        .await;
-        let unflagged = app
-        .data(&s2.officer, ACTION, json!({ "input": { "findingId": g["id"], "kind": "FINE", "decisionNumber": "CQ-T2", "decidedOn": days_ago(0), "amountYuan": 30000, "typicalCase": false } }))
-        .await;
-        let current = app
-            .data(
-                &s2.officer,
-                "query($id: ID!) { finding(id: $id) { version } }",
-                json!({ "id": g["id"] }),
-            )
-            .await;
-        app.data(
-            &s2.officer,
-            ADVANCE,
-            json!({ "id": g["id"], "v": current["finding"]["version"], "input": { "to": "CLOSED" } }),
-        )
-        .await;
-        let mut not_for_exposure = typical.clone();
-        not_for_exposure["input"]["findingIds"] = json!([]);
-        not_for_exposure["input"]["actionIds"] =
-            json!([unflagged["recordEnforcementAction"]["id"]]);
-        let refused = app.gql(Some(&supervisor), PUBLISH, not_for_exposure).await;
-        assert_eq!(error_field(&refused), Some("input.actionIds"), "{refused}");
-        assert!(
-            refused.to_string().contains("flagged for exposure"),
-            "{refused}"
-        );
+        unflagged_decisions_stay_out_of_public_bulletins(&app, &supervisor, &typical).await;
         // District staff address their own district only.
         let district = app
         .gql(Some(&office), PUBLISH, json!({ "input": { "kind": "GENERAL", "title": "t", "body": "b", "audience": { "districts": ["500112"] } } }))

@@ -294,15 +294,12 @@ fn the_parser_refuses_broken_expositions() {
     assert!(parse(&histogram("h_bucket{le=\"1\"} 1\nh_bucket{le=\"2\"} 2\n")).is_err());
 }
 
-db_test!(requests_are_counted_by_operation_and_outcome, |app| {
-    let before = scrape(&app).await;
-    let officer = app.token(Role::EnforcementOfficer, Some("500103"));
-    let integrator = app.token(Role::Integrator, None);
-
+/// One request answered, one refused by the policy (FORBIDDEN), one refused at the door (401).
+async fn send_one_of_each_outcome(app: &TestApp, officer: &str, integrator: &str) {
     let ok = app
         .client
         .post(app.url("/graphql"))
-        .bearer_auth(&officer)
+        .bearer_auth(officer)
         .json(&json!({ "query": "query MetricsProbe { me { subject } }" }))
         .send()
         .await
@@ -311,7 +308,7 @@ db_test!(requests_are_counted_by_operation_and_outcome, |app| {
     assert!(ok.headers().contains_key("x-request-id"));
     let forbidden = app
         .gql(
-            Some(&integrator),
+            Some(integrator),
             "mutation MetricsSneak($input: RegisterUnitInput!) { registerUnit(input: $input) { id } }",
             json!({ "input": fixtures::unit_input("500103", 9001, "越权登记", "KEY") }),
         )
@@ -326,6 +323,14 @@ db_test!(requests_are_counted_by_operation_and_outcome, |app| {
         .await
         .expect("request");
     assert_eq!(refused.status(), 401);
+}
+
+db_test!(requests_are_counted_by_operation_and_outcome, |app| {
+    let before = scrape(&app).await;
+    let officer = app.token(Role::EnforcementOfficer, Some("500103"));
+    let integrator = app.token(Role::Integrator, None);
+
+    send_one_of_each_outcome(&app, &officer, &integrator).await;
     // Anonymous operations are counted under their first root field, as the audit trail does.
     app.data(&officer, "{ districts { code } }", json!({}))
         .await;

@@ -533,7 +533,7 @@ pub fn outcome_of(errors: &[async_graphql::ServerError]) -> &str {
         .map(
             |e| match e.extensions.as_ref().and_then(|x| x.get("code")) {
                 Some(async_graphql::Value::String(code)) => code.as_str(),
-                _ => "INTERNAL_SERVER_ERROR",
+                _ => ErrorCode::InternalServerError.as_str(),
             },
         )
         .unwrap_or("ok")
@@ -585,9 +585,9 @@ pub async fn middleware(
         if status.is_success() {
             "ok"
         } else if status.is_server_error() {
-            "INTERNAL_SERVER_ERROR"
+            ErrorCode::InternalServerError.as_str()
         } else {
-            "BAD_USER_INPUT"
+            ErrorCode::BadUserInput.as_str()
         }
         .to_owned()
     });

@@ -51,17 +51,21 @@ fn operation_from_json(value: serde_json::Value) -> Result<Operation, &'static s
     })
 }
 
+/// The request's media type (`Content-Type` without parameters), lower-cased.
+fn media_type(req: &HttpRequest) -> Option<String> {
+    let value = req.headers().get(header::CONTENT_TYPE)?.to_str().ok()?;
+    Some(
+        value
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase(),
+    )
+}
+
 fn is_json_content_type(req: &HttpRequest) -> bool {
-    req.headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(|v| {
-            v.split(';')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .to_ascii_lowercase()
-        })
+    media_type(req)
         .is_some_and(|t| t == "application/json" || t == "application/graphql-response+json")
 }
 
@@ -174,16 +178,7 @@ pub(crate) async fn graphql_post(
 }
 
 fn is_multipart(req: &HttpRequest) -> bool {
-    req.headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.split(';')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .eq_ignore_ascii_case("multipart/form-data")
-        })
+    media_type(req).is_some_and(|t| t == "multipart/form-data")
 }
 
 /// Whether a multipart request carries a header that a plain HTML form cannot send, so that

@@ -25,6 +25,7 @@ mod office;
 mod outage;
 mod permits;
 mod persisted;
+mod planned_reads;
 mod schema;
 mod scope_leaks;
 mod scope_oracle;

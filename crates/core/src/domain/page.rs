@@ -10,8 +10,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::NaiveDate;
 use sea_orm::sea_query::{Condition, Expr, ExprTrait, IntoColumnRef, SimpleExpr};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, Order, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Select,
+    ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, Order, PaginatorTrait, QueryFilter,
+    QueryOrder, QueryResult, QuerySelect, QueryTrait, Select,
 };
 use serde::{Deserialize, Serialize};
 
@@ -151,6 +151,25 @@ where
     E::Column: ColumnTrait + Copy,
     C: ConnectionTrait,
 {
+    let decode = |row: &QueryResult| Ok(E::Model::from_query_result(row, "")?);
+    fetch_page_as(db, select, ordering, args, decode, |model| model).await
+}
+
+/// `fetch_page` for a select that carries more than the entity's columns (a planned read's
+/// children): `decode` reads each row, `model` finds the entity's row in it for the cursor.
+pub async fn fetch_page_as<E, C, T>(
+    db: &C,
+    select: Select<E>,
+    ordering: &Ordering<E>,
+    args: &PageArgs,
+    decode: impl Fn(&QueryResult) -> AppResult<T>,
+    model: impl Fn(&T) -> &E::Model,
+) -> AppResult<Page<T>>
+where
+    E: EntityTrait,
+    E::Column: ColumnTrait + Copy,
+    C: ConnectionTrait,
+{
     let first = page_size("first", args.first)?;
     let last = page_size("last", args.last)?;
     if first.is_some() && last.is_some() {
@@ -181,14 +200,19 @@ where
             ordering.descending,
         ));
     }
-    // Walking backward reads the reversed order from the cursor, then flips the rows back.
     let descending = ordering.descending != backward;
     let order = if descending { Order::Desc } else { Order::Asc };
     let mut select = select.order_by(ordering.column, order.clone());
     if let Some(id) = ordering.id_column {
         select = select.order_by(id, order);
     }
-    let mut rows = select.limit(limit + 1).all(db).await?;
+    let statement = select.limit(limit + 1).build(db.get_database_backend());
+    let mut rows = db
+        .query_all_raw(statement)
+        .await?
+        .iter()
+        .map(decode)
+        .collect::<AppResult<Vec<T>>>()?;
     let more = rows.len() as u64 > limit;
     rows.truncate(limit as usize);
     if backward {
@@ -197,7 +221,7 @@ where
     let items = rows
         .into_iter()
         .map(|row| {
-            let (value, id) = (ordering.key)(&row);
+            let (value, id) = (ordering.key)(model(&row));
             (encode_cursor(value, id), row)
         })
         .collect();

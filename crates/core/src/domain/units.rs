@@ -61,10 +61,13 @@ pub fn like_pattern(text: &str) -> String {
 }
 
 fn scoped(principal: &Principal) -> Select<units::Entity> {
-    units::Entity::find().filter(access::district_filter(
-        principal,
-        units::Column::DistrictCode,
-    ))
+    units::Entity::find().filter(row_condition(principal))
+}
+
+/// The units a principal may read, as a condition on `units` (for statements that reach units
+/// from another table, like a planned read's).
+pub(crate) fn row_condition(principal: &Principal) -> sea_orm::Condition {
+    access::district_filter(principal, units::Column::DistrictCode)
 }
 
 fn apply_filter(mut select: Select<units::Entity>, filter: &UnitFilter) -> Select<units::Entity> {

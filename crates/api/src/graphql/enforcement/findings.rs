@@ -28,16 +28,25 @@ use permit_core::error::AppError;
 /// A violation found by an inspection, coded to the Regulation.
 ///
 /// The second field is the feed cursor of the event that delivered it (subscriptions only).
-pub struct Finding(pub finding_rows::Model, pub Option<String>);
+/// The third is what a planned read fetched with it; the rest loads when asked.
+pub struct Finding(
+    pub finding_rows::Model,
+    pub Option<String>,
+    findings::FindingChildren,
+);
 
 impl Finding {
     pub fn new(row: finding_rows::Model) -> Self {
-        Self(row, None)
+        Self(row, None, Default::default())
     }
 
     /// As `findingRecorded` delivers it, at `cursor` in the change feed.
     pub fn delivered(row: finding_rows::Model, cursor: String) -> Self {
-        Self(row, Some(cursor))
+        Self(row, Some(cursor), Default::default())
+    }
+
+    fn planned(planned: findings::PlannedFinding) -> Self {
+        Self(planned.row, None, planned.children)
     }
 }
 
@@ -83,15 +92,18 @@ impl Finding {
         let Some(id) = self.0.permit_id else {
             return Ok(None);
         };
-        Ok(graphql::load_one(ctx, PermitId(id))
-            .await?
-            .map(Permit::from))
+        let permit = match &self.2.permit {
+            Some(planned) => planned.clone(),
+            None => graphql::load_one(ctx, PermitId(id)).await?,
+        };
+        Ok(permit.map(Permit::from))
     }
     async fn unit(&self, ctx: &Context<'_>) -> Result<Unit> {
-        graphql::load_one(ctx, UnitId(self.0.unit_id))
-            .await?
-            .map(Unit)
-            .ok_or_else(|| missing("unit of the finding"))
+        let unit = match &self.2.unit {
+            Some(planned) => planned.clone(),
+            None => graphql::load_one(ctx, UnitId(self.0.unit_id)).await?,
+        };
+        unit.map(Unit).ok_or_else(|| missing("unit of the finding"))
     }
     async fn district(&self, ctx: &Context<'_>) -> Result<Option<District>> {
         load_district(ctx, Some(&self.0.district_code)).await
@@ -374,16 +386,18 @@ impl FindingQuery {
     ) -> Result<Conn<Finding>> {
         let filter = filter.unwrap_or_default().into_domain()?;
         let list = findings::list(graphql::principal(ctx), &filter)?;
+        let plan = graphql::planning::finding_plan(&graphql::planning::nodes_of(&ctx.look_ahead()));
         let page = list
-            .page(
+            .page_planned(
                 graphql::db(ctx)?,
                 &connection::page_args(first, after, last, before),
+                plan,
             )
             .await?;
         Ok(connection::from_page(
             page,
             list.count_query(),
-            Finding::new,
+            Finding::planned,
         ))
     }
 

@@ -11,10 +11,10 @@ use super::enums::{
     AveragingPeriod, ManagementCategory, OrderDirection, OutletCategory, OutletMedium,
     PermitChangeKind, PermitStatus,
 };
-use super::ids;
 use super::loaders::{LimitsOfPermit, OutletsOfPermit, UnitId, VersionsOfPermit};
 use super::reference::{Agency, District, load_agency, load_district};
 use super::units::{UNIT, Unit};
+use super::{ids, planning};
 use entity::{outlets, permit_limits, permit_versions, permits};
 use permit_core::domain::page::Page;
 use permit_core::domain::permits as rules;
@@ -32,11 +32,27 @@ pub struct Permit {
     pub row: permits::Model,
     /// The date a historical read is about (`asOf`); `None` for the present.
     pub as_of: Option<NaiveDate>,
+    /// What a planned read fetched with the permit; the rest loads when asked.
+    pub children: rules::PermitChildren,
 }
 
 impl From<permits::Model> for Permit {
     fn from(row: permits::Model) -> Self {
-        Self { row, as_of: None }
+        Self {
+            row,
+            as_of: None,
+            children: Default::default(),
+        }
+    }
+}
+
+impl From<rules::PlannedPermit> for Permit {
+    fn from(planned: rules::PlannedPermit) -> Self {
+        Self {
+            row: planned.row,
+            as_of: None,
+            children: planned.children,
+        }
     }
 }
 
@@ -89,12 +105,13 @@ impl Permit {
         self.row.version
     }
     async fn unit(&self, ctx: &Context<'_>) -> Result<Unit> {
-        super::load_one(ctx, UnitId(self.row.unit_id))
-            .await?
-            .map(Unit)
-            .ok_or_else(|| {
-                AppError::NotFound(format!("unit of permit {}", self.row.permit_number)).into()
-            })
+        let unit = match &self.children.unit {
+            Some(planned) => planned.clone(),
+            None => super::load_one(ctx, UnitId(self.row.unit_id)).await?,
+        };
+        unit.map(Unit).ok_or_else(|| {
+            AppError::NotFound(format!("unit of permit {}", self.row.permit_number)).into()
+        })
     }
     async fn district(&self, ctx: &Context<'_>) -> Result<Option<District>> {
         load_district(ctx, Some(&self.row.district_code)).await
@@ -106,20 +123,30 @@ impl Permit {
     /// An outlet keeps its id across changes while its code stays.
     async fn outlets(&self, ctx: &Context<'_>) -> Result<Vec<Outlet>> {
         let version = self.row.version;
-        let rows = super::load_one(ctx, OutletsOfPermit(self.row.id))
-            .await?
-            .unwrap_or_default();
+        let rows = match &self.children.outlets {
+            Some(planned) => planned.clone(),
+            None => super::load_one(ctx, OutletsOfPermit(self.row.id))
+                .await?
+                .unwrap_or_default(),
+        };
         Ok(rows
             .into_iter()
             .filter(|o| rules::outlet_in_version(o, version))
-            .map(|row| Outlet::at(row, Some(version)))
+            .map(|row| Outlet {
+                row,
+                version: Some(version),
+                permit_limits: self.children.limits.clone(),
+            })
             .collect())
     }
     /// All permitted limits of the version read, across outlets.
     async fn limits(&self, ctx: &Context<'_>) -> Result<Vec<PermitLimit>> {
         let version = self.row.version;
-        Ok(limits_of(ctx, self.row.id)
-            .await?
+        let limits = match &self.children.limits {
+            Some(planned) => planned.to_vec(),
+            None => limits_of(ctx, self.row.id).await?,
+        };
+        Ok(limits
             .into_iter()
             .filter(|l| rules::limit_in_version(l, version))
             .map(PermitLimit)
@@ -169,7 +196,7 @@ impl Permit {
     async fn findings(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default = 10)] first: i32,
+        #[graphql(default_with = "planning::PERMIT_FINDINGS_DEFAULT_FIRST")] first: i32,
         after: Option<String>,
     ) -> Result<Conn<super::enforcement::Finding>> {
         use super::enforcement::Finding;
@@ -186,7 +213,14 @@ impl Permit {
             let page = list.page(super::db(ctx)?, &args).await?;
             return Ok(connection::from_page(page, count, Finding::new));
         }
-        // The first page of every permit listed: one batched statement.
+        // Read with the permit when the query was planned for this page size.
+        if let Some(planned) = &self.children.newest_findings
+            && planned.limit == limit + 1
+        {
+            let page = Page::first_of(planned.rows.clone(), limit, findings::cursor_key);
+            return Ok(connection::from_page(page, count, Finding::new));
+        }
+        // Otherwise the first page of every permit listed: one batched statement.
         let rows = super::load_one(
             ctx,
             super::loaders::FindingsOfPermit {
@@ -250,11 +284,17 @@ pub struct Outlet {
     row: outlets::Model,
     /// The permit version whose limits it shows (`None`: the current ones).
     version: Option<i32>,
+    /// Every limit of its permit, when a planned read fetched them with the permit.
+    permit_limits: Option<std::sync::Arc<Vec<permit_limits::Model>>>,
 }
 
 impl Outlet {
     pub fn at(row: outlets::Model, version: Option<i32>) -> Self {
-        Self { row, version }
+        Self {
+            row,
+            version,
+            permit_limits: None,
+        }
     }
 }
 
@@ -286,8 +326,11 @@ impl Outlet {
     async fn limits(&self, ctx: &Context<'_>) -> Result<Vec<PermitLimit>> {
         let outlet_id = self.row.id;
         let version = self.version;
-        Ok(limits_of(ctx, self.row.permit_id)
-            .await?
+        let limits = match &self.permit_limits {
+            Some(planned) => planned.to_vec(),
+            None => limits_of(ctx, self.row.permit_id).await?,
+        };
+        Ok(limits
             .into_iter()
             .filter(|l| l.outlet_id == outlet_id)
             .filter(|l| match version {
@@ -430,17 +473,20 @@ pub struct PermitOrder {
 /// The permit now, or as it was at `as_of`.
 async fn historical(
     ctx: &Context<'_>,
-    found: Option<permits::Model>,
+    found: Option<rules::PlannedPermit>,
     as_of: Option<Time>,
 ) -> Result<Option<Permit>> {
     let (Some(found), Some(at)) = (found.clone(), as_of) else {
         return Ok(found.map(Permit::from));
     };
-    Ok(rules::as_of(super::db(ctx)?, found, at.into())
+    // The children read with the permit hold every version's items; the fields pick the
+    // version read.
+    Ok(rules::as_of(super::db(ctx)?, found.row, at.into())
         .await?
         .map(|row| Permit {
             row,
             as_of: Some(permit_core::domain::clock::date_of(at.into())),
+            children: found.children,
         }))
 }
 
@@ -486,11 +532,12 @@ impl PermitQuery {
         let list = rules::list(super::principal(ctx), &filter)?;
         let args = connection::page_args(first, after, last, before);
         let page = list
-            .page(
+            .page_planned(
                 super::db(ctx)?,
                 field,
                 order.direction == OrderDirection::Desc,
                 &args,
+                planning::root_permit_plan(ctx, true),
             )
             .await?;
         Ok(connection::from_page(
@@ -509,7 +556,8 @@ impl PermitQuery {
         as_of: Option<Time>,
     ) -> Result<Option<Permit>> {
         let id = ids::decode(PERMIT, "id", &id)?;
-        let found = rules::get(super::db(ctx)?, super::principal(ctx), id).await?;
+        let plan = planning::root_permit_plan(ctx, false);
+        let found = rules::get_planned(super::db(ctx)?, super::principal(ctx), id, plan).await?;
         historical(ctx, found, as_of).await
     }
 
@@ -521,8 +569,10 @@ impl PermitQuery {
         #[graphql(desc = "Read the permit as it was at this time (from its versions).")]
         as_of: Option<Time>,
     ) -> Result<Option<Permit>> {
+        let plan = planning::root_permit_plan(ctx, false);
         let found =
-            rules::by_number(super::db(ctx)?, super::principal(ctx), &permit_number).await?;
+            rules::by_number_planned(super::db(ctx)?, super::principal(ctx), &permit_number, plan)
+                .await?;
         historical(ctx, found, as_of).await
     }
 }

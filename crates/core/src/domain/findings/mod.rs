@@ -12,6 +12,7 @@
 
 mod lifecycle;
 mod permit_check;
+mod planned;
 mod reading;
 mod recording;
 
@@ -21,6 +22,8 @@ use entity::enums::FindingStatus;
 pub use lifecycle::advance;
 pub(crate) use lifecycle::{for_update, move_in};
 pub(crate) use permit_check::normalise_unit;
+pub use planned::{FindingChildren, FindingPlan, PlannedFinding};
+pub(crate) use reading::row_condition;
 pub use reading::{
     FindingFilter, FindingList, FindingParent, as_of, by_ids, count_per, count_per_inspection,
     cursor_key, evidence_of, get, inspections_with_open_findings, list, newest_per, open_per_unit,

@@ -39,11 +39,18 @@ pub struct FindingFilter {
 }
 
 fn scoped(principal: &Principal) -> Select<findings::Entity> {
-    findings::Entity::find().filter(access::finding_filter(
+    findings::Entity::find().filter(row_condition(principal))
+}
+
+/// The findings a principal may read, as a condition on `findings` (for statements that reach
+/// findings from another table, like a planned read's). Whether the role reads enforcement at
+/// all is `access::authorize`'s question, asked before.
+pub(crate) fn row_condition(principal: &Principal) -> sea_orm::Condition {
+    access::finding_filter(
         principal,
         findings::Column::DistrictCode,
         findings::Column::Status,
-    ))
+    )
 }
 
 fn apply_filter(
@@ -108,7 +115,9 @@ fn apply_filter(
 }
 
 pub struct FindingList {
-    select: Select<findings::Entity>,
+    pub(super) select: Select<findings::Entity>,
+    /// Whose list it is: a planned page reads the children in this principal's scope.
+    pub(super) principal: Principal,
 }
 
 impl FindingList {
@@ -118,14 +127,7 @@ impl FindingList {
         db: &DatabaseConnection,
         args: &PageArgs,
     ) -> AppResult<Page<findings::Model>> {
-        let ordering = Ordering {
-            column: findings::Column::FoundOn,
-            id_column: Some(findings::Column::Id),
-            descending: true,
-            date_sort: true,
-            key: |m: &findings::Model| (SortValue::Date(m.found_on), m.id),
-        };
-        page::fetch_page(db, self.select.clone(), &ordering, args).await
+        page::fetch_page(db, self.select.clone(), &newest_first(), args).await
     }
 
     pub fn count_query(&self) -> CountQuery {
@@ -138,10 +140,22 @@ impl FindingList {
     }
 }
 
+/// The order of every finding list: newest first (by the date found, then id).
+pub(super) fn newest_first() -> Ordering<findings::Entity> {
+    Ordering {
+        column: findings::Column::FoundOn,
+        id_column: Some(findings::Column::Id),
+        descending: true,
+        date_sort: true,
+        key: cursor_key,
+    }
+}
+
 pub fn list(principal: Option<&Principal>, filter: &FindingFilter) -> AppResult<FindingList> {
     let principal = access::authorize(principal, Operation::ReadEnforcement)?;
     Ok(FindingList {
         select: apply_filter(scoped(principal), filter),
+        principal: principal.clone(),
     })
 }
 
@@ -208,11 +222,7 @@ pub async fn newest_per(
 ) -> AppResult<Vec<findings::Model>> {
     let parent = of.column();
     let backend = db.get_database_backend();
-    let scope = access::finding_filter(
-        principal,
-        findings::Column::DistrictCode,
-        findings::Column::Status,
-    );
+    let scope = row_condition(principal);
     let statement = if backend == sea_orm::DatabaseBackend::Postgres {
         // Each parent's newest rows straight from the (parent, found_on) index: LATERAL reads
         // `limit` rows a parent, where ranking would read and sort every finding of every parent.

@@ -13,6 +13,7 @@
 
 mod lifecycle;
 mod outlets;
+mod planned;
 mod reading;
 mod versions;
 
@@ -31,9 +32,10 @@ pub use outlets::{
     LimitInput, MonitoringInput, OutletInput, PH_MAX, ValidOutlet, is_ph, limit_row, snapshot_item,
     validate_outlets,
 };
+pub use planned::{NewestFindings, PermitChildren, PermitPlan, PlannedPermit};
 pub use reading::{
-    PermitFilter, PermitList, PermitOrderField, by_ids, by_number, by_unit_ids, duties_of, get,
-    limits_of, list, outlets_by_ids, outlets_of, requirements_of,
+    PermitFilter, PermitList, PermitOrderField, by_ids, by_number, by_number_planned, by_unit_ids,
+    duties_of, get, get_planned, limits_of, list, outlets_by_ids, outlets_of, requirements_of,
 };
 pub use versions::{
     VersionDates, VersionSpan, as_of, duty_in_version, limit_in_version, outlet_in_version,
@@ -138,10 +140,12 @@ pub fn transition(from: PermitStatus, action: PermitAction) -> AppResult<PermitS
 
 /// The permits in the principal's scope: reads and writes start here.
 fn scoped(principal: &Principal) -> Select<permits::Entity> {
-    permits::Entity::find().filter(access::district_filter(
-        principal,
-        permits::Column::DistrictCode,
-    ))
+    permits::Entity::find().filter(row_condition(principal))
+}
+
+/// The permits a principal may read, as a condition on `permits`.
+pub(crate) fn row_condition(principal: &Principal) -> sea_orm::Condition {
+    access::district_filter(principal, permits::Column::DistrictCode)
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Select,
 };
 
+use super::planned::{self, PermitPlan, PlannedPermit};
 use super::{RENEWAL_WINDOW_DAYS, scoped};
 use crate::auth::Principal;
 use crate::domain::access::{self, Operation};
@@ -137,7 +138,7 @@ fn apply_filter(
     select
 }
 
-fn ordering(field: PermitOrderField, descending: bool) -> Ordering<permits::Entity> {
+pub(super) fn ordering(field: PermitOrderField, descending: bool) -> Ordering<permits::Entity> {
     let (column, key, date_sort): (permits::Column, page::CursorKey<permits::Entity>, bool) =
         match field {
             PermitOrderField::Id => (permits::Column::Id, |m| (SortValue::Int(m.id), m.id), false),
@@ -162,7 +163,9 @@ fn ordering(field: PermitOrderField, descending: bool) -> Ordering<permits::Enti
 }
 
 pub struct PermitList {
-    select: Select<permits::Entity>,
+    pub(super) select: Select<permits::Entity>,
+    /// Whose list it is: a planned page reads the children in this principal's scope.
+    pub(super) principal: Principal,
 }
 
 impl PermitList {
@@ -185,6 +188,7 @@ pub fn list(principal: Option<&Principal>, filter: &PermitFilter) -> AppResult<P
     let principal = access::authorize(principal, Operation::ReadPermits)?;
     Ok(PermitList {
         select: apply_filter(scoped(principal), filter, clock::today()),
+        principal: principal.clone(),
     })
 }
 
@@ -212,6 +216,32 @@ pub async fn by_number(
         .filter(permits::Column::PermitNumber.eq(number.as_str()))
         .one(db)
         .await?)
+}
+
+/// `get` with the planned children, in one statement.
+pub async fn get_planned(
+    db: &DatabaseConnection,
+    principal: Option<&Principal>,
+    id: i64,
+    plan: PermitPlan,
+) -> AppResult<Option<PlannedPermit>> {
+    let principal = access::authorize(principal, Operation::ReadPermits)?;
+    let select = scoped(principal).filter(permits::Column::Id.eq(id));
+    planned::one_planned(db, principal, select, plan).await
+}
+
+/// `by_number` with the planned children, in one statement.
+pub async fn by_number_planned(
+    db: &DatabaseConnection,
+    principal: Option<&Principal>,
+    number: &str,
+    plan: PermitPlan,
+) -> AppResult<Option<PlannedPermit>> {
+    let principal = access::authorize(principal, Operation::ReadPermits)?;
+    let number =
+        PermitNumber::parse(number).map_err(|e| AppError::code_error("permitNumber", e))?;
+    let select = scoped(principal).filter(permits::Column::PermitNumber.eq(number.as_str()));
+    planned::one_planned(db, principal, select, plan).await
 }
 
 /// Batch loads for DataLoaders: one statement per batch, whatever the page size.

@@ -1,0 +1,244 @@
+//! Planned reads (issue 15): the benchmark's reads cost at most two statements (the rows with
+//! the children they ask for, and a COUNT when `totalCount` is asked), whatever the page size;
+//! and what a planned read returns is what the DataLoaders return for the same records.
+
+use permit_core::auth::Role;
+use serde_json::{Value, json};
+
+use crate::db_test;
+use crate::helpers::TestApp;
+
+fn operation(name: &str) -> String {
+    let path = format!(
+        "{}/bench/operations/{name}.graphql",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// The fewest statements of three runs (the counter is the whole server's).
+async fn statements(app: &TestApp, token: &str, query: &str, variables: Value) -> u64 {
+    let mut fewest = u64::MAX;
+    for _ in 0..3 {
+        let before = app.db.statement_count();
+        let data = app.data(token, query, variables.clone()).await;
+        assert!(data.is_object());
+        fewest = fewest.min(app.db.statement_count() - before);
+    }
+    fewest
+}
+
+db_test!(bench_reads_cost_at_most_two_statements, |app| {
+    app.seed_demo(300).await;
+    let token = app.token(Role::Supervisor, None);
+    let sample = app
+        .data(
+            &token,
+            "{ findings(first: 1, filter: { category: PERMIT_VIOLATION }) { nodes {
+                foundOn code { code } district { code } permit { permitNumber } } } }",
+            json!({}),
+        )
+        .await;
+    let finding = &sample["findings"]["nodes"][0];
+    let found_on = finding["foundOn"]
+        .as_str()
+        .expect("a finding with a permit");
+    let month = &found_on[..7];
+    let reads = [
+        ("Q1", json!({ "number": finding["permit"]["permitNumber"] })),
+        (
+            "Q2",
+            json!({ "district": finding["district"]["code"], "first": 10 }),
+        ),
+        (
+            "Q2",
+            json!({ "district": finding["district"]["code"], "first": 100 }),
+        ),
+        ("Q3", json!({})),
+        (
+            "Q4",
+            json!({ "code": finding["code"]["code"], "from": format!("{month}-01"),
+                    "to": format!("{month}-28"), "first": 10 }),
+        ),
+        (
+            "Q4",
+            json!({ "code": finding["code"]["code"], "from": "2000-01-01",
+                    "to": "2100-01-01", "first": 100 }),
+        ),
+    ];
+    for (name, variables) in reads {
+        let n = statements(&app, &token, &operation(name), variables.clone()).await;
+        assert!(n <= 2, "{name} {variables}: {n} statements");
+    }
+    // Q1 asks for no count: its permit, unit, outlets, limits and findings are one statement.
+    let number = json!({ "number": finding["permit"]["permitNumber"] });
+    let q1 = statements(&app, &token, &operation("Q1"), number).await;
+    assert_eq!(q1, 1, "Q1");
+});
+
+const DEEP_PAGE: &str = r#"query($n: Int!) {
+  permits(first: $n) {
+    nodes {
+      permitNumber
+      unit { creditCode positiveList }
+      outlets { code limits { pollutant concentrationLimit } }
+      limits { pollutant }
+      findings(first: 5) { pageInfo { hasNextPage endCursor } nodes { id status } }
+    }
+  }
+}"#;
+
+db_test!(
+    planned_pages_cost_one_statement_whatever_their_size,
+    |app| {
+        app.seed_demo(300).await;
+        let token = app.token(Role::EnforcementOfficer, Some("500103"));
+        for n in [1, 10, 100] {
+            let count = statements(&app, &token, DEEP_PAGE, json!({ "n": n })).await;
+            assert_eq!(
+                count, 1,
+                "a page of {n} permits with four kinds of children"
+            );
+        }
+        // Two selections of a permit's findings with different sizes cannot share one plan: the
+        // field loads its own page (batched), and the answer is still right.
+        let mixed = r#"{ permits(first: 20) { nodes {
+        a: findings(first: 2) { nodes { id } } b: findings(first: 3) { nodes { id } } } } }"#;
+        let data = app.data(&token, mixed, json!({})).await;
+        for permit in data["permits"]["nodes"].as_array().into_iter().flatten() {
+            let a = permit["a"]["nodes"].as_array().cloned().unwrap_or_default();
+            let b = permit["b"]["nodes"].as_array().cloned().unwrap_or_default();
+            assert!(a.len() <= 2 && b.len() <= 3);
+            assert_eq!(a[..], b[..a.len()], "the same newest findings");
+        }
+    }
+);
+
+const PERMIT_FIELDS: &str = r#"
+  id permitNumber status validTo
+  unit { id creditCode name legalRepresentative contactPhone address industryCode
+         managementCategory creditLevel positiveList positiveListReason positiveListExpiresOn
+         longitude latitude version createdAt updatedAt }
+  outlets { id code medium category name sinceVersion retiredInVersion
+            limits { id outletId pollutant concentrationLimit concentrationUnit averagingPeriod
+                     annualQuantityTpa sinceVersion retiredInVersion } }
+  limits { id pollutant concentrationLimit }
+"#;
+
+const FINDING_FIELDS: &str = r#"
+  id foundOn status severity category description pollutant measuredValue measuredUnit
+  permittedValue rectificationDeadline version createdAt updatedAt
+"#;
+
+db_test!(planned_rows_read_as_loaded_ones, |app| {
+    app.seed_demo(300).await;
+    // The district with the most findings, for a district principal.
+    let supervisor = app.token(Role::Supervisor, None);
+    let cells = app
+        .data(
+            &supervisor,
+            "{ violationPatterns(groupBy: [DISTRICT]) { district { code } findings } }",
+            json!({}),
+        )
+        .await;
+    let busiest = cells["violationPatterns"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .max_by_key(|c| c["findings"].as_i64())
+        .and_then(|c| c["district"]["code"].as_str())
+        .expect("findings in some district")
+        .to_owned();
+    for (role, district) in [
+        (Role::Supervisor, None),
+        (Role::EnforcementOfficer, Some(busiest.as_str())),
+        (Role::Integrator, None),
+    ] {
+        let token = app.token(role, district);
+        // Loaded: the permits of findings, through the permit DataLoader.
+        let loaded = app
+            .data(
+                &token,
+                &format!(
+                    "{{ findings(first: 50) {{ nodes {{ {FINDING_FIELDS}
+                         permit {{ {PERMIT_FIELDS} }} }} }} }}"
+                ),
+                json!({}),
+            )
+            .await;
+        let nodes = loaded["findings"]["nodes"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        assert!(
+            nodes.len() >= 5,
+            "{role:?}: enough findings ({})",
+            nodes.len()
+        );
+        let mut compared = 0;
+        for node in nodes.iter().filter(|n| !n["permit"].is_null()).take(25) {
+            let permit = &node["permit"];
+            // Planned: the same permit by number, its children read with it.
+            let planned = app
+                .data(
+                    &token,
+                    &format!(
+                        "query($n: String!) {{ permitByNumber(permitNumber: $n) {{ {PERMIT_FIELDS}
+                           findings(first: 50) {{ nodes {{ {FINDING_FIELDS} }} }} }} }}"
+                    ),
+                    json!({ "n": permit["permitNumber"] }),
+                )
+                .await;
+            let planned = &planned["permitByNumber"];
+            for key in ["id", "unit", "outlets", "limits"] {
+                assert_eq!(
+                    planned[key], permit[key],
+                    "{role:?} {key} of {}",
+                    permit["id"]
+                );
+            }
+            // The finding, read by the root list, among its permit's planned findings.
+            let mut finding = node.clone();
+            finding.as_object_mut().map(|f| f.remove("permit"));
+            let listed = planned["findings"]["nodes"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            assert!(
+                listed.contains(&finding) || listed.len() == 50,
+                "{role:?}: finding {} among its permit's",
+                finding["id"]
+            );
+            compared += 1;
+        }
+        assert!(compared >= 3, "{role:?}: compared {compared} permits");
+    }
+});
+
+// The scope of a planned child is the child's own: an integrator's planned findings are the
+// closed ones only, as in the root list.
+db_test!(planned_findings_keep_the_finding_scope, |app| {
+    app.seed_demo(300).await;
+    let token = app.token(Role::Integrator, None);
+    let data = app
+        .data(
+            &token,
+            "{ permits(first: 100) { nodes { findings(first: 20) { nodes { status } } } } }",
+            json!({}),
+        )
+        .await;
+    let statuses: Vec<Value> = data["permits"]["nodes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|p| {
+            p["findings"]["nodes"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        })
+        .map(|f| f["status"].clone())
+        .collect();
+    assert!(!statuses.is_empty(), "closed findings exist in the seed");
+    assert!(statuses.iter().all(|s| s == "CLOSED"), "{statuses:?}");
+});

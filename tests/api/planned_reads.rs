@@ -242,3 +242,52 @@ db_test!(planned_findings_keep_the_finding_scope, |app| {
     assert!(!statuses.is_empty(), "closed findings exist in the seed");
     assert!(statuses.iter().all(|s| s == "CLOSED"), "{statuses:?}");
 });
+
+// M1 of the benchmark: a finding recorded with an idempotency key. Its statements: the key
+// (its lock on PostgreSQL, and lookup), the inspection with its unit, the code, the unit's
+// permits and their versions, the finding, its pattern cell (the upsert, then the unit count
+// that must follow it, see `pattern_cells`), its first transition, the feed and audit rows,
+// the key remembered: 12, and 13 on PostgreSQL (two more before: the inspection's unit was a
+// read of its own, and the permit's versions were read twice). Background statements of the
+// server can add one to a run: the fewest of three counts.
+db_test!(
+    recording_a_finding_costs_a_fixed_number_of_statements,
+    |app| {
+        app.seed_demo(300).await;
+        let token = app.token(Role::EnforcementOfficer, None);
+        let finding = permit_violation(&app, &token).await;
+        let mut counts = Vec::new();
+        for n in 0..3 {
+            let variables = json!({ "key": format!("statements-{n}"), "input": {
+            "inspectionId": finding["inspection"]["id"], "permitId": finding["permit"]["id"],
+            "code": finding["code"]["code"], "severity": "GENERAL", "description": "counted" } });
+            let before = app.db.statement_count();
+            let data = app.data(&token, &operation("M1"), variables).await;
+            assert_eq!(data["recordFinding"]["status"], "OPEN");
+            counts.push(app.db.statement_count() - before);
+        }
+        let fewest = counts.iter().copied().min().unwrap_or(u64::MAX);
+        let postgres = app.db.conn.get_database_backend() == sea_orm::DatabaseBackend::Postgres;
+        let expected = if postgres { 13 } else { 12 };
+        assert!(fewest <= expected, "recordFinding: {counts:?} statements");
+    }
+);
+
+/// A finding on a permit under a code other than EX-1 (which would need a measurement).
+async fn permit_violation(app: &TestApp, token: &str) -> Value {
+    let sample = app
+        .data(
+            token,
+            "{ findings(first: 50, filter: { category: PERMIT_VIOLATION }) { nodes {
+                code { code } permit { id } inspection { id } } } }",
+            json!({}),
+        )
+        .await;
+    sample["findings"]["nodes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|f| f["code"]["code"] != "EX-1" && !f["permit"].is_null())
+        .cloned()
+        .expect("a permit violation other than EX-1")
+}

@@ -21,15 +21,41 @@ pub(crate) fn normalise_unit(unit: &str) -> String {
 /// issued).
 type Standing = (permit_rows::Model, Option<PermitStatus>);
 
-/// The permit the code demands, as it stood on the inspection date (see `taxonomy`).
+/// The permit the code demands, as it stood on the inspection date (see `taxonomy`), with its
+/// version in force that day.
 pub(super) async fn check_permit(
     txn: &DatabaseTransaction,
     unit: &units::Model,
     code: &str,
     permit_id: Option<i64>,
     date: NaiveDate,
+) -> AppResult<Option<(permit_rows::Model, i32)>> {
+    let with_versions = permits::standing_versions_on(txn, unit.id, date).await?;
+    let version_of = |permit: &permit_rows::Model| {
+        with_versions
+            .iter()
+            .find(|(p, _, _)| p.id == permit.id)
+            .map_or(permit.version, |(_, _, version)| *version)
+    };
+    let standing: Vec<Standing> = with_versions
+        .iter()
+        .map(|(p, status, _)| (p.clone(), *status))
+        .collect();
+    let permit = check_standing(txn, unit, code, permit_id, date, &standing).await?;
+    Ok(permit.map(|p| {
+        let version = version_of(&p);
+        (p, version)
+    }))
+}
+
+async fn check_standing(
+    txn: &DatabaseTransaction,
+    unit: &units::Model,
+    code: &str,
+    permit_id: Option<i64>,
+    date: NaiveDate,
+    standing: &[Standing],
 ) -> AppResult<Option<permit_rows::Model>> {
-    let standing = permits::standing_on(txn, unit.id, date).await?;
     let valid_one = standing
         .iter()
         .find(|(_, s)| *s == Some(PermitStatus::Valid));

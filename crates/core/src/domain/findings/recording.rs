@@ -16,7 +16,6 @@ use crate::auth::Principal;
 use crate::domain::access::{self, Operation};
 use crate::domain::changes::{self, Change, ChangeKind, ChangeOperation};
 use crate::domain::idempotency::{self, IdempotentRequest};
-use crate::domain::permits;
 use crate::domain::taxonomy;
 use crate::domain::text;
 use crate::error::{AppError, AppResult};
@@ -124,16 +123,12 @@ pub async fn record(
             new: false,
         });
     }
-    let inspection = inspection_in_scope(&txn, principal, input.inspection_id).await?;
+    let (inspection, unit) = inspection_in_scope(&txn, principal, input.inspection_id).await?;
     let mut input = input;
     let candidate = match input.candidate_id {
         Some(id) => Some(from_candidate(&txn, principal, id, &inspection, &mut input).await?),
         None => None,
     };
-    let unit = units::Entity::find_by_id(inspection.unit_id)
-        .one(&txn)
-        .await?
-        .ok_or_else(|| AppError::NotFound(format!("unit {}", inspection.unit_id)))?;
     let code = taxonomy::find(&txn, &input.code, "input.code").await?;
     let date = inspection.inspection_date;
     if let Some(deadline) = input.rectification_deadline
@@ -144,8 +139,9 @@ pub async fn record(
             "must be after the inspection date",
         ));
     }
-    let permit = check_permit(&txn, &unit, &code.code, input.permit_id, date).await?;
-    let permit_version = version_in_force(&txn, permit.as_ref(), date).await?;
+    let checked = check_permit(&txn, &unit, &code.code, input.permit_id, date).await?;
+    let permit_version = checked.as_ref().map(|(_, version)| *version);
+    let permit = checked.map(|(permit, _)| permit);
     let exceedance = match (&permit, permit_version, taxonomy::is_exceedance(&code.code)) {
         (Some(permit), Some(version), true) => {
             Some(check_exceedance(&txn, permit, version, &input).await?)
@@ -228,38 +224,25 @@ fn checked_description(input: &RecordFindingInput) -> AppResult<String> {
     Ok(description)
 }
 
-/// The inspection a finding is recorded on, in the principal's scope.
+/// The inspection a finding is recorded on, in the principal's scope, with its unit (one
+/// statement).
 async fn inspection_in_scope(
     txn: &DatabaseTransaction,
     principal: &Principal,
     inspection_id: i64,
-) -> AppResult<inspections::Model> {
-    let inspection = inspections::Entity::find_by_id(inspection_id)
+) -> AppResult<(inspections::Model, units::Model)> {
+    let (inspection, unit) = inspections::Entity::find_by_id(inspection_id)
         .filter(access::district_filter(
             principal,
             inspections::Column::DistrictCode,
         ))
+        .find_also_related(units::Entity)
         .one(txn)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("inspection {inspection_id}")))?;
     access::check_district(principal, &inspection.district_code)?;
-    Ok(inspection)
-}
-
-/// The version of the finding's permit in force on the inspection date.
-async fn version_in_force(
-    txn: &DatabaseTransaction,
-    permit: Option<&permit_rows::Model>,
-    date: NaiveDate,
-) -> AppResult<Option<i32>> {
-    let permit_version = match permit {
-        Some(permit) => {
-            let versions = permits::spans_of(txn, &[permit.id]).await?;
-            Some(permits::version_on(&versions, date).unwrap_or(permit.version))
-        }
-        None => None,
-    };
-    Ok(permit_version)
+    let unit = unit.ok_or_else(|| AppError::NotFound(format!("unit {}", inspection.unit_id)))?;
+    Ok((inspection, unit))
 }
 
 /// What the finding row is made of, once everything is checked.

@@ -39,7 +39,8 @@ pub use reading::{
 };
 pub use versions::{
     VersionDates, VersionSpan, as_of, duty_in_version, limit_in_version, outlet_in_version,
-    requirement_in_version, spans_of, standing_on, status_on, version_on, versions_of,
+    requirement_in_version, spans_of, standing_on, standing_versions_on, status_on, version_on,
+    versions_of,
 };
 
 /// Art 14: a permit is valid for five years.

@@ -164,6 +164,20 @@ pub async fn standing_on(
     unit_id: i64,
     date: NaiveDate,
 ) -> AppResult<Vec<(permits::Model, Option<PermitStatus>)>> {
+    Ok(standing_versions_on(db, unit_id, date)
+        .await?
+        .into_iter()
+        .map(|(permit, status, _)| (permit, status))
+        .collect())
+}
+
+/// `standing_on` with the version of each permit in force that day (its current version when
+/// no version's period covers the day), from the same two reads.
+pub async fn standing_versions_on(
+    db: &impl ConnectionTrait,
+    unit_id: i64,
+    date: NaiveDate,
+) -> AppResult<Vec<(permits::Model, Option<PermitStatus>, i32)>> {
     let unit_permits = permits::Entity::find()
         .filter(permits::Column::UnitId.eq(unit_id))
         .order_by_asc(permits::Column::Id)
@@ -180,7 +194,8 @@ pub async fn standing_on(
                 .cloned()
                 .collect();
             let status = status_on(&p, &own, date);
-            (p, status)
+            let version = version_on(&own, date).unwrap_or(p.version);
+            (p, status, version)
         })
         .collect())
 }

@@ -15,6 +15,7 @@ use migration::MigratorTrait;
 use sea_orm::{ConnectOptions, Database as SeaDatabase, DatabaseConnection, DbErr};
 use tokio::sync::watch;
 
+pub mod batch;
 pub mod nested;
 
 /// A connection pool with its statement counter and the database's health.

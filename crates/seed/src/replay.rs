@@ -24,6 +24,7 @@ use entity::enums::{
 };
 use entity::registrations;
 use permit_core::auth::{Principal, Role};
+use permit_core::domain::reference::ReferenceCache;
 use permit_core::domain::taxonomy::{PermitRequirement, allowed_actions, permit_requirement};
 use permit_core::domain::{cases, clock, findings, inspections, inspectors, permits};
 use permit_core::rng::Rng;
@@ -109,6 +110,8 @@ pub(super) struct Replay<'a> {
     counters: HashMap<(String, i32), u32>,
     /// The campaigns created so far: the 2021 one (`false`) and the current year's (`true`).
     pub campaign_ids: HashMap<bool, i64>,
+    /// The reference tables, read once (the violation codes findings are recorded under).
+    reference: ReferenceCache,
 }
 
 /// Replays the history of `subjects` (see the module documentation).
@@ -131,6 +134,7 @@ pub(super) async fn run(
         followed: Vec::new(),
         counters: HashMap::new(),
         campaign_ids: HashMap::new(),
+        reference: ReferenceCache::default(),
     };
     let start = plus_days(ctx.today, -story::WINDOW_DAYS).min(super::campaigns::first_day(ctx));
     replay.register_inspectors(plus_days(start, -30)).await?;
@@ -497,7 +501,12 @@ impl Replay<'_> {
             candidate_id: None,
         };
         let who = self.officer(agency);
-        let recorded = findings::record(self.db, Some(&who), input, None)
+        let reference = self
+            .reference
+            .get(self.db)
+            .await
+            .refused("the reference tables")?;
+        let recorded = findings::record(self.db, reference, Some(&who), input, None)
             .await
             .refused("a finding")?;
         self.report.findings += 1;

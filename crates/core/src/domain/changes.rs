@@ -22,6 +22,7 @@ use sea_orm::{
 };
 
 use crate::auth::Principal;
+use crate::db::batch::Writes;
 use crate::domain::access::{self, Operation};
 use crate::domain::clock;
 use crate::domain::page::{Listing, Ordering, SortValue};
@@ -136,13 +137,26 @@ pub async fn record(
     who: &Principal,
     change: Change<'_>,
 ) -> AppResult<()> {
-    let backend = db.get_database_backend();
+    let mut writes = Writes::new();
+    record_into(&mut writes, db.get_database_backend(), who, change);
+    writes.run(db).await
+}
+
+/// `record`'s two rows, added to writes sent together (one statement on PostgreSQL).
+pub fn record_into(
+    writes: &mut Writes,
+    backend: DatabaseBackend,
+    who: &Principal,
+    change: Change<'_>,
+) {
+    use sea_orm::QueryTrait;
     let record_id = change.record_id;
     let kind = change.kind;
-    let insert = feed_insert(backend, [(who, change, clock::now())]);
-    db.execute_raw(StatementBuilder::build(&insert, &backend))
-        .await?;
-    audit(db, who, "MUTATION", Some(kind), &[record_id]).await
+    let now = clock::now();
+    let insert = feed_insert(backend, [(who, change, now)]);
+    writes.push(StatementBuilder::build(&insert, &backend));
+    let audit = audit_row(who, "MUTATION", Some(kind), &[record_id], now);
+    writes.push(audit_events::Entity::insert(audit).build(backend));
 }
 
 /// The `change_events` INSERT of changes made at the given instants: the one shape of a feed

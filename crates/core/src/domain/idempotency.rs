@@ -15,9 +15,11 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::auth::Principal;
+use crate::db::batch::Writes;
 use crate::domain::clock;
 use crate::error::{AppError, AppResult};
 use entity::idempotency_keys;
+use sea_orm::DbBackend;
 
 /// A validated key with the hash of the request it came with.
 #[derive(Debug, Clone)]
@@ -98,6 +100,23 @@ impl IdempotentRequest {
         who: &Principal,
         result_id: i64,
     ) -> AppResult<()> {
+        self.row(who, result_id).insert(db).await?;
+        Ok(())
+    }
+
+    /// `remember`, added to writes sent together.
+    pub fn remember_into(
+        &self,
+        writes: &mut Writes,
+        backend: DbBackend,
+        who: &Principal,
+        result_id: i64,
+    ) {
+        use sea_orm::QueryTrait;
+        writes.push(idempotency_keys::Entity::insert(self.row(who, result_id)).build(backend));
+    }
+
+    fn row(&self, who: &Principal, result_id: i64) -> idempotency_keys::ActiveModel {
         idempotency_keys::ActiveModel {
             subject: Set(who.subject.clone()),
             operation: Set(self.operation.to_owned()),
@@ -106,9 +125,6 @@ impl IdempotentRequest {
             result_id: Set(result_id),
             created_at: Set(clock::now()),
         }
-        .insert(db)
-        .await?;
-        Ok(())
     }
 }
 

@@ -8,12 +8,12 @@
 //! findings are counted, so two writers for the same unit and code cannot both take themselves
 //! for the first: the second counts after the first has committed.
 
-use entity::enums::{EnforcementActionKind, FindingStatus};
+use entity::enums::{EnforcementActionKind, FindingStatus, ViolationCategory};
 use entity::{enforcement_actions, findings, violation_pattern_cells as cells};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, OnConflict};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult, QueryFilter,
-    QuerySelect, Set,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, FromQueryResult,
+    QueryFilter, QuerySelect, QueryTrait, Set, Statement,
 };
 
 use crate::error::{AppError, AppResult};
@@ -31,19 +31,29 @@ fn is_closed(status: FindingStatus) -> bool {
     status == FindingStatus::Closed
 }
 
-/// A new finding (in the transaction that inserted it).
-pub(crate) async fn finding_recorded(
+/// A new finding's share of its cell: the upsert, to run with (or before) the finding's
+/// insert; then `count_recorded` once both are done, in the same transaction.
+pub(crate) fn recorded_upsert(
+    backend: DbBackend,
+    district_code: &str,
+    violation_code: &str,
+    category: ViolationCategory,
+    status: FindingStatus,
+) -> Statement {
+    let delta = Delta {
+        findings_all: 1,
+        findings_closed: i64::from(is_closed(status)),
+        ..Delta::default()
+    };
+    upsert(district_code, violation_code, category, &delta).build(backend)
+}
+
+/// The units of a new finding's cell, after `recorded_upsert` (which holds the cell's lock).
+pub(crate) async fn count_recorded(
     txn: &impl ConnectionTrait,
     finding: &findings::Model,
 ) -> AppResult<()> {
-    let closed = i64::from(is_closed(finding.status));
-    let delta = Delta {
-        findings_all: 1,
-        findings_closed: closed,
-        ..Delta::default()
-    };
-    add(txn, finding, &delta).await?;
-    count_units(txn, finding, 1, closed).await
+    count_units(txn, finding, 1, i64::from(is_closed(finding.status))).await
 }
 
 /// A finding moved from `from` to its current status (in the transaction that moved it).
@@ -108,10 +118,28 @@ async fn add(
     finding: &findings::Model,
     delta: &Delta,
 ) -> AppResult<()> {
+    upsert(
+        &finding.district_code,
+        &finding.violation_code,
+        finding.category,
+        delta,
+    )
+    .exec_without_returning(txn)
+    .await?;
+    Ok(())
+}
+
+/// The INSERT … ON CONFLICT that adds `delta` to a cell.
+fn upsert(
+    district_code: &str,
+    violation_code: &str,
+    category: ViolationCategory,
+    delta: &Delta,
+) -> sea_orm::Insert<cells::ActiveModel> {
     let row = cells::ActiveModel {
-        district_code: Set(finding.district_code.clone()),
-        violation_code: Set(finding.violation_code.clone()),
-        category: Set(finding.category),
+        district_code: Set(district_code.to_owned()),
+        violation_code: Set(violation_code.to_owned()),
+        category: Set(category),
         findings_all: Set(delta.findings_all),
         units_all: Set(0),
         fines_all: Set(delta.fines_all),
@@ -143,11 +171,7 @@ async fn add(
                 ),
             ])
             .to_owned();
-    cells::Entity::insert(row)
-        .on_conflict(on_conflict)
-        .exec_without_returning(txn)
-        .await?;
-    Ok(())
+    cells::Entity::insert(row).on_conflict(on_conflict)
 }
 
 #[derive(FromQueryResult)]

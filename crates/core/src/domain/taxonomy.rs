@@ -4,6 +4,7 @@
 
 use sea_orm::{ConnectionTrait, EntityTrait};
 
+use crate::domain::reference::ReferenceData;
 use crate::error::{AppError, AppResult};
 use entity::enums::EnforcementActionKind;
 use entity::violation_codes;
@@ -119,6 +120,25 @@ fn action_label(kind: EnforcementActionKind) -> &'static str {
         DailyContinuousPenalty => "daily continuous penalty",
         SealUp => "sealing up",
     }
+}
+
+/// `find` from the instance's copy of the reference tables (no statement).
+pub fn known(
+    reference: &ReferenceData,
+    code: &str,
+    field: &str,
+) -> AppResult<violation_codes::Model> {
+    let code = code.trim().to_ascii_uppercase();
+    reference
+        .violation_codes
+        .get(&code)
+        .cloned()
+        .ok_or_else(|| {
+            AppError::invalid(
+                field,
+                format!("'{code}' is not a violation code (see violationCodes)"),
+            )
+        })
 }
 
 pub async fn find(

@@ -466,6 +466,7 @@ impl FindingMutation {
         };
         let saved = findings::record(
             graphql::db(ctx)?,
+            graphql::reference_data(ctx).await?,
             graphql::principal(ctx),
             input,
             idempotency_key.as_deref(),

@@ -27,6 +27,21 @@ pub(crate) async fn write_transition(
     reason: Option<String>,
     reinspection_id: Option<i64>,
 ) -> AppResult<()> {
+    transition_row(principal, finding_id, from, to, reason, reinspection_id)
+        .insert(txn)
+        .await?;
+    Ok(())
+}
+
+/// The row of a finding's move from `from` (`None`: recorded) to `to`.
+pub(crate) fn transition_row(
+    principal: &Principal,
+    finding_id: i64,
+    from: Option<FindingStatus>,
+    to: FindingStatus,
+    reason: Option<String>,
+    reinspection_id: Option<i64>,
+) -> finding_transitions::ActiveModel {
     finding_transitions::ActiveModel {
         finding_id: Set(finding_id),
         from_status: Set(from),
@@ -38,9 +53,6 @@ pub(crate) async fn write_transition(
         created_at: Set(clock::now()),
         ..Default::default()
     }
-    .insert(txn)
-    .await?;
-    Ok(())
 }
 
 /// Moves a finding inside an open transaction (also used by enforcement actions). Checks the

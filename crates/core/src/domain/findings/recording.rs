@@ -5,22 +5,29 @@
 use crate::domain::clock;
 use chrono::{NaiveDate, Utc};
 use sea_orm::{
-    ActiveModelTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter, Set,
+    ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, FromQueryResult,
+    QueryFilter, QueryTrait, Set, StatementBuilder,
 };
 use serde::Serialize;
 
-use super::lifecycle::write_transition;
+use super::lifecycle::transition_row;
 use super::permit_check::{Exceedance, check_exceedance, check_permit};
 use super::status_name;
 use crate::auth::Principal;
+use crate::db::batch::Writes;
 use crate::domain::access::{self, Operation};
 use crate::domain::changes::{self, Change, ChangeKind, ChangeOperation};
 use crate::domain::idempotency::{self, IdempotentRequest};
+use crate::domain::pattern_cells;
+use crate::domain::reference::ReferenceData;
 use crate::domain::taxonomy;
 use crate::domain::text;
 use crate::error::{AppError, AppResult};
 use entity::enums::{FindingSeverity, FindingStatus};
-use entity::{finding_evidence, findings, inspections, outlets, permits as permit_rows, units};
+use entity::{
+    finding_evidence, finding_transitions, findings, inspections, outlets, permits as permit_rows,
+    units,
+};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct EvidenceInput {
@@ -102,8 +109,10 @@ pub struct Recorded {
     pub new: bool,
 }
 
+/// `reference`: the instance's copy of the reference tables, for the violation code.
 pub async fn record(
     db: &DatabaseConnection,
+    reference: &ReferenceData,
     principal: Option<&Principal>,
     input: RecordFindingInput,
     idempotency_key: Option<&str>,
@@ -129,7 +138,7 @@ pub async fn record(
         Some(id) => Some(from_candidate(&txn, principal, id, &inspection, &mut input).await?),
         None => None,
     };
-    let code = taxonomy::find(&txn, &input.code, "input.code").await?;
+    let code = taxonomy::known(reference, &input.code, "input.code")?;
     let date = inspection.inspection_date;
     if let Some(deadline) = input.rectification_deadline
         && deadline <= date
@@ -162,31 +171,8 @@ pub async fn record(
         },
     )
     .await?;
-    crate::domain::pattern_cells::finding_recorded(&txn, &saved).await?;
+    pattern_cells::count_recorded(&txn, &saved).await?;
     insert_evidence(&txn, saved.id, &input.evidence).await?;
-    write_transition(
-        &txn,
-        principal,
-        saved.id,
-        None,
-        FindingStatus::Open,
-        None,
-        None,
-    )
-    .await?;
-    changes::record(
-        &txn,
-        principal,
-        Change {
-            kind: ChangeKind::Finding,
-            record_id: saved.id,
-            version: Some(saved.version),
-            operation: ChangeOperation::Created,
-            state: Some(status_name(saved.status)),
-            district: Some(&saved.district_code),
-        },
-    )
-    .await?;
     if let Some(candidate) = candidate {
         crate::domain::candidates::decide(
             &txn,
@@ -198,9 +184,28 @@ pub async fn record(
         )
         .await?;
     }
+    // The rows nothing reads back: one statement on PostgreSQL.
+    let backend = txn.get_database_backend();
+    let mut writes = Writes::new();
+    let transition = transition_row(principal, saved.id, None, FindingStatus::Open, None, None);
+    writes.push(finding_transitions::Entity::insert(transition).build(backend));
+    changes::record_into(
+        &mut writes,
+        backend,
+        principal,
+        Change {
+            kind: ChangeKind::Finding,
+            record_id: saved.id,
+            version: Some(saved.version),
+            operation: ChangeOperation::Created,
+            state: Some(status_name(saved.status)),
+            district: Some(&saved.district_code),
+        },
+    );
     if let Some(request) = &idempotent {
-        request.remember(&txn, principal, saved.id).await?;
+        request.remember_into(&mut writes, backend, principal, saved.id);
     }
+    writes.run(&txn).await?;
     txn.commit().await?;
     Ok(Recorded {
         finding: saved,
@@ -257,8 +262,8 @@ struct FindingRow<'a> {
     description: String,
 }
 
-/// Inserts the finding, OPEN at version 1; an exceedance's checked measurement wins over the
-/// input's.
+/// Inserts the finding, OPEN at version 1, and adds it to its pattern cell (one statement on
+/// PostgreSQL); an exceedance's checked measurement wins over the input's.
 async fn insert_finding(
     txn: &DatabaseTransaction,
     row: FindingRow<'_>,
@@ -274,7 +279,7 @@ async fn insert_finding(
         description,
     } = row;
     let now = clock::now();
-    let saved = findings::ActiveModel {
+    let unsaved = findings::ActiveModel {
         inspection_id: Set(inspection.id),
         unit_id: Set(unit.id),
         district_code: Set(unit.district_code.clone()),
@@ -303,10 +308,23 @@ async fn insert_finding(
         created_at: Set(now),
         updated_at: Set(now),
         ..Default::default()
-    }
-    .insert(txn)
-    .await?;
-    Ok(saved)
+    };
+    let backend = txn.get_database_backend();
+    let mut insert = findings::Entity::insert(unsaved).into_query();
+    insert.returning_all();
+    let mut writes = Writes::new();
+    writes.push(pattern_cells::recorded_upsert(
+        backend,
+        &unit.district_code,
+        &code.code,
+        code.category,
+        FindingStatus::Open,
+    ));
+    let saved = writes
+        .run_returning(txn, StatementBuilder::build(&insert, &backend))
+        .await?
+        .ok_or_else(|| AppError::internal("the finding's insert returned no row"))?;
+    Ok(findings::Model::from_query_result(&saved, "")?)
 }
 
 /// The metadata of the finding's evidence files, in one statement.

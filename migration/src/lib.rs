@@ -21,6 +21,7 @@ pub mod m20261203_000012_monitoring_devices;
 pub mod m20261203_000013_violation_candidates;
 pub mod m20261203_000014_execution_reports;
 pub mod m20261204_000015_ledger_checks;
+mod m20261207_000016_feed_wakes_its_readers;
 pub mod reference;
 
 pub use sea_orm_migration::MigratorTrait;
@@ -47,6 +48,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000013_violation_candidates::Migration),
             Box::new(m20261203_000014_execution_reports::Migration),
             Box::new(m20261204_000015_ledger_checks::Migration),
+            Box::new(m20261207_000016_feed_wakes_its_readers::Migration),
         ]
     }
 }

@@ -145,13 +145,7 @@ db_test!(
         )
         .await;
         assert_eq!(error_code(&again), Some("INVALID_TRANSITION"), "{again}");
-        let feed = app
-        .data(
-            &s.officer,
-            "{ changes(first: 100, kinds: [VIOLATION_CANDIDATE]) { edges { node { kind state } } } }",
-            json!({}),
-        )
-        .await;
+        let feed = candidate_feed(&app, &s.officer, 2).await;
         // Raised (OPEN), then confirmed.
         assert_eq!(
             feed["changes"]["edges"],
@@ -163,6 +157,27 @@ db_test!(
         );
     }
 );
+
+/// The feed's violation-candidate changes, once it shows `expected` of them (or after 5 s). The
+/// feed shows a transaction's changes once every older transaction of the cluster has ended
+/// (`domain::changes`): with other tests writing to PostgreSQL, that can take a moment.
+async fn candidate_feed(app: &TestApp, token: &str, expected: usize) -> Value {
+    let mut feed = json!({});
+    for _ in 0..50 {
+        feed = app
+            .data(
+                token,
+                "{ changes(first: 100, kinds: [VIOLATION_CANDIDATE]) { edges { node { kind state } } } }",
+                json!({}),
+            )
+            .await;
+        if feed["changes"]["edges"].as_array().map(Vec::len) == Some(expected) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    feed
+}
 
 db_test!(
     missing_automatic_data_and_self_monitoring_are_counted_in_sql,

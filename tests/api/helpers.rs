@@ -355,6 +355,11 @@ impl TestApp {
     }
 
     /// `ws://…/graphql/ws` of this instance.
+    /// The database this instance serves (PostgreSQL: its own, cloned from the template).
+    pub fn database_url(&self) -> &str {
+        &self.database_url
+    }
+
     pub fn ws_url(&self) -> String {
         format!("ws{}/graphql/ws", self.base.trim_start_matches("http"))
     }

@@ -9,11 +9,14 @@
 //! an outage, a lost connection or a slow subscriber, reading resumes from a position.
 //!
 //! - `publish` is only a wake-up. SQLite: one process owns the database, so it wakes the
-//!   pump in process. PostgreSQL: several instances share the database; it runs
-//!   `SELECT pg_notify('permit_exchange_events', <json>)` and each instance's listener task
-//!   (`PgListener`) wakes its pump. NOTIFY does not queue for an absent listener, so the pump
-//!   also reads after every (re)connection of the listener and once a second whatever happens:
-//!   a lost notification delays an event by at most that, it never loses it.
+//!   pump in process. PostgreSQL: several instances share the database; the feed's own trigger
+//!   queues `pg_notify('permit_exchange_events', '{"type":"FEED_WRITTEN"}')` in every
+//!   transaction that writes to it, PostgreSQL delivers it on commit, and each instance's
+//!   listener task (`PgListener`) wakes its pump; `publish` only wakes the local pump at once
+//!   (and sends `TokensRevoked`, which is not in the feed, itself). NOTIFY does not queue for
+//!   an absent listener, so the pump also reads after every (re)connection of the listener and
+//!   once a second whatever happens: a lost notification delays an event by at most that, it
+//!   never loses it.
 //! - Ordering: the feed orders changes by (transaction id, sequence) and shows a transaction's
 //!   changes once every older transaction has ended; a change read a moment late (an older
 //!   transaction was still running) is read on the next round (every 50 ms for two seconds after
@@ -79,6 +82,9 @@ pub enum Event {
     TokensRevoked { id: i64 },
     /// Readings or a detection committed `count` new violation candidates.
     CandidatesDetected { count: u64 },
+    /// Rows were written to the change feed: sent by PostgreSQL itself when a transaction that
+    /// inserted into `change_events` commits (the trigger of migration 16).
+    FeedWritten,
 }
 
 /// An event as a subscription receives it: the created record, and its place in the feed (the
@@ -217,6 +223,10 @@ impl EventBus {
                 if matches!(event, Event::TokensRevoked { .. }) {
                     let _ = self.inner.signals.send(event);
                 }
+                self.inner.feed.wake.notify_one();
+            }
+            // Feed events: the feed's trigger notified every instance on commit.
+            Transport::Postgres(_) if !matches!(event, Event::TokensRevoked { .. }) => {
                 self.inner.feed.wake.notify_one();
             }
             Transport::Postgres(db) => {
@@ -577,6 +587,9 @@ mod tests {
         );
         let back: Result<Event, _> = serde_json::from_str(r#"{"type":"FINDING_RECORDED","id":7}"#);
         assert_eq!(back.ok(), Some(Event::FindingRecorded { id: 7 }));
+        // What the feed's trigger sends (migration 16).
+        let written: Result<Event, _> = serde_json::from_str(r#"{"type":"FEED_WRITTEN"}"#);
+        assert_eq!(written.ok(), Some(Event::FeedWritten));
     }
 
     fn announced(txid: i64, id: i64) -> Announced {

@@ -297,3 +297,45 @@ async fn postgres_a_late_committer_is_delivered_first_not_skipped() {
     assert_eq!(got[1].0, third);
     elsewhere.rollback().await.expect("rollback");
 }
+
+/// The feed wakes its readers: a transaction that writes to `change_events` sends PostgreSQL's
+/// NOTIFY on the instances' channel when it commits (migration 16), so a mutation sends none of
+/// its own after committing; one rolled back sends nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_a_feed_write_notifies_on_commit_only() {
+    use sea_orm::{ConnectionTrait, TransactionTrait};
+    let Some(app) = TestApp::spawn_postgres().await else {
+        return;
+    };
+    let mut listener = sqlx::postgres::PgListener::connect(app.database_url())
+        .await
+        .expect("a listener");
+    listener
+        .listen(permit_core::events::CHANNEL)
+        .await
+        .expect("LISTEN");
+    let feed_row = "INSERT INTO change_events (txid, kind, record_id, operation, actor_subject, \
+                    actor_level, committed_at) \
+                    VALUES (pg_current_xact_id()::text::bigint, 'UNIT', 1, 'UPDATED', 'test', \
+                    'MUNICIPAL', now())";
+    let rolled_back = app.db.conn.begin().await.expect("begin");
+    rolled_back
+        .execute_unprepared(feed_row)
+        .await
+        .expect("a feed row");
+    rolled_back.rollback().await.expect("rollback");
+    let committed = app.db.conn.begin().await.expect("begin");
+    committed
+        .execute_unprepared(feed_row)
+        .await
+        .expect("a feed row");
+    committed.commit().await.expect("commit");
+    let heard = tokio::time::timeout(Duration::from_secs(5), listener.recv())
+        .await
+        .expect("a notification within 5 s")
+        .expect("a notification");
+    assert_eq!(heard.payload(), r#"{"type":"FEED_WRITTEN"}"#);
+    // Only the committed write was heard.
+    let more = tokio::time::timeout(Duration::from_millis(300), listener.recv()).await;
+    assert!(more.is_err(), "a second notification: {more:?}");
+}

@@ -22,6 +22,7 @@ pub mod m20261203_000013_violation_candidates;
 pub mod m20261203_000014_execution_reports;
 pub mod m20261204_000015_ledger_checks;
 mod m20261207_000016_feed_wakes_its_readers;
+mod m20261207_000017_outlets_of_a_permit;
 pub mod reference;
 
 pub use sea_orm_migration::MigratorTrait;
@@ -49,6 +50,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000014_execution_reports::Migration),
             Box::new(m20261204_000015_ledger_checks::Migration),
             Box::new(m20261207_000016_feed_wakes_its_readers::Migration),
+            Box::new(m20261207_000017_outlets_of_a_permit::Migration),
         ]
     }
 }

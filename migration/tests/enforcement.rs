@@ -56,6 +56,8 @@ fn migrations_are_registered_in_order() {
             "m20261203_000013_violation_candidates",
             "m20261203_000014_execution_reports",
             "m20261204_000015_ledger_checks",
+            "m20261207_000016_feed_wakes_its_readers",
+            "m20261207_000017_outlets_of_a_permit",
         ]
     );
 }

@@ -7,7 +7,9 @@
 //! 0/1) and floats (whose JSON text SQLite rounds to 15 digits) are written explicitly.
 //! The array's order is not part of the contract: callers sort what they decode.
 
-use sea_orm::sea_query::{Alias, Asterisk, Expr, Query, SelectStatement};
+use sea_orm::sea_query::{
+    Alias, Asterisk, Condition, Expr, ExprTrait, IntoColumnRef, Query, SelectStatement,
+};
 use sea_orm::{ColumnTrait, ColumnType, DbBackend, EntityTrait, IdenStatic, Iterable, QueryResult};
 use serde::de::DeserializeOwned;
 
@@ -54,11 +56,20 @@ fn sqlite_pairs<E: EntityTrait>() -> String {
         .join(", ")
 }
 
-/// `SELECT table.* FROM table`, for `rows_as_json` once narrowed to one parent's rows.
-pub fn all_of<E: EntityTrait>(table: E) -> SelectStatement {
+/// `SELECT table.* FROM table WHERE scope AND child = parent`: the rows of `table` in the
+/// caller's `scope` that belong to the outer row (`parent` is a column of the outer table), for
+/// `rows_as_json`.
+pub fn rows_of<E: EntityTrait>(
+    table: E,
+    scope: Condition,
+    child: impl IntoColumnRef,
+    parent: impl IntoColumnRef,
+) -> SelectStatement {
     Query::select()
         .column((table, Asterisk))
         .from(table)
+        .cond_where(scope)
+        .and_where(Expr::col(child).equals(parent))
         .to_owned()
 }
 

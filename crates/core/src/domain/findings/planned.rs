@@ -1,7 +1,6 @@
 //! Planned finding reads: a page of findings with the permit and unit the query asked for, in
 //! one statement. The permit and the unit keep their own district rules inside it.
 
-use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ConnectionTrait, DbBackend, FromQueryResult, QueryResult, QuerySelect, Select};
 
 use super::reading::{FindingList, newest_first};
@@ -45,26 +44,24 @@ impl FindingPlan {
     ) -> Select<findings::Entity> {
         let mut select = select;
         if self.permit {
-            let rows = nested::all_of(permits::Entity)
-                .cond_where(permit_rules::row_condition(principal))
-                .and_where(
-                    Expr::col((permits::Entity, permits::Column::Id))
-                        .equals((findings::Entity, findings::Column::PermitId)),
-                )
-                .to_owned();
+            let rows = nested::rows_of(
+                permits::Entity,
+                permit_rules::row_condition(principal),
+                (permits::Entity, permits::Column::Id),
+                (findings::Entity, findings::Column::PermitId),
+            );
             select = select.expr_as(
                 nested::rows_as_json::<permits::Entity>(backend, rows),
                 PERMIT,
             );
         }
         if self.unit {
-            let rows = nested::all_of(units::Entity)
-                .cond_where(unit_rules::row_condition(principal))
-                .and_where(
-                    Expr::col((units::Entity, units::Column::Id))
-                        .equals((findings::Entity, findings::Column::UnitId)),
-                )
-                .to_owned();
+            let rows = nested::rows_of(
+                units::Entity,
+                unit_rules::row_condition(principal),
+                (units::Entity, units::Column::Id),
+                (findings::Entity, findings::Column::UnitId),
+            );
             select = select.expr_as(nested::rows_as_json::<units::Entity>(backend, rows), UNIT);
         }
         select

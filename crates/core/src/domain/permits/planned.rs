@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use sea_orm::sea_query::{Expr, ExprTrait, Order};
+use sea_orm::sea_query::{Condition, Order};
 use sea_orm::{ConnectionTrait, DbBackend, FromQueryResult, QueryResult, QuerySelect, Select};
 
 use super::reading::{PermitList, PermitOrderField, ordering};
@@ -79,32 +79,32 @@ impl PermitPlan {
         backend: DbBackend,
     ) -> Select<permits::Entity> {
         let mut select = select;
+        let this_permit = (permits::Entity, permits::Column::Id);
         if self.unit {
-            let rows = nested::all_of(units::Entity)
-                .cond_where(unit_rules::row_condition(principal))
-                .and_where(
-                    Expr::col((units::Entity, units::Column::Id))
-                        .equals((permits::Entity, permits::Column::UnitId)),
-                )
-                .to_owned();
+            let rows = nested::rows_of(
+                units::Entity,
+                unit_rules::row_condition(principal),
+                (units::Entity, units::Column::Id),
+                (permits::Entity, permits::Column::UnitId),
+            );
             select = select.expr_as(nested::rows_as_json::<units::Entity>(backend, rows), UNIT);
         }
         if self.outlets {
-            let rows = nested::all_of(outlets::Entity)
-                .and_where(of_this_permit((outlets::Entity, outlets::Column::PermitId)))
-                .to_owned();
+            let of_permit = (outlets::Entity, outlets::Column::PermitId);
+            let rows = nested::rows_of(outlets::Entity, Condition::all(), of_permit, this_permit);
             select = select.expr_as(
                 nested::rows_as_json::<outlets::Entity>(backend, rows),
                 OUTLETS,
             );
         }
         if self.limits {
-            let rows = nested::all_of(permit_limits::Entity)
-                .and_where(of_this_permit((
-                    permit_limits::Entity,
-                    permit_limits::Column::PermitId,
-                )))
-                .to_owned();
+            let of_permit = (permit_limits::Entity, permit_limits::Column::PermitId);
+            let rows = nested::rows_of(
+                permit_limits::Entity,
+                Condition::all(),
+                of_permit,
+                this_permit,
+            );
             select = select.expr_as(
                 nested::rows_as_json::<permit_limits::Entity>(backend, rows),
                 LIMITS,
@@ -112,16 +112,16 @@ impl PermitPlan {
         }
         if let Some(limit) = self.newest_findings {
             // Straight from the (permit, found_on) index: `limit` rows a permit.
-            let rows = nested::all_of(findings::Entity)
-                .cond_where(finding_rules::row_condition(principal))
-                .and_where(of_this_permit((
-                    findings::Entity,
-                    findings::Column::PermitId,
-                )))
-                .order_by((findings::Entity, findings::Column::FoundOn), Order::Desc)
-                .order_by((findings::Entity, findings::Column::Id), Order::Desc)
-                .limit(limit)
-                .to_owned();
+            let rows = nested::rows_of(
+                findings::Entity,
+                finding_rules::row_condition(principal),
+                (findings::Entity, findings::Column::PermitId),
+                this_permit,
+            )
+            .order_by((findings::Entity, findings::Column::FoundOn), Order::Desc)
+            .order_by((findings::Entity, findings::Column::Id), Order::Desc)
+            .limit(limit)
+            .to_owned();
             select = select.expr_as(
                 nested::rows_as_json::<findings::Entity>(backend, rows),
                 FINDINGS,
@@ -155,11 +155,6 @@ impl PermitPlan {
             children,
         })
     }
-}
-
-/// `child = permits.id`: the rows of the permit on the outer row.
-fn of_this_permit(child: impl sea_orm::sea_query::IntoColumnRef) -> Expr {
-    Expr::col(child).equals((permits::Entity, permits::Column::Id))
 }
 
 impl PermitList {

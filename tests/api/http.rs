@@ -1,7 +1,7 @@
 //! GraphQL over HTTP: media types, methods, CSRF refusals, batches, size cap, health.
 
 use permit_core::auth::Role;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::db_test;
 use crate::helpers::error_code;
@@ -282,4 +282,43 @@ db_test!(answers_are_gzipped_for_clients_that_ask, |app| {
     let decoded: serde_json::Value = serde_json::from_str(&text).expect("json inside");
     assert_eq!(decoded, plain);
     assert!(compressed.len() < text.len(), "gzip must shrink the answer");
+});
+
+// A document is validated in full once per kind of variables (`graphql::validated`), so what a
+// later request gets wrong must still be refused: another value of a non-string variable, a
+// string variable given a number, an unknown field. And a refusal is never remembered.
+db_test!(validation_is_remembered_only_for_what_passed, |app| {
+    let token = app.token(Role::Supervisor, None);
+    let query = "query Look($n: String!, $first: Int) { permitByNumber(permitNumber: $n) { id findings(first: $first) { totalCount } } }";
+    let ask = |variables: Value| app.gql(Some(&token), query, variables);
+    for number in ["91500104MA5KBGNP9G001P", "91500104MA5FFTKP2N001P"] {
+        let body = ask(json!({ "n": number, "first": 5 })).await;
+        assert!(body.get("errors").is_none(), "{body:#}");
+        assert_eq!(body["data"]["permitByNumber"], Value::Null, "{body:#}");
+    }
+    for wrong in [
+        json!({ "n": 42, "first": 5 }),
+        json!({ "first": 5 }),
+        json!({ "n": "x", "first": "five" }),
+        json!({ "n": "x", "first": 1.5 }),
+    ] {
+        for _ in 0..2 {
+            let body = ask(wrong.clone()).await;
+            assert!(
+                body.get("data").is_none_or(Value::is_null),
+                "{wrong}: {body:#}"
+            );
+            assert_eq!(
+                error_code(&body),
+                Some("BAD_USER_INPUT"),
+                "{wrong}: {body:#}"
+            );
+        }
+    }
+    for _ in 0..2 {
+        let body = app
+            .gql(Some(&token), "{ permits { nope } }", json!({}))
+            .await;
+        assert_eq!(error_code(&body), Some("BAD_USER_INPUT"), "{body:#}");
+    }
 });

@@ -7,6 +7,7 @@
 
 pub mod admission;
 pub mod config;
+pub mod documents;
 pub mod downloads;
 pub mod export;
 pub mod exports;

@@ -145,8 +145,10 @@ pub fn check(
         operation.query.take(),
         &operation.extensions,
     )?;
-    let document =
-        crate::limits::check_document(&query, &state.limits).map_err(Refusal::over_limit)?;
+    let document = state
+        .documents
+        .check(&query, &state.limits)
+        .map_err(Refusal::over_limit)?;
     let Some(document) = document else {
         // A document that did not parse costs nothing to refuse; async-graphql answers it.
         return Ok(Checked {

@@ -191,6 +191,7 @@ pub fn start_with(
         db: database.clone(),
         keys: config.keys.clone(),
         limits: config.limits.clone(),
+        documents: Default::default(),
         ws,
         persisted: config.persisted.clone(),
         admission: crate::admission::Admission::new(

@@ -530,7 +530,7 @@ impl Connection {
         } = accepted;
         let open = self.state.metrics.subscription_opened(&principal);
         let results = open
-            .track(self.state.schema.execute_stream(request))
+            .track(self.state.schema.subscribe(request))
             .map(Some)
             .chain(futures_util::stream::once(std::future::ready(None)))
             .boxed();

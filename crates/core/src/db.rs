@@ -64,6 +64,9 @@ pub async fn connect_serving(url: &str, request_timeout: Duration) -> Result<Dat
 /// The longest a pooled connection is waited for (and a new one connects).
 const ACQUIRE_MAX: Duration = Duration::from_secs(5);
 
+/// A pooled connection idle this long is pinged before a request gets it.
+const IDLE_BEFORE_PING: Duration = Duration::from_secs(1);
+
 /// How long a request with time limit `request_timeout` may wait for a pooled connection: a
 /// third of the limit (a write's transaction is one wait, its answer's reads may be more),
 /// between a quarter of a second and `ACQUIRE_MAX`. A mutation starts only with this much of
@@ -87,8 +90,11 @@ async fn open(
         .connect_timeout(acquire_timeout)
         .acquire_timeout(acquire_timeout)
         // After an outage the idle connections are dead: a ping finds out before a request
-        // gets one, and the pool opens a fresh one instead of failing the request.
-        .test_before_acquire(true)
+        // gets one, and the pool opens a fresh one instead of failing the request. Only a
+        // connection idle for a while is pinged: an outage lasts longer than that, and a ping
+        // on every acquire was a round trip per statement (issue 15's profile: a tenth of a
+        // simple read's CPU, and PostgreSQL's work beside it).
+        .test_before_acquire_if_idle_for(IDLE_BEFORE_PING)
         // Dead or surplus connections go within a minute rather than the default ten.
         .idle_timeout(Duration::from_secs(60))
         // Statement logging would put every query (and its values) into the info log.

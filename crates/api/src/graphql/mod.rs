@@ -19,6 +19,7 @@ pub mod subscriptions;
 pub mod time;
 pub mod tokens;
 pub mod units;
+pub mod validated;
 
 use async_graphql::dataloader::{DataLoader, HashMapCache};
 use async_graphql::{Context, MergedObject, Schema};
@@ -67,6 +68,7 @@ pub struct Mutation(
 );
 
 pub use subscriptions::Subscription;
+pub use validated::ValidatedSchema;
 
 pub type AppSchema = Schema<Query, Mutation, Subscription>;
 
@@ -118,7 +120,7 @@ impl RequestData {
 }
 
 /// The schema with its shared data: the connection pool, and the event bus that mutations
-/// publish to and subscriptions listen on.
+/// publish to and subscriptions listen on; behind its validation gate (`validated`).
 /// The document limits (depth, cost, size) are checked before execution, in `limits` and
 /// `cost`, not by the executor.
 pub fn build_schema(
@@ -126,8 +128,8 @@ pub fn build_schema(
     events: EventBus,
     revocations: permit_core::auth::revocation::Revocations,
     reference: std::sync::Arc<permit_core::domain::reference::ReferenceCache>,
-) -> AppSchema {
-    Schema::build(Query::default(), Mutation::default(), Subscription)
+) -> ValidatedSchema {
+    let schema = Schema::build(Query::default(), Mutation::default(), Subscription)
         .data(db)
         .data(reference)
         .data(events)
@@ -136,7 +138,15 @@ pub fn build_schema(
         // Suggestions would map the schema for callers who may not introspect it.
         .disable_suggestions()
         // Cost is checked before execution by `cost::check`, from the schema's own shapes.
-        .finish()
+        // Full validation is the gate's, once per kind of request.
+        .validation_mode(async_graphql::ValidationMode::Fast)
+        .finish();
+    // Validates in full and stops; needs no data, and resolves nothing.
+    let validator = Schema::build(Query::default(), Mutation::default(), Subscription)
+        .disable_suggestions()
+        .extension(validated::StopAfterValidation)
+        .finish();
+    ValidatedSchema::new(schema, validator)
 }
 
 /// The schema without data, for printing the SDL.

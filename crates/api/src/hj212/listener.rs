@@ -70,6 +70,9 @@ async fn serve(
                 continue;
             }
         };
+        // Answers are small and each is awaited by its station: sent at once, not held back
+        // for the station's delayed ACK (Nagle). A socket that refuses the option still works.
+        let _ = stream.set_nodelay(true);
         let Ok(permit) = slots.clone().try_acquire_owned() else {
             tracing::warn!(%peer, "HJ 212 connection refused: too many open");
             drop(stream);

@@ -24,7 +24,7 @@ use actix_web::http::header;
 use actix_web::{App, HttpServer, dev::Server, web};
 
 use crate::config::Limits;
-use crate::graphql::AppSchema;
+use crate::graphql::ValidatedSchema;
 use endpoint::{graphql_get, graphql_post};
 use permit_core::auth::keys::KeyConfig;
 use permit_core::db::Database;
@@ -34,12 +34,14 @@ pub(crate) use caller::download_caller;
 pub(crate) use reply::app_error_response;
 
 pub struct AppState {
-    pub schema: AppSchema,
+    pub schema: ValidatedSchema,
     pub db: Database,
     pub keys: KeyConfig,
     /// Withdrawn tokens, checked after the signature on every request and open subscription.
     pub revocations: permit_core::auth::revocation::Revocations,
     pub limits: Limits,
+    /// Documents that passed the limits, parsed (`documents`).
+    pub documents: std::sync::Arc<crate::documents::DocumentCache>,
     pub ws: crate::ws::WsSettings,
     pub rate_limiter: crate::limits::RateLimiter,
     /// Reviewed and automatically registered persisted operations, and persisted-only roles.
@@ -126,6 +128,10 @@ pub fn serve(
     })
     .shutdown_timeout(10)
     .h1_write_buffer_size(execute::WRITE_BUFFER_BYTES)
+    // An answer larger than one write goes out in several: with Nagle's algorithm the last
+    // small one waited for the client's delayed ACK, 40 ms on every keep-alive request whose
+    // answer was a page (issue 15: Q2 took 44 ms at any concurrency, 3 ms of it work).
+    .tcp_nodelay(true)
     // `server::stop_on_signals` handles SIGTERM and SIGINT (both graceful, subscriptions closed).
     .disable_signals()
     .listen(listener)?;

@@ -5,7 +5,7 @@
 //! Only what parsed and passed `limits::check_document` is kept, so a refusal is always
 //! worked out afresh. The limits are the server's configuration and do not change while it
 //! runs. Short documents only, and a bounded number, so that the cache stays small whatever
-//! callers send: at most `CAPACITY` × `MAX_CACHED_CHARS` characters of text and their trees.
+//! callers send: at most `CAPACITY` × `MAX_CACHED_BYTES` bytes of text and their trees.
 
 use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -18,7 +18,7 @@ use crate::config::Limits;
 /// Documents kept, the least recently used going first.
 const CAPACITY: NonZeroUsize = NonZeroUsize::new(256).expect("non-zero");
 /// Longer documents are parsed every time (an application's operations are far shorter).
-const MAX_CACHED_CHARS: usize = 8 * 1024;
+const MAX_CACHED_BYTES: usize = 8 * 1024;
 
 pub struct DocumentCache {
     parsed: Mutex<LruCache<Box<str>, Arc<ExecutableDocument>>>,
@@ -39,7 +39,7 @@ impl DocumentCache {
         query: &str,
         limits: &Limits,
     ) -> Result<Option<ExecutableDocument>, String> {
-        let cacheable = query.len() <= MAX_CACHED_CHARS;
+        let cacheable = query.len() <= MAX_CACHED_BYTES;
         if cacheable && let Some(document) = self.lock().get(query).cloned() {
             return Ok(Some(ExecutableDocument::clone(&document)));
         }
@@ -114,7 +114,7 @@ mod tests {
     #[test]
     fn long_documents_pass_without_being_kept() {
         let cache = DocumentCache::default();
-        let padding = "#".repeat(MAX_CACHED_CHARS);
+        let padding = "#".repeat(MAX_CACHED_BYTES);
         let query = format!("{padding}\n{{ __typename }}");
         assert!(cache.check(&query, &limits()).expect("passes").is_some());
         assert!(cache.is_empty());

@@ -13,7 +13,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_graphql::parser::types::{ExecutableDocument, OperationType};
+use async_graphql::Positioned;
+use async_graphql::parser::types::{ExecutableDocument, OperationDefinition, OperationType};
 use async_graphql::{ErrorExtensionValues, ServerError, Value};
 use serde_json::{Map, Value as Json};
 
@@ -237,23 +238,36 @@ pub fn request(
     Ok((request, request_data))
 }
 
+/// The operation `operation_name` selects in a document (the only one when it names none),
+/// with its name if it has one.
+pub fn operation_of<'a>(
+    document: &'a ExecutableDocument,
+    operation_name: Option<&str>,
+) -> Option<(Option<&'a str>, &'a Positioned<OperationDefinition>)> {
+    use async_graphql::parser::types::DocumentOperations;
+    match (&document.operations, operation_name) {
+        (DocumentOperations::Single(op), _) => Some((None, op)),
+        (DocumentOperations::Multiple(ops), Some(name)) => {
+            let (name, op) = ops.get_key_value(name)?;
+            Some((Some(name.as_str()), op))
+        }
+        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => {
+            let (name, op) = ops.iter().next()?;
+            Some((Some(name.as_str()), op))
+        }
+        _ => None,
+    }
+}
+
 /// The operation a document selects: its type and a label for logs and the audit trail (the
 /// operation name, or the first root field of an anonymous operation).
 pub fn selected_operation(
     document: &ExecutableDocument,
     operation_name: Option<&str>,
 ) -> Option<(OperationType, String)> {
-    use async_graphql::parser::types::{DocumentOperations, Selection};
-    let (name, op) = match (&document.operations, operation_name) {
-        (DocumentOperations::Single(op), _) => (None, op),
-        (DocumentOperations::Multiple(ops), Some(name)) => (Some(name.to_owned()), ops.get(name)?),
-        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => {
-            let (name, op) = ops.iter().next()?;
-            (Some(name.to_string()), op)
-        }
-        _ => return None,
-    };
-    let label = name.or_else(|| {
+    use async_graphql::parser::types::Selection;
+    let (name, op) = operation_of(document, operation_name)?;
+    let label = name.map(str::to_owned).or_else(|| {
         op.node
             .selection_set
             .node

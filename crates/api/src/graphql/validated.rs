@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextValidation};
 use async_graphql::futures_util::stream::{self, BoxStream, StreamExt};
-use async_graphql::parser::types::{BaseType, DocumentOperations, ExecutableDocument, Type};
+use async_graphql::parser::types::{BaseType, ExecutableDocument, Type};
 use async_graphql::{Request, Response, ServerError, ValidationResult, Variables};
 use lru::LruCache;
 use sha2::{Digest, Sha256};
@@ -37,24 +37,6 @@ const PASSED: &str = "permit-exchange: validated";
 struct ValidationKey([u8; 32]);
 
 impl ValidationKey {
-    /// The key of a request whose document parses.
-    fn of_parsed(request: &mut Request) -> Option<Self> {
-        request.parsed_query().ok()?;
-        // `parsed_query` borrows the whole request: the parts the key reads are lent out
-        // for the while.
-        let query = std::mem::take(&mut request.query);
-        let operation = request.operation_name.take();
-        let variables = std::mem::take(&mut request.variables);
-        let key = request
-            .parsed_query()
-            .ok()
-            .map(|document| Self::of(document, &query, operation.as_deref(), &variables));
-        request.query = query;
-        request.operation_name = operation;
-        request.variables = variables;
-        key
-    }
-
     fn of(
         document: &ExecutableDocument,
         query: &str,
@@ -94,44 +76,59 @@ impl ValidationKey {
     }
 }
 
+/// Runs `read` on the request's parsed document with its text, operation name and variables;
+/// `None` when the document does not parse. (`parsed_query` borrows the whole request, so the
+/// other parts are lent out for the while.)
+fn with_document<T>(
+    request: &mut Request,
+    read: impl FnOnce(&ExecutableDocument, &str, Option<&str>, &Variables) -> T,
+) -> Option<T> {
+    request.parsed_query().ok()?;
+    let query = std::mem::take(&mut request.query);
+    let operation = request.operation_name.take();
+    let variables = std::mem::take(&mut request.variables);
+    let read = request
+        .parsed_query()
+        .ok()
+        .map(|document| read(document, &query, operation.as_deref(), &variables));
+    request.query = query;
+    request.operation_name = operation;
+    request.variables = variables;
+    read
+}
+
 /// A required variable (non-null, no default) of the selected operation left out or null is a
 /// request error (GraphQL's CoerceVariableValues), not a field's: async-graphql's validation
 /// skips a missing value, and the field then failed as an internal error.
-fn required_variables_given(request: &mut Request) -> Result<(), ServerError> {
-    let operation_name = request.operation_name.clone();
-    let variables = std::mem::take(&mut request.variables);
-    let missing = request.parsed_query().ok().and_then(|document| {
-        let operation = match (&document.operations, operation_name.as_deref()) {
-            (DocumentOperations::Single(operation), _) => operation,
-            (DocumentOperations::Multiple(operations), Some(name)) => operations.get(name)?,
-            (DocumentOperations::Multiple(operations), None) if operations.len() == 1 => {
-                operations.values().next()?
-            }
-            _ => return None,
-        };
-        operation
-            .node
-            .variable_definitions
-            .iter()
-            .find_map(|definition| {
-                let definition = &definition.node;
-                let given = variables
-                    .get(definition.name.node.as_str())
-                    .is_some_and(|value| *value != async_graphql::Value::Null);
-                (!definition.var_type.node.nullable && definition.default_value.is_none() && !given)
-                    .then(|| {
-                        ServerError::new(
-                            format!(
-                                "Variable \"${}\" of required type \"{}\" was not provided.",
-                                definition.name.node, definition.var_type.node
-                            ),
-                            Some(definition.name.pos),
-                        )
-                    })
-            })
-    });
-    request.variables = variables;
-    missing.map_or(Ok(()), Err)
+fn required_variables_given(
+    document: &ExecutableDocument,
+    operation_name: Option<&str>,
+    variables: &Variables,
+) -> Result<(), ServerError> {
+    let Some((_, operation)) = crate::pipeline::operation_of(document, operation_name) else {
+        return Ok(()); // The executor names the operation it cannot choose.
+    };
+    let missing = operation
+        .node
+        .variable_definitions
+        .iter()
+        .find(|definition| {
+            let definition = &definition.node;
+            let given = variables
+                .get(definition.name.node.as_str())
+                .is_some_and(|value| *value != async_graphql::Value::Null);
+            !definition.var_type.node.nullable && definition.default_value.is_none() && !given
+        });
+    match missing {
+        None => Ok(()),
+        Some(definition) => Err(ServerError::new(
+            format!(
+                "Variable \"${}\" of required type \"{}\" was not provided.",
+                definition.node.name.node, definition.node.var_type.node
+            ),
+            Some(definition.node.name.pos),
+        )),
+    }
 }
 
 /// `String` or `String!`, not a list and not another scalar.
@@ -178,17 +175,19 @@ impl ValidatedSchema {
 
     /// The request, once its kind has passed full validation; or the validator's answer.
     async fn pass(&self, mut request: Request) -> Result<Request, Response> {
-        if request.parsed_query().is_err() {
-            // The executor reports the syntax error, as it would in any mode.
+        let checked = with_document(&mut request, |document, query, operation, variables| {
+            let given = required_variables_given(document, operation, variables);
+            (
+                given,
+                ValidationKey::of(document, query, operation, variables),
+            )
+        });
+        // A document that does not parse: the executor reports the syntax error, in any mode.
+        let Some((given, key)) = checked else {
             return Ok(request);
-        }
-        if let Err(missing) = required_variables_given(&mut request) {
-            return Err(Response::from_errors(vec![missing]));
-        }
-        let key = ValidationKey::of_parsed(&mut request);
-        if let Some(key) = &key
-            && self.lock().get(key).is_some()
-        {
+        };
+        given.map_err(|missing| Response::from_errors(vec![missing]))?;
+        if self.lock().get(&key).is_some() {
             return Ok(request);
         }
         let mut check =
@@ -202,9 +201,7 @@ impl ValidatedSchema {
         if !passed {
             return Err(answer);
         }
-        if let Some(key) = key {
-            self.lock().put(key, ());
-        }
+        self.lock().put(key, ());
         Ok(request)
     }
 
@@ -247,7 +244,7 @@ mod tests {
 
     fn key(query: &str, variables: serde_json::Value) -> ValidationKey {
         let mut request = Request::new(query).variables(Variables::from_json(variables));
-        ValidationKey::of_parsed(&mut request).expect("parses")
+        with_document(&mut request, ValidationKey::of).expect("parses")
     }
 
     #[test]
@@ -291,7 +288,10 @@ mod tests {
             json!({ "number": "A-1", "first": 5, "on": "2026-01-01" }),
         ));
         named.operation_name = Some("Q".to_owned());
-        assert_ne!(a, ValidationKey::of_parsed(&mut named).expect("parses"));
+        assert_ne!(
+            a,
+            with_document(&mut named, ValidationKey::of).expect("parses")
+        );
     }
 
     #[test]

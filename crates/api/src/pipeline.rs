@@ -230,7 +230,12 @@ pub fn request(
     let loader = graphql::request_loader(state.db.conn.clone(), principal.clone());
     loader.enable_all_cache(cache);
     let request_data = Arc::new(RequestData::new(principal.clone()));
-    let mut request = request.data(request_data.clone()).data(loader);
+    // The pool of the worker serving the request (`Database::for_this_thread`), ahead of the
+    // schema's shared one.
+    let mut request = request
+        .data(request_data.clone())
+        .data(loader)
+        .data(state.db.conn.clone());
     if principal.is_none() {
         // Refused above when asked for; a document that did not parse is kept off too.
         request = request.disable_introspection();

@@ -128,13 +128,11 @@ pub async fn prepare_serving_database(
         return Ok(migrated);
     }
     let _ = migrated.conn.close().await;
-    let serving = db::connect_serving(database_url, limits.request_timeout)
+    let mut serving = db::connect_serving(database_url, limits.request_timeout)
         .await
         .map_err(StartError::Connect)?;
-    Ok(db::Database {
-        reference: migrated.reference,
-        ..serving
-    })
+    serving.reference = migrated.reference;
+    Ok(serving)
 }
 
 /// Binds and starts the HTTP server on an already prepared database, stopping gracefully on
@@ -199,10 +197,10 @@ pub fn start_with(
             config.limits.max_concurrent_requests,
             config.limits.max_concurrent_cost,
         ),
-        rate_limiter: crate::limits::RateLimiter::new(
+        rate_limiter: std::sync::Arc::new(crate::limits::RateLimiter::new(
             config.limits.rate_per_second,
             config.limits.rate_burst,
-        ),
+        )),
         metrics,
         evidence: config.evidence.clone(),
         stopping,

@@ -26,11 +26,59 @@ pub struct Database {
     pub health: Health,
     /// The instance's copy of the reference tables (read after migrating, else on first use).
     pub reference: Arc<crate::domain::reference::ReferenceCache>,
+    /// How a PostgreSQL pool was opened, to open one like it per thread (`for_this_thread`).
+    options: Option<ConnectOptions>,
 }
 
 impl Database {
     pub fn statement_count(&self) -> u64 {
         self.statements.load(Ordering::Relaxed)
+    }
+
+    /// The same database through a pool of the calling thread's own, of at most `max`
+    /// connections, which connects when first used; the counter, health and reference data
+    /// stay shared. For the HTTP workers, each of which runs its requests on a runtime of its
+    /// own: a connection opened on another runtime is polled by that runtime's I/O thread,
+    /// which must wake the worker for every answer, two thread switches a statement (issue 15's
+    /// profile). Call it on the thread's runtime. SQLite keeps the one pool: an in-memory
+    /// database is private to its pool.
+    pub fn for_this_thread(&self, max: u32) -> Database {
+        use futures_util::FutureExt;
+        let Some(options) = &self.options else {
+            return self.clone();
+        };
+        let mut options = options.clone();
+        options
+            .max_connections(max.max(1))
+            .min_connections(0)
+            .connect_lazy(true);
+        // Lazy: nothing is awaited, so the future is ready when first polled.
+        match SeaDatabase::connect(options).now_or_never() {
+            Some(Ok(mut conn)) => {
+                conn.set_metric_callback(counting_into(self.statements.clone()));
+                Database {
+                    conn,
+                    ..self.clone()
+                }
+            }
+            Some(Err(error)) => {
+                tracing::warn!(%error, "no pool of the thread's own; using the shared one");
+                self.clone()
+            }
+            None => self.clone(),
+        }
+    }
+}
+
+/// The pool's metric callback: counts every statement (for the instance and for the request
+/// that ran it) and traces it.
+fn counting_into(
+    counter: Arc<AtomicU64>,
+) -> impl Fn(&sea_orm::metric::Info<'_>) + Send + Sync + 'static {
+    move |info| {
+        counter.fetch_add(1, Ordering::Relaxed);
+        count_statement();
+        tracing::trace!(sql = %info.statement.sql, "statement");
     }
 }
 
@@ -116,19 +164,15 @@ async fn open(
             }
         });
     }
-    let mut conn = SeaDatabase::connect(options).await?;
+    let mut conn = SeaDatabase::connect(options.clone()).await?;
     let statements = Arc::new(AtomicU64::new(0));
-    let counter = statements.clone();
-    conn.set_metric_callback(move |info| {
-        counter.fetch_add(1, Ordering::Relaxed);
-        count_statement();
-        tracing::trace!(sql = %info.statement.sql, "statement");
-    });
+    conn.set_metric_callback(counting_into(statements.clone()));
     Ok(Database {
         conn,
         statements,
         health: Health::assumed_up(),
         reference: Arc::default(),
+        options: (!sqlite).then_some(options),
     })
 }
 
@@ -284,4 +328,40 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<sea_orm::DatabaseTra
         ..Default::default()
     };
     db.begin_with_options(options).await
+}
+
+#[cfg(test)]
+mod tests {
+    use sea_orm::ConnectionTrait;
+
+    use super::*;
+
+    /// A thread's pool reads the same database and counts into the same counter; on SQLite it
+    /// is the one pool (an in-memory database is private to its pool). PostgreSQL when
+    /// `TEST_DATABASE_URL` names one.
+    #[tokio::test]
+    async fn a_threads_pool_is_the_same_database_and_counter() {
+        let mut urls = vec!["sqlite::memory:".to_owned()];
+        urls.extend(std::env::var("TEST_DATABASE_URL").ok());
+        for url in urls {
+            let db = connect(&url).await.expect("connects");
+            let table = format!("thread_pool_probe_{}", std::process::id());
+            db.conn
+                .execute_unprepared(&format!("CREATE TABLE IF NOT EXISTS {table} (x INTEGER)"))
+                .await
+                .expect("creates");
+            let thread = db.for_this_thread(2);
+            let before = db.statement_count();
+            thread
+                .conn
+                .execute_unprepared(&format!("INSERT INTO {table} VALUES (1)"))
+                .await
+                .expect("the thread's pool sees the table");
+            assert_eq!(db.statement_count(), before + 1, "{url}: counted");
+            db.conn
+                .execute_unprepared(&format!("DROP TABLE {table}"))
+                .await
+                .ok();
+        }
+    }
 }

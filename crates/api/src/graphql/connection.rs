@@ -12,6 +12,8 @@ use permit_core::error::AppError;
 /// How a connection's `totalCount` is found, when selected: a root list's own COUNT, or a
 /// nested list's count batched over its parents.
 pub enum Counted {
+    /// Counted already, by the page's own statement.
+    Known(u64),
     Query(CountQuery),
     InspectionsOfUnit(i64),
     FindingsOfPermit(i64),
@@ -29,6 +31,7 @@ impl Counted {
     /// How many items match the filter within the caller's scope, across all pages.
     async fn total_count(&self, ctx: &Context<'_>) -> crate::graphql::error::Result<u64> {
         let batched = match self {
+            Counted::Known(total) => return Ok(*total),
             Counted::Query(count) => return Ok(count.run(super::db(ctx)?).await?),
             Counted::InspectionsOfUnit(id) => {
                 super::load_one(ctx, super::loaders::InspectionCountOfUnit(*id)).await?
@@ -51,11 +54,12 @@ pub fn from_page<M, N: OutputType>(
     count: impl Into<Counted>,
     node: impl Fn(M) -> N,
 ) -> Conn<N> {
-    let mut connection = Connection::with_additional_fields(
-        page.has_previous_page,
-        page.has_next_page,
-        count.into(),
-    );
+    let count = match page.total {
+        Some(total) => Counted::Known(total),
+        None => count.into(),
+    };
+    let mut connection =
+        Connection::with_additional_fields(page.has_previous_page, page.has_next_page, count);
     connection.edges.extend(
         page.items
             .into_iter()

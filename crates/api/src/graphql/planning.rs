@@ -66,6 +66,11 @@ fn first_page_size(connection: &Lookahead<'_>, default_first: i32) -> Option<u64
     size
 }
 
+/// Whether a root connection's `totalCount` is selected: its page's statement then counts too.
+pub fn total_count_selected(ctx: &Context<'_>) -> bool {
+    ctx.look_ahead().field("totalCount").exists()
+}
+
 /// The plan for the permits a root field returns, from the field's own selection.
 pub fn root_permit_plan(ctx: &Context<'_>, connection: bool) -> PermitPlan {
     let look = ctx.look_ahead();

@@ -33,6 +33,7 @@ use probes::{graphiql, graphiql_asset, healthz, readyz};
 pub(crate) use caller::download_caller;
 pub(crate) use reply::app_error_response;
 
+#[derive(Clone)]
 pub struct AppState {
     pub schema: ValidatedSchema,
     pub db: Database,
@@ -43,7 +44,8 @@ pub struct AppState {
     /// Documents that passed the limits, parsed (`documents`).
     pub documents: std::sync::Arc<crate::documents::DocumentCache>,
     pub ws: crate::ws::WsSettings,
-    pub rate_limiter: crate::limits::RateLimiter,
+    /// Shared by the workers: a limit is the instance's, not a worker's.
+    pub rate_limiter: std::sync::Arc<crate::limits::RateLimiter>,
     /// Reviewed and automatically registered persisted operations, and persisted-only roles.
     pub persisted: std::sync::Arc<crate::persisted::PersistedOperations>,
     /// Admission to execution by count and by cost (`admission`); FIFO, so waiting is fair.
@@ -95,6 +97,9 @@ async fn retry_after(
     Ok(response)
 }
 
+/// The connections the HTTP workers' pools may open together (as the shared pool: `db`).
+const WORKER_CONNECTIONS: usize = 16;
+
 /// Starts the HTTP server on an already bound listener (tests bind port 0).
 pub fn serve(
     state: AppState,
@@ -102,10 +107,19 @@ pub fn serve(
     workers: Option<usize>,
 ) -> std::io::Result<Server> {
     let max_body = state.limits.max_body_bytes;
-    let state = web::Data::new(state);
+    // Each worker reads and writes through a pool of its own (`Database::for_this_thread`),
+    // sharing the connections of one pool between them.
+    let worker_count = workers.unwrap_or_else(|| {
+        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+    });
+    let per_worker = u32::try_from(WORKER_CONNECTIONS.div_ceil(worker_count.max(1))).unwrap_or(1);
     let mut server = HttpServer::new(move || {
+        let worker_state = AppState {
+            db: state.db.for_this_thread(per_worker),
+            ..state.clone()
+        };
         App::new()
-            .app_data(state.clone())
+            .app_data(web::Data::new(worker_state))
             .app_data(web::PayloadConfig::new(max_body))
             .wrap(actix_web::middleware::from_fn(retry_after))
             .wrap(actix_web::middleware::from_fn(crate::metrics::middleware))

@@ -8,7 +8,7 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::NaiveDate;
-use sea_orm::sea_query::{Condition, Expr, ExprTrait, IntoColumnRef, SimpleExpr};
+use sea_orm::sea_query::{Alias, Condition, Expr, ExprTrait, IntoColumnRef, Query, SimpleExpr};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, Order, PaginatorTrait, QueryFilter,
     QueryOrder, QueryResult, QuerySelect, QueryTrait, Select,
@@ -90,6 +90,9 @@ pub struct Page<T> {
     pub items: Vec<(String, T)>,
     pub has_next_page: bool,
     pub has_previous_page: bool,
+    /// How many items the whole list has, when the page's statement counted them
+    /// (`fetch_page_as` given the list to count); `None`: count separately if asked.
+    pub total: Option<u64>,
 }
 
 impl<T> Page<T> {
@@ -98,9 +101,13 @@ impl<T> Page<T> {
             items: self.items.into_iter().map(|(c, t)| (c, f(t))).collect(),
             has_next_page: self.has_next_page,
             has_previous_page: self.has_previous_page,
+            total: self.total,
         }
     }
 }
+
+/// The column that carries the count of a page's statement that counts (`fetch_page_as`).
+const TOTAL: &str = "page_total";
 
 fn page_size(field: &str, value: Option<i32>) -> AppResult<Option<u64>> {
     match value {
@@ -152,16 +159,20 @@ where
     C: ConnectionTrait,
 {
     let decode = |row: &QueryResult| Ok(E::Model::from_query_result(row, "")?);
-    fetch_page_as(db, select, ordering, args, decode, |model| model).await
+    fetch_page_as(db, select, ordering, args, None, decode, |model| model).await
 }
 
 /// `fetch_page` for a select that carries more than the entity's columns (a planned read's
 /// children): `decode` reads each row, `model` finds the entity's row in it for the cursor.
+/// Given `count_of`, the list as filtered (scope and filter, no cursor), the statement also
+/// counts it for `totalCount`: an uncorrelated scalar subquery, which the database evaluates
+/// once, so one round trip instead of two (issue 15).
 pub async fn fetch_page_as<E, C, T>(
     db: &C,
     select: Select<E>,
     ordering: &Ordering<E>,
     args: &PageArgs,
+    count_of: Option<Select<E>>,
     decode: impl Fn(&QueryResult) -> AppResult<T>,
     model: impl Fn(&T) -> &E::Model,
 ) -> AppResult<Page<T>>
@@ -182,6 +193,15 @@ where
     let limit = first.or(last).unwrap_or(DEFAULT_PAGE_SIZE);
 
     let mut select = select;
+    let counting = count_of.is_some();
+    if let Some(list) = count_of {
+        let counted = Query::select()
+            .expr(Expr::cust("COUNT(*)"))
+            .from_subquery(list.into_query(), Alias::new("counted"))
+            .to_owned();
+        select = select.expr_as(counted, TOTAL);
+    }
+    let cursor_given = args.after.is_some() || args.before.is_some();
     if let Some(after) = &args.after {
         let data = decode_cursor("after", after, ordering.date_sort)?;
         select = select.filter(beyond(
@@ -207,12 +227,14 @@ where
         select = select.order_by(id, order);
     }
     let statement = select.limit(limit + 1).build(db.get_database_backend());
-    let mut rows = db
-        .query_all_raw(statement)
-        .await?
-        .iter()
-        .map(decode)
-        .collect::<AppResult<Vec<T>>>()?;
+    let raw = db.query_all_raw(statement).await?;
+    let total = match (counting, raw.first()) {
+        (false, _) => None,
+        (true, Some(row)) => Some(u64::try_from(row.try_get::<i64>("", TOTAL)?).unwrap_or(0)),
+        // No row: without a cursor the list is empty; past a cursor nothing is known.
+        (true, None) => (!cursor_given).then_some(0),
+    };
+    let mut rows = raw.iter().map(decode).collect::<AppResult<Vec<T>>>()?;
     let more = rows.len() as u64 > limit;
     rows.truncate(limit as usize);
     if backward {
@@ -229,6 +251,7 @@ where
         items,
         has_next_page: !backward && more,
         has_previous_page: backward && more,
+        total,
     })
 }
 
@@ -248,6 +271,7 @@ impl<T> Page<T> {
                 .collect(),
             has_next_page,
             has_previous_page: false,
+            total: None,
         }
     }
 }

@@ -392,6 +392,7 @@ impl FindingQuery {
                 graphql::db(ctx)?,
                 &connection::page_args(first, after, last, before),
                 plan,
+                graphql::planning::total_count_selected(ctx),
             )
             .await?;
         Ok(connection::from_page(

@@ -538,6 +538,7 @@ impl PermitQuery {
                 order.direction == OrderDirection::Desc,
                 &args,
                 planning::root_permit_plan(ctx, true),
+                planning::total_count_selected(ctx),
             )
             .await?;
         Ok(connection::from_page(

@@ -83,12 +83,14 @@ impl FindingPlan {
 }
 
 impl FindingList {
-    /// `page` with the planned children, in one statement.
+    /// `page` with the planned children, in one statement; counting the list in it too when
+    /// `count` (its `totalCount` is selected).
     pub async fn page_planned(
         &self,
         db: &impl ConnectionTrait,
         args: &PageArgs,
         plan: FindingPlan,
+        count: bool,
     ) -> AppResult<Page<PlannedFinding>> {
         let select = plan.select(
             self.select.clone(),
@@ -96,6 +98,10 @@ impl FindingList {
             db.get_database_backend(),
         );
         let decode = |row: &QueryResult| plan.decode(row);
-        page::fetch_page_as(db, select, &newest_first(), args, decode, |f| &f.row).await
+        let count_of = count.then(|| self.select.clone());
+        page::fetch_page_as(db, select, &newest_first(), args, count_of, decode, |f| {
+            &f.row
+        })
+        .await
     }
 }

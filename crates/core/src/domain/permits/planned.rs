@@ -158,7 +158,8 @@ impl PermitPlan {
 }
 
 impl PermitList {
-    /// `page` with the planned children, in one statement.
+    /// `page` with the planned children, in one statement; counting the list in it too when
+    /// `count` (its `totalCount` is selected).
     pub async fn page_planned(
         &self,
         db: &impl ConnectionTrait,
@@ -166,6 +167,7 @@ impl PermitList {
         descending: bool,
         args: &PageArgs,
         plan: PermitPlan,
+        count: bool,
     ) -> AppResult<Page<PlannedPermit>> {
         let plan = plan.allowed_for(&self.principal);
         let select = plan.select(
@@ -175,7 +177,8 @@ impl PermitList {
         );
         let decode = |row: &QueryResult| plan.decode(row);
         let ordering = ordering(order, descending);
-        page::fetch_page_as(db, select, &ordering, args, decode, |p| &p.row).await
+        let count_of = count.then(|| self.select.clone());
+        page::fetch_page_as(db, select, &ordering, args, count_of, decode, |p| &p.row).await
     }
 }
 

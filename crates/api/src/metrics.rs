@@ -335,7 +335,13 @@ fn database_registry(db: &permit_core::db::Database) -> Registry {
         "SQL statements executed",
         ConstCounter::new(db.statement_count()),
     );
-    if let Some(pool) = pool_stats(&db.conn) {
+    // The shared pool and the HTTP workers' own (`Database::for_this_thread`), together.
+    let pools: Vec<PoolStats> = db.pools().iter().filter_map(pool_stats).collect();
+    if let Some(pool) = pools.into_iter().reduce(|a, b| PoolStats {
+        idle: a.idle + b.idle,
+        in_use: a.in_use + b.in_use,
+        max: a.max.saturating_add(b.max),
+    }) {
         let connections = Family::<StateLabels, Gauge>::default();
         for (state, count) in [("idle", pool.idle), ("in_use", pool.in_use)] {
             connections

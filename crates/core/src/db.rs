@@ -28,11 +28,21 @@ pub struct Database {
     pub reference: Arc<crate::domain::reference::ReferenceCache>,
     /// How a PostgreSQL pool was opened, to open one like it per thread (`for_this_thread`).
     options: Option<ConnectOptions>,
+    /// Every pool of the instance: this one and those opened per thread (for `/metrics`).
+    pools: Arc<std::sync::Mutex<Vec<DatabaseConnection>>>,
 }
 
 impl Database {
     pub fn statement_count(&self) -> u64 {
         self.statements.load(Ordering::Relaxed)
+    }
+
+    /// The instance's pools: the one it opened and those opened per thread (`for_this_thread`).
+    pub fn pools(&self) -> Vec<DatabaseConnection> {
+        self.pools
+            .lock()
+            .map(|pools| pools.clone())
+            .unwrap_or_else(|_| vec![self.conn.clone()])
     }
 
     /// The same database through a pool of the calling thread's own, of at most `max`
@@ -56,6 +66,9 @@ impl Database {
         match SeaDatabase::connect(options).now_or_never() {
             Some(Ok(mut conn)) => {
                 conn.set_metric_callback(counting_into(self.statements.clone()));
+                if let Ok(mut pools) = self.pools.lock() {
+                    pools.push(conn.clone());
+                }
                 Database {
                     conn,
                     ..self.clone()
@@ -168,11 +181,12 @@ async fn open(
     let statements = Arc::new(AtomicU64::new(0));
     conn.set_metric_callback(counting_into(statements.clone()));
     Ok(Database {
-        conn,
+        conn: conn.clone(),
         statements,
         health: Health::assumed_up(),
         reference: Arc::default(),
         options: (!sqlite).then_some(options),
+        pools: Arc::new(std::sync::Mutex::new(vec![conn])),
     })
 }
 
@@ -352,9 +366,13 @@ mod tests {
                 .expect("creates");
             let thread = db.for_this_thread(2);
             let before = db.statement_count();
+            let insert = sea_orm::Statement::from_string(
+                thread.conn.get_database_backend(),
+                format!("INSERT INTO {table} VALUES (1)"),
+            );
             thread
                 .conn
-                .execute_unprepared(&format!("INSERT INTO {table} VALUES (1)"))
+                .execute_raw(insert)
                 .await
                 .expect("the thread's pool sees the table");
             assert_eq!(db.statement_count(), before + 1, "{url}: counted");

@@ -215,7 +215,9 @@ pub(crate) async fn reference_data<'a>(
     ctx: &'a Context<'_>,
 ) -> error::Result<&'a permit_core::domain::reference::ReferenceData> {
     let cache = ctx.data::<std::sync::Arc<permit_core::domain::reference::ReferenceCache>>()?;
-    Ok(cache.get(db(ctx)?).await?)
+    // Boxed: a first read loads the tables, a large future that would otherwise size every
+    // field future of the objects with a district, agency or code field (see `load_one`).
+    Ok(Box::pin(cache.get(db(ctx)?)).await?)
 }
 
 /// One value through the request's loader. Boxed: a loader's future is large, and every field

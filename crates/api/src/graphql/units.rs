@@ -145,7 +145,8 @@ impl Unit {
             };
             let list = inspections::list(super::principal(ctx), &filter)?;
             let args = connection::page_args(Some(limit as i32), after, None, None);
-            let page = list.page(super::db(ctx)?, &args).await?;
+            // Boxed, so that every field future of a unit is not as large as this one (`load_one`).
+            let page = Box::pin(list.page(super::db(ctx)?, &args)).await?;
             return Ok(connection::from_page(page, count, Inspection));
         }
         // The first page of every unit listed: one batched statement.

@@ -321,11 +321,21 @@ async fn postgres_a_saturated_pool_is_not_reported_as_unavailable() {
         return;
     };
     let token = app.token(Role::Supervisor, None);
-    // The pool holds 16 connections on PostgreSQL (`db::connect`); take them all for 1.5 s.
-    let holders: Vec<_> = (0..16)
-        .map(|_| {
-            let conn = app.db.conn.clone();
-            tokio::spawn(async move { conn.execute_unprepared("SELECT pg_sleep(1.5)").await })
+    // Every pool of the server (the shared one and the HTTP worker's, 16 connections each on
+    // PostgreSQL): take all their connections for 1.5 s.
+    let holders: Vec<_> = app
+        .db
+        .pools()
+        .into_iter()
+        .flat_map(|pool| {
+            let max = pool
+                .get_postgres_connection_pool()
+                .options()
+                .get_max_connections();
+            (0..max).map(move |_| {
+                let conn = pool.clone();
+                tokio::spawn(async move { conn.execute_unprepared("SELECT pg_sleep(1.5)").await })
+            })
         })
         .collect();
     tokio::time::sleep(Duration::from_millis(300)).await;

@@ -111,27 +111,32 @@ async fn total_count(
     data[list]["totalCount"].as_u64()
 }
 
-// `totalCount` counted in the page's statement is the list's size in the caller's scope: on the
-// first page, past a cursor, on an empty page past the last item (which counts on its own),
-// and for a filter that matches nothing.
-db_test!(total_count_in_the_page_statement_is_the_list_size, |app| {
-    app.seed_demo(300).await;
-    let supervisor = app.token(Role::Supervisor, None);
+/// The district with the most findings (read with a supervisor's `token`).
+async fn busiest_district(app: &TestApp, token: &str) -> String {
     let cells = app
         .data(
-            &supervisor,
+            token,
             "{ violationPatterns(groupBy: [DISTRICT]) { district { code } findings } }",
             json!({}),
         )
         .await;
-    let busiest = cells["violationPatterns"]
+    cells["violationPatterns"]
         .as_array()
         .into_iter()
         .flatten()
         .max_by_key(|c| c["findings"].as_i64())
         .and_then(|c| c["district"]["code"].as_str())
         .expect("findings in some district")
-        .to_owned();
+        .to_owned()
+}
+
+// `totalCount` counted in the page's statement is the list's size in the caller's scope: on the
+// first page, past a cursor, on an empty page past the last item (which counts on its own),
+// and for a filter that matches nothing.
+db_test!(total_count_in_the_page_statement_is_the_list_size, |app| {
+    app.seed_demo(300).await;
+    let supervisor = app.token(Role::Supervisor, None);
+    let busiest = busiest_district(&app, &supervisor).await;
     let district = app.token(Role::EnforcementOfficer, Some(busiest.as_str()));
     let integrator = app.token(Role::Integrator, None);
     let in_busiest = format!("{{ district: \"{busiest}\" }}");
@@ -270,21 +275,7 @@ db_test!(planned_rows_read_as_loaded_ones, |app| {
     app.seed_demo(300).await;
     // The district with the most findings, for a district principal.
     let supervisor = app.token(Role::Supervisor, None);
-    let cells = app
-        .data(
-            &supervisor,
-            "{ violationPatterns(groupBy: [DISTRICT]) { district { code } findings } }",
-            json!({}),
-        )
-        .await;
-    let busiest = cells["violationPatterns"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .max_by_key(|c| c["findings"].as_i64())
-        .and_then(|c| c["district"]["code"].as_str())
-        .expect("findings in some district")
-        .to_owned();
+    let busiest = busiest_district(&app, &supervisor).await;
     for (role, district) in [
         (Role::Supervisor, None),
         (Role::EnforcementOfficer, Some(busiest.as_str())),

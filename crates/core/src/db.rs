@@ -45,21 +45,23 @@ impl Database {
             .unwrap_or_else(|_| vec![self.conn.clone()])
     }
 
-    /// The same database through a pool of the calling thread's own, of at most `max`
-    /// connections, which connects when first used; the counter, health and reference data
-    /// stay shared. For the HTTP workers, each of which runs its requests on a runtime of its
+    /// The same database through a pool of the calling thread's own, one of `threads` that
+    /// share this pool's number of connections; it connects when first used, and the counter,
+    /// health and reference data stay shared. For the HTTP workers, each of which runs its requests on a runtime of its
     /// own: a connection opened on another runtime is polled by that runtime's I/O thread,
     /// which must wake the worker for every answer, two thread switches a statement (issue 15's
     /// profile). Call it on the thread's runtime. SQLite keeps the one pool: an in-memory
     /// database is private to its pool.
-    pub fn for_this_thread(&self, max: u32) -> Database {
+    pub fn for_this_thread(&self, threads: usize) -> Database {
         use futures_util::FutureExt;
         let Some(options) = &self.options else {
             return self.clone();
         };
         let mut options = options.clone();
+        let shared = options.get_max_connections().unwrap_or(1);
+        let share = shared.div_ceil(u32::try_from(threads.max(1)).unwrap_or(u32::MAX));
         options
-            .max_connections(max.max(1))
+            .max_connections(share.max(1))
             .min_connections(0)
             .connect_lazy(true);
         // Lazy: nothing is awaited, so the future is ready when first polled.

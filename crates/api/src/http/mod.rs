@@ -97,9 +97,6 @@ async fn retry_after(
     Ok(response)
 }
 
-/// The connections the HTTP workers' pools may open together (as the shared pool: `db`).
-const WORKER_CONNECTIONS: usize = 16;
-
 /// Starts the HTTP server on an already bound listener (tests bind port 0).
 pub fn serve(
     state: AppState,
@@ -107,15 +104,14 @@ pub fn serve(
     workers: Option<usize>,
 ) -> std::io::Result<Server> {
     let max_body = state.limits.max_body_bytes;
-    // Each worker reads and writes through a pool of its own (`Database::for_this_thread`),
-    // sharing the connections of one pool between them.
+    // Each worker reads and writes through a pool of its own (`Database::for_this_thread`);
+    // together they open as many connections as the shared pool may.
     let worker_count = workers.unwrap_or_else(|| {
         std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
     });
-    let per_worker = u32::try_from(WORKER_CONNECTIONS.div_ceil(worker_count.max(1))).unwrap_or(1);
     let mut server = HttpServer::new(move || {
         let worker_state = AppState {
-            db: state.db.for_this_thread(per_worker),
+            db: state.db.for_this_thread(worker_count),
             ..state.clone()
         };
         App::new()

@@ -241,13 +241,16 @@ db_test!(
             )
             .await["permits"]["edges"][0]["node"]
             .clone();
-        app.data(
+        let revoked = app.data(
         &admin,
         "mutation($id: ID!, $v: Int!) { revokePermit(id: $id, expectedVersion: $v, reason: \"骗取\") { status } }",
         json!({ "id": permit_id["id"], "v": permit_id["version"] }),
     )
     .await;
-        let now = (chrono::Utc::now() - chrono::Duration::minutes(1)).to_rfc3339();
+        assert_eq!(revoked["revokePermit"]["status"], "REVOKED");
+        // Read after the revocation, so on its day or later (a minute earlier is the day
+        // before when the revocation falls in the first minute of a day).
+        let now = chrono::Utc::now().to_rfc3339();
         assert_eq!(
             refused(reading(&water, &now, 1.0)).await,
             bad_input("input.measuredAt")

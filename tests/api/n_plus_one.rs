@@ -23,27 +23,18 @@ const PAGE: &str = r#"query($n: Int!) {
 db_test!(statements_do_not_grow_with_the_page, |app| {
     app.seed_demo(400).await;
     let token = app.token(Role::Supervisor, None);
-    let mut counts = Vec::new();
-    for n in [10, 100] {
-        // A loader batch can split when a busy machine delays the resolvers past the batch
-        // window; that adds a statement or two, never one per row. The fewest of five runs is
-        // the structural count.
-        let mut fewest = u64::MAX;
-        for _ in 0..5 {
-            let before = app.db.statement_count();
-            let data = app.data(&token, PAGE, json!({ "n": n })).await;
-            let after = app.db.statement_count();
-            let edges = data["permits"]["edges"]
-                .as_array()
-                .map(Vec::len)
-                .unwrap_or(0);
-            assert_eq!(edges, n as usize, "the seed has enough permits");
-            fewest = fewest.min(after - before);
-        }
-        counts.push(fewest);
-    }
-    // Constant in the page size: a query per row would add 90 statements here; a batch
-    // window closing early on a busy machine adds at most one.
+    let sizes = [json!({ "n": 10 }), json!({ "n": 100 })];
+    let counts = app
+        .small_and_large_page_costs(&token, PAGE, sizes, |asked, data| {
+            let edges = data["permits"]["edges"].as_array().map(Vec::len);
+            assert_eq!(
+                edges,
+                asked["n"].as_u64().map(|n| n as usize),
+                "the seed has enough permits"
+            );
+        })
+        .await;
+    // Constant in the page size: a query per row would add 90 statements here.
     assert!(
         counts[1] <= counts[0] + 1,
         "statements for 10 vs 100 permits: {counts:?}"
@@ -79,25 +70,16 @@ db_test!(finding_pages_cost_the_same_whatever_their_size, |app| {
         total >= 100,
         "the demo seed records enough findings ({total})"
     );
-    let mut counts = Vec::new();
     // Pages big enough that every nested kind occurs (a page of NP-1 findings alone would
     // skip the permit loader and look cheaper without proving anything).
-    for n in [40, 100] {
-        let mut fewest = u64::MAX;
-        for _ in 0..5 {
-            let before = app.db.statement_count();
-            let data = app.data(&token, FINDINGS_PAGE, json!({ "n": n })).await;
-            let after = app.db.statement_count();
-            assert_eq!(
-                data["findings"]["edges"].as_array().map(Vec::len),
-                Some(n as usize)
-            );
-            fewest = fewest.min(after - before);
-        }
-        counts.push(fewest);
-    }
-    // Constant in the page size: a query per row would add 60 statements here; a batch
-    // window closing early on a busy machine adds at most one.
+    let sizes = [json!({ "n": 40 }), json!({ "n": 100 })];
+    let counts = app
+        .small_and_large_page_costs(&token, FINDINGS_PAGE, sizes, |asked, data| {
+            let edges = data["findings"]["edges"].as_array().map(Vec::len);
+            assert_eq!(edges, asked["n"].as_u64().map(|n| n as usize));
+        })
+        .await;
+    // Constant in the page size: a query per row would add 60 statements here.
     assert!(
         counts[1] <= counts[0] + 1,
         "statements for 40 vs 100 findings: {counts:?}"
@@ -237,16 +219,10 @@ db_test!(campaign_draws_are_batched_and_match_the_root_list, |app| {
         );
     }
     // One statement for the draws and one for their counts, whatever the number of campaigns.
-    let mut counts = Vec::new();
-    for n in [1, campaigns.len()] {
-        let mut fewest = u64::MAX;
-        for _ in 0..5 {
-            let before = app.db.statement_count();
-            app.data(&token, CAMPAIGN_DRAWS, json!({ "n": n })).await;
-            fewest = fewest.min(app.db.statement_count() - before);
-        }
-        counts.push(fewest);
-    }
+    let sizes = [json!({ "n": 1 }), json!({ "n": campaigns.len() })];
+    let counts = app
+        .small_and_large_page_costs(&token, CAMPAIGN_DRAWS, sizes, |_, _| {})
+        .await;
     assert!(
         counts[1] <= counts[0] + 1,
         "statements for 1 vs {} campaigns: {counts:?}",
@@ -279,23 +255,17 @@ db_test!(reading_pages_cost_the_same_whatever_their_size, |app| {
         permits >= 10,
         "the demo seed has readings of many permits ({permits})"
     );
-    let mut counts = Vec::new();
-    for n in [10, 100] {
-        let mut fewest = u64::MAX;
-        for _ in 0..5 {
-            let before = app.db.statement_count();
-            let data = app.data(&token, READINGS_PAGE, json!({ "n": n })).await;
-            let after = app.db.statement_count();
+    let sizes = [json!({ "n": 10 }), json!({ "n": 100 })];
+    let counts = app
+        .small_and_large_page_costs(&token, READINGS_PAGE, sizes, |asked, data| {
             let edges = data["readings"]["edges"]
                 .as_array()
                 .cloned()
                 .unwrap_or_default();
-            assert_eq!(edges.len(), n as usize);
+            assert_eq!(Some(edges.len() as u64), asked["n"].as_u64());
             assert!(edges.iter().all(|e| !e["node"]["permit"].is_null()));
-            fewest = fewest.min(after - before);
-        }
-        counts.push(fewest);
-    }
+        })
+        .await;
     assert!(
         counts[1] <= counts[0] + 1,
         "statements for 10 vs 100 readings: {counts:?}"

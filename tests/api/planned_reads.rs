@@ -419,3 +419,46 @@ async fn permit_violation(app: &TestApp, token: &str) -> Value {
         .cloned()
         .expect("a permit violation other than EX-1")
 }
+
+// Plain fields (answered inline, `graphql::plain`) answer as async-graphql's own resolution
+// does: the same selection through fragments takes that path, and the data must be the same.
+db_test!(plain_fields_answer_as_fragments_do, |app| {
+    app.seed_demo(300).await;
+    let plain = format!(
+        "{{ permits(first: 30) {{ edges {{ node {{ __typename renewalDue v: version {PERMIT_FIELDS}
+             findings(first: 3) {{ nodes {{ __typename {FINDING_FIELDS} unit {{ id name }} }} }}
+           }} }} }} }}"
+    );
+    let through_fragments = format!(
+        "{{ permits(first: 30) {{ edges {{ node {{ ...permit
+             findings(first: 3) {{ nodes {{ ... on Finding {{ __typename {FINDING_FIELDS}
+                                                          unit {{ ... on Unit {{ id name }} }} }} }} }}
+           }} }} }} }}
+         fragment permit on Permit {{ __typename renewalDue v: version {PERMIT_FIELDS} }}"
+    );
+    // A response key given twice goes the fragment way too.
+    let repeated = "{ permits(first: 30) { edges { node { id id: id unit { name name } } } } }";
+    for (role, district) in [
+        (Role::Supervisor, None),
+        (Role::EnforcementOfficer, Some("500103")),
+        (Role::Integrator, None),
+    ] {
+        let token = app.token(role, district);
+        let inline = app.data(&token, &plain, json!({})).await;
+        let edges = inline["permits"]["edges"].as_array().map(Vec::len);
+        assert!(edges.unwrap_or(0) > 0, "{role:?}: permits to compare");
+        assert!(
+            inline.to_string().contains("\"findings\":{\"nodes\":[{"),
+            "{role:?}: findings to compare"
+        );
+        let fragments = app.data(&token, &through_fragments, json!({})).await;
+        assert_eq!(inline, fragments, "{role:?}");
+        let twice = app.data(&token, repeated, json!({})).await;
+        let node = &twice["permits"]["edges"][0]["node"];
+        assert_eq!(node["id"], inline["permits"]["edges"][0]["node"]["id"]);
+        assert_eq!(
+            node["unit"]["name"],
+            inline["permits"]["edges"][0]["node"]["unit"]["name"]
+        );
+    }
+});

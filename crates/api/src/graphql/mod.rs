@@ -13,6 +13,7 @@ pub mod liaison;
 pub mod loaders;
 pub mod monitoring;
 pub mod permits;
+pub mod plain;
 pub mod planning;
 pub mod reference;
 pub mod subscriptions;

@@ -2,6 +2,7 @@
 
 use super::time::Time;
 use crate::graphql::error::Result;
+use crate::graphql::plain::{self, PlainFields};
 use async_graphql::{Context, ID, InputObject, Object};
 use chrono::NaiveDate;
 
@@ -24,8 +25,30 @@ pub const UNIT: &str = "Unit";
 /// A discharge unit (排污单位).
 pub struct Unit(pub unit_rows::Model);
 
-#[Object]
-impl Unit {
+plain::object_with_plain_fields!(Unit => UnitObject { unit });
+
+impl PlainFields for UnitObject<'_> {
+    const PLAIN: &'static [&'static str] = &[
+        "id",
+        "creditCode",
+        "name",
+        "address",
+        "industryCode",
+        "managementCategory",
+        "creditLevel",
+        "positiveList",
+        "positiveListReason",
+        "positiveListExpiresOn",
+        "longitude",
+        "latitude",
+        "version",
+        "createdAt",
+        "updatedAt",
+    ];
+}
+
+#[Object(name = "Unit")]
+impl<'a> UnitObject<'a> {
     async fn id(&self) -> ID {
         ids::encode(UNIT, self.0.id)
     }

@@ -15,6 +15,7 @@ use crate::graphql::loaders::{
     PermitId, UnitId,
 };
 use crate::graphql::permits::{Outlet, PERMIT, Permit, PermitLimit};
+use crate::graphql::plain::{self, PlainFields};
 use crate::graphql::reference::{
     Agency, District, ViolationCode, load_agency, load_district, load_violation_code,
 };
@@ -50,8 +51,31 @@ impl Finding {
     }
 }
 
-#[Object]
-impl Finding {
+plain::object_with_plain_fields!(Finding => FindingObject { finding });
+
+impl PlainFields for FindingObject<'_> {
+    const PLAIN: &'static [&'static str] = &[
+        "cursor",
+        "id",
+        "category",
+        "status",
+        "severity",
+        "foundOn",
+        "permitVersion",
+        "pollutant",
+        "measuredValue",
+        "measuredUnit",
+        "permittedValue",
+        "description",
+        "rectificationDeadline",
+        "version",
+        "createdAt",
+        "updatedAt",
+    ];
+}
+
+#[Object(name = "Finding")]
+impl<'a> FindingObject<'a> {
     /// Where the event that delivered this record lies in the change feed: set in `findingRecorded`
     /// payloads (pass it as `after` to resume there, here or to `changes`), null elsewhere.
     async fn cursor(&self) -> Option<&str> {

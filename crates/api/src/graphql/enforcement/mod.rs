@@ -19,7 +19,7 @@ pub use evidence::{
 };
 pub use findings::{
     AdvanceFindingInput, Evidence, EvidenceInput, Finding, FindingFilter, FindingMutation,
-    FindingQuery, FindingTransition, RecordFindingInput, finding_filter_from_json,
+    FindingObject, FindingQuery, FindingTransition, RecordFindingInput, finding_filter_from_json,
 };
 pub use inspections::{
     ChecklistInput, ChecklistResult, Inspection, InspectionFilter, InspectionMutation,

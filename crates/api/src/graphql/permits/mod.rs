@@ -3,6 +3,7 @@
 
 use super::time::Time;
 use crate::graphql::error::Result;
+use crate::graphql::plain::{self, PlainFields};
 use async_graphql::{Context, ID, InputObject, Json, Object};
 use chrono::NaiveDate;
 
@@ -62,8 +63,26 @@ impl Permit {
     }
 }
 
-#[Object]
-impl Permit {
+plain::object_with_plain_fields!(Permit => PermitObject { permit });
+
+impl PlainFields for PermitObject<'_> {
+    const PLAIN: &'static [&'static str] = &[
+        "id",
+        "permitNumber",
+        "status",
+        "managementCategory",
+        "issuedOn",
+        "validFrom",
+        "validTo",
+        "renewalDue",
+        "version",
+        "createdAt",
+        "updatedAt",
+    ];
+}
+
+#[Object(name = "Permit")]
+impl<'a> PermitObject<'a> {
     async fn id(&self) -> ID {
         ids::encode(PERMIT, self.row.id)
     }

@@ -1,7 +1,8 @@
 //! Planned finding reads: a page of findings with the permit and unit the query asked for, in
-//! one statement. The permit and the unit keep their own district rules inside it.
+//! one statement, each joined to its finding. The permit and the unit keep their own district
+//! rules inside it.
 
-use sea_orm::{ConnectionTrait, DbBackend, FromQueryResult, QueryResult, QuerySelect, Select};
+use sea_orm::{ConnectionTrait, FromQueryResult, QueryResult, Select};
 
 use super::reading::{FindingList, newest_first};
 use crate::auth::Principal;
@@ -32,37 +33,30 @@ pub struct PlannedFinding {
     pub children: FindingChildren,
 }
 
-const PERMIT: &str = "planned_permit";
-const UNIT: &str = "planned_unit";
-
 impl FindingPlan {
     fn select(
         &self,
         select: Select<findings::Entity>,
         principal: &Principal,
-        backend: DbBackend,
     ) -> Select<findings::Entity> {
         let mut select = select;
         if self.permit {
-            let rows = nested::rows_of(
+            select = nested::join_one(
+                select,
                 permits::Entity,
                 permit_rules::row_condition(principal),
-                (permits::Entity, permits::Column::Id),
+                permits::Column::Id,
                 (findings::Entity, findings::Column::PermitId),
-            );
-            select = select.expr_as(
-                nested::rows_as_json::<permits::Entity>(backend, rows),
-                PERMIT,
             );
         }
         if self.unit {
-            let rows = nested::rows_of(
+            select = nested::join_one(
+                select,
                 units::Entity,
                 unit_rules::row_condition(principal),
-                (units::Entity, units::Column::Id),
+                units::Column::Id,
                 (findings::Entity, findings::Column::UnitId),
             );
-            select = select.expr_as(nested::rows_as_json::<units::Entity>(backend, rows), UNIT);
         }
         select
     }
@@ -70,10 +64,10 @@ impl FindingPlan {
     fn decode(&self, row: &QueryResult) -> AppResult<PlannedFinding> {
         let mut children = FindingChildren::default();
         if self.permit {
-            children.permit = Some(nested::decode(row, PERMIT)?.into_iter().next());
+            children.permit = Some(nested::decode_one(row)?);
         }
         if self.unit {
-            children.unit = Some(nested::decode(row, UNIT)?.into_iter().next());
+            children.unit = Some(nested::decode_one(row)?);
         }
         Ok(PlannedFinding {
             row: findings::Model::from_query_result(row, "")?,
@@ -92,11 +86,7 @@ impl FindingList {
         plan: FindingPlan,
         count: bool,
     ) -> AppResult<Page<PlannedFinding>> {
-        let select = plan.select(
-            self.select.clone(),
-            &self.principal,
-            db.get_database_backend(),
-        );
+        let select = plan.select(self.select.clone(), &self.principal);
         let decode = |row: &QueryResult| plan.decode(row);
         let count_of = count.then(|| self.select.clone());
         page::fetch_page_as(db, select, &newest_first(), args, count_of, decode, |f| {

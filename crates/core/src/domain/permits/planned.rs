@@ -56,7 +56,6 @@ pub struct PlannedPermit {
     pub children: PermitChildren,
 }
 
-const UNIT: &str = "planned_unit";
 const OUTLETS: &str = "planned_outlets";
 const LIMITS: &str = "planned_limits";
 const FINDINGS: &str = "planned_findings";
@@ -71,7 +70,8 @@ impl PermitPlan {
         self
     }
 
-    /// Adds a JSON column per planned child to `select`; each is correlated with `permits`.
+    /// Adds the planned children to `select`: the unit joined, the lists as a JSON column each,
+    /// correlated with `permits`.
     fn select(
         &self,
         select: Select<permits::Entity>,
@@ -81,13 +81,13 @@ impl PermitPlan {
         let mut select = select;
         let this_permit = (permits::Entity, permits::Column::Id);
         if self.unit {
-            let rows = nested::rows_of(
+            select = nested::join_one(
+                select,
                 units::Entity,
                 unit_rules::row_condition(principal),
-                (units::Entity, units::Column::Id),
+                units::Column::Id,
                 (permits::Entity, permits::Column::UnitId),
             );
-            select = select.expr_as(nested::rows_as_json::<units::Entity>(backend, rows), UNIT);
         }
         if self.outlets {
             let of_permit = (outlets::Entity, outlets::Column::PermitId);
@@ -133,7 +133,7 @@ impl PermitPlan {
     fn decode(&self, row: &QueryResult) -> AppResult<PlannedPermit> {
         let mut children = PermitChildren::default();
         if self.unit {
-            children.unit = Some(nested::decode(row, UNIT)?.into_iter().next());
+            children.unit = Some(nested::decode_one(row)?);
         }
         if self.outlets {
             let mut rows: Vec<outlets::Model> = nested::decode(row, OUTLETS)?;

@@ -9,8 +9,7 @@
 //!
 //! A to-one child (a permit's unit, a finding's permit) is joined instead (`join_one`): its
 //! columns come in the parent's row in the driver's own encoding, so the database builds no
-//! JSON and the server parses none (the unit's JSON was an eighth of the server's CPU for a
-//! page of permits).
+//! JSON for it (PostgreSQL's CPU for a page of 50 permits with their units fell by a quarter).
 
 use sea_orm::sea_query::{
     Alias, Asterisk, Condition, Expr, ExprTrait, IntoColumnRef, JoinType, Query, SelectStatement,
